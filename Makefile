@@ -1,0 +1,26 @@
+# `make demo` and `make test` each set up everything they need on a fresh machine.
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint clean
+
+$(STAMP): pyproject.toml
+	scripts/ensure-debs
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/assess demo
+
+test: $(STAMP)
+	$(BIN)/ruff check assess tests bench
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check assess tests bench
+	$(BIN)/ruff format --check assess tests bench
+
+clean:
+	rm -rf $(VENV) demo
