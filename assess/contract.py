@@ -18,8 +18,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from assess.paths import SCHEMAS_DIR
 
 Kind = Literal[
-    "credit_code", "text", "year", "city", "industry", "boolean", "choice", "chain", "money", "count", "percent",
-    "set", "date",
+    "credit_code",
+    "text",
+    "year",
+    "city",
+    "industry",
+    "boolean",
+    "choice",
+    "chain",
+    "money",
+    "count",
+    "percent",
+    "set",
+    "date",
 ]
 Level = Literal["error", "warning", "info"]
 

@@ -1,0 +1,214 @@
+"""The `assess` command line: a thin shell over the library.
+
+Exit status, for every command: 0 success; 1 a request that cannot be met (unknown upload, ...), with a Chinese
+message on stderr; 2 unreadable input or a usage error. With --json, stdout holds only the JSON.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from assess import report
+from assess.contract import load_contract
+from assess.ingest import IngestResult, Options, ingest_files
+from assess.outputs.problem_workbook import write_problem_workbook
+from assess.outputs.template import write_template
+from assess.paths import SAMPLE_DIR
+from assess.store import Store, StoreError, resolve_db
+
+app = typer.Typer(
+    help="山东省标志性产业链企业创新能力评估（assess）",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DbOption = Annotated[
+    Path | None, typer.Option("--db", help="数据库文件；默认取环境变量 ASSESS_DB，否则 ./assess.duckdb")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出（标准输出只有 JSON）")]
+UNITS = ("元", "千元", "万元", "亿元")
+
+
+def _open(db: Path | None) -> Store:
+    return Store(resolve_db(db), load_contract())
+
+
+def _fail(message: str, status: int = 1) -> typer.Exit:
+    report.error(message)
+    return typer.Exit(status)
+
+
+@app.command()
+def ingest(
+    files: Annotated[
+        list[Path], typer.Argument(help="要导入的 .xlsx / .xls / .csv / .parquet 文件", show_default=False)
+    ],
+    year: Annotated[int | None, typer.Option(help="整份文件的数据年度（表中没有“年度”列时使用）")] = None,
+    unit: Annotated[str | None, typer.Option(help="金额单位：元、千元、万元或亿元（表头未注明单位时使用）")] = None,
+    accept_bad_check: Annotated[
+        list[str] | None, typer.Option("--accept-bad-check", help="确认校验位有误但属实的信用代码（可重复）")
+    ] = None,
+    errors_out: Annotated[Path | None, typer.Option("--errors-out", help="问题清单的输出路径（.xlsx）")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """导入企业填报文件：逐行校验，合格的行入库，问题写入问题清单。"""
+    if unit is not None and unit not in UNITS:
+        raise _fail(f"--unit 只能是 {'、'.join(UNITS)} 之一，收到的是「{unit}」。", 2)
+    missing = [str(f) for f in files if not f.is_file()]
+    options = Options(
+        year=year, unit=unit, accept_bad_check=frozenset(c.strip().upper() for c in accept_bad_check or [])
+    )
+    with _open(db) as store:
+        results = ingest_files(store, [f for f in files if f.is_file()], options)
+    results = [IngestResult(file=name, error=f"找不到文件「{name}」。") for name in missing] + results
+    workbooks = _write_problem_workbooks(results, errors_out)
+    if as_json:
+        report.json_out([r.as_json() for r in results])
+    else:
+        report.ingest_summary(results, workbooks)
+    for result in results:
+        if result.error:
+            report.error(result.error)
+    if any(r.error for r in results):
+        raise typer.Exit(2)
+
+
+def _write_problem_workbooks(results: list[IngestResult], errors_out: Path | None) -> dict[str, Path]:
+    """One 问题清单 per file with problems, or all of them in --errors-out."""
+    with_problems = [r for r in results if r.problems.height]
+    if not with_problems:
+        return {}
+    if errors_out is not None:
+        path = write_problem_workbook(pl.concat([r.problems for r in with_problems]), errors_out)
+        return {r.file: path for r in with_problems}
+    return {
+        r.file: write_problem_workbook(r.problems, Path.cwd() / f"{Path(r.file).stem}_问题清单.xlsx")
+        for r in with_problems
+    }
+
+
+@app.command()
+def filings(
+    year: Annotated[int | None, typer.Option(help="只看该年度")] = None,
+    city: Annotated[str | None, typer.Option(help="只看该地市（如 济南）")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """查看当前有效的企业填报。"""
+    with _open(db) as store:
+        frame = store.filings(year=year, city=city.removesuffix("市") if city else None)
+    if as_json:
+        report.json_out(report.records(frame))
+    else:
+        report.filings_table(frame)
+
+
+@app.command()
+def uploads(as_json: JsonOption = False, db: DbOption = None) -> None:
+    """列出所有上传批次及其行数统计。"""
+    with _open(db) as store:
+        frame = store.uploads()
+    if as_json:
+        report.json_out(report.records(frame))
+    else:
+        report.uploads_table(frame)
+
+
+@app.command()
+def problems(
+    upload_id: Annotated[int, typer.Argument(help="上传批次编号（见 assess uploads）")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """重新列出某个上传批次的问题。"""
+    try:
+        with _open(db) as store:
+            frame = store.problems(upload_id)
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        report.json_out(report.records(frame.drop("file", "hint")))
+    else:
+        report.problems_table(frame)
+
+
+@app.command()
+def retract(
+    upload_id: Annotated[int, typer.Argument(help="要撤回的上传批次编号")],
+    db: DbOption = None,
+) -> None:
+    """撤回一个上传批次：其填报不再有效，被它替代的旧版本恢复有效；数据不删除。"""
+    try:
+        with _open(db) as store:
+            store.retract(upload_id)
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    report.notice(f"已撤回上传批次 {upload_id}。")
+
+
+@app.command()
+def template(out: Annotated[Path, typer.Option("--out", help="输出的 .xlsx 文件")]) -> None:
+    """生成空白填报模板（含填报说明）。"""
+    report.notice(f"空白填报模板已写入：{write_template(out)}")
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="输出文件：.xlsx、.csv 或 .parquet")],
+    enterprises: Annotated[int, typer.Option(help="企业数")] = 1000,
+    years: Annotated[str, typer.Option(help="年度范围，如 2020-2024")] = "2020-2024",
+    seed: Annotated[int, typer.Option(help="随机种子：同一种子生成相同数据")] = 1,
+) -> None:
+    """生成合成的企业填报数据（非真实企业，供演示和测试）。"""
+    from assess.synthetic.panel import generate_panel
+    from assess.synthetic.writers import write_panel
+
+    match = re.fullmatch(r"(\d{4})-(\d{4})", years)
+    if not match or int(match.group(1)) > int(match.group(2)):
+        raise _fail(f"--years 应写成“起始年-结束年”，如 2020-2024，收到的是「{years}」。", 2)
+    if out.suffix.lower() not in (".xlsx", ".csv", ".parquet"):
+        raise _fail("--out 只能是 .xlsx、.csv 或 .parquet 文件。", 2)
+    panel = generate_panel(enterprises, int(match.group(1)), int(match.group(2)), seed)
+    write_panel(panel, out)
+    report.notice(f"已生成 {panel.height} 行合成数据（{enterprises} 家企业）：{out}")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--dir", help="演示输出目录")] = Path("demo"),
+    as_json: JsonOption = False,
+) -> None:
+    """演示：用自带的合成样例数据新建数据库并导入，输出汇总。"""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    db = out_dir / "assess.duckdb"
+    files = [SAMPLE_DIR / "panel_2020-2024.xlsx", SAMPLE_DIR / "messy.xlsx"]
+    with _open(db) as store:
+        results = ingest_files(store, files, Options())
+        by_year = store.con.sql(
+            "SELECT year, count(*) AS filings, count(DISTINCT city) AS cities FROM filings GROUP BY year ORDER BY year"
+        ).pl()
+    workbooks = {
+        r.file: write_problem_workbook(r.problems, out_dir / f"{Path(r.file).stem}_问题清单.xlsx")
+        for r in results
+        if r.problems.height
+    }
+    if as_json:
+        report.json_out({"db": str(db), "uploads": [r.as_json() for r in results], "by_year": report.records(by_year)})
+        return
+    report.notice("演示数据均为合成数据，不代表真实企业。")
+    report.ingest_summary(results, workbooks)
+    report.year_table(by_year)
+    report.notice(f"数据库：{db}")
+    counts = Counter(code for r in results for code in r.problems["code"].to_list())
+    report.notice(f"样例中共发现 {sum(counts.values())} 个问题，涉及 {len(counts)} 种问题代码。")

@@ -1,0 +1,156 @@
+"""Readers: every supported file becomes a list of raw sheets of text cells.
+
+Each reader keeps what the later stages need to name a cell the way the user sees it: the sheet name, the row number
+Excel (or a text editor) shows, and, where the format has cell types, which cells held numbers rather than text.
+Nothing here knows about fields or validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import fastexcel
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb")
+SUFFIXES = (*EXCEL_SUFFIXES, ".csv", ".parquet")
+
+
+class UnreadableFile(Exception):
+    """The file cannot be read at all; the message is Chinese and names the file."""
+
+
+@dataclass(frozen=True)
+class RawSheet:
+    """One sheet (or the single table of a CSV or Parquet file) as text.
+
+    `cells` has one String column per sheet column (`c0`, `c1`, ...) and one row per row of the sheet from its first
+    row; `row_numbers` gives the row number the user sees for each of them. `numeric_cells(i)` tells, for column i,
+    which cells the file held as numbers; it costs a second read, so callers ask only when the text suggests it.
+    """
+
+    name: str | None
+    cells: pl.DataFrame
+    row_numbers: pl.Series
+    numeric_cells: Callable[[int], pl.Series] | None = None
+
+
+def read_file(path: Path) -> list[RawSheet]:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UnreadableFile(f"文件「{path.name}」的格式不受支持：只接受 .xlsx、.xls、.csv 和 .parquet 文件。")
+    try:
+        if suffix in EXCEL_SUFFIXES:
+            return _read_excel(path)
+        if suffix == ".csv":
+            return [_read_csv(path)]
+        return [_read_parquet(path)]
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # any reader failure means the same thing to the user
+        raise UnreadableFile(
+            f"文件「{path.name}」无法读取，可能已损坏或不是声明的格式（{type(exc).__name__}）。"
+        ) from exc
+
+
+def _string_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(pl.col(name).cast(pl.String).alias(f"c{i}") for i, name in enumerate(frame.columns))
+
+
+def _read_excel(path: Path) -> list[RawSheet]:
+    reader = fastexcel.read_excel(path)
+    sheets = []
+    for name in reader.sheet_names:
+        # skip_rows=0 keeps leading blank rows, so frame row i is Excel row i + 1.
+        sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+        cells = _string_columns(sheet.to_polars())
+        sheets.append(
+            RawSheet(
+                name=name,
+                cells=cells,
+                row_numbers=pl.Series("row", range(1, cells.height + 1), dtype=pl.Int64),
+                numeric_cells=_excel_numeric_probe(reader, name),
+            )
+        )
+    return sheets
+
+
+def _excel_numeric_probe(reader: fastexcel.ExcelReader, sheet: str) -> Callable[[int], pl.Series]:
+    def probe(column: int) -> pl.Series:
+        # Read as boolean, a number cell yields a value and a text cell yields null: the cell's own type, exactly.
+        loaded = reader.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="boolean", use_columns=[column])
+        return loaded.to_polars().to_series().is_not_null()
+
+    return probe
+
+
+def _read_csv(path: Path) -> RawSheet:
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            data = data.decode("gb18030").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(
+                f"文件「{path.name}」的文字编码无法识别：请另存为 UTF-8 或 GBK 编码的 CSV 文件。"
+            ) from exc
+    if not data.strip():
+        raise UnreadableFile(f"文件「{path.name}」是空文件。")
+    width = _csv_width(data)
+    frame = pl.read_csv(
+        data, has_header=False, schema={f"c{i}": pl.String for i in range(width)}, truncate_ragged_lines=True
+    )
+    used = [name for name in frame.columns if frame[name].null_count() < frame.height]
+    frame = frame.select(frame.columns[: frame.columns.index(used[-1]) + 1] if used else frame.columns[:1])
+    return RawSheet(name=None, cells=frame, row_numbers=_csv_record_lines(data, frame.height))
+
+
+def _csv_width(data: bytes) -> int:
+    """The most fields any line has (quoted commas may overcount; the extra columns are empty and dropped later).
+    Title lines above the header have fewer fields than the table, so the first line cannot be trusted."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    commas = np.concatenate(([0], np.cumsum(raw == ord(","))))
+    ends = np.concatenate((np.flatnonzero(raw == ord("\n")), [raw.size]))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    return int((commas[ends] - commas[starts]).max()) + 1
+
+
+def _csv_record_lines(data: bytes, records: int) -> pl.Series:
+    """The physical line on which each record starts (1-based), so that a quoted multi-line cell does not shift the
+    numbers of the rows below it."""
+    if b'"' not in data:
+        return pl.Series("row", range(1, records + 1), dtype=pl.Int64)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(raw == ord("\n"))
+    in_quotes = np.cumsum(raw == ord('"'))[newlines] % 2 == 1
+    terminators = np.flatnonzero(~in_quotes)  # indexes into `newlines` of the record ends
+    starts = np.concatenate(([0], terminators + 1))[:records]
+    return pl.Series("row", starts + 1, dtype=pl.Int64)
+
+
+def _read_parquet(path: Path) -> RawSheet:
+    table = pq.read_table(path)
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    header = pl.DataFrame([pl.Series(f"c{i}", [name], dtype=pl.String) for i, name in enumerate(frame.columns)])
+    cells = pl.concat([header, _string_columns(frame)], how="vertical")
+    floats = [dtype.is_float() for dtype in frame.dtypes]
+
+    def probe(column: int) -> pl.Series:
+        # Parquet types whole columns: a float column has lost the digits of an 18-digit code.
+        return pl.Series([False] + [floats[column]] * frame.height, dtype=pl.Boolean)
+
+    # The header is the column names (row 1); record i is row i + 2.
+    return RawSheet(
+        name=None,
+        cells=cells,
+        row_numbers=pl.Series("row", range(1, cells.height + 1), dtype=pl.Int64),
+        numeric_cells=probe,
+    )

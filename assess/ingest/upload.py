@@ -1,0 +1,297 @@
+"""One uploaded file, end to end: read, find headers, validate, check across the upload and the store, save.
+
+The checks here need more than one sheet row: duplicates within the upload, revenue jumps against the previous year
+(in this upload or the store), and wide-year values that disagree with a full filing of their year. Then every row
+gets its outcome (accepted, rejected, skipped) and the accepted ones are saved in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from assess.contract import Contract
+from assess.ingest.headers import find_layout
+from assess.ingest.problems import finalise, plain_amount, problems_frame, sheet_notice
+from assess.ingest.sheets import RawSheet, UnreadableFile, read_file
+from assess.ingest.validate import Options, SheetResult, SheetValidator
+from assess.reference import Reference
+from assess.store import Store, UploadRecord, options_key
+
+ROW_KEY = ["sheet", "row"]
+
+
+@dataclass
+class IngestResult:
+    """What the user is told about one file."""
+
+    file: str
+    sha256: str | None = None
+    upload_id: int | None = None
+    rows_read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    warnings: int = 0
+    duplicate_upload: bool = False
+    error: str | None = None
+    problems: pl.DataFrame = field(default_factory=lambda: pl.DataFrame())
+
+    def as_json(self) -> dict:
+        columns = ["code", "level", "sheet", "row", "column", "value", "message"]
+        problems = self.problems.select(columns).to_dicts() if self.problems.height else []
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "upload_id": self.upload_id,
+            "rows_read": self.rows_read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "skipped": self.skipped,
+            "warnings": self.warnings,
+            "duplicate_upload": self.duplicate_upload,
+            "error": self.error,
+            "problems": problems,
+        }
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An upload validated but not yet saved."""
+
+    filings: pl.DataFrame
+    supplements: pl.DataFrame
+    problems: pl.DataFrame  # final: with level, message and hint
+    rows_read: int
+    accepted: int
+    rejected: int
+    skipped: int
+
+    @property
+    def warnings(self) -> int:
+        return int((self.problems["level"] == "warning").sum())
+
+
+class Ingest:
+    """Ingests files into a store under one contract and one set of options."""
+
+    def __init__(self, store: Store, contract: Contract, reference: Reference, options: Options) -> None:
+        self.store = store
+        self.contract = contract
+        self.options = options
+        self.validator = SheetValidator(contract, reference, options)
+
+    def file(self, path: Path) -> IngestResult:
+        sha256 = file_sha256(path)
+        key = options_key(self.options.year, self.options.unit, self.options.accept_bad_check)
+        earlier = self.store.find_upload(sha256, key)
+        if earlier is not None:
+            return _repeat(path, earlier, self.store.problems(earlier["upload_id"]))
+        try:
+            checked = self.check(read_file(path), path.name)
+        except UnreadableFile as exc:
+            return IngestResult(file=path.name, sha256=sha256, error=str(exc))
+        record = UploadRecord(
+            file_name=path.name,
+            sha256=sha256,
+            size_bytes=path.stat().st_size,
+            options=key,
+            rows_read=checked.rows_read,
+            accepted=checked.accepted,
+            rejected=checked.rejected,
+            skipped=checked.skipped,
+            warnings=checked.warnings,
+        )
+        upload_id = self.store.save_upload(record, path, checked.filings, checked.supplements, checked.problems)
+        return IngestResult(
+            file=path.name,
+            sha256=sha256,
+            upload_id=upload_id,
+            rows_read=checked.rows_read,
+            accepted=checked.accepted,
+            rejected=checked.rejected,
+            skipped=checked.skipped,
+            warnings=checked.warnings,
+            problems=checked.problems,
+        )
+
+    def check(self, sheets: list[RawSheet], file_name: str) -> Checked:
+        results: list[SheetResult] = []
+        problems = [problems_frame()]
+        for sheet in sheets:
+            layout = find_layout(sheet.cells.head(self.contract.header_search_rows).rows(), self.contract)
+            if layout is None:
+                detail = str(self.contract.header_search_rows)
+                problems.append(sheet_notice(sheet.name, "I-SHEET-SKIPPED", detail))
+            else:
+                results.append(self.validator.validate(sheet, layout))
+        if not results:
+            raise UnreadableFile(
+                f"文件「{file_name}」中没有可识别的表头：前{self.contract.header_search_rows}行里找不到至少"
+                f"{self.contract.header_min_matches}个能识别的列名（其中须有统一社会信用代码或企业名称）。"
+                "请使用填报模板（assess template 生成）中的列名。"
+            )
+        full = pl.concat([r.rows for r in results if not r.history_only] or [results[0].rows.clear()])
+        history = pl.concat([r.rows for r in results if r.history_only] or [results[0].rows.clear()])
+        supplements = pl.concat([r.supplements for r in results])
+        problems.extend(r.problems for r in results)
+        problems.append(_duplicates(full, ["credit_code", "year"]))
+        problems.append(_duplicates(history, ["credit_code"]))
+        problems.append(self._jumps(full, supplements))
+        problems.append(self._wide_conflicts(full, supplements))
+        final = finalise(pl.concat(problems), file_name, self.contract)
+        rejected = _rejected_rows(final, pl.concat([full, history]))
+        accepted_full = full.join(rejected, on=ROW_KEY, how="anti", nulls_equal=True)
+        accepted_history = history.join(rejected, on=ROW_KEY, how="anti", nulls_equal=True)
+        rows_read = sum(r.rows_read for r in results)
+        skipped = sum(r.skipped for r in results)
+        accepted = accepted_full.height + accepted_history.height
+        assert accepted + rejected.height + skipped == rows_read
+        return Checked(
+            filings=accepted_full.rename({"row": "row_number"}),
+            supplements=supplements.join(rejected, on=ROW_KEY, how="anti", nulls_equal=True).rename(
+                {"row": "row_number", "column": "column_header"}
+            ),
+            problems=final,
+            rows_read=rows_read,
+            accepted=accepted,
+            rejected=rejected.height,
+            skipped=skipped,
+        )
+
+    def _jumps(self, full: pl.DataFrame, supplements: pl.DataFrame) -> pl.DataFrame:
+        """Revenue above `jump_ratio` times, or below its inverse, the firm's previous year (this upload first, then
+        the store)."""
+        rows = full.filter(
+            pl.col("revenue").is_not_null() & pl.col("credit_code").is_not_null() & pl.col("year").is_not_null()
+        )
+        if rows.is_empty():
+            return problems_frame()
+        in_upload = (
+            pl.concat(
+                [
+                    full.select("credit_code", "year", value=pl.col("revenue")),
+                    supplements.filter(pl.col("field") == "revenue").select("credit_code", "year", "value"),
+                ]
+            )
+            .filter(pl.col("value").is_not_null())
+            .unique(["credit_code", "year"], keep="first", maintain_order=True)
+        )
+        wanted = rows.select("credit_code", year=pl.col("year") - 1)
+        in_store = self.store.current_values(wanted, "revenue")
+        previous = (
+            wanted.unique()
+            .join(in_upload, on=["credit_code", "year"], how="left")
+            .join(in_store, on=["credit_code", "year"], how="left", suffix="_store")
+            .select("credit_code", year=pl.col("year") + 1, previous=pl.coalesce("value", "value_store"))
+        )
+        ratio = float(self.contract.jump_ratio)
+        revenue, before = pl.col("revenue").cast(pl.Float64), pl.col("previous").cast(pl.Float64)
+        jumps = rows.join(previous, on=["credit_code", "year"]).filter(
+            (before > 0) & ((revenue > before * ratio) | (revenue < before / ratio))
+        )
+        return jumps.select(
+            "sheet",
+            "row",
+            column=pl.lit(self.contract.field("revenue").header),
+            code=pl.lit("W-JUMP"),
+            value=plain_amount(pl.col("revenue")),
+            detail=pl.format(
+                "由上年（{}年）的{}万元变为{}万元，变化超过{}倍",
+                pl.col("year") - 1,
+                plain_amount(pl.col("previous")),
+                plain_amount(pl.col("revenue")),
+                pl.lit(int(ratio)),
+            ),
+        )
+
+    def _wide_conflicts(self, full: pl.DataFrame, supplements: pl.DataFrame) -> pl.DataFrame:
+        """A wide-year value that disagrees with a full filing of its year: in this upload, else in the store."""
+        found = [problems_frame()]
+        for name in supplements["field"].unique().to_list():
+            values = supplements.filter(pl.col("field") == name)
+            in_upload = (
+                full.select("credit_code", "year", filed=pl.col(name).cast(pl.Float64))
+                .filter(pl.col("filed").is_not_null())
+                .unique(["credit_code", "year"], keep="first")
+            )
+            in_store = self.store.filing_values(values, [name]).select(
+                "credit_code", pl.col("year").cast(pl.Int32), stored=pl.col(name).cast(pl.Float64)
+            )
+            compared = (
+                values.join(in_upload, on=["credit_code", "year"], how="left")
+                .join(in_store, on=["credit_code", "year"], how="left")
+                .with_columns(against=pl.coalesce("filed", "stored"))
+                .filter(pl.col("against").is_not_null() & (pl.col("value").cast(pl.Float64) != pl.col("against")))
+            )
+            found.append(
+                compared.select(
+                    "sheet",
+                    "row",
+                    "column",
+                    code=pl.lit("W-WIDE-CONFLICT"),
+                    value=plain_amount(pl.col("value")),
+                    detail=pl.format(
+                        "{}年的分年度值{}与该企业{}年的完整填报值{}不一致，以完整填报为准",
+                        "year",
+                        plain_amount(pl.col("value")),
+                        "year",
+                        plain_amount(pl.col("against")),
+                    ),
+                )
+            )
+        return pl.concat([problems_frame(f) for f in found])
+
+
+def _duplicates(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """Every row of a repeated key is rejected, and each names all of them."""
+    keyed = rows.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in key))
+    repeated = keyed.filter(pl.len().over(key) > 1)
+    if repeated.is_empty():
+        return problems_frame()
+    place = pl.concat_str([pl.format("工作表「{}」", "sheet"), pl.format("第{}行", "row")], ignore_nulls=True)
+    listed = repeated.group_by(key, maintain_order=True).agg(rows_listed=place.str.join("、"))
+    return repeated.join(listed, on=key, nulls_equal=True).select(
+        "sheet",
+        "row",
+        column=pl.lit("统一社会信用代码"),
+        code=pl.lit("E-DUPLICATE"),
+        value="credit_code",
+        detail="rows_listed",
+    )
+
+
+def _rejected_rows(problems: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows with an error of their own, and every row of a sheet with a sheet-level error."""
+    errors = problems.filter(pl.col("level") == "error")
+    own = errors.filter(pl.col("row").is_not_null()).select(ROW_KEY)
+    whole_sheets = errors.filter(pl.col("row").is_null()).select("sheet").unique()
+    by_sheet = rows.join(whole_sheets, on="sheet", how="semi", nulls_equal=True).select(ROW_KEY)
+    return pl.concat([own, by_sheet]).unique()
+
+
+def _repeat(path: Path, earlier: dict, problems: pl.DataFrame) -> IngestResult:
+    """The same bytes with the same options: nothing changes; the earlier upload's result is repeated."""
+    return IngestResult(
+        file=path.name,
+        sha256=earlier["sha256"],
+        upload_id=earlier["upload_id"],
+        rows_read=earlier["rows_read"],
+        accepted=earlier["accepted"],
+        rejected=earlier["rejected"],
+        skipped=earlier["skipped"],
+        warnings=earlier["warnings"],
+        duplicate_upload=True,
+        problems=problems,
+    )

@@ -1,0 +1,353 @@
+"""Validating one sheet: rows classified, cells parsed, required fields, and the checks across fields of a row.
+
+Input is a raw sheet and its header layout; output is the parsed rows (with the row numbers the user sees), the
+wide-year supplementary values, and every problem found, all as polars frames. Checks that need the whole upload
+or the store (duplicates, jumps, wide-year conflicts with other filings) live in `upload.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from assess import uscc
+from assess.contract import Contract, FieldSpec, fold
+from assess.ingest import parse
+from assess.ingest.headers import Column, Layout
+from assess.ingest.problems import plain_amount, problems_frame, sheet_notice
+from assess.ingest.sheets import RawSheet
+from assess.reference import Reference
+
+SUPPLEMENT_SCHEMA = {
+    "sheet": pl.String,
+    "row": pl.Int64,
+    "column": pl.String,
+    "credit_code": pl.String,
+    "year": pl.Int32,
+    "field": pl.String,
+    "value": parse.MONEY,
+}
+
+
+def field_dtype(spec: FieldSpec) -> pl.DataType:
+    return {
+        "year": pl.Int32(),
+        "boolean": pl.Boolean(),
+        "money": parse.MONEY,
+        "percent": parse.MONEY,
+        "count": pl.Int64(),
+        "set": pl.List(pl.String),
+        "date": pl.Date(),
+    }.get(spec.kind, pl.String())
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user states for the whole upload."""
+
+    year: int | None = None
+    unit: str | None = None
+    accept_bad_check: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SheetResult:
+    rows: pl.DataFrame  # sheet, row, every contract field, extra (JSON of unknown columns)
+    supplements: pl.DataFrame  # SUPPLEMENT_SCHEMA
+    problems: pl.DataFrame  # problems.PROBLEM_SCHEMA
+    rows_read: int
+    skipped: int
+    history_only: bool
+
+
+class SheetValidator:
+    def __init__(self, contract: Contract, reference: Reference, options: Options) -> None:
+        self.contract = contract
+        self.reference = reference
+        self.options = options
+
+    def validate(self, sheet: RawSheet, layout: Layout) -> SheetResult:
+        body = self._body(sheet, layout)
+        blank, total = self._blank_and_total(body)
+        skipped = body.filter(blank | total).select(
+            "row", detail=pl.when(blank).then(pl.lit("空行")).otherwise(pl.lit("合计行"))
+        )
+        active = body.filter(~(blank | total))
+        problems = [
+            problems_frame(
+                skipped.with_columns(
+                    sheet=pl.lit(sheet.name, dtype=pl.String),
+                    column=pl.lit(None, dtype=pl.String),
+                    code=pl.lit("I-ROW-SKIPPED"),
+                    value=pl.lit(None, dtype=pl.String),
+                )
+            )
+        ]
+        parsed = active.select("row")
+        for column in layout.columns:
+            if column.field is not None:
+                values, given, found = self._parse_column(sheet, layout, active, column)
+                parsed = parsed.with_columns(values.alias(_name(column)), given.alias(_given_name(column)))
+                problems.extend(found)
+        extra = self._extra_columns(layout, active)
+        problems.extend(sheet_notice(sheet.name, "W-UNUSED-COLUMN", "", column=_header_of(c)) for c in extra)
+        parsed = parsed.with_columns(extra=_extra_json(extra, active))
+        complete = self._complete(layout, parsed)
+        problems.append(self._required_all(sheet.name, layout, complete))
+        if not layout.history_only:
+            problems.extend(self._row_relations(sheet.name, layout, complete))
+            problems.extend(self._own_year_conflicts(sheet.name, layout, complete))
+        return SheetResult(
+            rows=complete.select(
+                pl.lit(sheet.name, dtype=pl.String).alias("sheet"),
+                "row",
+                *(s.name for s in self.contract.fields),
+                "extra",
+            ),
+            supplements=self._supplements(sheet.name, layout, complete),
+            problems=pl.concat([problems_frame(p) for p in problems]),
+            rows_read=body.height,
+            skipped=skipped.height,
+            history_only=layout.history_only,
+        )
+
+    # --- rows ------------------------------------------------------------------------------------------------------
+
+    def _body(self, sheet: RawSheet, layout: Layout) -> pl.DataFrame:
+        """The data rows under the header through the last non-empty row, with the row numbers the user sees."""
+        body = sheet.cells.with_columns(row=sheet.row_numbers).slice(layout.data_start)
+        filled = body.select(pl.any_horizontal(_present(c) for c in sheet.cells.columns)).to_series()
+        last = filled.arg_true().max() if filled.any() else -1
+        return body.slice(0, int(last) + 1)  # type: ignore[arg-type]
+
+    def _blank_and_total(self, body: pl.DataFrame) -> tuple[pl.Expr, pl.Expr]:
+        cells = [c for c in body.columns if c != "row"]
+        first = pl.coalesce([pl.when(_present(c)).then(pl.col(c)) for c in cells])
+        markers = [fold(m) for m in self.contract.total_markers]
+        folded = first.str.normalize("NFKC").str.replace_all(r"\s", "")
+        return first.is_null(), folded.is_in(markers).fill_null(False)
+
+    # --- cells -----------------------------------------------------------------------------------------------------
+
+    def _parse_column(
+        self, sheet: RawSheet, layout: Layout, active: pl.DataFrame, column: Column
+    ) -> tuple[pl.Series, pl.Series, list[pl.DataFrame]]:
+        assert column.field is not None
+        spec = self.contract.field(column.field)
+        unit = column.unit if column.unit in self.contract.money_units else self.options.unit
+        ctx = parse.ColumnContext(spec, unit, self.contract, self.reference, self.options.accept_bad_check)
+        parsed = parse.parse(ctx)
+        frame = active.select("row", raw=pl.col(f"c{column.index}"), numeric_cell=pl.lit(False))
+        if spec.kind == "credit_code":
+            frame = self._mark_numeric_cells(sheet, layout, frame, column)
+        checks = [*parsed.checks, *parsed.column_checks]
+        evaluated = frame.select(
+            "row",
+            "raw",
+            value=parsed.value,
+            given=parse.text(parse.RAW, self.contract).is_not_null(),
+            **{f"f{i}": check.failed.fill_null(False) for i, check in enumerate(checks)},
+            **{f"d{i}": check.detail for i, check in enumerate(checks)},
+        )
+        found = []
+        for i, check in enumerate(checks):
+            hits = evaluated.filter(pl.col(f"f{i}"))
+            if hits.is_empty():
+                continue
+            if check in parsed.column_checks:
+                found.append(sheet_notice(sheet.name, check.code, hits[f"d{i}"][0], column=_header_of(column)))
+                continue
+            found.append(
+                hits.select(
+                    "row",
+                    sheet=pl.lit(sheet.name, dtype=pl.String),
+                    column=pl.lit(_header_of(column)),
+                    code=pl.lit(check.code),
+                    value="raw",
+                    detail=f"d{i}",
+                )
+            )
+        return evaluated["value"].cast(field_dtype(spec)), evaluated["given"], found
+
+    def _mark_numeric_cells(self, sheet: RawSheet, layout: Layout, frame: pl.DataFrame, column: Column) -> pl.DataFrame:
+        """Ask the file for the cells' real types only when some code looks float-derived and fails its check:
+        a second read of the sheet is paid for by messy files alone."""
+        if sheet.numeric_cells is None:
+            return frame
+        code = parse.text(parse.RAW, self.contract)
+        suspect = parse.looks_float_derived(code) & ~uscc.check_expr(code).fill_null(False)
+        if not frame.select(suspect.any()).item():
+            return frame
+        by_row = pl.DataFrame({"row": sheet.row_numbers, "numeric_cell": sheet.numeric_cells(column.index)})
+        return frame.drop("numeric_cell").join(by_row, on="row", how="left")
+
+    def _extra_columns(self, layout: Layout, active: pl.DataFrame) -> list[Column]:
+        """Columns that match no field but have a header or data: kept as extra data, reported once."""
+        return [
+            c for c in layout.columns if c.field is None and (c.written or active[f"c{c.index}"].is_not_null().any())
+        ]
+
+    # --- rows as filings -------------------------------------------------------------------------------------------
+
+    def _complete(self, layout: Layout, parsed: pl.DataFrame) -> pl.DataFrame:
+        """Every field present: the upload's year where a row has none; a wide-year column of the row's own year
+        where no plain column carries the field; null otherwise."""
+        rows = parsed
+        if "year" not in rows.columns:
+            rows = rows.with_columns(pl.lit(None, dtype=pl.Int32).alias("year"), pl.lit(False).alias("year#given"))
+        if self.options.year is not None:
+            rows = rows.with_columns(pl.col("year").fill_null(self.options.year))
+        for spec in self.contract.fields:
+            if spec.name not in rows.columns:
+                value, given = _own_year(layout, spec.name)
+                rows = rows.with_columns(
+                    value.cast(field_dtype(spec)).alias(spec.name), given.alias(f"{spec.name}#given")
+                )
+        return rows
+
+    def _required_all(self, sheet: str | None, layout: Layout, rows: pl.DataFrame) -> pl.DataFrame:
+        """A history-only sheet needs nothing but the credit code beside its values."""
+        required = [s for s in self.contract.fields if s.required]
+        if layout.history_only:
+            required = [self.contract.field("credit_code")]
+        return pl.concat([problems_frame(self._required(sheet, layout, rows, spec)) for spec in required])
+
+    def _required(self, sheet: str | None, layout: Layout, rows: pl.DataFrame, spec: FieldSpec) -> pl.DataFrame:
+        carried = any(c.field == spec.name for c in layout.columns)
+        if spec.name == "year":
+            carried = carried or self.options.year is not None
+        if not carried:
+            return sheet_notice(sheet, "E-REQUIRED", f"「{spec.header}」缺失：本表没有这一列，所有行均未导入")
+        # A cell that is filled but does not parse has its own error already.
+        missing = rows.filter(pl.col(spec.name).is_null() & ~pl.col(f"{spec.name}#given"))
+        return missing.select(
+            "row",
+            sheet=pl.lit(sheet, dtype=pl.String),
+            column=pl.lit(_written(layout, spec.name) or spec.header),
+            code=pl.lit("E-REQUIRED"),
+            value=pl.lit(None, dtype=pl.String),
+            detail=pl.lit(f"「{spec.header}」为空"),
+        )
+
+    def _row_relations(self, sheet: str | None, layout: Layout, rows: pl.DataFrame) -> list[pl.DataFrame]:
+        found = []
+        for staff in ("rd_staff", "tech_staff"):
+            spec = self.contract.field(staff)
+            found.append(
+                rows.filter(pl.col(staff) > pl.col("employees")).select(
+                    "row",
+                    sheet=pl.lit(sheet, dtype=pl.String),
+                    column=pl.lit(_written(layout, staff) or spec.header),
+                    code=pl.lit("E-STAFF"),
+                    value=pl.col(staff).cast(pl.String),
+                    detail=pl.format(f"{spec.header}{{}}人多于从业人员{{}}人", pl.col(staff), "employees"),
+                )
+            )
+        found.append(
+            rows.filter(pl.col("rd_expense") > pl.col("revenue")).select(
+                "row",
+                sheet=pl.lit(sheet, dtype=pl.String),
+                column=pl.lit(_written(layout, "rd_expense") or "研发费用"),
+                code=pl.lit("W-RD-OVER-REVENUE"),
+                value=plain_amount(pl.col("rd_expense")),
+                detail=pl.format(
+                    "{}万元高于营业收入{}万元", plain_amount(pl.col("rd_expense")), plain_amount(pl.col("revenue"))
+                ),
+            )
+        )
+        return found
+
+    def _own_year_conflicts(self, sheet: str | None, layout: Layout, rows: pl.DataFrame) -> list[pl.DataFrame]:
+        """A wide-year value of the row's own year beside a plain column of the same field: the plain value wins and
+        a difference is reported."""
+        found = []
+        for column in layout.columns:
+            if column.year is None or column.field not in layout.fields:
+                continue
+            wide, own = pl.col(_name(column)).cast(parse.MONEY), pl.col(column.field).cast(parse.MONEY)
+            found.append(
+                rows.filter((pl.col("year") == column.year) & (wide != own)).select(
+                    "row",
+                    sheet=pl.lit(sheet, dtype=pl.String),
+                    column=pl.lit(_header_of(column)),
+                    code=pl.lit("W-WIDE-CONFLICT"),
+                    value=plain_amount(wide),
+                    detail=pl.format(
+                        "{}年的分年度值{}与本行填报值{}不一致，以本行填报值为准",
+                        pl.lit(column.year),
+                        plain_amount(wide),
+                        plain_amount(own),
+                    ),
+                )
+            )
+        return found
+
+    def _supplements(self, sheet: str | None, layout: Layout, rows: pl.DataFrame) -> pl.DataFrame:
+        """Wide-year values for years other than the row's own filing year (every year, on a history-only sheet)."""
+        frames = []
+        for column in layout.columns:
+            if column.year is None or column.field is None:
+                continue
+            other_year = pl.lit(True) if layout.history_only else (pl.col("year") != column.year).fill_null(True)
+            frames.append(
+                rows.filter(pl.col(_name(column)).is_not_null() & other_year).select(
+                    sheet=pl.lit(sheet, dtype=pl.String),
+                    row="row",
+                    column=pl.lit(_header_of(column)),
+                    credit_code="credit_code",
+                    year=pl.lit(column.year, dtype=pl.Int32),
+                    field=pl.lit(column.field),
+                    value=pl.col(_name(column)).cast(parse.MONEY),
+                )
+            )
+        if not frames:
+            return pl.DataFrame(schema=SUPPLEMENT_SCHEMA)
+        return pl.concat(frames).cast(SUPPLEMENT_SCHEMA)  # type: ignore[arg-type]
+
+
+def _present(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars().str.len_chars() > 0
+
+
+def _name(column: Column) -> str:
+    assert column.field is not None
+    return column.field if column.year is None else f"{column.field}@{column.year}"
+
+
+def _given_name(column: Column) -> str:
+    return f"{_name(column)}#given"
+
+
+def _header_of(column: Column) -> str:
+    """The header as written, or where the column has none, its position."""
+    return column.written or f"第{column.index + 1}列（无表头）"
+
+
+def _written(layout: Layout, field: str) -> str | None:
+    for column in layout.columns:
+        if column.field == field and column.year is None:
+            return column.written
+    return None
+
+
+def _own_year(layout: Layout, field: str) -> tuple[pl.Expr, pl.Expr]:
+    """The value (and whether its cell was filled) of a field that only wide-year columns carry, taken from the
+    column of each row's own year."""
+    value: pl.Expr = pl.lit(None)
+    given: pl.Expr = pl.lit(False)
+    for column in layout.columns:
+        if column.field == field and column.year is not None:
+            own = pl.col("year") == column.year
+            value = pl.when(own).then(pl.col(_name(column))).otherwise(value)
+            given = pl.when(own).then(pl.col(_given_name(column))).otherwise(given)
+    return value, given
+
+
+def _extra_json(extra: list[Column], active: pl.DataFrame) -> pl.Series:
+    """Unknown columns are kept, as JSON keyed by the header as written."""
+    if not extra:
+        return pl.Series("extra", [None] * active.height, dtype=pl.String)
+    return active.select(
+        pl.struct([pl.col(f"c{c.index}").alias(_header_of(c)) for c in extra]).struct.json_encode()
+    ).to_series()

@@ -1,0 +1,330 @@
+"""The DuckDB store: uploads, filings with their history, wide-year supplements and problems.
+
+Every filing version stays; `is_current` marks the one in force for its (credit code, year): the latest upload that
+has not been retracted. An upload is written in one transaction, and the file itself is kept beside the database,
+named by its SHA-256, so any figure can be traced back to a file, sheet and row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+import polars as pl
+
+from assess.contract import Contract, FieldSpec
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = "assess.duckdb"
+
+
+class StoreError(Exception):
+    """A request the store cannot meet (unknown upload, already retracted); the message is Chinese."""
+
+
+def resolve_db(path: Path | None) -> Path:
+    """--db PATH, else env ASSESS_DB, else ./assess.duckdb."""
+    return path or Path(os.environ.get("ASSESS_DB") or DEFAULT_DB)
+
+
+_SQL_TYPES = {
+    "year": "INTEGER",
+    "boolean": "BOOLEAN",
+    "money": "DECIMAL(38,6)",
+    "percent": "DECIMAL(38,6)",
+    "count": "BIGINT",
+    "set": "VARCHAR[]",
+    "date": "DATE",
+}
+
+
+def _sql_type(spec: FieldSpec) -> str:
+    return _SQL_TYPES.get(spec.kind, "VARCHAR")
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    file_name: str
+    sha256: str
+    size_bytes: int
+    options: str  # canonical JSON of the options that change how the bytes are read
+    rows_read: int
+    accepted: int
+    rejected: int
+    skipped: int
+    warnings: int
+
+
+class Store:
+    def __init__(self, path: Path, contract: Contract) -> None:
+        self.path = path
+        self.contract = contract
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(str(path))
+        self._create_schema()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    @property
+    def files_dir(self) -> Path:
+        """Uploaded files, named by SHA-256, beside the database."""
+        return self.path.with_name(self.path.name + ".files")
+
+    @property
+    def field_names(self) -> list[str]:
+        return [spec.name for spec in self.contract.fields]
+
+    def _create_schema(self) -> None:
+        fields = ",\n".join(f"{spec.name} {_sql_type(spec)}" for spec in self.contract.fields)
+        self.con.execute(
+            f"""
+            CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+            CREATE SEQUENCE IF NOT EXISTS upload_ids START 1;
+            CREATE TABLE IF NOT EXISTS uploads (
+                upload_id INTEGER PRIMARY KEY, file_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+                size_bytes BIGINT NOT NULL, uploaded_at TIMESTAMP NOT NULL, options VARCHAR NOT NULL,
+                stored_file VARCHAR NOT NULL, rows_read INTEGER NOT NULL, accepted INTEGER NOT NULL,
+                rejected INTEGER NOT NULL, skipped INTEGER NOT NULL, warnings INTEGER NOT NULL,
+                retracted_at TIMESTAMP
+            );
+            CREATE TABLE IF NOT EXISTS filing_versions (
+                upload_id INTEGER NOT NULL, seq INTEGER NOT NULL, sheet VARCHAR, row_number BIGINT NOT NULL,
+                {fields},
+                extra JSON, is_current BOOLEAN NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS supplement_versions (
+                upload_id INTEGER NOT NULL, seq INTEGER NOT NULL, sheet VARCHAR, row_number BIGINT NOT NULL,
+                column_header VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, year INTEGER NOT NULL,
+                field VARCHAR NOT NULL, value DECIMAL(38,6) NOT NULL, is_current BOOLEAN NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS problems (
+                upload_id INTEGER NOT NULL, seq INTEGER NOT NULL, sheet VARCHAR, row_number BIGINT,
+                column_header VARCHAR, code VARCHAR NOT NULL, level VARCHAR NOT NULL, value VARCHAR,
+                message VARCHAR NOT NULL, hint VARCHAR NOT NULL
+            );
+            CREATE OR REPLACE VIEW filings AS
+                SELECT * EXCLUDE (is_current) FROM filing_versions WHERE is_current;
+            CREATE OR REPLACE VIEW supplements AS
+                SELECT * EXCLUDE (is_current) FROM supplement_versions WHERE is_current;
+            INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');
+            """
+        )
+
+    # --- uploads ---------------------------------------------------------------------------------------------------
+
+    def find_upload(self, sha256: str, options: str) -> dict | None:
+        """The live upload of the same bytes read with the same options, if any."""
+        found = self._frame(
+            "SELECT * FROM uploads WHERE sha256 = ? AND options = ? AND retracted_at IS NULL", [sha256, options]
+        )
+        return found.row(0, named=True) if found.height else None
+
+    def save_upload(
+        self,
+        record: UploadRecord,
+        source: Path,
+        filings: pl.DataFrame,
+        supplements: pl.DataFrame,
+        problems: pl.DataFrame,
+    ) -> int:
+        """Write one upload in one transaction: all of it lands, or none of it does."""
+        stored = self._keep_file(source, record.sha256)
+        self.con.begin()
+        try:
+            upload_id = self._insert_upload(record, stored)
+            self._insert_versions("filing_versions", upload_id, filings, ["credit_code", "year"])
+            self._insert_versions("supplement_versions", upload_id, supplements, ["credit_code", "year", "field"])
+            self._insert_problems(upload_id, problems)
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return upload_id
+
+    def _keep_file(self, source: Path, sha256: str) -> str:
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        target = self.files_dir / f"{sha256}{source.suffix.lower()}"
+        if not target.exists():
+            partial = target.with_suffix(target.suffix + ".partial")
+            shutil.copyfile(source, partial)
+            partial.replace(target)
+        return target.name
+
+    def _insert_upload(self, record: UploadRecord, stored: str) -> int:
+        row = self.con.execute(
+            """
+            INSERT INTO uploads VALUES (nextval('upload_ids'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+            RETURNING upload_id
+            """,
+            [
+                record.file_name,
+                record.sha256,
+                record.size_bytes,
+                dt.datetime.now(),
+                record.options,
+                stored,
+                record.rows_read,
+                record.accepted,
+                record.rejected,
+                record.skipped,
+                record.warnings,
+            ],
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _insert_versions(self, table: str, upload_id: int, rows: pl.DataFrame, key: list[str]) -> None:
+        """Insert an upload's rows as current, retiring the versions they supersede. Within one upload the first row
+        of a key is current (filings never repeat a key: duplicates are rejected)."""
+        if rows.is_empty():
+            return
+        incoming = rows.with_row_index("seq").with_columns(
+            pl.lit(upload_id, dtype=pl.Int32).alias("upload_id"), pl.struct(key).is_first_distinct().alias("is_current")
+        )
+        self.con.register("incoming", incoming.to_arrow())
+        try:
+            match = " AND ".join(f"v.{k} = i.{k}" for k in key)
+            self.con.execute(
+                f"UPDATE {table} AS v SET is_current = false FROM incoming AS i WHERE v.is_current AND {match}"
+            )
+            columns = [c[0] for c in self.con.execute(f"DESCRIBE {table}").fetchall()]
+            self.con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM incoming")
+        finally:
+            self.con.unregister("incoming")
+
+    def _insert_problems(self, upload_id: int, problems: pl.DataFrame) -> None:
+        if problems.is_empty():
+            return
+        frame = problems.with_row_index("seq").select(
+            pl.lit(upload_id, dtype=pl.Int32).alias("upload_id"),
+            "seq",
+            "sheet",
+            pl.col("row").alias("row_number"),
+            pl.col("column").alias("column_header"),
+            "code",
+            "level",
+            "value",
+            "message",
+            "hint",
+        )
+        self.con.register("incoming_problems", frame.to_arrow())
+        try:
+            self.con.execute("INSERT INTO problems SELECT * FROM incoming_problems")
+        finally:
+            self.con.unregister("incoming_problems")
+
+    def retract(self, upload_id: int) -> None:
+        """Withdraw an upload: its versions stop being current and those they superseded return. Nothing is deleted."""
+        upload = self.upload(upload_id)
+        if upload["retracted_at"] is not None:
+            raise StoreError(f"上传批次 {upload_id} 已于 {upload['retracted_at']:%Y-%m-%d %H:%M} 撤回。")
+        self.con.begin()
+        try:
+            self.con.execute("UPDATE uploads SET retracted_at = ? WHERE upload_id = ?", [dt.datetime.now(), upload_id])
+            self._restore("filing_versions", upload_id, ["credit_code", "year"])
+            self._restore("supplement_versions", upload_id, ["credit_code", "year", "field"])
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+
+    def _restore(self, table: str, upload_id: int, key: list[str]) -> None:
+        keys = ", ".join(key)
+        self.con.execute(f"UPDATE {table} SET is_current = false WHERE upload_id = ?", [upload_id])
+        self.con.execute(
+            f"""
+            UPDATE {table} AS v SET is_current = true
+            FROM (
+                SELECT v.upload_id, v.seq
+                FROM {table} AS v
+                JOIN uploads AS u USING (upload_id)
+                JOIN (SELECT DISTINCT {keys} FROM {table} WHERE upload_id = $id) AS affected USING ({keys})
+                WHERE u.retracted_at IS NULL
+                QUALIFY row_number() OVER (PARTITION BY {", ".join(f"v.{k}" for k in key)}
+                                           ORDER BY v.upload_id DESC, v.seq) = 1
+            ) AS pick
+            WHERE v.upload_id = pick.upload_id AND v.seq = pick.seq
+            """,
+            {"id": upload_id},
+        )
+
+    # --- reading ---------------------------------------------------------------------------------------------------
+
+    def _frame(self, sql: str, params: list | dict | None = None) -> pl.DataFrame:
+        return self.con.sql(sql, params=params).pl()
+
+    def upload(self, upload_id: int) -> dict:
+        found = self._frame("SELECT * FROM uploads WHERE upload_id = ?", [upload_id])
+        if not found.height:
+            raise StoreError(f"没有编号为 {upload_id} 的上传批次：请用 assess uploads 查看已有的批次。")
+        return found.row(0, named=True)
+
+    def uploads(self) -> pl.DataFrame:
+        return self._frame("SELECT * EXCLUDE (options, stored_file) FROM uploads ORDER BY upload_id")
+
+    def problems(self, upload_id: int) -> pl.DataFrame:
+        self.upload(upload_id)
+        return self._frame(
+            """
+            SELECT u.file_name AS file, p.sheet, p.row_number AS row, p.column_header AS column, p.code, p.level,
+                   p.value, p.message, p.hint
+            FROM problems AS p JOIN uploads AS u USING (upload_id)
+            WHERE upload_id = ? ORDER BY seq
+            """,
+            [upload_id],
+        )
+
+    def filings(self, year: int | None = None, city: str | None = None) -> pl.DataFrame:
+        return self._frame(
+            f"""
+            SELECT {", ".join(self.field_names)} FROM filings
+            WHERE ($year IS NULL OR year = $year) AND ($city IS NULL OR city = $city)
+            ORDER BY year, city, credit_code
+            """,
+            {"year": year, "city": city},
+        )
+
+    def current_values(self, keys: pl.DataFrame, field: str) -> pl.DataFrame:
+        """For (credit_code, year) keys: the value of a money field in force, from the filing, else a supplement."""
+        self.con.register("wanted", keys.select("credit_code", "year").unique().to_arrow())
+        try:
+            return self._frame(
+                f"""
+                SELECT w.credit_code, w.year::INTEGER AS year, coalesce(f.{field}, s.value) AS value
+                FROM wanted AS w
+                LEFT JOIN filings AS f USING (credit_code, year)
+                LEFT JOIN supplements AS s ON s.credit_code = w.credit_code AND s.year = w.year AND s.field = $field
+                WHERE coalesce(f.{field}, s.value) IS NOT NULL
+                """,
+                {"field": field},
+            )
+        finally:
+            self.con.unregister("wanted")
+
+    def filing_values(self, keys: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
+        """For (credit_code, year) keys: the current filing's values of the given fields (no supplements)."""
+        self.con.register("wanted", keys.select("credit_code", "year").unique().to_arrow())
+        try:
+            return self._frame(
+                f"SELECT credit_code, year, {', '.join(fields)} FROM filings JOIN wanted USING (credit_code, year)"
+            )
+        finally:
+            self.con.unregister("wanted")
+
+
+def options_key(year: int | None, unit: str | None, accept_bad_check: frozenset[str]) -> str:
+    """The options that change how the same bytes are read, canonically, so a repeat upload can be recognised."""
+    return json.dumps({"accept_bad_check": sorted(accept_bad_check), "unit": unit, "year": year}, ensure_ascii=False)
