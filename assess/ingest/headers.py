@@ -117,9 +117,8 @@ def _is_sub_header(
 
 
 def _is_group_row(above: tuple[str | None, ...]) -> bool:
-    """A title row holds one cell; a group row holds several, or a year over its sub-cells."""
-    cells = [c for c in above if c]
-    return len(cells) >= 2 or any(_YEAR_ONLY.match(fold(c)) for c in cells[1:] if c)
+    """A title sits in the first column (merged across); a group row has a cell over a later column."""
+    return any(cell for cell in above[1:])
 
 
 def _fill_right(row: tuple[str | None, ...]) -> list[str | None]:

@@ -105,7 +105,11 @@ def _read_csv(path: Path) -> RawSheet:
         raise UnreadableFile(f"文件「{path.name}」是空文件。")
     width = _csv_width(data)
     frame = pl.read_csv(
-        data, has_header=False, schema={f"c{i}": pl.String for i in range(width)}, truncate_ragged_lines=True
+        data,
+        has_header=False,
+        schema={f"c{i}": pl.String for i in range(width)},
+        truncate_ragged_lines=True,
+        missing_columns="insert",
     )
     used = [name for name in frame.columns if frame[name].null_count() < frame.height]
     frame = frame.select(frame.columns[: frame.columns.index(used[-1]) + 1] if used else frame.columns[:1])

@@ -1,0 +1,1 @@
+"""Files the engine writes for people: styled Excel workbooks (problem lists, the blank filing template)."""

@@ -1,0 +1,95 @@
+"""Shared fixtures: a fresh store per test, and builders for real spreadsheet files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from assess import uscc
+from assess.contract import Contract, load_contract
+from assess.ingest import IngestResult, Options, ingest_files
+from assess.store import Store
+
+HEADER = [
+    "统一社会信用代码",
+    "企业名称",
+    "年度",
+    "所属地市",
+    "行业代码",
+    "营业收入",
+    "研发费用",
+    "从业人员",
+    "研发机构级别",
+]
+
+
+def make_code(serial: int, region: str = "370100") -> str:
+    """A valid credit code registered in `region`, with a valid organisation code."""
+    org8 = f"{serial:08d}"
+    first17 = f"91{region}{org8}{uscc.org_check_char(org8)}"
+    return first17 + uscc.check_char(first17)
+
+
+def firm_row(serial: int, **overrides: object) -> list[object]:
+    """A clean filing row in HEADER order: 5,000万 revenue, 100万 R&D, 200 staff, a provincial institution."""
+    row = {
+        "统一社会信用代码": make_code(serial),
+        "企业名称": f"合成企业{serial}",
+        "年度": 2024,
+        "所属地市": "济南",
+        "行业代码": "3562",
+        "营业收入": 5000,
+        "研发费用": 100,
+        "从业人员": 200,
+        "研发机构级别": "省级",
+    }
+    row.update(overrides)
+    return list(row.values())
+
+
+def write_xlsx(path: Path, sheets: dict[str, Sequence[Sequence[object]]]) -> Path:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(list(row))
+    book.save(path)
+    return path
+
+
+@pytest.fixture
+def contract() -> Contract:
+    return load_contract()
+
+
+@pytest.fixture
+def store(tmp_path: Path, contract: Contract) -> Store:
+    with Store(tmp_path / "db" / "assess.duckdb", contract) as opened:
+        yield opened
+
+
+Ingester = Callable[..., IngestResult]
+
+
+@pytest.fixture
+def ingest(store: Store) -> Ingester:
+    """Ingest one file into the test store and check that every row is accounted for."""
+
+    def run(path: Path, **options: object) -> IngestResult:
+        [result] = ingest_files(store, [path], Options(**options))  # type: ignore[arg-type]
+        assert result.accepted + result.rejected + result.skipped == result.rows_read
+        return result
+
+    return run
+
+
+def codes_at(result: IngestResult, row: int | None = None) -> set[str]:
+    """The problem codes reported for an Excel row (None: sheet- and column-level notices)."""
+    problems = result.problems
+    if row is None:
+        return set(problems.filter(problems["row"].is_null())["code"])
+    return set(problems.filter(problems["row"] == row)["code"])

@@ -1,0 +1,155 @@
+"""Every problem code of the contract, each from a real workbook, and what happens to the row that has it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assess import uscc
+
+from tests.conftest import HEADER, Ingester, codes_at, firm_row, make_code, write_xlsx
+
+# One row per case, written below the header at Excel row 2; (overrides of the clean row, expected code).
+ROW_CASES = {
+    "E-USCC-FORMAT": ({"统一社会信用代码": "91370100MA3C5X2"}, "E-USCC-FORMAT"),
+    "E-USCC-FORMAT-letters": ({"统一社会信用代码": "91370100MA3C5XOOI1"}, "E-USCC-FORMAT"),
+    "E-USCC-CHECK": (
+        {"统一社会信用代码": make_code(7)[:17] + ("0" if make_code(7)[17] != "0" else "1")},
+        "E-USCC-CHECK",
+    ),
+    "E-USCC-NUMERIC": ({"统一社会信用代码": 913701001234567000}, "E-USCC-NUMERIC"),
+    "E-REQUIRED": ({"企业名称": None}, "E-REQUIRED"),
+    "E-NUMBER": ({"营业收入": "约500"}, "E-NUMBER"),
+    "E-NUMBER-count": ({"从业人员": "12.5"}, "E-NUMBER"),
+    "E-NEGATIVE": ({"研发费用": -3}, "E-NEGATIVE"),
+    "E-NEGATIVE-parentheses": ({"营业收入": "(123)"}, "E-NEGATIVE"),
+    "E-CITY": ({"所属地市": "杭州"}, "E-CITY"),
+    "E-INDUSTRY": ({"行业代码": "9999"}, "E-INDUSTRY"),
+    "E-INDUSTRY-lost-zero": ({"行业代码": 610}, "E-INDUSTRY"),
+    "E-YEAR": ({"年度": 1999}, "E-YEAR"),
+    "E-VALUE": ({"研发机构级别": "部分有"}, "E-VALUE"),
+}
+
+
+@pytest.mark.parametrize("case", ROW_CASES)
+def test_a_row_with_an_error_is_rejected_with_its_code(tmp_path: Path, ingest: Ingester, case: str) -> None:
+    overrides, code = ROW_CASES[case]
+    path = write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1, **overrides), firm_row(2)]})
+    result = ingest(path)
+    assert code in codes_at(result, 2)
+    assert (result.rows_read, result.accepted, result.rejected) == (2, 1, 1)
+    message = result.problems.filter(result.problems["code"] == code)["message"][0]
+    assert "f.xlsx" in message and "表1" in message and "第2行" in message
+
+
+def test_a_numeric_industry_code_that_lost_its_leading_zero_says_so(tmp_path: Path, ingest: Ingester) -> None:
+    path = write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1, 行业代码=610)]})
+    message = ingest(path).problems["message"][0]
+    assert "0610" in message
+
+
+def test_staff_above_employees_is_rejected(tmp_path: Path, ingest: Ingester) -> None:
+    header = [*HEADER, "研发人员", "科技人员"]
+    rows = [header, [*firm_row(1, 从业人员=50), 60, 10], [*firm_row(2, 从业人员=50), 10, 51], [*firm_row(3), 200, 200]]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert codes_at(result, 2) == {"E-STAFF"} and codes_at(result, 3) == {"E-STAFF"} and codes_at(result, 4) == set()
+    assert result.accepted == 1
+
+
+def test_a_percentage_outside_0_to_100_is_rejected(tmp_path: Path, ingest: Ingester) -> None:
+    rows = [[*HEADER, "市场占有率"], [*firm_row(1), 150], [*firm_row(2), "12.5%"], [*firm_row(3), 30]]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert codes_at(result, 2) == {"E-PERCENT"}
+    assert result.accepted == 2
+
+
+def test_a_percent_column_of_fractions_is_scaled_once_with_a_warning(tmp_path: Path, ingest: Ingester, store) -> None:
+    rows = [[*HEADER, "主导产品市场占有率"], [*firm_row(1), 0.12], [*firm_row(2), 0.5]]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert codes_at(result) == {"W-PERCENT-FRACTION"}
+    assert sorted(float(v) for v in store.filings()["market_share"]) == [12.0, 50.0]
+
+
+def test_the_same_firm_and_year_twice_rejects_every_such_row_and_names_them_all(
+    tmp_path: Path, ingest: Ingester
+) -> None:
+    rows = [HEADER, firm_row(1), firm_row(2), firm_row(1, 营业收入=6000)]
+    other = [HEADER, firm_row(1, 营业收入=7000)]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows, "表2": other}))
+    duplicates = result.problems.filter(result.problems["code"] == "E-DUPLICATE")
+    assert sorted(zip(duplicates["sheet"], duplicates["row"], strict=True)) == [("表1", 2), ("表1", 4), ("表2", 2)]
+    assert all("第2行" in m and "第4行" in m and "表2" in m for m in duplicates["message"])
+    assert (result.accepted, result.rejected) == (1, 3)
+
+
+def test_a_wrong_check_character_passes_only_when_acknowledged(tmp_path: Path, ingest: Ingester) -> None:
+    good = make_code(9)
+    bad = good[:17] + ("A" if good[17] != "A" else "B")
+    path = write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1, 统一社会信用代码=bad)]})
+    assert codes_at(ingest(path), 2) == {"E-USCC-CHECK"}
+    acknowledged = ingest(path, accept_bad_check=frozenset({bad}))
+    assert codes_at(acknowledged, 2) == {"W-USCC-ACCEPTED"} and acknowledged.accepted == 1
+
+
+def test_warnings_keep_the_row(tmp_path: Path, ingest: Ingester) -> None:
+    outside = "914403001922038216"  # valid, registered in Shenzhen
+    org8 = "00000000"
+    wrong = "2" if uscc.org_check_char(org8) == "1" else "1"
+    wrong_org = f"91370100{org8}{wrong}"
+    wrong_org += uscc.check_char(wrong_org)  # the 18th character checks; the 17th does not
+    rows = [
+        [*HEADER, "备注"],
+        [*firm_row(1, 研发费用=6000), "x"],
+        [*firm_row(2, 统一社会信用代码=outside), None],
+        [*firm_row(3, 统一社会信用代码=wrong_org), None],
+    ]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert codes_at(result, 2) == {"W-RD-OVER-REVENUE"}
+    assert codes_at(result, 3) == {"W-USCC-REGION"}
+    assert codes_at(result, 4) == {"W-ORG-CHECK"}
+    assert codes_at(result) == {"W-UNUSED-COLUMN"}
+    assert result.accepted == 3 and result.warnings == 4
+
+
+def test_revenue_jumping_tenfold_against_the_previous_year_is_a_warning(tmp_path: Path, ingest: Ingester) -> None:
+    first = write_xlsx(tmp_path / "2023.xlsx", {"表1": [HEADER, firm_row(1, 年度=2023, 营业收入=1000)]})
+    ingest(first)
+    rows = [HEADER, firm_row(1, 营业收入=10001), firm_row(2, 年度=2023, 营业收入=5000), firm_row(2, 营业收入=499)]
+    result = ingest(write_xlsx(tmp_path / "2024.xlsx", {"表1": rows}))
+    assert codes_at(result, 2) == {"W-JUMP"}  # against the store
+    assert codes_at(result, 4) == {"W-JUMP"}  # against the same upload
+    assert "1000" in result.problems.filter(result.problems["row"] == 2)["message"][0]
+
+
+def test_blank_and_total_rows_are_skipped_and_a_sheet_without_header_is_noted(tmp_path: Path, ingest: Ingester) -> None:
+    rows = [
+        ["2024年企业填报表"],
+        HEADER,
+        firm_row(1),
+        [None] * 9,
+        firm_row(2),
+        ["合 计", None, None, None, None, 10000],
+    ]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"说明": [["填表说明：……"]], "表1": rows}))
+    assert (result.rows_read, result.accepted, result.skipped) == (4, 2, 2)
+    assert codes_at(result, 4) == {"I-ROW-SKIPPED"} and codes_at(result, 6) == {"I-ROW-SKIPPED"}
+    notices = result.problems.filter(result.problems["code"] == "I-SHEET-SKIPPED")
+    assert notices["sheet"].to_list() == ["说明"]
+
+
+def test_a_missing_required_column_rejects_the_sheet_with_one_notice(tmp_path: Path, ingest: Ingester) -> None:
+    header = HEADER[:-1]
+    rows = [header, firm_row(1)[:-1], firm_row(2)[:-1]]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert codes_at(result) == {"E-REQUIRED"} and result.rejected == 2
+    assert "研发机构级别" in result.problems["message"][0]
+
+
+def test_a_row_without_year_takes_the_uploads_year(tmp_path: Path, ingest: Ingester, store) -> None:
+    header = [h for h in HEADER if h != "年度"]
+    row = [v for h, v in zip(HEADER, firm_row(1), strict=True) if h != "年度"]
+    path = write_xlsx(tmp_path / "f.xlsx", {"表1": [header, row]})
+    assert codes_at(ingest(path)) == {"E-REQUIRED"}
+    assert ingest(path, year=2022).accepted == 1
+    assert store.filings()["year"].to_list() == [2022]
