@@ -182,9 +182,8 @@ class Store:
                 record.skipped,
                 record.warnings,
             ],
-        ).fetchone()
-        assert row is not None
-        return int(row[0])
+        ).fetchall()
+        return int(row[0][0])
 
     def _insert_versions(self, table: str, upload_id: int, rows: pl.DataFrame, key: list[str]) -> None:
         """Insert an upload's rows as current, retiring the versions they supersede. Within one upload the first row

@@ -1,0 +1,103 @@
+"""The store's promises: an upload is atomic, the same bytes twice change nothing, newer filings supersede older ones
+which stay in history, and a retracted upload gives the superseded versions back."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from assess.contract import load_contract
+from assess.store import Store
+from tests.conftest import HEADER, Ingester, firm_row, make_code, write_xlsx
+
+
+def _table_counts(store: Store) -> dict[str, int]:
+    tables = ("uploads", "filing_versions", "supplement_versions", "problems")
+    return {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
+
+
+def test_a_failure_in_the_middle_of_an_upload_leaves_the_database_as_it_was(
+    tmp_path: Path, ingest: Ingester, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest(write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]}))
+    before = _table_counts(store)
+    original = Store._insert_problems
+
+    def fail_after_filings(self: Store, upload_id: int, problems) -> None:
+        original(self, upload_id, problems)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Store, "_insert_problems", fail_after_filings)
+    path = write_xlsx(tmp_path / "b.xlsx", {"表1": [HEADER, firm_row(1, 营业收入=6000), firm_row(2, 所属地市="杭州")]})
+    with pytest.raises(RuntimeError):
+        ingest(path)
+    assert _table_counts(store) == before
+    assert store.filings()["revenue"].to_list() == [Decimal("5000")]
+
+
+def test_the_same_file_twice_changes_nothing(tmp_path: Path, ingest: Ingester, store: Store) -> None:
+    path = write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1), firm_row(2, 所属地市="杭州")]})
+    first = ingest(path)
+    before = _table_counts(store)
+    again = ingest(path)
+    assert again.duplicate_upload and again.upload_id == first.upload_id
+    assert (again.accepted, again.rejected, again.warnings) == (first.accepted, first.rejected, first.warnings)
+    assert again.problems["message"].to_list() == first.problems["message"].to_list()
+    assert _table_counts(store) == before
+
+
+def test_the_same_bytes_with_other_options_are_a_new_upload(tmp_path: Path, ingest: Ingester) -> None:
+    path = write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]})
+    assert not ingest(path, unit="万元").duplicate_upload
+    assert not ingest(path, unit="千元").duplicate_upload
+
+
+def test_a_newer_filing_supersedes_the_older_which_stays_in_history(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
+    ingest(write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1), firm_row(2)]}))
+    ingest(write_xlsx(tmp_path / "b.xlsx", {"表1": [HEADER, firm_row(1, 营业收入=6000)]}))
+    current = dict(store.filings().select("credit_code", "revenue").iter_rows())
+    assert current == {make_code(1): Decimal("6000"), make_code(2): Decimal("5000")}
+    history = store.con.sql(
+        "SELECT upload_id, revenue, is_current FROM filing_versions WHERE credit_code = ? ORDER BY upload_id",
+        params=[make_code(1)],
+    ).fetchall()
+    assert history == [(1, Decimal("5000"), False), (2, Decimal("6000"), True)]
+
+
+def test_retracting_an_upload_restores_what_it_superseded_and_deletes_nothing(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
+    a = write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]})
+    ingest(a)
+    second = ingest(write_xlsx(tmp_path / "b.xlsx", {"表1": [HEADER, firm_row(1, 营业收入=6000), firm_row(2)]}))
+    store.retract(second.upload_id)
+    current = dict(store.filings().select("credit_code", "revenue").iter_rows())
+    assert current == {make_code(1): Decimal("5000")}
+    assert store.con.execute("SELECT count(*) FROM filing_versions").fetchall()[0][0] == 3
+    assert store.uploads()["retracted_at"].null_count() == 1
+    # Retracted bytes may be uploaded again, as a new upload.
+    again = ingest(tmp_path / "b.xlsx")
+    assert not again.duplicate_upload and again.upload_id == 3
+    assert dict(store.filings().select("credit_code", "revenue").iter_rows())[make_code(1)] == Decimal("6000")
+
+
+def test_the_uploaded_file_is_kept_by_its_hash_beside_the_database(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
+    result = ingest(write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]}))
+    kept = store.files_dir / f"{result.sha256}.xlsx"
+    assert kept.read_bytes() == (tmp_path / "a.xlsx").read_bytes()
+    upload = store.upload(result.upload_id)
+    assert (upload["file_name"], upload["sha256"], upload["stored_file"]) == ("a.xlsx", result.sha256, kept.name)
+
+
+def test_the_database_persists_across_connections(tmp_path: Path, ingest: Ingester, store: Store) -> None:
+    ingest(write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]}))
+    store.close()
+    with Store(store.path, load_contract()) as reopened:
+        assert reopened.filings().height == 1
+    store.con = Store(store.path, load_contract()).con  # let the fixture close cleanly
