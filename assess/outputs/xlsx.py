@@ -96,8 +96,9 @@ def write_table(
         sheet.append([])
     sheet.append([_styled_header(sheet, header) for header in headers])
     count = 0
-    for count, values in enumerate(chain(sample, remaining), start=1):
+    for values in chain(sample, remaining):
         sheet.append(_row(sheet, values, formats))
+        count += 1
     sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(headers))}{header_row + count}"
     return count
 

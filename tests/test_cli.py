@@ -1,0 +1,130 @@
+"""The command line as users call it: JSON shapes, exit statuses, the problem workbook."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from assess.cli import app
+from tests.conftest import HEADER, firm_row, make_code, write_xlsx
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "cli.duckdb"
+
+
+def run(*args: str | Path) -> tuple[int, str, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_ingest_json_has_one_object_per_file_and_nothing_else_on_stdout(
+    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    good = write_xlsx(tmp_path / "good.xlsx", {"表1": [HEADER, firm_row(1), firm_row(2, 所属地市="杭州")]})
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"\xff\xfe\x00garbage\x00")
+    status, stdout, stderr = run("ingest", good, broken, "--json", "--db", db)
+    assert status == 2
+    payload = json.loads(stdout)
+    assert [p["file"] for p in payload] == ["good.xlsx", "broken.csv"]
+    first, second = payload
+    assert set(first) == {
+        "file",
+        "sha256",
+        "upload_id",
+        "rows_read",
+        "accepted",
+        "rejected",
+        "skipped",
+        "warnings",
+        "duplicate_upload",
+        "error",
+        "problems",
+    }
+    assert (first["rows_read"], first["accepted"], first["rejected"], first["error"]) == (2, 1, 1, None)
+    [problem] = first["problems"]
+    assert problem == {
+        "code": "E-CITY",
+        "level": "error",
+        "sheet": "表1",
+        "row": 3,
+        "column": "所属地市",
+        "value": "杭州",
+        "message": problem["message"],
+    }
+    assert second["error"] and second["rows_read"] == 0 and second["upload_id"] is None
+    assert "broken.csv" in stderr
+    assert (tmp_path / "good_问题清单.xlsx").exists()
+
+
+def test_ingest_writes_the_problem_workbook_where_asked(tmp_path: Path, db: Path) -> None:
+    path = write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1, 营业收入="约500")]})
+    out = tmp_path / "问题.xlsx"
+    status, stdout, _ = run("ingest", path, "--errors-out", out, "--db", db)
+    assert status == 0 and "问题清单已写入" in stdout
+    sheet = openpyxl.load_workbook(out).worksheets[0]
+    values = [c.value for c in next(sheet.iter_rows(min_row=2, max_row=2))]
+    assert "E-NUMBER" in values and "约500" in values
+
+
+def test_filings_json_uses_field_names_money_as_numbers_and_cities_without_shi(tmp_path: Path, db: Path) -> None:
+    run("ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1, 所属地市="青岛市")]}), "--db", db)
+    status, stdout, _ = run("filings", "--year", "2024", "--city", "青岛市", "--json", "--db", db)
+    assert status == 0
+    [filing] = json.loads(stdout)
+    assert (filing["credit_code"], filing["city"], filing["year"], filing["revenue"]) == (
+        make_code(1),
+        "青岛",
+        2024,
+        5000.0,
+    )
+
+
+def test_uploads_problems_and_retract(tmp_path: Path, db: Path) -> None:
+    run("ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1, 所属地市="杭州")]}), "--db", db)
+    [upload] = json.loads(run("uploads", "--json", "--db", db)[1])
+    assert (upload["upload_id"], upload["rejected"], upload["retracted_at"]) == (1, 1, None)
+    [problem] = json.loads(run("problems", "1", "--json", "--db", db)[1])
+    assert problem["code"] == "E-CITY" and problem["row"] == 2
+    assert run("retract", "1", "--db", db)[0] == 0
+    assert run("retract", "1", "--db", db)[0] == 1
+    status, _, stderr = run("problems", "9", "--db", db)
+    assert status == 1 and "9" in stderr
+
+
+def test_usage_errors_exit_2(tmp_path: Path, db: Path) -> None:
+    path = write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1)]})
+    assert run("ingest", path, "--unit", "美元", "--db", db)[0] == 2
+    assert run("ingest", "--db", db)[0] == 2
+
+
+def test_db_defaults_to_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSESS_DB", str(tmp_path / "env.duckdb"))
+    run("ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1)]}))
+    assert (tmp_path / "env.duckdb").exists()
+
+
+def test_template_round_trips_through_ingest(tmp_path: Path, db: Path) -> None:
+    out = tmp_path / "模板.xlsx"
+    assert run("template", "--out", out)[0] == 0
+    book = openpyxl.load_workbook(out)
+    sheet = book.worksheets[0]
+    values = dict(zip(HEADER, firm_row(1), strict=True))
+    headers = [c.value for c in sheet[1]]
+    for col, header in enumerate(headers, start=1):
+        for name, value in values.items():
+            if header.startswith(name):
+                sheet.cell(row=2, column=col, value=value)
+    book.save(out)
+    status, stdout, _ = run("ingest", out, "--json", "--db", db)
+    [result] = json.loads(stdout)
+    assert (result["rows_read"], result["accepted"]) == (1, 1), result["problems"]
