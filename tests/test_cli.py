@@ -126,5 +126,6 @@ def test_template_round_trips_through_ingest(tmp_path: Path, db: Path) -> None:
                 sheet.cell(row=2, column=col, value=value)
     book.save(out)
     status, stdout, _ = run("ingest", out, "--json", "--db", db)
+    assert status == 0
     [result] = json.loads(stdout)
     assert (result["rows_read"], result["accepted"]) == (1, 1), result["problems"]

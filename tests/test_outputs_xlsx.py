@@ -81,6 +81,7 @@ def test_problem_workbook_layout(problem_book: openpyxl.Workbook, problems: pl.D
     assert listing.page_setup.orientation == "landscape"
     assert listing["A1"].font.b
     assert listing.column_dimensions["I"].width > listing.column_dimensions["A"].width
+    assert [str(rule.sqref) for rule in listing.conditional_formatting] == [f"G2:G{problems.height + 1}"]
 
 
 def test_problem_rows_in_chinese(problem_book: openpyxl.Workbook) -> None:

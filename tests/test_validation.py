@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from assess import uscc
-
 from tests.conftest import HEADER, Ingester, codes_at, firm_row, make_code, write_xlsx
 
 # One row per case, written below the header at Excel row 2; (overrides of the clean row, expected code).

@@ -32,11 +32,10 @@ _LEVEL_STYLES = {
 
 def write_problem_workbook(problems: pl.DataFrame, path: Path) -> Path:
     """Write `problems` (file, sheet, row, column, code, level, value, message, hint) to the workbook at `path`."""
-    contract = load_contract()
     workbook = Workbook(write_only=True)
-    listed = write_table(workbook.create_sheet(LIST_SHEET), LIST_HEADERS, _list_rows(problems).iter_rows())
-    _colour_levels(workbook.worksheets[0], listed)
-    summary = _summary_rows(problems, contract)
+    listing = workbook.create_sheet(LIST_SHEET)
+    _colour_levels(listing, write_table(listing, LIST_HEADERS, _list_rows(problems).iter_rows()))
+    summary = _summary_rows(problems, load_contract())
     write_table(workbook.create_sheet(SUMMARY_SHEET), SUMMARY_HEADERS, summary.iter_rows())
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)

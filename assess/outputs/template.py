@@ -97,7 +97,8 @@ def _write_form(sheet: Worksheet, contract: Contract) -> None:
 def _describe_header(sheet: Worksheet, column: int, spec: FieldSpec) -> None:
     """Required headers in red; the field's note, and whether it is required, as the header's comment."""
     cell = sheet.cell(row=1, column=column)
-    cell.font = REQUIRED_FONT if spec.required else HEADER_FONT
+    if spec.required:
+        cell.font = REQUIRED_FONT
     text = "；".join(part for part in ("＊必填" if spec.required else None, spec.note) if part)
     if text:
         cell.comment = Comment(text, "填报模板", width=320, height=110)
