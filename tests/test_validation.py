@@ -152,3 +152,17 @@ def test_a_row_without_year_takes_the_uploads_year(tmp_path: Path, ingest: Inges
     assert codes_at(ingest(path)) == {"E-REQUIRED"}
     assert ingest(path, year=2022).accepted == 1
     assert store.filings()["year"].to_list() == [2022]
+
+
+def test_upload_level_problems_name_the_column_as_the_sheet_wrote_it(tmp_path: Path, ingest: Ingester) -> None:
+    header = ["信用代码", *HEADER[1:5], "营业收入（元）", *HEADER[6:]]
+    rows = [
+        header,
+        firm_row(1, 年度=2023, 营业收入=1_000_000),
+        firm_row(1, 营业收入=100_000_000),
+        firm_row(2, 营业收入=50_000_000),
+        firm_row(2, 营业收入=50_000_000),
+    ]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    located = set(result.problems.select("code", "row", "column").iter_rows())
+    assert located == {("W-JUMP", 3, "营业收入（元）"), ("E-DUPLICATE", 4, "信用代码"), ("E-DUPLICATE", 5, "信用代码")}

@@ -23,14 +23,14 @@ _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _NO_DETAIL = pl.lit("")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Check:
     code: str
     failed: pl.Expr
     detail: pl.Expr = _NO_DETAIL
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Parsed:
     value: pl.Expr
     checks: list[Check] = field(default_factory=list)

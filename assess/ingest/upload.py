@@ -146,9 +146,14 @@ class Ingest:
         history = pl.concat([r.rows for r in results if r.history_only] or [results[0].rows.clear()])
         supplements = pl.concat([r.supplements for r in results])
         problems.extend(r.problems for r in results)
-        problems.append(_duplicates(full, ["credit_code", "year"]))
-        problems.append(_duplicates(history, ["credit_code"]))
-        problems.append(self._jumps(full, supplements))
+        headers = pl.DataFrame(
+            [(r.sheet, field, header) for r in results for field, header in r.headers.items()],
+            schema={"sheet": pl.String, "field": pl.String, "column": pl.String},
+            orient="row",
+        )
+        problems.append(_with_header(_duplicates(full, ["credit_code", "year"]), headers, "credit_code"))
+        problems.append(_with_header(_duplicates(history, ["credit_code"]), headers, "credit_code"))
+        problems.append(_with_header(self._jumps(full, supplements), headers, "revenue"))
         problems.append(self._wide_conflicts(full, supplements))
         final = finalise(pl.concat(problems), file_name, self.contract)
         rejected = _rejected_rows(final, pl.concat([full, history]))
@@ -204,7 +209,6 @@ class Ingest:
         return jumps.select(
             "sheet",
             "row",
-            column=pl.lit(self.contract.field("revenue").header),
             code=pl.lit("W-JUMP"),
             value=plain_amount(pl.col("revenue")),
             detail=pl.format(
@@ -254,6 +258,12 @@ class Ingest:
         return pl.concat([problems_frame(f) for f in found])
 
 
+def _with_header(found: pl.DataFrame, headers: pl.DataFrame, field: str) -> pl.DataFrame:
+    """Name the column of an upload-level problem as the sheet wrote its header."""
+    columns = headers.filter(pl.col("field") == field).select("sheet", "column")
+    return problems_frame(found.drop("column", strict=False).join(columns, on="sheet", how="left", nulls_equal=True))
+
+
 def _duplicates(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     """Every row of a repeated key is rejected, and each names all of them."""
     keyed = rows.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in key))
@@ -265,7 +275,6 @@ def _duplicates(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     return repeated.join(listed, on=key, nulls_equal=True).select(
         "sheet",
         "row",
-        column=pl.lit("统一社会信用代码"),
         code=pl.lit("E-DUPLICATE"),
         value="credit_code",
         detail="rows_listed",

@@ -53,12 +53,14 @@ class Options:
 
 @dataclass(frozen=True)
 class SheetResult:
+    sheet: str | None
     rows: pl.DataFrame  # sheet, row, every contract field, extra (JSON of unknown columns)
     supplements: pl.DataFrame  # SUPPLEMENT_SCHEMA
     problems: pl.DataFrame  # problems.PROBLEM_SCHEMA
     rows_read: int
     skipped: int
     history_only: bool
+    headers: dict[str, str]  # field -> the header of its plain column as written in this sheet
 
 
 class SheetValidator:
@@ -99,6 +101,7 @@ class SheetValidator:
             problems.extend(self._row_relations(sheet.name, layout, complete))
             problems.extend(self._own_year_conflicts(sheet.name, layout, complete))
         return SheetResult(
+            sheet=sheet.name,
             rows=complete.select(
                 pl.lit(sheet.name, dtype=pl.String).alias("sheet"),
                 "row",
@@ -110,6 +113,7 @@ class SheetValidator:
             rows_read=body.height,
             skipped=skipped.height,
             history_only=layout.history_only,
+            headers={c.field: _header_of(c) for c in layout.columns if c.field and c.year is None},
         )
 
     # --- rows ------------------------------------------------------------------------------------------------------
@@ -155,7 +159,7 @@ class SheetValidator:
             hits = evaluated.filter(pl.col(f"f{i}"))
             if hits.is_empty():
                 continue
-            if check in parsed.column_checks:
+            if i >= len(parsed.checks):  # a column check: one notice for the column
                 found.append(sheet_notice(sheet.name, check.code, hits[f"d{i}"][0], column=_header_of(column)))
                 continue
             found.append(
