@@ -1,0 +1,1 @@
+"""Synthetic filings (invented firms, clearly labelled as such) for demos, tests and benchmarks."""
