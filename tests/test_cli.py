@@ -129,3 +129,16 @@ def test_template_round_trips_through_ingest(tmp_path: Path, db: Path) -> None:
     assert status == 0
     [result] = json.loads(stdout)
     assert (result["rows_read"], result["accepted"]) == (1, 1), result["problems"]
+
+
+def test_demo_builds_a_fresh_database_from_the_bundled_sample_data(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    for _ in range(2):  # a second run starts afresh rather than repeating uploads
+        status, stdout, _ = run("demo", "--dir", target, "--json")
+        assert status == 0
+    payload = json.loads(stdout)
+    panel, messy = payload["uploads"]
+    assert not panel["duplicate_upload"] and panel["rejected"] == 0 and panel["accepted"] == panel["rows_read"]
+    assert messy["rejected"] > 0 and messy["upload_id"] == 2
+    assert (target / "assess.duckdb").exists() and (target / "messy_问题清单.xlsx").exists()
+    assert [row["year"] for row in payload["by_year"]] == [2020, 2021, 2022, 2023, 2024]
