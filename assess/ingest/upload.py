@@ -78,9 +78,15 @@ class Checked:
     rejected: int
     skipped: int
 
-    @property
-    def warnings(self) -> int:
-        return int((self.problems["level"] == "warning").sum())
+    def counts(self) -> dict[str, int]:
+        """How the rows ended, as uploads record and results report them."""
+        return {
+            "rows_read": self.rows_read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "skipped": self.skipped,
+            "warnings": int((self.problems["level"] == "warning").sum()),
+        }
 
 
 class Ingest:
@@ -102,29 +108,10 @@ class Ingest:
             checked = self.check(read_file(path), path.name)
         except UnreadableFile as exc:
             return IngestResult(file=path.name, sha256=sha256, error=str(exc))
-        record = UploadRecord(
-            file_name=path.name,
-            sha256=sha256,
-            size_bytes=path.stat().st_size,
-            options=key,
-            rows_read=checked.rows_read,
-            accepted=checked.accepted,
-            rejected=checked.rejected,
-            skipped=checked.skipped,
-            warnings=checked.warnings,
-        )
+        counts = checked.counts()
+        record = UploadRecord(file_name=path.name, sha256=sha256, size_bytes=path.stat().st_size, options=key, **counts)
         upload_id = self.store.save_upload(record, path, checked.filings, checked.supplements, checked.problems)
-        return IngestResult(
-            file=path.name,
-            sha256=sha256,
-            upload_id=upload_id,
-            rows_read=checked.rows_read,
-            accepted=checked.accepted,
-            rejected=checked.rejected,
-            skipped=checked.skipped,
-            warnings=checked.warnings,
-            problems=checked.problems,
-        )
+        return IngestResult(file=path.name, sha256=sha256, upload_id=upload_id, problems=checked.problems, **counts)
 
     def check(self, sheets: list[RawSheet], file_name: str) -> Checked:
         results: list[SheetResult] = []
