@@ -6,7 +6,9 @@ expressions, for validating a whole column without a Python loop.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
@@ -44,24 +46,45 @@ def org_check_ok(code: str) -> bool:
     return org_check_char(code[8:16]) == code[16]
 
 
-def _char_values(code: pl.Expr, positions: range, table: dict[str, int], weights: tuple[int, ...]) -> pl.Expr:
-    terms = [
-        code.str.slice(pos, 1).replace_strict(table, default=None, return_dtype=pl.Int64) * weight
-        for pos, weight in zip(positions, weights, strict=True)
-    ]
-    return pl.sum_horizontal(terms, ignore_nulls=False)
+_LUT = np.full(256, 0, dtype=np.int64)
+_LUT[[ord(ch) for ch in ALPHABET]] = np.arange(len(ALPHABET))
+_ORG_LUT = np.full(256, 0, dtype=np.int64)
+_ORG_LUT[[ord(ch) for ch in ORG_ALPHABET]] = np.arange(len(ORG_ALPHABET))
+_PLACEHOLDER = "0" * 18
+
+
+def _code_bytes(codes: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The codes as an (n, 18) byte matrix, and which rows are well formed (the others hold a placeholder)."""
+    well_formed = codes.str.contains(PATTERN).fill_null(False)
+    if not len(codes):
+        return np.empty((0, 18), dtype=np.uint8), well_formed.to_numpy()
+    filled = pl.select(pl.when(well_formed).then(codes).otherwise(pl.lit(_PLACEHOLDER))).to_series()
+    # Every value is now 18 ASCII bytes, so the Arrow value buffer is the matrix itself: no Python object per code.
+    array = filled.to_arrow().cast(pa.large_string())
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    values = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return values.reshape(-1, 18), well_formed.to_numpy()
+
+
+def _check_batch(codes: pl.Series) -> pl.Series:
+    matrix, well_formed = _code_bytes(codes)
+    total = _LUT[matrix[:, :17]] @ np.asarray(WEIGHTS)
+    expected = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)[(31 - total % 31) % 31]
+    return pl.Series((expected == matrix[:, 17]) & well_formed).set(pl.Series(~well_formed), None)
+
+
+def _org_check_batch(codes: pl.Series) -> pl.Series:
+    matrix, well_formed = _code_bytes(codes)
+    c = 11 - (_ORG_LUT[matrix[:, 8:16]] @ np.asarray(ORG_WEIGHTS)) % 11
+    expected = np.where(c == 10, ord("X"), np.where(c == 11, ord("0"), ord("0") + c))
+    return pl.Series((expected == matrix[:, 16]) & well_formed).set(pl.Series(~well_formed), None)
 
 
 def check_expr(code: pl.Expr) -> pl.Expr:
     """True where a well-formed code's 18th character checks (null where the code is not well formed)."""
-    total = _char_values(code, range(17), _VALUE, WEIGHTS)
-    expected = ((31 - total % 31) % 31).replace_strict(dict(enumerate(ALPHABET)), return_dtype=pl.String)
-    return expected == code.str.slice(17, 1)
+    return code.map_batches(_check_batch, return_dtype=pl.Boolean)
 
 
 def org_check_expr(code: pl.Expr) -> pl.Expr:
-    """True where positions 9-17 of a well-formed code form a valid organisation code."""
-    total = _char_values(code, range(8, 16), _ORG_VALUE, ORG_WEIGHTS)
-    c = 11 - total % 11
-    expected = pl.when(c == 10).then(pl.lit("X")).when(c == 11).then(pl.lit("0")).otherwise(c.cast(pl.String))
-    return expected == code.str.slice(16, 1)
+    """True where positions 9-17 of a well-formed code form a valid organisation code (null where not well formed)."""
+    return code.map_batches(_org_check_batch, return_dtype=pl.Boolean)

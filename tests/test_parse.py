@@ -21,9 +21,8 @@ amounts = st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), pla
 
 def _parse(field: str, cells: list[str | None], unit: str | None = None) -> pl.DataFrame:
     parsed = parse.parse(parse.ColumnContext(CONTRACT.field(field), unit, CONTRACT, REFERENCE, frozenset()))
-    return pl.DataFrame({"raw": cells}, schema={"raw": pl.String}).select(
-        value=parsed.value, **{f"f{i}": c.failed for i, c in enumerate(parsed.checks)}
-    )
+    frame = pl.DataFrame({"raw": cells}, schema={"raw": pl.String}).with_columns(numeric_cell=pl.lit(False))
+    return parse.evaluate(frame.lazy(), parsed, CONTRACT).collect()
 
 
 def _written(amount: Decimal, style: str) -> str:

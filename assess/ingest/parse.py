@@ -2,6 +2,10 @@
 
 A parser turns the text column `raw` into typed values and a list of checks (problem code, where it fails, a detail
 for the message). Everything is an expression, so a sheet of any size is parsed without a Python loop per row.
+
+Parsers build their work in stages: each stage is a set of named columns computed from the columns before it. The
+validator materialises one stage at a time, so an intermediate result used by several checks is computed once
+rather than re-expanded inside every expression that uses it.
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ from assess.contract import Contract, FieldSpec, fold
 from assess.reference import Reference
 
 RAW = pl.col("raw")
+TEXT = pl.col("text")  # trimmed, folded, missing markers as null: every parser's first stage
+VALUE = pl.col("value")  # the parsed value, available to the checks
 NUMERIC_CELL = pl.col("numeric_cell")  # the file held this cell as a number (credit-code column only)
 MONEY = pl.Decimal(38, 6)
 _WIDE = pl.Decimal(38, 12)
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _NO_DETAIL = pl.lit("")
+
+Stage = dict[str, pl.Expr]
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,6 +43,8 @@ class Parsed:
     value: pl.Expr
     checks: list[Check] = field(default_factory=list)
     column_checks: list[Check] = field(default_factory=list)  # reported once for the column, not per row
+    stages: list[Stage] = field(default_factory=list)  # computed in order after the `text` stage
+    needs_cell_types: bool = False  # whether a number-typed cell is itself an error (the credit code)
 
 
 @dataclass(frozen=True)
@@ -44,12 +54,31 @@ class ColumnContext:
     contract: Contract
     reference: Reference
     accept_bad_check: frozenset[str]
+    plain_numbers: bool = False  # every filled cell is already a plain decimal number: the cleaning can be skipped
 
 
-def text(raw: pl.Expr, contract: Contract) -> pl.Expr:
-    """Trimmed, full-width folded text; the contract's missing markers become null."""
-    value = raw.str.normalize("NFKC").str.strip_chars()
+PLAIN_NUMBER = r"^-?\d+(\.\d+)?$"
+
+
+def text(raw: pl.Expr, contract: Contract, ascii_only: bool = False) -> pl.Expr:
+    """Trimmed, full-width folded text; the contract's missing markers become null. A column known to be ASCII
+    has nothing to fold, and skips the Unicode normalisation."""
+    value = (raw if ascii_only else raw.str.normalize("NFKC")).str.strip_chars()
     return pl.when(value.is_in(list(contract.missing))).then(None).otherwise(value)
+
+
+def evaluate(frame: pl.LazyFrame, parsed: Parsed, contract: Contract, ascii_only: bool = False) -> pl.LazyFrame:
+    """Run a parser over a frame with a `raw` column: adds `text`, the stages, `value`, and per check i the columns
+    `f{i}` (failed) and `d{i}` (detail)."""
+    frame = frame.with_columns(text=text(RAW, contract, ascii_only))
+    for stage in parsed.stages:
+        frame = frame.with_columns(**stage)
+    frame = frame.with_columns(value=parsed.value)
+    checks = [*parsed.checks, *parsed.column_checks]
+    return frame.with_columns(
+        **{f"f{i}": check.failed.fill_null(False) for i, check in enumerate(checks)},
+        **{f"d{i}": check.detail for i, check in enumerate(checks)},
+    )
 
 
 def parse(ctx: ColumnContext) -> Parsed:
@@ -57,20 +86,17 @@ def parse(ctx: ColumnContext) -> Parsed:
 
 
 def _parse_text(ctx: ColumnContext) -> Parsed:
-    return Parsed(text(RAW, ctx.contract))
+    return Parsed(TEXT)
 
 
-def _folded(contract: Contract) -> pl.Expr:
-    return text(RAW, contract).str.replace_all(r"\s", "").str.to_uppercase()
+def _folded() -> pl.Expr:
+    return TEXT.str.replace_all(r"\s", "").str.to_uppercase()
 
 
 def _parse_credit_code(ctx: ColumnContext) -> Parsed:
-    code = _folded(ctx.contract)
-    numeric = NUMERIC_CELL | code.str.contains(r"^\d+(\.\d+)?E\+?\d+$|^\d+\.\d+$")
-    well_formed = code.str.contains(uscc.PATTERN) & ~numeric
-    bad_check = well_formed & ~uscc.check_expr(code)
+    code, numeric, well_formed = pl.col("code"), pl.col("numeric"), pl.col("well_formed")
+    bad_check = well_formed & ~pl.col("check_ok")
     acknowledged = code.is_in(list(ctx.accept_bad_check))
-    region = code.str.slice(2, 2)
     return Parsed(
         code,
         [
@@ -78,13 +104,23 @@ def _parse_credit_code(ctx: ColumnContext) -> Parsed:
             Check("E-USCC-FORMAT", code.is_not_null() & ~numeric & ~well_formed, _format_detail(code)),
             Check("E-USCC-CHECK", bad_check & ~acknowledged),
             Check("W-USCC-ACCEPTED", bad_check & acknowledged),
-            Check("W-ORG-CHECK", well_formed & ~uscc.org_check_expr(code)),
+            Check("W-ORG-CHECK", well_formed & ~pl.col("org_ok")),
             Check(
                 "W-USCC-REGION",
-                well_formed & (region != ctx.contract.province_prefix),
+                well_formed & (code.str.slice(2, 2) != ctx.contract.province_prefix),
                 pl.lit("「") + code.str.slice(2, 6) + pl.lit("」"),
             ),
         ],
+        stages=[
+            {"code": _folded()},
+            {"numeric": NUMERIC_CELL | pl.col("code").str.contains(r"^\d+(\.\d+)?E\+?\d+$|^\d+\.\d+$")},
+            {"well_formed": pl.col("code").str.contains(uscc.PATTERN) & ~pl.col("numeric")},
+            {
+                "check_ok": uscc.check_expr(pl.col("code")).fill_null(False),
+                "org_ok": uscc.org_check_expr(pl.col("code")).fill_null(False),
+            },
+        ],
+        needs_cell_types=True,
     )
 
 
@@ -103,42 +139,51 @@ def looks_float_derived(code: pl.Expr) -> pl.Expr:
 
 
 def _parse_year(ctx: ColumnContext) -> Parsed:
-    cleaned = text(RAW, ctx.contract).str.replace(r"年度?$", "").str.replace(r"\.0+$", "")
-    year = cleaned.cast(pl.Int32, strict=False)
+    cleaned, year = pl.col("cleaned"), pl.col("year")
     bounds = ctx.reference.year_bounds
     bad = cleaned.is_not_null() & (year.is_null() | ~year.is_between(*bounds))
     return Parsed(
-        pl.when(bad).then(None).otherwise(year),
+        pl.when(~bad).then(year),
         [Check("E-YEAR", bad, pl.lit(f"{bounds[0]}年至{bounds[1]}年"))],
+        stages=[
+            {"cleaned": TEXT.str.replace(r"年度?$", "").str.replace(r"\.0+$", "")},
+            {"year": pl.col("cleaned").cast(pl.Int32, strict=False)},
+        ],
     )
 
 
 def _parse_city(ctx: ColumnContext) -> Parsed:
-    value = _folded(ctx.contract).str.replace(r"^山东省?", "")
-    by_code = value.str.slice(0, 4).replace_strict(ctx.contract.cities, default=None)
-    names = set(ctx.contract.cities.values())
-    by_name = value.str.replace(r"市$", "")
-    city = (
+    value, name = pl.col("city_text"), pl.col("city_name")
+    names = sorted(set(ctx.contract.cities.values()))
+    return Parsed(
         pl.when(value.str.contains(r"^\d{6}$"))
-        .then(by_code)
-        .when(by_name.is_in(list(names)))
-        .then(by_name)
-        .otherwise(None)
+        .then(value.str.slice(0, 4).replace_strict(ctx.contract.cities, default=None))
+        .when(name.is_in(names))
+        .then(name),
+        [Check("E-CITY", value.is_not_null() & VALUE.is_null())],
+        stages=[
+            {"city_text": _folded().str.replace(r"^山东省?", "")},
+            {"city_name": pl.col("city_text").str.replace(r"市$", "")},
+        ],
     )
-    return Parsed(city, [Check("E-CITY", value.is_not_null() & city.is_null())])
 
 
 def _parse_industry(ctx: ColumnContext) -> Parsed:
-    value = _folded(ctx.contract).str.replace(r"\.0+$", "")
-    digits = value.str.replace(r"^[A-Z]", "")
-    letter = value.str.extract(r"^([A-Z])\d", 1)
     sections = ctx.reference.industry_sections
+    value, digits = pl.col("industry_text"), pl.col("digits")
     section = digits.replace_strict(sections, default=None)
-    ok = section.is_not_null() & (letter.is_null() | (letter == section))
+    letter = value.str.extract(r"^([A-Z])\d", 1)
     padded = pl.lit("0") + digits
     lost_zero = digits.str.contains(r"^\d{1,3}$") & padded.is_in(list(sections))
     detail = pl.when(lost_zero).then(pl.format("（可能丢失了首位的0，应为「{}」）", padded)).otherwise(_NO_DETAIL)
-    return Parsed(pl.when(ok).then(digits), [Check("E-INDUSTRY", value.is_not_null() & ~ok, detail)])
+    return Parsed(
+        pl.when(section.is_not_null() & (letter.is_null() | (letter == section))).then(digits),
+        [Check("E-INDUSTRY", value.is_not_null() & VALUE.is_null(), detail)],
+        stages=[
+            {"industry_text": _folded().str.replace(r"\.0+$", "")},
+            {"digits": pl.col("industry_text").str.replace(r"^[A-Z]", "")},
+        ],
+    )
 
 
 def _choice_table(spec: FieldSpec, contract: Contract) -> dict[str, str]:
@@ -149,110 +194,140 @@ def _choice_table(spec: FieldSpec, contract: Contract) -> dict[str, str]:
     return table
 
 
-def _choices_detail(spec: FieldSpec, contract: Contract) -> pl.Expr:
+def _choices_detail(spec: FieldSpec) -> pl.Expr:
     allowed = "是/否" if spec.kind == "boolean" else "/".join(spec.choices)
     return pl.lit(f"（可填：{allowed}）")
 
 
 def _parse_choice(ctx: ColumnContext) -> Parsed:
-    value = _folded(ctx.contract)
-    mapped = value.replace_strict(_choice_table(ctx.spec, ctx.contract), default=None, return_dtype=pl.String)
+    choice = pl.col("choice")
+    value = choice
     if ctx.spec.kind == "boolean":
-        mapped = mapped.replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean)
+        value = choice.replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean)
+    table = _choice_table(ctx.spec, ctx.contract)
     return Parsed(
-        mapped, [Check("E-VALUE", value.is_not_null() & mapped.is_null(), _choices_detail(ctx.spec, ctx.contract))]
+        value,
+        [Check("E-VALUE", TEXT.is_not_null() & choice.is_null(), _choices_detail(ctx.spec))],
+        stages=[{"choice": _folded().replace_strict(table, default=None, return_dtype=pl.String)}],
     )
 
 
 def _parse_chain(ctx: ColumnContext) -> Parsed:
-    value = _folded(ctx.contract).str.replace(r"产业链$", "")
-    known = value.is_in(list(ctx.contract.chain_names))
+    name = pl.col("chain_name")
+    known = name.is_in(sorted(ctx.contract.chain_names))
     return Parsed(
-        pl.when(known).then(value),
-        [Check("E-VALUE", value.is_not_null() & ~known, pl.lit("（应为标志性产业链或方向的名称，如“集成电路”）"))],
+        pl.when(known).then(name),
+        [Check("E-VALUE", name.is_not_null() & ~known, pl.lit("（应为标志性产业链或方向的名称，如“集成电路”）"))],
+        stages=[{"chain_name": _folded().str.replace(r"产业链$", "")}],
     )
 
 
 def _parse_set(ctx: ColumnContext) -> Parsed:
     table = _choice_table(ctx.spec, ctx.contract)
-    separated = text(RAW, ctx.contract).str.replace_all(r"[\s、,;/]+", "、").str.to_uppercase()
-    items = separated.str.strip_chars("、").str.split("、")
-    mapped = items.list.eval(pl.element().replace_strict(table, default=None, return_dtype=pl.String))
-    bad = mapped.list.eval(pl.element().is_null()).list.any()
-    value = pl.when(~bad).then(mapped.list.unique().list.sort())
-    return Parsed(value, [Check("E-VALUE", bad.fill_null(False), _choices_detail(ctx.spec, ctx.contract))])
-
-
-def _parse_date(ctx: ColumnContext) -> Parsed:
-    value = text(RAW, ctx.contract)
-    cleaned = value.str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "").str.replace_all(r"[年月/.]", "-")
-    cleaned = cleaned.str.replace("日", "")
-    date = pl.coalesce(cleaned.str.to_date("%Y-%m-%d", strict=False), cleaned.str.to_date("%Y%m%d", strict=False))
-    return Parsed(date, [Check("E-VALUE", value.is_not_null() & date.is_null(), pl.lit("（应为日期，如2015-03-01）"))])
-
-
-@dataclass(frozen=True)
-class Number:
-    """A cell read as a number: cleaned text, whether it parses, whether it carried a % sign."""
-
-    cleaned: pl.Expr
-    valid: pl.Expr
-    percent_sign: pl.Expr
-
-
-def number(raw: pl.Expr, contract: Contract) -> Number:
-    value = text(raw, contract).str.replace_all(r"[\s,]", "").str.replace_all("−", "-")
-    value = pl.when(value.str.contains(r"^\(.+\)$")).then(pl.lit("-") + value.str.strip_chars("()")).otherwise(value)
-    percent_sign = value.str.ends_with("%")
-    value = value.str.strip_suffix("%")
-    value = pl.when(value.is_in(list(contract.missing))).then(None).otherwise(value)
-    return Number(value, value.str.contains(_NUMBER), percent_sign)
-
-
-def _not_a_number(n: Number, what: str) -> Check:
-    return Check("E-NUMBER", n.cleaned.is_not_null() & ~n.valid, pl.lit(what))
-
-
-def _parse_money(ctx: ColumnContext) -> Parsed:
-    n = number(RAW, ctx.contract)
-    factor = ctx.contract.money_units[ctx.unit or "万元"]
-    amount = _decimal(n) * pl.lit(factor, dtype=pl.Decimal(38, 4))
-    value = amount.cast(MONEY)
-    checks = [_not_a_number(n, "数字")]
-    if not ctx.spec.signed:
-        checks.append(Check("E-NEGATIVE", value < 0))
-    return Parsed(value, checks)
-
-
-def _decimal(n: Number) -> pl.Expr:
-    return pl.when(n.valid).then(n.cleaned).cast(_WIDE, strict=False)
-
-
-def _parse_count(ctx: ColumnContext) -> Parsed:
-    n = number(RAW, ctx.contract)
-    as_float = pl.when(n.valid).then(n.cleaned).cast(pl.Float64, strict=False)
-    integral = as_float == as_float.floor()
+    items = pl.col("items")
+    bad = items.list.eval(pl.element().is_null()).list.any()
     return Parsed(
-        pl.when(integral & (as_float >= 0)).then(as_float.cast(pl.Int64, strict=False)),
-        [
-            _not_a_number(n, "数字"),
-            Check("E-NUMBER", n.valid & ~integral, pl.lit("整数")),
-            Check("E-NEGATIVE", integral & (as_float < 0)),
+        pl.when(~bad).then(items.list.unique().list.sort()),
+        [Check("E-VALUE", bad, _choices_detail(ctx.spec))],
+        stages=[
+            {"separated": TEXT.str.replace_all(r"[\s、,;/]+", "、").str.to_uppercase().str.strip_chars("、")},
+            {
+                "items": pl.col("separated")
+                .str.split("、")
+                .list.eval(pl.element().replace_strict(table, default=None, return_dtype=pl.String))
+            },
         ],
     )
 
 
-def _parse_percent(ctx: ColumnContext) -> Parsed:
-    n = number(RAW, ctx.contract)
-    value = _decimal(n)
-    plain = pl.when(~n.percent_sign).then(value)
-    fractions = (plain.max() <= 1) & (plain > 0).any() & (plain >= 0).all()
-    scaled = pl.when(fractions & ~n.percent_sign).then(value * pl.lit(Decimal(100), dtype=pl.Decimal(38, 0)))
-    percent = scaled.otherwise(value).cast(MONEY)
+def _parse_date(ctx: ColumnContext) -> Parsed:
+    cleaned = pl.col("date_text")
     return Parsed(
-        pl.when(percent.is_between(0, 100)).then(percent),
-        [_not_a_number(n, "数字"), Check("E-PERCENT", ~percent.is_between(0, 100))],
+        pl.coalesce(cleaned.str.to_date("%Y-%m-%d", strict=False), cleaned.str.to_date("%Y%m%d", strict=False)),
+        [Check("E-VALUE", TEXT.is_not_null() & VALUE.is_null(), pl.lit("（应为日期，如2015-03-01）"))],
+        stages=[
+            {
+                "date_text": TEXT.str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
+                .str.replace_all(r"[年月/.]", "-")
+                .str.replace("日", "")
+            }
+        ],
+    )
+
+
+# --- numbers -----------------------------------------------------------------------------------------------------
+
+NUMBER_KINDS = ("money", "count", "percent")
+NUMBER_TEXT = pl.col("number_text")  # cleaned: no separators, "(123)" as -123, no % sign
+NUMBER_VALID = pl.col("number_valid")
+PERCENT_SIGN = pl.col("percent_sign")
+
+
+def _number_stages(ctx: ColumnContext) -> list[Stage]:
+    """Full-width already folded; then thousands separators and spaces out, accounting negatives in, % off."""
+    if ctx.plain_numbers:
+        return [
+            {"number_text": RAW, "number_valid": RAW.is_not_null(), "percent_sign": pl.lit(False)},
+            {"decimal": RAW.cast(_WIDE, strict=False)},
+        ]
+    unbracketed = pl.col("n0")
+    return [
+        {"n0": TEXT.str.replace_all(r"[\s,]", "").str.replace_all("−", "-", literal=True)},
+        {
+            "n1": pl.when(unbracketed.str.contains(r"^\(.+\)$"))
+            .then(pl.lit("-") + unbracketed.str.strip_chars("()"))
+            .otherwise(unbracketed)
+        },
+        {"percent_sign": pl.col("n1").str.ends_with("%"), "n2": pl.col("n1").str.strip_suffix("%")},
+        {"number_text": pl.when(pl.col("n2").is_in(list(ctx.contract.missing))).then(None).otherwise(pl.col("n2"))},
+        {"number_valid": NUMBER_TEXT.str.contains(_NUMBER)},
+        {"decimal": pl.when(NUMBER_VALID).then(NUMBER_TEXT).cast(_WIDE, strict=False)},
+    ]
+
+
+def _not_a_number(what: str) -> Check:
+    return Check("E-NUMBER", NUMBER_TEXT.is_not_null() & ~NUMBER_VALID, pl.lit(what))
+
+
+def _parse_money(ctx: ColumnContext) -> Parsed:
+    factor = ctx.contract.money_units[ctx.unit or "万元"]
+    checks = [_not_a_number("数字")]
+    if not ctx.spec.signed:
+        checks.append(Check("E-NEGATIVE", VALUE < 0))
+    return Parsed(
+        (pl.col("decimal") * pl.lit(factor, dtype=pl.Decimal(38, 4))).cast(MONEY),
+        checks,
+        stages=_number_stages(ctx),
+    )
+
+
+def _parse_count(ctx: ColumnContext) -> Parsed:
+    as_float = pl.col("as_float")
+    integral = as_float == as_float.floor()
+    return Parsed(
+        pl.when(integral & (as_float >= 0)).then(as_float.cast(pl.Int64, strict=False)),
+        [
+            _not_a_number("数字"),
+            Check("E-NUMBER", NUMBER_VALID & ~integral, pl.lit("整数")),
+            Check("E-NEGATIVE", integral & (as_float < 0)),
+        ],
+        stages=[*_number_stages(ctx), {"as_float": pl.col("decimal").cast(pl.Float64)}],
+    )
+
+
+def _parse_percent(ctx: ColumnContext) -> Parsed:
+    value, plain = pl.col("decimal"), pl.col("plain")
+    fractions = (plain.max() <= 1) & (plain > 0).any() & (plain >= 0).all()
+    scaled = pl.when(fractions & ~PERCENT_SIGN).then(value * pl.lit(Decimal(100), dtype=pl.Decimal(38, 0)))
+    return Parsed(
+        pl.when(pl.col("percent").is_between(0, 100)).then(pl.col("percent")),
+        [_not_a_number("数字"), Check("E-PERCENT", ~pl.col("percent").is_between(0, 100))],
         [Check("W-PERCENT-FRACTION", fractions.fill_null(False))],
+        stages=[
+            *_number_stages(ctx),
+            {"plain": pl.when(~PERCENT_SIGN).then(value)},
+            {"percent": scaled.otherwise(value).cast(MONEY)},
+        ],
     )
 
 

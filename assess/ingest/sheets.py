@@ -103,27 +103,33 @@ def _read_csv(path: Path) -> RawSheet:
             ) from exc
     if not data.strip():
         raise UnreadableFile(f"文件「{path.name}」是空文件。")
-    width = _csv_width(data)
-    frame = pl.read_csv(
-        data,
-        has_header=False,
-        schema={f"c{i}": pl.String for i in range(width)},
-        truncate_ragged_lines=True,
-        missing_columns="insert",
-    )
+    try:  # the first lines are usually the widest (title lines above the header are narrower) ...
+        frame = _csv_table(data, _max_fields(data[: 1 << 16]), truncate=False)
+    except pl.exceptions.ComputeError:  # ... and if a later line is wider, count every line
+        frame = _csv_table(data, _max_fields(data), truncate=True)
     used = [name for name in frame.columns if frame[name].null_count() < frame.height]
     frame = frame.select(frame.columns[: frame.columns.index(used[-1]) + 1] if used else frame.columns[:1])
     return RawSheet(name=None, cells=frame, row_numbers=_csv_record_lines(data, frame.height))
 
 
-def _csv_width(data: bytes) -> int:
-    """The most fields any line has (quoted commas may overcount; the extra columns are empty and dropped later).
-    Title lines above the header have fewer fields than the table, so the first line cannot be trusted."""
+def _csv_table(data: bytes, width: int, truncate: bool) -> pl.DataFrame:
+    return pl.read_csv(
+        data,
+        has_header=False,
+        schema={f"c{i}": pl.String for i in range(width)},
+        truncate_ragged_lines=truncate,
+        missing_columns="insert",
+    )
+
+
+def _max_fields(data: bytes) -> int:
+    """The most fields a line of `data` has; quoted commas may overcount, and the extra columns come out empty and
+    are dropped."""
     raw = np.frombuffer(data, dtype=np.uint8)
-    commas = np.concatenate(([0], np.cumsum(raw == ord(","))))
+    commas = np.flatnonzero(raw == ord(","))
     ends = np.concatenate((np.flatnonzero(raw == ord("\n")), [raw.size]))
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    return int((commas[ends] - commas[starts]).max()) + 1
+    per_line = np.diff(np.concatenate(([0], np.searchsorted(commas, ends))))
+    return int(per_line.max()) + 1
 
 
 def _csv_record_lines(data: bytes, records: int) -> pl.Series:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from assess import uscc
 from assess.contract import Contract, FieldSpec, fold
 from assess.ingest import parse
 from assess.ingest.headers import Column, Layout
@@ -71,11 +70,11 @@ class SheetValidator:
 
     def validate(self, sheet: RawSheet, layout: Layout) -> SheetResult:
         body = self._body(sheet, layout)
-        blank, total = self._blank_and_total(body)
-        skipped = body.filter(blank | total).select(
-            "row", detail=pl.when(blank).then(pl.lit("空行")).otherwise(pl.lit("合计行"))
+        skip = pl.col("#blank") | pl.col("#total")
+        skipped = body.filter(skip).select(
+            "row", detail=pl.when(pl.col("#blank")).then(pl.lit("空行")).otherwise(pl.lit("合计行"))
         )
-        active = body.filter(~(blank | total))
+        active = body.filter(~skip).drop("#blank", "#total")
         problems = [
             problems_frame(
                 skipped.with_columns(
@@ -87,11 +86,9 @@ class SheetValidator:
             )
         ]
         parsed = active.select("row")
-        for column in layout.columns:
-            if column.field is not None:
-                values, given, found = self._parse_column(sheet, layout, active, column)
-                parsed = parsed.with_columns(values.alias(_name(column)), given.alias(_given_name(column)))
-                problems.extend(found)
+        for column, (values, given, found) in self._parse_columns(sheet, layout, active):
+            parsed = parsed.with_columns(values.alias(_name(column)), given.alias(_given_name(column)))
+            problems.extend(found)
         extra = self._extra_columns(layout, active)
         problems.extend(sheet_notice(sheet.name, "W-UNUSED-COLUMN", "", column=_header_of(c)) for c in extra)
         parsed = parsed.with_columns(extra=_extra_json(extra, active))
@@ -119,70 +116,104 @@ class SheetValidator:
     # --- rows ------------------------------------------------------------------------------------------------------
 
     def _body(self, sheet: RawSheet, layout: Layout) -> pl.DataFrame:
-        """The data rows under the header through the last non-empty row, with the row numbers the user sees."""
+        """The data rows under the header through the last non-empty row, with the row numbers the user sees, and
+        marked `#blank` or `#total` (the first non-empty cell reads 合计, 总计 or 小计)."""
+        cells = sheet.cells.columns
         body = sheet.cells.with_columns(row=sheet.row_numbers).slice(layout.data_start)
-        filled = body.select(pl.any_horizontal(_present(c) for c in sheet.cells.columns)).to_series()
-        last = filled.arg_true().max() if filled.any() else -1
-        return body.slice(0, int(last) + 1)  # type: ignore[arg-type]
-
-    def _blank_and_total(self, body: pl.DataFrame) -> tuple[pl.Expr, pl.Expr]:
-        cells = [c for c in body.columns if c != "row"]
-        first = pl.coalesce([pl.when(_present(c)).then(pl.col(c)) for c in cells])
+        present = body.select(pl.col(c).str.contains(r"\S").fill_null(False) for c in cells)
+        filled = present.select(pl.any_horizontal(cells)).to_series()
+        end = int(filled.arg_true().max()) + 1 if filled.any() else 0  # type: ignore[arg-type]
+        body, present, filled = body.slice(0, end), present.slice(0, end), filled.slice(0, end)
+        marks = present.rename({c: f"{c}#present" for c in cells})
+        first = pl.concat([body.select(cells), marks], how="horizontal").select(
+            pl.coalesce([pl.when(pl.col(f"{c}#present")).then(pl.col(c)) for c in cells])
+        )
         markers = [fold(m) for m in self.contract.total_markers]
-        folded = first.str.normalize("NFKC").str.replace_all(r"\s", "")
-        return first.is_null(), folded.is_in(markers).fill_null(False)
+        total = first.to_series().str.normalize("NFKC").str.replace_all(r"\s", "").is_in(markers).fill_null(False)
+        return body.with_columns((~filled).alias("#blank"), total.alias("#total"))
 
     # --- cells -----------------------------------------------------------------------------------------------------
 
-    def _parse_column(
-        self, sheet: RawSheet, layout: Layout, active: pl.DataFrame, column: Column
-    ) -> tuple[pl.Series, pl.Series, list[pl.DataFrame]]:
+    def _parse_columns(
+        self, sheet: RawSheet, layout: Layout, active: pl.DataFrame
+    ) -> list[tuple[Column, tuple[pl.Series, pl.Series, list[pl.DataFrame]]]]:
+        """Parse every mapped column; the columns' plans run together so that polars spreads them over the cores."""
+        columns = [c for c in layout.columns if c.field is not None]
+        frames = [active.select("row", raw=pl.col(f"c{c.index}"), numeric_cell=pl.lit(False)) for c in columns]
+        scan = active.select(
+            *(
+                pl.col(f"c{c.index}").str.contains(r"[^\x00-\x7F]").any().alias(f"wide{i}")
+                for i, c in enumerate(columns)
+            ),
+            *(
+                pl.col(f"c{c.index}").str.contains(parse.PLAIN_NUMBER).fill_null(True).all().alias(f"plain{i}")
+                for i, c in enumerate(columns)
+            ),
+        ).row(0, named=True)
+        parsers = [self._parser(c, scan[f"plain{i}"]) for i, c in enumerate(columns)]
+        plans = [
+            parse.evaluate(f.lazy(), p, self.contract, ascii_only=not scan[f"wide{i}"])
+            for i, (f, p) in enumerate(zip(frames, parsers, strict=True))
+        ]
+        results = []
+        for column, parsed, frame, evaluated in zip(columns, parsers, frames, pl.collect_all(plans), strict=True):
+            if (
+                parsed.needs_cell_types
+                and (typed := self._with_cell_types(sheet, frame, evaluated, column)) is not None
+            ):
+                evaluated = parse.evaluate(typed.lazy(), parsed, self.contract).collect()
+            results.append((column, self._column_result(sheet.name, column, parsed, evaluated)))
+        return results
+
+    def _parser(self, column: Column, plain_numbers: bool) -> parse.Parsed:
         assert column.field is not None
         spec = self.contract.field(column.field)
         unit = column.unit if column.unit in self.contract.money_units else self.options.unit
-        ctx = parse.ColumnContext(spec, unit, self.contract, self.reference, self.options.accept_bad_check)
-        parsed = parse.parse(ctx)
-        frame = active.select("row", raw=pl.col(f"c{column.index}"), numeric_cell=pl.lit(False))
-        if spec.kind == "credit_code":
-            frame = self._mark_numeric_cells(sheet, layout, frame, column)
-        checks = [*parsed.checks, *parsed.column_checks]
-        evaluated = frame.select(
-            "row",
-            "raw",
-            value=parsed.value,
-            given=parse.text(parse.RAW, self.contract).is_not_null(),
-            **{f"f{i}": check.failed.fill_null(False) for i, check in enumerate(checks)},
-            **{f"d{i}": check.detail for i, check in enumerate(checks)},
+        plain = spec.kind in parse.NUMBER_KINDS and plain_numbers
+        context = parse.ColumnContext(
+            spec, unit, self.contract, self.reference, self.options.accept_bad_check, plain_numbers=plain
         )
+        return parse.parse(context)
+
+    def _column_result(
+        self, sheet: str | None, column: Column, parsed: parse.Parsed, evaluated: pl.DataFrame
+    ) -> tuple[pl.Series, pl.Series, list[pl.DataFrame]]:
+        """The column's typed values, which cells were filled, and its problems."""
+        assert column.field is not None
+        checks = [*parsed.checks, *parsed.column_checks]
+        flags = [f"f{i}" for i in range(len(checks))]
+        failing = evaluated.filter(pl.any_horizontal(flags)) if flags else evaluated.clear()
         found = []
         for i, check in enumerate(checks):
-            hits = evaluated.filter(pl.col(f"f{i}"))
+            hits = failing.filter(pl.col(f"f{i}"))
             if hits.is_empty():
                 continue
             if i >= len(parsed.checks):  # a column check: one notice for the column
-                found.append(sheet_notice(sheet.name, check.code, hits[f"d{i}"][0], column=_header_of(column)))
+                found.append(sheet_notice(sheet, check.code, hits[f"d{i}"][0], column=_header_of(column)))
                 continue
             found.append(
                 hits.select(
                     "row",
-                    sheet=pl.lit(sheet.name, dtype=pl.String),
+                    sheet=pl.lit(sheet, dtype=pl.String),
                     column=pl.lit(_header_of(column)),
                     code=pl.lit(check.code),
                     value="raw",
                     detail=f"d{i}",
                 )
             )
-        return evaluated["value"].cast(field_dtype(spec)), evaluated["given"], found
+        spec = self.contract.field(column.field)
+        return evaluated["value"].cast(field_dtype(spec)), evaluated["text"].is_not_null(), found
 
-    def _mark_numeric_cells(self, sheet: RawSheet, layout: Layout, frame: pl.DataFrame, column: Column) -> pl.DataFrame:
-        """Ask the file for the cells' real types only when some code looks float-derived and fails its check:
-        a second read of the sheet is paid for by messy files alone."""
+    def _with_cell_types(
+        self, sheet: RawSheet, frame: pl.DataFrame, evaluated: pl.DataFrame, column: Column
+    ) -> pl.DataFrame | None:
+        """The frame again with the cells' real types, when some code looks float-derived and fails its check, and
+        the file can tell: a second read of the sheet is paid for by such files alone."""
         if sheet.numeric_cells is None:
-            return frame
-        code = parse.text(parse.RAW, self.contract)
-        suspect = parse.looks_float_derived(code) & ~uscc.check_expr(code).fill_null(False)
-        if not frame.select(suspect.any()).item():
-            return frame
+            return None
+        suspect = parse.looks_float_derived(pl.col("code")) & ~pl.col("check_ok")
+        if not evaluated.select(suspect.any()).item():
+            return None
         by_row = pl.DataFrame({"row": sheet.row_numbers, "numeric_cell": sheet.numeric_cells(column.index)})
         return frame.drop("numeric_cell").join(by_row, on="row", how="left")
 
@@ -308,10 +339,6 @@ class SheetValidator:
         if not frames:
             return pl.DataFrame(schema=SUPPLEMENT_SCHEMA)
         return pl.concat(frames).cast(SUPPLEMENT_SCHEMA)  # type: ignore[arg-type]
-
-
-def _present(column: str) -> pl.Expr:
-    return pl.col(column).str.strip_chars().str.len_chars() > 0
 
 
 def _name(column: Column) -> str:
