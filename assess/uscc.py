@@ -66,25 +66,31 @@ def _code_bytes(codes: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return values.reshape(-1, 18), well_formed.to_numpy()
 
 
-def _check_batch(codes: pl.Series) -> pl.Series:
+def _checks_batch(codes: pl.Series) -> pl.Series:
+    """Both checks of every code in one pass over its bytes; null where the code is not well formed."""
     matrix, well_formed = _code_bytes(codes)
     total = _LUT[matrix[:, :17]] @ np.asarray(WEIGHTS)
     expected = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)[(31 - total % 31) % 31]
-    return pl.Series((expected == matrix[:, 17]) & well_formed).set(pl.Series(~well_formed), None)
-
-
-def _org_check_batch(codes: pl.Series) -> pl.Series:
-    matrix, well_formed = _code_bytes(codes)
     c = 11 - (_ORG_LUT[matrix[:, 8:16]] @ np.asarray(ORG_WEIGHTS)) % 11
-    expected = np.where(c == 10, ord("X"), np.where(c == 11, ord("0"), ord("0") + c))
-    return pl.Series((expected == matrix[:, 16]) & well_formed).set(pl.Series(~well_formed), None)
+    org_expected = np.where(c == 10, ord("X"), np.where(c == 11, ord("0"), ord("0") + c))
+    missing = pl.Series(~well_formed)
+    return pl.select(
+        check=pl.lit(pl.Series(expected == matrix[:, 17]).set(missing, None)),
+        org=pl.lit(pl.Series(org_expected == matrix[:, 16]).set(missing, None)),
+    ).to_struct("checks")
+
+
+def checks_expr(code: pl.Expr) -> pl.Expr:
+    """A struct of `check` (the 18th character checks) and `org` (positions 9-17 form a valid organisation code),
+    each null where the code is not well formed."""
+    return code.map_batches(
+        _checks_batch, return_dtype=pl.Struct({"check": pl.Boolean, "org": pl.Boolean}), is_elementwise=True
+    )
 
 
 def check_expr(code: pl.Expr) -> pl.Expr:
-    """True where a well-formed code's 18th character checks (null where the code is not well formed)."""
-    return code.map_batches(_check_batch, return_dtype=pl.Boolean)
+    return checks_expr(code).struct.field("check")
 
 
 def org_check_expr(code: pl.Expr) -> pl.Expr:
-    """True where positions 9-17 of a well-formed code form a valid organisation code (null where not well formed)."""
-    return code.map_batches(_org_check_batch, return_dtype=pl.Boolean)
+    return checks_expr(code).struct.field("org")

@@ -45,6 +45,7 @@ class Parsed:
     column_checks: list[Check] = field(default_factory=list)  # reported once for the column, not per row
     stages: list[Stage] = field(default_factory=list)  # computed in order after the `text` stage
     needs_cell_types: bool = False  # whether a number-typed cell is itself an error (the credit code)
+    per_value: bool = False  # value and checks depend on the cell's text alone: parse each distinct text once
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,14 @@ def evaluate(frame: pl.LazyFrame, parsed: Parsed, contract: Contract, ascii_only
     )
 
 
+PER_VALUE_KINDS = ("year", "city", "industry", "boolean", "choice", "chain", "set", "date")
+
+
 def parse(ctx: ColumnContext) -> Parsed:
-    return _PARSERS[ctx.spec.kind](ctx)
+    parsed = _PARSERS[ctx.spec.kind](ctx)
+    if ctx.spec.kind in PER_VALUE_KINDS:
+        return Parsed(parsed.value, parsed.checks, parsed.column_checks, parsed.stages, per_value=True)
+    return parsed
 
 
 def _parse_text(ctx: ColumnContext) -> Parsed:
@@ -115,9 +122,10 @@ def _parse_credit_code(ctx: ColumnContext) -> Parsed:
             {"code": _folded()},
             {"numeric": NUMERIC_CELL | pl.col("code").str.contains(r"^\d+(\.\d+)?E\+?\d+$|^\d+\.\d+$")},
             {"well_formed": pl.col("code").str.contains(uscc.PATTERN) & ~pl.col("numeric")},
+            {"checks": uscc.checks_expr(pl.col("code"))},
             {
-                "check_ok": uscc.check_expr(pl.col("code")).fill_null(False),
-                "org_ok": uscc.org_check_expr(pl.col("code")).fill_null(False),
+                "check_ok": pl.col("checks").struct.field("check").fill_null(False),
+                "org_ok": pl.col("checks").struct.field("org").fill_null(False),
             },
         ],
         needs_cell_types=True,

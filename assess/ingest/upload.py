@@ -165,46 +165,42 @@ class Ingest:
     def _jumps(self, full: pl.DataFrame, supplements: pl.DataFrame) -> pl.DataFrame:
         """Revenue above `jump_ratio` times, or below its inverse, the firm's previous year (this upload first, then
         the store)."""
-        rows = full.filter(
-            pl.col("revenue").is_not_null() & pl.col("credit_code").is_not_null() & pl.col("year").is_not_null()
+        keys = ["credit_code", "year"]
+        rows = full.lazy().filter(pl.all_horizontal(pl.col(k).is_not_null() for k in [*keys, "revenue"]))
+        own = rows.select(*keys, value=pl.col("revenue").cast(pl.Float64))
+        extra = (
+            supplements.lazy()
+            .filter(pl.col("field") == "revenue")
+            .select(*keys, value=pl.col("value").cast(pl.Float64))
+            .join(own, on=keys, how="anti")
         )
-        if rows.is_empty():
-            return problems_frame()
-        in_upload = (
-            pl.concat(
-                [
-                    full.select("credit_code", "year", value=pl.col("revenue")),
-                    supplements.filter(pl.col("field") == "revenue").select("credit_code", "year", "value"),
-                ]
-            )
-            .filter(pl.col("value").is_not_null())
-            .unique(["credit_code", "year"], keep="first", maintain_order=True)
-        )
-        wanted = rows.select("credit_code", year=pl.col("year") - 1)
-        in_store = self.store.current_values(wanted, "revenue")
+        wanted = rows.select("credit_code", year=pl.col("year") - 1).collect()
+        in_store = self.store.current_values(wanted, "revenue").lazy()
         previous = (
-            wanted.unique()
-            .join(in_upload, on=["credit_code", "year"], how="left")
-            .join(in_store, on=["credit_code", "year"], how="left", suffix="_store")
-            .select("credit_code", year=pl.col("year") + 1, previous=pl.coalesce("value", "value_store"))
+            pl.concat([own, extra])
+            .join(in_store.select(*keys, stored=pl.col("value").cast(pl.Float64)), on=keys, how="full", coalesce=True)
+            .select("credit_code", year=pl.col("year") + 1, previous=pl.coalesce("value", "stored"))
+            .unique(keys)
         )
         ratio = float(self.contract.jump_ratio)
-        revenue, before = pl.col("revenue").cast(pl.Float64), pl.col("previous").cast(pl.Float64)
-        jumps = rows.join(previous, on=["credit_code", "year"]).filter(
-            (before > 0) & ((revenue > before * ratio) | (revenue < before / ratio))
-        )
-        return jumps.select(
-            "sheet",
-            "row",
-            code=pl.lit("W-JUMP"),
-            value=plain_amount(pl.col("revenue")),
-            detail=pl.format(
-                "由上年（{}年）的{}万元变为{}万元，变化超过{}倍",
-                pl.col("year") - 1,
-                plain_amount(pl.col("previous")),
-                plain_amount(pl.col("revenue")),
-                pl.lit(int(ratio)),
-            ),
+        revenue, before = pl.col("revenue").cast(pl.Float64), pl.col("previous")
+        return (
+            rows.join(previous, on=keys)
+            .filter((before > 0) & ((revenue > before * ratio) | (revenue < before / ratio)))
+            .select(
+                "sheet",
+                "row",
+                code=pl.lit("W-JUMP"),
+                value=plain_amount(pl.col("revenue")),
+                detail=pl.format(
+                    "由上年（{}年）的{}万元变为{}万元，变化超过{}倍",
+                    pl.col("year") - 1,
+                    plain_amount(before),
+                    plain_amount(pl.col("revenue")),
+                    pl.lit(int(ratio)),
+                ),
+            )
+            .collect()
         )
 
     def _wide_conflicts(self, full: pl.DataFrame, supplements: pl.DataFrame) -> pl.DataFrame:

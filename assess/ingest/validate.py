@@ -137,52 +137,55 @@ class SheetValidator:
     def _parse_columns(
         self, sheet: RawSheet, layout: Layout, active: pl.DataFrame
     ) -> list[tuple[Column, tuple[pl.Series, pl.Series, list[pl.DataFrame]]]]:
-        """Parse every mapped column; the columns' plans run together so that polars spreads them over the cores."""
+        """Parse every mapped column. The columns' plans run together so that polars spreads them over the cores;
+        a column of codes or words is parsed once per distinct text; a column of plain numbers skips the cleaning."""
         columns = [c for c in layout.columns if c.field is not None]
+        kinds = [self.contract.field(c.field).kind for c in columns]  # type: ignore[arg-type]
         frames = [active.select("row", raw=pl.col(f"c{c.index}"), numeric_cell=pl.lit(False)) for c in columns]
         scan = active.select(
-            *(
-                pl.col(f"c{c.index}").str.contains(r"[^\x00-\x7F]").any().alias(f"wide{i}")
-                for i, c in enumerate(columns)
-            ),
-            *(
-                pl.col(f"c{c.index}").str.contains(parse.PLAIN_NUMBER).fill_null(True).all().alias(f"plain{i}")
-                for i, c in enumerate(columns)
-            ),
+            pl.col(f"c{c.index}").str.contains(parse.PLAIN_NUMBER).fill_null(True).all().alias(f"plain{i}")
+            if kind in parse.NUMBER_KINDS
+            else (~pl.col(f"c{c.index}").str.contains(r"[^\x00-\x7F]").any()).alias(f"ascii{i}")
+            for i, (c, kind) in enumerate(zip(columns, kinds, strict=True))
         ).row(0, named=True)
-        parsers = [self._parser(c, scan[f"plain{i}"]) for i, c in enumerate(columns)]
+        parsers = [self._parser(c, scan.get(f"plain{i}", False)) for i, c in enumerate(columns)]
         plans = [
-            parse.evaluate(f.lazy(), p, self.contract, ascii_only=not scan[f"wide{i}"])
+            parse.evaluate(_distinct(f), p, self.contract)
+            if p.per_value
+            else parse.evaluate(f.lazy(), p, self.contract, ascii_only=scan.get(f"ascii{i}", scan.get(f"plain{i}")))
             for i, (f, p) in enumerate(zip(frames, parsers, strict=True))
         ]
         results = []
         for column, parsed, frame, evaluated in zip(columns, parsers, frames, pl.collect_all(plans), strict=True):
-            if (
-                parsed.needs_cell_types
-                and (typed := self._with_cell_types(sheet, frame, evaluated, column)) is not None
-            ):
-                evaluated = parse.evaluate(typed.lazy(), parsed, self.contract).collect()
-            results.append((column, self._column_result(sheet.name, column, parsed, evaluated)))
+            count = len(parsed.checks) + len(parsed.column_checks)
+            flags = pl.any_horizontal(f"f{i}" for i in range(count)) if count else pl.lit(False)
+            if parsed.per_value:
+                values, given, failing = _per_value(frame, evaluated, flags)
+            else:
+                typed = self._with_cell_types(sheet, frame, evaluated, column) if parsed.needs_cell_types else None
+                if typed is not None:
+                    evaluated = parse.evaluate(typed.lazy(), parsed, self.contract).collect()
+                values, given, failing = evaluated["value"], evaluated["text"].is_not_null(), evaluated.filter(flags)
+            spec = self.contract.field(column.field)  # type: ignore[arg-type]
+            results.append(
+                (column, (values.cast(field_dtype(spec)), given, self._problems(sheet.name, column, parsed, failing)))
+            )
         return results
 
     def _parser(self, column: Column, plain_numbers: bool) -> parse.Parsed:
         assert column.field is not None
         spec = self.contract.field(column.field)
         unit = column.unit if column.unit in self.contract.money_units else self.options.unit
-        plain = spec.kind in parse.NUMBER_KINDS and plain_numbers
         context = parse.ColumnContext(
-            spec, unit, self.contract, self.reference, self.options.accept_bad_check, plain_numbers=plain
+            spec, unit, self.contract, self.reference, self.options.accept_bad_check, plain_numbers=plain_numbers
         )
         return parse.parse(context)
 
-    def _column_result(
-        self, sheet: str | None, column: Column, parsed: parse.Parsed, evaluated: pl.DataFrame
-    ) -> tuple[pl.Series, pl.Series, list[pl.DataFrame]]:
-        """The column's typed values, which cells were filled, and its problems."""
-        assert column.field is not None
+    def _problems(
+        self, sheet: str | None, column: Column, parsed: parse.Parsed, failing: pl.DataFrame
+    ) -> list[pl.DataFrame]:
+        """The column's problems, from its rows that fail a check."""
         checks = [*parsed.checks, *parsed.column_checks]
-        flags = [f"f{i}" for i in range(len(checks))]
-        failing = evaluated.filter(pl.any_horizontal(flags)) if flags else evaluated.clear()
         found = []
         for i, check in enumerate(checks):
             hits = failing.filter(pl.col(f"f{i}"))
@@ -201,8 +204,7 @@ class SheetValidator:
                     detail=f"d{i}",
                 )
             )
-        spec = self.contract.field(column.field)
-        return evaluated["value"].cast(field_dtype(spec)), evaluated["text"].is_not_null(), found
+        return found
 
     def _with_cell_types(
         self, sheet: RawSheet, frame: pl.DataFrame, evaluated: pl.DataFrame, column: Column
@@ -348,6 +350,26 @@ def _name(column: Column) -> str:
 
 def _given_name(column: Column) -> str:
     return f"{_name(column)}#given"
+
+
+def _per_value(
+    frame: pl.DataFrame, evaluated: pl.DataFrame, flags: pl.Expr
+) -> tuple[pl.Series, pl.Series, pl.DataFrame]:
+    """Spread the results parsed once per distinct text back over the rows; only failing texts bring their checks."""
+    looked_up = frame.select("raw").join(
+        evaluated.select("raw", "value", given=pl.col("text").is_not_null()),
+        on="raw",
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )
+    failing = frame.select("row", "raw").join(evaluated.filter(flags).drop("numeric_cell"), on="raw")
+    return looked_up["value"], looked_up["given"], failing
+
+
+def _distinct(frame: pl.DataFrame) -> pl.LazyFrame:
+    """Each distinct cell text once: a column of a few codes or words is parsed in a few rows."""
+    return frame.lazy().select("raw", "numeric_cell").unique("raw")
 
 
 def _header_of(column: Column) -> str:
