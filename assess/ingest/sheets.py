@@ -89,27 +89,37 @@ def _excel_numeric_probe(reader: fastexcel.ExcelReader, sheet: str) -> Callable[
 
 
 def _read_csv(path: Path) -> RawSheet:
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+    if not data.strip():
+        raise UnreadableFile(f"文件「{path.name}」是空文件。")
+    try:  # polars checks the UTF-8 as it parses ...
+        frame = _csv_cells(data)
+    except pl.exceptions.ComputeError:  # ... and what is not UTF-8 is read as GB18030 (a superset of GBK)
+        data = _utf8_from_gb18030(data, path)
+        frame = _csv_cells(data)
+    used = [name for name in frame.columns if frame[name].null_count() < frame.height]
+    frame = frame.select(frame.columns[: frame.columns.index(used[-1]) + 1] if used else frame.columns[:1])
+    return RawSheet(name=None, cells=frame, row_numbers=_csv_record_lines(data, frame.height))
+
+
+def _utf8_from_gb18030(data: bytes, path: Path) -> bytes:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
         try:
-            data = data.decode("gb18030").encode("utf-8")
+            return data.decode("gb18030").encode("utf-8")
         except UnicodeDecodeError as exc:
             raise UnreadableFile(
                 f"文件「{path.name}」的文字编码无法识别：请另存为 UTF-8 或 GBK 编码的 CSV 文件。"
             ) from exc
-    if not data.strip():
-        raise UnreadableFile(f"文件「{path.name}」是空文件。")
+    raise UnreadableFile(f"文件「{path.name}」不是规范的 CSV 文件，无法按行列读取。")
+
+
+def _csv_cells(data: bytes) -> pl.DataFrame:
     try:  # the first lines are usually the widest (title lines above the header are narrower) ...
-        frame = _csv_table(data, _max_fields(data[: 1 << 16]), truncate=False)
+        return _csv_table(data, _max_fields(data[: 1 << 16]), truncate=False)
     except pl.exceptions.ComputeError:  # ... and if a later line is wider, count every line
-        frame = _csv_table(data, _max_fields(data), truncate=True)
-    used = [name for name in frame.columns if frame[name].null_count() < frame.height]
-    frame = frame.select(frame.columns[: frame.columns.index(used[-1]) + 1] if used else frame.columns[:1])
-    return RawSheet(name=None, cells=frame, row_numbers=_csv_record_lines(data, frame.height))
+        return _csv_table(data, _max_fields(data), truncate=True)
 
 
 def _csv_table(data: bytes, width: int, truncate: bool) -> pl.DataFrame:
