@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+
 import duckdb
 import polars as pl
 
@@ -25,6 +26,7 @@ class FeatureSpec:
     name: str
     title: str  # Chinese, for messages and documentation
     unit: str | None = None
+    history: bool = False  # needs the firm's earlier years (the `features` view; else `features_base` suffices)
 
 
 # Every column a rule may read. Identity columns come first; the order is the documentation's order.
@@ -66,13 +68,14 @@ FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec("rd_cost_share", "研发费用占成本费用总额比例"),
     FeatureSpec("tech_staff_share", "科技人员占从业人员比例"),
     FeatureSpec("hitech_share", "高新技术产品收入占营业收入比例"),
-    FeatureSpec("rd_3y", "近三年研发费用合计（有几年算几年）", "万元"),
-    FeatureSpec("revenue_3y", "近三年营业收入合计（有几年算几年）", "万元"),
-    FeatureSpec("rd_3y_intensity", "近三年研发费用总额占营业收入总额比例"),
-    FeatureSpec("revenue_growth_3y", "营业收入增长率：½(Y2/Y1 + Y3/Y2) − 1（高企认定口径）"),
-    FeatureSpec("net_assets_growth_3y", "净资产增长率：½(Y2/Y1 + Y3/Y2) − 1（高企认定口径）"),
+    FeatureSpec("rd_3y", "近三年研发费用合计（有几年算几年）", "万元", history=True),
+    FeatureSpec("revenue_3y", "近三年营业收入合计（有几年算几年）", "万元", history=True),
+    FeatureSpec("rd_3y_intensity", "近三年研发费用总额占营业收入总额比例", history=True),
+    FeatureSpec("revenue_growth_3y", "营业收入增长率：½(Y2/Y1 + Y3/Y2) − 1（高企认定口径）", history=True),
+    FeatureSpec("net_assets_growth_3y", "净资产增长率：½(Y2/Y1 + Y3/Y2) − 1（高企认定口径）", history=True),
 )
 FEATURE_NAMES = frozenset(f.name for f in FEATURES)
+HISTORY_FEATURES = frozenset(f.name for f in FEATURES if f.history)
 
 
 def _chain_map_rows() -> list[tuple[str, str, str, int]]:
@@ -130,7 +133,7 @@ FULL JOIN (
     FROM supplements GROUP BY credit_code, year
 ) AS s USING (credit_code, year);
 
-CREATE OR REPLACE TEMP VIEW features AS
+CREATE OR REPLACE TEMP VIEW features_base AS
 WITH declared AS (
     SELECT f.*,
            d.direction AS declared_direction,
@@ -145,18 +148,6 @@ placed AS (
                AS direction,
            coalesce(f.declared_chain, m.chain) AS chain
     FROM declared AS f LEFT JOIN industry_directions AS m USING (industry_code)
-),
-history AS (
-    SELECT h.credit_code, h.year,
-           sum(p.rd_expense) AS rd_3y,
-           sum(p.revenue) AS revenue_3y,
-           max(p.revenue) FILTER (WHERE p.year = h.year - 1) AS revenue_y2,
-           max(p.revenue) FILTER (WHERE p.year = h.year - 2) AS revenue_y1,
-           max(p.net_assets) FILTER (WHERE p.year = h.year - 1) AS net_assets_y2,
-           max(p.net_assets) FILTER (WHERE p.year = h.year - 2) AS net_assets_y1
-    FROM (SELECT credit_code, year FROM filings) AS h
-    JOIN money_history AS p ON p.credit_code = h.credit_code AND p.year BETWEEN h.year - 2 AND h.year
-    GROUP BY h.credit_code, h.year
 )
 SELECT
     p.credit_code, p.name, p.year, p.city, p.county, p.industry_code,
@@ -169,14 +160,31 @@ SELECT
     CAST(p.rd_expense AS DOUBLE) / nullif(p.revenue, 0) AS rd_intensity,
     CAST(p.rd_expense AS DOUBLE) / nullif(p.total_cost, 0) AS rd_cost_share,
     CAST(p.tech_staff AS DOUBLE) / nullif(p.employees, 0) AS tech_staff_share,
-    CAST(p.hitech_revenue AS DOUBLE) / nullif(p.revenue, 0) AS hitech_share,
+    CAST(p.hitech_revenue AS DOUBLE) / nullif(p.revenue, 0) AS hitech_share
+FROM placed AS p
+LEFT JOIN industry_codes AS i ON i.code = p.industry_code;
+
+CREATE OR REPLACE TEMP VIEW features AS
+WITH history AS (
+    SELECT h.credit_code, h.year,
+           sum(p.rd_expense) AS rd_3y,
+           sum(p.revenue) AS revenue_3y,
+           max(p.revenue) FILTER (WHERE p.year = h.year - 1) AS revenue_y2,
+           max(p.revenue) FILTER (WHERE p.year = h.year - 2) AS revenue_y1,
+           max(p.net_assets) FILTER (WHERE p.year = h.year - 1) AS net_assets_y2,
+           max(p.net_assets) FILTER (WHERE p.year = h.year - 2) AS net_assets_y1
+    FROM (SELECT credit_code, year FROM filings) AS h
+    JOIN money_history AS p ON p.credit_code = h.credit_code AND p.year BETWEEN h.year - 2 AND h.year
+    GROUP BY h.credit_code, h.year
+)
+SELECT
+    p.*,
     h.rd_3y, h.revenue_3y,
     CAST(h.rd_3y AS DOUBLE) / nullif(h.revenue_3y, 0) AS rd_3y_intensity,
     (CAST(h.revenue_y2 AS DOUBLE) / nullif(h.revenue_y1, 0)
         + CAST(p.revenue AS DOUBLE) / nullif(h.revenue_y2, 0)) / 2 - 1 AS revenue_growth_3y,
     (CAST(h.net_assets_y2 AS DOUBLE) / nullif(h.net_assets_y1, 0)
         + CAST(p.net_assets AS DOUBLE) / nullif(h.net_assets_y2, 0)) / 2 - 1 AS net_assets_growth_3y
-FROM placed AS p
-LEFT JOIN industry_codes AS i ON i.code = p.industry_code
+FROM features_base AS p
 LEFT JOIN history AS h USING (credit_code, year);
 """

@@ -1,0 +1,134 @@
+"""Evaluating compiled packs against the features of one year, in DuckDB.
+
+All flag rules of all packs are evaluated in one scan of the feature view; DuckDB returns only the flagged firms and
+the counts by province, city and direction. Rubrics are scored the same way, one query per pack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from assess.features import FEATURES, HISTORY_FEATURES
+from assess.ingest.problems import plain_amount
+from assess.rules.packs import CompiledRule, LoadedPack, RuleSet
+
+IDENTITY = ("credit_code", "name", "year", "city", "direction", "chain")
+_MONEY = {f.name for f in FEATURES if f.unit == "万元"}
+
+
+@dataclass(frozen=True)
+class FlagResult:
+    hits: pl.DataFrame  # rule_id, identity columns, message
+    counts: pl.DataFrame  # rule_id, year, level (province/city/direction), key, population, hits
+
+
+def _view(sql_fragments: list[str]) -> str:
+    """The lighter view unless some expression reads the firm's earlier years."""
+    text = " ".join(sql_fragments)
+    return "features" if any(name in text for name in HISTORY_FEATURES) else "features_base"
+
+
+def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | None) -> FlagResult:
+    """`year` None evaluates every year in the store."""
+    compiled = rules.flag_rules
+    message_columns = sorted({c for rule in compiled for c in rule.columns} - set(IDENTITY))
+    booleans = [
+        f"{rule.population_sql} AS pop_{i}, {rule.population_sql} AND {rule.condition_sql} AS hit_{i}"
+        for i, rule in enumerate(compiled)
+    ]
+    view = _view([r.population_sql + r.condition_sql for r in compiled])
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE flag_eval AS
+        SELECT {", ".join((*IDENTITY, *message_columns))}, {", ".join(booleans)}
+        FROM {view} WHERE $year IS NULL OR year = $year
+        """,
+        {"year": year},
+    )
+    try:
+        return FlagResult(hits=_hits(con, compiled, message_columns), counts=_counts(con, compiled))
+    finally:
+        con.execute("DROP TABLE flag_eval")
+
+
+def _hits(con: duckdb.DuckDBPyConnection, compiled: tuple[CompiledRule, ...], columns: list[str]) -> pl.DataFrame:
+    parts = [
+        f"SELECT '{rule.id}' AS rule_id, {i} AS rule_index, * FROM flag_eval WHERE hit_{i}"
+        for i, rule in enumerate(compiled)
+    ]
+    frame = con.sql(" UNION ALL ".join(parts)).pl()
+    messages = [pl.when(pl.col("rule_index") == i).then(_message(rule)) for i, rule in enumerate(compiled)]
+    return frame.select(
+        "rule_id", *IDENTITY, message=pl.coalesce(messages) if messages else pl.lit(None, dtype=pl.String)
+    ).sort("rule_id", "year", "city", "credit_code")
+
+
+def _message(rule: CompiledRule) -> pl.Expr:
+    """The rule's template filled per firm; amounts in 万元 as people write them."""
+    template, values = rule.message, []
+    for column in rule.columns:
+        template = template.replace("{" + column + "}", "{}")
+        value = plain_amount(pl.col(column)) if column in _MONEY else pl.col(column).cast(pl.String)
+        values.append(value.fill_null("（未填）"))
+    return pl.format(template, *values) if values else pl.lit(template)
+
+
+def _counts(con: duckdb.DuckDBPyConnection, compiled: tuple[CompiledRule, ...]) -> pl.DataFrame:
+    sums = ", ".join(f"count_if(pop_{i}) AS pop_{i}, count_if(hit_{i}) AS hit_{i}" for i in range(len(compiled)))
+    grouped = con.sql(
+        f"""
+        SELECT year, city, direction, GROUPING(city) AS no_city, GROUPING(direction) AS no_direction, {sums}
+        FROM flag_eval GROUP BY GROUPING SETS ((year), (year, city), (year, direction))
+        """
+    ).pl()
+    level = (
+        pl.when(pl.col("no_city") == 0)
+        .then(pl.lit("city"))
+        .when(pl.col("no_direction") == 0)
+        .then(pl.lit("direction"))
+        .otherwise(pl.lit("province"))
+    )
+    frames = [
+        grouped.select(
+            rule_id=pl.lit(rule.id),
+            year="year",
+            level=level,
+            key=pl.coalesce("city", "direction"),
+            population=pl.col(f"pop_{i}").cast(pl.Int64),
+            hits=pl.col(f"hit_{i}").cast(pl.Int64),
+        )
+        for i, rule in enumerate(compiled)
+    ]
+    # A firm outside every direction has no direction row to count in.
+    counted = pl.concat(frames) if frames else pl.DataFrame()
+    return counted.filter(~((pl.col("level") == "direction") & pl.col("key").is_null()))
+
+
+def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: int) -> pl.DataFrame:
+    """One row per firm with a filing that year: each gate, the points per indicator, score, verdicts."""
+    rubric = loaded.rubric
+    assert rubric is not None
+    gates = [f"{sql} AS gate_{gid}" for gid, _, sql in rubric.gates]
+    points = [f"{i.points_sql} AS points_{i.id}" for i in rubric.indicators]
+    tracks = [f"{sql} AS track_{tid}" for tid, _, sql in rubric.fast_track]
+    score = " + ".join(f"points_{i.id}" for i in rubric.indicators) or "0"
+    all_gates = " AND ".join(f"gate_{gid}" for gid, _, _ in rubric.gates) or "true"
+    any_track = " OR ".join(f"track_{tid}" for tid, _, _ in rubric.fast_track) or "false"
+    view = _view([sql for _, _, sql in (*rubric.gates, *rubric.fast_track)] + [i.points_sql for i in rubric.indicators])
+    return con.sql(
+        f"""
+        WITH base AS (
+            SELECT *, {", ".join((*gates, *points, *tracks)) or "NULL AS nothing"}
+            FROM {view} WHERE year = $year
+        ),
+        scored AS (SELECT *, {score} AS score FROM base)
+        SELECT {", ".join(IDENTITY)}, {", ".join(c.split(" AS ")[-1] for c in (*gates, *points, *tracks))},
+               score, {all_gates} AS gates_passed, {rubric.passing_sql} AS score_passed, {any_track} AS fast_track,
+               {all_gates} AND ({rubric.passing_sql} OR {any_track}) AS verdict
+        FROM scored ORDER BY city, credit_code
+        """,
+        params={"year": year},
+    ).pl()

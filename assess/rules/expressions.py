@@ -1,0 +1,107 @@
+"""Rule expressions: parsed with sqlglot, checked against a whitelist of node types and the known columns, and
+compiled to DuckDB SQL with parameters and named populations substituted as parsed trees, never as text.
+
+A condition may compare, combine with AND/OR/NOT, test IS NULL, IN a list or BETWEEN two values, do arithmetic,
+and use COALESCE, CASE, GREATEST, LEAST and ABS. Anything else (a subquery, a function that reads files, a second
+statement) is refused when the pack loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+_ALLOWED: tuple[type[exp.Expression], ...] = (
+    exp.And, exp.Or, exp.Not, exp.Paren,
+    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between,
+    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg,
+    exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null,
+    exp.Coalesce, exp.Case, exp.If, exp.Greatest, exp.Least, exp.Abs,
+)  # fmt: skip
+_PREDICATES: tuple[type[exp.Expression], ...] = (
+    exp.And, exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between,
+    exp.Boolean,
+)  # fmt: skip
+
+Scalar = bool | int | float | str
+
+
+class ExpressionError(ValueError):
+    """Why an expression is refused, in Chinese."""
+
+
+def parse(text: str) -> exp.Expression:
+    try:
+        statements = sqlglot.parse(text, read="duckdb")
+    except ParseError as exc:
+        raise ExpressionError(
+            f"表达式「{text}」无法解析：{exc.errors[0]['description'] if exc.errors else exc}"
+        ) from exc
+    if len(statements) != 1 or statements[0] is None:
+        raise ExpressionError(f"表达式「{text}」只能是一个条件，不能含有多条语句。")
+    tree = statements[0]
+    for node in tree.walk():
+        if not isinstance(node, _ALLOWED):
+            raise ExpressionError(
+                f"表达式「{text}」含有不允许的成分「{node.sql(dialect='duckdb')}」：只能是条件和算术。"
+            )
+        if isinstance(node, exp.Column) and node.table:
+            raise ExpressionError(f"表达式「{text}」中的「{node.sql()}」不能带表名。")
+    return tree
+
+
+def names(tree: exp.Expression) -> set[str]:
+    return {column.name for column in tree.find_all(exp.Column)}
+
+
+def check(
+    text: str,
+    columns: frozenset[str],
+    parameters: Mapping[str, Scalar],
+    populations: Mapping[str, exp.Expression],
+    *,
+    predicate: bool,
+) -> exp.Expression:
+    """Parse and check an expression; return it with parameters and populations substituted."""
+    tree = parse(text)
+    unknown = sorted(names(tree) - columns - set(parameters) - set(populations))
+    if unknown:
+        raise ExpressionError(f"表达式「{text}」引用了未知的列或参数：{'、'.join(unknown)}。")
+    if predicate and not _is_predicate(tree, populations):
+        raise ExpressionError(f"表达式「{text}」不是条件（应得出“是/否”，如 revenue >= revenue_min）。")
+    return substitute(tree, parameters, populations)
+
+
+def _is_predicate(tree: exp.Expression, populations: Mapping[str, exp.Expression]) -> bool:
+    node = tree.unnest()
+    if isinstance(node, exp.Column):
+        return node.name in populations or node.name.startswith(("is_", "has_", "in_"))
+    return isinstance(node, _PREDICATES)
+
+
+def substitute(
+    tree: exp.Expression, parameters: Mapping[str, Scalar], populations: Mapping[str, exp.Expression]
+) -> exp.Expression:
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.name in parameters:
+            return literal(parameters[node.name])
+        if isinstance(node, exp.Column) and node.name in populations:
+            return exp.paren(populations[node.name].copy())
+        return node
+
+    return tree.copy().transform(replace)
+
+
+def literal(value: Scalar) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    return exp.Literal.string(value)
+
+
+def to_sql(tree: exp.Expression) -> str:
+    return tree.sql(dialect="duckdb")

@@ -1,0 +1,372 @@
+"""Rule packs: one YAML file per policy instrument in `rules/`, loaded, validated and compiled before anything runs.
+
+A pack is either `flags` (rules that pick out firms, each within a population and scope) or `rubric` (an official
+scoring scheme: gates, banded indicators, a pass condition and fast tracks). A bad pack fails at load with the file,
+the rule id and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlglot import exp
+
+from assess.features import FEATURE_NAMES
+from assess.paths import RULES_DIR
+from assess.rules import expressions
+from assess.rules.expressions import ExpressionError, Scalar
+
+Basis = Literal["policy", "official", "default"]
+BASIS_LABELS = {"policy": "[政策]", "official": "[官方]", "default": "[默认]"}
+
+
+class PackError(Exception):
+    """A pack that cannot be used; the message names the file, the rule and the reason in Chinese."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parameter(_Model):
+    value: Scalar
+    basis: Basis
+    title: str
+    unit: str | None = None
+
+
+class Population(_Model):
+    title: str
+    condition: str
+
+
+class PopulationFile(_Model):
+    version: int
+    source: str
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    populations: dict[str, Population]
+
+
+class Rule(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    population: list[str] = Field(default_factory=list)
+    scope: str = "true"
+    condition: str
+    message: str
+
+
+class Band(_Model):
+    min: float
+    points: float
+    strict: bool = False  # "more than" rather than "at least"
+
+
+class Measure(_Model):
+    title: str
+    value: str
+    bands: list[Band]
+
+    @field_validator("bands")
+    @classmethod
+    def _descending(cls, bands: list[Band]) -> list[Band]:
+        if [b.min for b in bands] != sorted((b.min for b in bands), reverse=True):
+            raise ValueError("档位须按下限从高到低排列")
+        return bands
+
+
+class Indicator(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    max_points: float
+    basis: Basis
+    measures: list[Measure]  # the best of them counts
+
+
+class Condition(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    condition: str
+
+
+class Pack(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    version: int
+    kind: Literal["flags", "rubric"]
+    title: str
+    source: str
+    target: str | None = None
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    rules: list[Rule] = Field(default_factory=list)
+    gates: list[Condition] = Field(default_factory=list)
+    indicators: list[Indicator] = Field(default_factory=list)
+    passing: str = "true"
+    fast_track: list[Condition] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: str  # pack.rule
+    title: str
+    population_sql: str  # populations and scope: who the rule applies to
+    condition_sql: str  # among them, who is flagged
+    message: str  # template with {column} placeholders; parameters already filled in
+    columns: tuple[str, ...]  # feature columns the message names
+
+
+@dataclass(frozen=True)
+class CompiledIndicator:
+    id: str
+    title: str
+    points_sql: str
+
+
+@dataclass(frozen=True)
+class CompiledRubric:
+    gates: tuple[tuple[str, str, str], ...]  # (id, title, sql)
+    indicators: tuple[CompiledIndicator, ...]
+    passing_sql: str  # over `score` and `points_<indicator>`
+    fast_track: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
+class LoadedPack:
+    pack: Pack
+    path: Path
+    sha256: str
+    rules: tuple[CompiledRule, ...]
+    rubric: CompiledRubric | None
+
+    @property
+    def id(self) -> str:
+        return self.pack.id
+
+
+@dataclass(frozen=True)
+class Populations:
+    spec: PopulationFile
+    path: Path
+    sha256: str
+    trees: dict[str, exp.Expression]  # compiled, parameters and nested populations substituted
+
+    @cached_property
+    def titles(self) -> dict[str, str]:
+        return {name: p.title for name, p in self.spec.populations.items()}
+
+
+def _read(path: Path) -> tuple[dict, str]:
+    try:
+        data = path.read_bytes()
+        loaded = yaml.safe_load(data)
+    except (OSError, yaml.YAMLError) as exc:
+        raise PackError(f"规则文件「{path.name}」无法读取：{exc}") from exc
+    if not isinstance(loaded, dict):
+        raise PackError(f"规则文件「{path.name}」的内容应是一个映射（键: 值）。")
+    return loaded, hashlib.sha256(data).hexdigest()
+
+
+def _validation_message(path: Path, exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"规则文件「{path.name}」格式有误：{where}：{first['msg']}"
+
+
+def load_populations(path: Path = RULES_DIR / "populations.yaml") -> Populations:
+    raw, sha = _read(path)
+    try:
+        spec = PopulationFile(**raw)
+    except ValidationError as exc:
+        raise PackError(_validation_message(path, exc)) from exc
+    values = {name: p.value for name, p in spec.parameters.items()}
+    trees: dict[str, exp.Expression] = {}
+    pending = dict(spec.populations)
+    while pending:  # a population may name others defined before or after it, but not itself
+        ready = {
+            name: p
+            for name, p in pending.items()
+            if not (expressions.names(_parsed(path, name, p.condition)) & (set(pending) - {name}))
+        }
+        if not ready:
+            raise PackError(f"规则文件「{path.name}」中的人群定义相互引用：{'、'.join(pending)}。")
+        for name, population in ready.items():
+            trees[name] = _checked(path, name, population.condition, values, trees, predicate=True)
+            del pending[name]
+    return Populations(spec=spec, path=path, sha256=sha, trees=trees)
+
+
+def _parsed(path: Path, rule: str, text: str) -> exp.Expression:
+    try:
+        return expressions.parse(text)
+    except ExpressionError as exc:
+        raise PackError(f"规则文件「{path.name}」中「{rule}」有误：{exc}") from exc
+
+
+def _checked(
+    path: Path,
+    rule: str,
+    text: str,
+    parameters: dict[str, Scalar],
+    populations: dict[str, exp.Expression],
+    *,
+    predicate: bool,
+    extra_columns: frozenset[str] = frozenset(),
+) -> exp.Expression:
+    try:
+        return expressions.check(text, FEATURE_NAMES | extra_columns, parameters, populations, predicate=predicate)
+    except ExpressionError as exc:
+        raise PackError(f"规则文件「{path.name}」中「{rule}」有误：{exc}") from exc
+
+
+def load_pack(path: Path, populations: Populations) -> LoadedPack:
+    raw, sha = _read(path)
+    try:
+        pack = Pack(**raw)
+    except ValidationError as exc:
+        raise PackError(_validation_message(path, exc)) from exc
+    if pack.id != path.stem:
+        raise PackError(f"规则文件「{path.name}」的 id「{pack.id}」应与文件名一致。")
+    values = {name: p.value for name, p in pack.parameters.items()}
+    rules = tuple(_compile_rule(path, pack, rule, values, populations) for rule in pack.rules)
+    rubric = _compile_rubric(path, pack, values, populations) if pack.kind == "rubric" else None
+    if pack.kind == "flags" and not rules:
+        raise PackError(f"规则文件「{path.name}」是 flags 类规则包，但没有任何规则。")
+    return LoadedPack(pack=pack, path=path, sha256=sha, rules=rules, rubric=rubric)
+
+
+def _compile_rule(
+    path: Path, pack: Pack, rule: Rule, values: dict[str, Scalar], populations: Populations
+) -> CompiledRule:
+    rule_id = f"{pack.id}.{rule.id}"
+    unknown = [p for p in rule.population if p not in populations.trees]
+    if unknown:
+        raise PackError(f"规则文件「{path.name}」中规则「{rule_id}」引用了未定义的人群：{'、'.join(unknown)}。")
+    scope = _checked(path, rule_id, rule.scope, values, populations.trees, predicate=True)
+    parts = [exp.paren(populations.trees[p].copy()) for p in rule.population] + [exp.paren(scope)]
+    population = exp.and_(*parts) if len(parts) > 1 else parts[0]
+    condition = _checked(path, rule_id, rule.condition, values, populations.trees, predicate=True)
+    message, columns = _message(path, rule_id, rule.message, pack.parameters)
+    return CompiledRule(
+        id=rule_id,
+        title=rule.title,
+        population_sql=f"coalesce({expressions.to_sql(population)}, false)",
+        condition_sql=f"coalesce({expressions.to_sql(condition)}, false)",
+        message=message,
+        columns=columns,
+    )
+
+
+def _message(path: Path, rule_id: str, template: str, parameters: dict[str, Parameter]) -> tuple[str, tuple[str, ...]]:
+    """Fill the parameters into a message template now; the feature columns it names are filled per firm."""
+    fields = [name for _, name, _, _ in string.Formatter().parse(template) if name]
+    unknown = sorted(set(fields) - FEATURE_NAMES - set(parameters))
+    if unknown:
+        raise PackError(
+            f"规则文件「{path.name}」中规则「{rule_id}」的提示语引用了未知的列或参数：{'、'.join(unknown)}。"
+        )
+    filled = template
+    for name, parameter in parameters.items():
+        filled = filled.replace("{" + name + "}", _plain(parameter.value))
+    return filled, tuple(dict.fromkeys(f for f in fields if f in FEATURE_NAMES))
+
+
+def _plain(value: Scalar) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _compile_rubric(path: Path, pack: Pack, values: dict[str, Scalar], populations: Populations) -> CompiledRubric:
+    def condition(item: Condition) -> tuple[str, str, str]:
+        tree = _checked(path, f"{pack.id}.{item.id}", item.condition, values, populations.trees, predicate=True)
+        return item.id, item.title, f"coalesce({expressions.to_sql(tree)}, false)"
+
+    indicators = []
+    for indicator in pack.indicators:
+        cases = []
+        for measure in indicator.measures:
+            tree = _checked(
+                path, f"{pack.id}.{indicator.id}", measure.value, values, populations.trees, predicate=False
+            )
+            value = expressions.to_sql(tree)
+            whens = " ".join(
+                f"WHEN ({value}) {'>' if b.strict else '>='} {b.min} THEN {b.points}" for b in measure.bands
+            )
+            cases.append(f"CASE {whens} ELSE 0 END")
+        points = cases[0] if len(cases) == 1 else f"greatest({', '.join(cases)})"
+        indicators.append(CompiledIndicator(indicator.id, indicator.title, points))
+    points_columns = frozenset({"score"} | {f"points_{i.id}" for i in pack.indicators})
+    passing = _checked(
+        path,
+        f"{pack.id}.passing",
+        pack.passing,
+        values,
+        populations.trees,
+        predicate=True,
+        extra_columns=points_columns,
+    )
+    return CompiledRubric(
+        gates=tuple(condition(g) for g in pack.gates),
+        indicators=tuple(indicators),
+        passing_sql=f"coalesce({expressions.to_sql(passing)}, false)",
+        fast_track=tuple(condition(f) for f in pack.fast_track),
+    )
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    populations: Populations
+    packs: tuple[LoadedPack, ...]
+
+    def pack(self, pack_id: str) -> LoadedPack:
+        for pack in self.packs:
+            if pack.id == pack_id:
+                return pack
+        raise PackError(f"没有名为「{pack_id}」的规则包：可用的有 {'、'.join(p.id for p in self.packs)}。")
+
+    @property
+    def flag_rules(self) -> tuple[CompiledRule, ...]:
+        return tuple(rule for pack in self.packs for rule in pack.rules)
+
+
+def load_rules(directory: Path = RULES_DIR, overrides: dict[str, Scalar] | None = None) -> RuleSet:
+    """Every pack in the directory; `overrides` ("pack.parameter" -> value) re-compiles with other thresholds."""
+    populations = load_populations(directory / "populations.yaml")
+    packs = []
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name == "populations.yaml":
+            continue
+        packs.append(load_pack(path, populations))
+    loaded = RuleSet(populations=populations, packs=tuple(packs))
+    return loaded if not overrides else _with_overrides(loaded, overrides)
+
+
+def _with_overrides(rules: RuleSet, overrides: dict[str, Scalar]) -> RuleSet:
+    packs = []
+    for loaded in rules.packs:
+        changed = {k.split(".", 1)[1]: v for k, v in overrides.items() if k.split(".", 1)[0] == loaded.id}
+        unknown = sorted(set(changed) - set(loaded.pack.parameters))
+        if unknown:
+            raise PackError(f"规则包「{loaded.id}」没有参数：{'、'.join(unknown)}。")
+        if not changed:
+            packs.append(loaded)
+            continue
+        parameters = {
+            name: p.model_copy(update={"value": changed.get(name, p.value)})
+            for name, p in loaded.pack.parameters.items()
+        }
+        pack = loaded.pack.model_copy(update={"parameters": parameters})
+        values = {name: p.value for name, p in parameters.items()}
+        compiled = tuple(_compile_rule(loaded.path, pack, r, values, rules.populations) for r in pack.rules)
+        rubric = _compile_rubric(loaded.path, pack, values, rules.populations) if pack.kind == "rubric" else None
+        packs.append(LoadedPack(pack=pack, path=loaded.path, sha256=loaded.sha256, rules=compiled, rubric=rubric))
+    missing = sorted({k.split(".", 1)[0] for k in overrides} - {p.id for p in rules.packs})
+    if missing:
+        raise PackError(f"没有名为「{'、'.join(missing)}」的规则包。")
+    return RuleSet(populations=rules.populations, packs=tuple(packs))
