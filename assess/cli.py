@@ -15,12 +15,15 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from assess import report
+from assess import report, runs, stats
 from assess.contract import load_contract
 from assess.ingest import IngestResult, Options, ingest_files
 from assess.outputs.problem_workbook import write_problem_workbook
 from assess.outputs.template import write_template
 from assess.paths import SAMPLE_DIR
+from assess.rules.engine import evaluate_flags
+from assess.rules.expressions import Scalar
+from assess.rules.packs import PackError, RuleSet, load_rules
 from assess.store import Store, StoreError, resolve_db
 
 app = typer.Typer(
@@ -212,3 +215,135 @@ def demo(
     report.notice(f"数据库：{db}")
     counts = Counter(code for r in results for code in r.problems["code"].to_list())
     report.notice(f"样例中共发现 {sum(counts.values())} 个问题，涉及 {len(counts)} 种问题代码。")
+
+
+def _rules(overrides: dict[str, Scalar] | None = None) -> RuleSet:
+    try:
+        return load_rules(overrides=overrides)
+    except PackError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command()
+def run(
+    year: Annotated[int, typer.Option(help="数据年度")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """评估该年度：运行全部规则包，保存评估结果（含规则版本、数据批次和软件版本）。"""
+    rules = _rules()
+    try:
+        with _open(db) as store:
+            done = runs.execute(store, rules, year)
+            found = runs.counts(store, done)
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    summary = stats.targets(found, year, load_contract())
+    if as_json:
+        report.json_out({"run_id": done.run_id, "year": year, "manifest": done.manifest, "stats": summary})
+        return
+    report.notice(f"已完成 {year} 年度评估，评估编号 {done.run_id}。")
+    report.stats_summary(summary)
+
+
+@app.command()
+def flags(
+    year: Annotated[int, typer.Option(help="数据年度")],
+    rule: Annotated[str | None, typer.Option("--rule", help="只看某条规则，如 yiqingling.no_rd_activity")] = None,
+    city: Annotated[str | None, typer.Option(help="只看该地市")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """列出被一清零、一提升规则标记的企业（读该年度最近一次评估）。"""
+    try:
+        with _open(db) as store:
+            latest = runs.latest(store, year)
+            found = runs.hits(store, latest, rule, city.removesuffix("市") if city else None)
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        report.json_out(found.select("credit_code", "name", "city", "rule_id", "message").to_dicts())
+        return
+    report.notice(f"以下结果来自 {year} 年度第 {latest.run_id} 次评估（{latest.created_at:%Y-%m-%d %H:%M}）。")
+    report.flags_table(found)
+
+
+@app.command(name="stats")
+def stats_command(
+    year: Annotated[int, typer.Option(help="数据年度")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """一清零、一提升目标进展：全省、各市、各产业链方向（读该年度最近一次评估）。"""
+    try:
+        with _open(db) as store:
+            latest = runs.latest(store, year)
+            summary = stats.targets(runs.counts(store, latest), year, load_contract())
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        report.json_out(summary)
+        return
+    report.notice(f"以下结果来自 {year} 年度第 {latest.run_id} 次评估（{latest.created_at:%Y-%m-%d %H:%M}）。")
+    report.stats_summary(summary)
+
+
+@app.command()
+def rubric(
+    year: Annotated[int, typer.Option(help="数据年度")],
+    pack: Annotated[str, typer.Option("--pack", help="评分规则包：tech_sme 或 hte_ready")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """国家评价办法的定量预评：每家企业的门槛、各指标得分和结论（读该年度最近一次评估）。"""
+    try:
+        with _open(db) as store:
+            latest = runs.latest(store, year)
+            frame = runs.rubric(store, latest, pack)
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    if frame.is_empty():
+        raise _fail(f"第 {latest.run_id} 次评估中没有评分规则包「{pack}」的结果。")
+    if as_json:
+        report.json_out(report.records(frame))
+        return
+    report.rubric_table(frame, pack)
+
+
+@app.command()
+def simulate(
+    year: Annotated[int, typer.Option(help="数据年度")],
+    assignments: Annotated[list[str], typer.Option("--set", help="改动的参数，如 yiqingling.revenue_min=3000")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """假设分析：改动阈值后各市的企业数和覆盖率如何变化（不保存评估）。"""
+    overrides = dict(_assignment(text) for text in assignments)
+    baseline, changed = _rules(), _rules(overrides)
+    try:
+        with _open(db) as store:
+            runs.prepare(store)
+            before = evaluate_flags(store.con, baseline, year).counts
+            after = evaluate_flags(store.con, changed, year).counts
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    compared = stats.compare(before, after)
+    if as_json:
+        report.json_out({"year": year, "set": overrides, "changes": compared.to_dicts()})
+        return
+    report.simulation_table(compared, overrides)
+
+
+def _assignment(text: str) -> tuple[str, Scalar]:
+    name, sep, value = text.partition("=")
+    if not sep or "." not in name:
+        raise _fail(f"--set 应写成“规则包.参数=值”，如 yiqingling.revenue_min=3000，收到的是「{text}」。", 2)
+    for kind in (int, float):
+        try:
+            return name.strip(), kind(value)
+        except ValueError:
+            continue
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return name.strip(), lowered == "true"
+    return name.strip(), value.strip()

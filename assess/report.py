@@ -123,3 +123,70 @@ def problems_table(frame: pl.DataFrame) -> None:
 
 def year_table(frame: pl.DataFrame) -> None:
     _table("各年度当前有效填报", frame, {"year": "年度", "filings": "企业数", "cities": "地市数"})
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def stats_summary(summary: dict) -> None:
+    coverage = summary["institution_coverage"]
+    province = coverage["province"]
+    out.print(
+        f"[bold]{summary['year']} 年度[/bold]：无研发活动的企业 {summary['no_rd']['province']} 家（目标 0）；"
+        f"营业收入1亿元以上企业研发机构覆盖率 {_rate(province['rate'])}"
+        f"（{province['covered']}/{province['firms']}，目标 70% 左右）。"
+    )
+    for key, title in (("by_city", "各市"), ("by_chain", "各产业链方向")):
+        table = Table(title=title)
+        for header in ("名称", "无研发活动（家）", "1亿元以上企业", "有研发机构", "覆盖率"):
+            table.add_column(header)
+        for name, no_rd in summary["no_rd"][key].items():
+            c = coverage[key][name]
+            table.add_row(name, str(no_rd), str(c["firms"]), str(c["covered"]), _rate(c["rate"]))
+        out.print(table)
+
+
+def flags_table(frame: pl.DataFrame) -> None:
+    _table(
+        f"被标记的企业（共 {frame.height} 家次）",
+        frame,
+        {"rule_id": "规则", "city": "地市", "credit_code": "统一社会信用代码", "name": "企业名称", "message": "原因"},
+    )
+
+
+def rubric_table(frame: pl.DataFrame, pack: str) -> None:
+    points = [c for c in frame.columns if c.startswith("points_")]
+    shown = frame.with_columns(
+        verdict=pl.when("verdict").then(pl.lit("符合")).otherwise(pl.lit("不符合")),
+        score=pl.col("score").round(1),
+    )
+    _table(
+        f"{pack}：{int(frame['verdict'].sum())} 家符合（共 {frame.height} 家）",
+        shown,
+        {
+            "city": "地市",
+            "credit_code": "统一社会信用代码",
+            "name": "企业名称",
+            **{p: p[7:] for p in points},
+            "score": "总分",
+            "verdict": "结论",
+        },
+    )
+
+
+def simulation_table(frame: pl.DataFrame, overrides: dict) -> None:
+    changed = "，".join(f"{k} = {v}" for k, v in overrides.items())
+    _table(
+        f"假设分析（{changed}）：各市被标记企业数的变化（未保存）",
+        frame.with_columns(key=pl.col("key").fill_null("全省")),
+        {
+            "rule_id": "规则",
+            "key": "地区",
+            "population": "适用企业",
+            "hits": "现标记",
+            "population_new": "改后适用",
+            "hits_new": "改后标记",
+            "change": "变化",
+        },
+    )

@@ -1,0 +1,157 @@
+"""Assessment runs: evaluating every pack for one data year and keeping the result with its manifest.
+
+A run records what it read and with what: the packs (versions and SHA-256), the population definitions and chain
+mapping, the uploads whose filings were in force, and the package versions, so that any figure can be reproduced
+and traced. A run is written in one transaction; `latest` is the newest run of a year.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import metadata
+
+import polars as pl
+
+from assess import features
+from assess.reference import load_reference
+from assess.rules.engine import FlagResult, evaluate_flags, evaluate_rubric
+from assess.rules.packs import RuleSet
+from assess.store import Store, StoreError
+
+PACKAGES = ("assess", "polars", "duckdb", "sqlglot", "pydantic", "fastexcel", "openpyxl")
+
+_SCHEMA = """
+CREATE SEQUENCE IF NOT EXISTS run_ids START 1;
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY, year INTEGER NOT NULL, created_at TIMESTAMP NOT NULL, manifest JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rule_hits (
+    run_id INTEGER NOT NULL, rule_id VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, name VARCHAR, year INTEGER,
+    city VARCHAR, direction VARCHAR, chain VARCHAR, message VARCHAR
+);
+CREATE TABLE IF NOT EXISTS rule_counts (
+    run_id INTEGER NOT NULL, rule_id VARCHAR NOT NULL, year INTEGER, level VARCHAR NOT NULL, key VARCHAR,
+    population BIGINT NOT NULL, hits BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rubric_results (run_id INTEGER NOT NULL, pack_id VARCHAR NOT NULL, result JSON NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: int
+    year: int
+    created_at: dt.datetime
+    manifest: dict
+
+
+def prepare(store: Store) -> None:
+    """Tables for runs, and the feature views on this connection."""
+    store.con.execute(_SCHEMA)
+    features.install(store.con, store.contract, load_reference(store.contract))
+
+
+def _sha256(path: object) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()  # type: ignore[attr-defined]
+
+
+def manifest(store: Store, rules: RuleSet, year: int) -> dict:
+    uploads = store.con.execute(
+        "SELECT DISTINCT upload_id FROM filings WHERE year = ? ORDER BY upload_id", [year]
+    ).fetchall()
+    return {
+        "year": year,
+        "packs": [
+            {"id": p.id, "version": p.pack.version, "file": p.path.name, "sha256": p.sha256} for p in rules.packs
+        ],
+        "populations": {"file": rules.populations.path.name, "sha256": rules.populations.sha256},
+        "chain_map": {"file": features.CHAIN_MAP.name, "sha256": _sha256(features.CHAIN_MAP)},
+        "uploads": [u[0] for u in uploads],
+        "packages": {name: metadata.version(name) for name in PACKAGES},
+    }
+
+
+def execute(store: Store, rules: RuleSet, year: int) -> Run:
+    """Evaluate every pack for the data year and persist the run."""
+    prepare(store)
+    if not store.con.execute("SELECT count(*) FROM filings WHERE year = ?", [year]).fetchall()[0][0]:
+        raise StoreError(f"数据库中没有 {year} 年度的有效填报：请先用 assess ingest 导入该年度的数据。")
+    flags = evaluate_flags(store.con, rules, year)
+    rubrics = {p.id: evaluate_rubric(store.con, p, year) for p in rules.packs if p.rubric is not None}
+    return _save(store, year, manifest(store, rules, year), flags, rubrics)
+
+
+def _save(store: Store, year: int, manifest_: dict, flags: FlagResult, rubrics: dict[str, pl.DataFrame]) -> Run:
+    con = store.con
+    created = dt.datetime.now()
+    con.begin()
+    try:
+        run_id = int(
+            con.execute(
+                "INSERT INTO runs VALUES (nextval('run_ids'), ?, ?, ?) RETURNING run_id",
+                [year, created, json.dumps(manifest_, ensure_ascii=False)],
+            ).fetchall()[0][0]
+        )
+        _insert(store, "rule_hits", flags.hits.select(pl.lit(run_id).alias("run_id"), pl.all()))
+        _insert(store, "rule_counts", flags.counts.select(pl.lit(run_id).alias("run_id"), pl.all()))
+        for pack_id, frame in rubrics.items():
+            rows = frame.select(
+                pl.lit(run_id).alias("run_id"),
+                pl.lit(pack_id).alias("pack_id"),
+                pl.struct(pl.all()).struct.json_encode().alias("result"),
+            )
+            _insert(store, "rubric_results", rows)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return Run(run_id=run_id, year=year, created_at=created, manifest=manifest_)
+
+
+def _insert(store: Store, table: str, frame: pl.DataFrame) -> None:
+    if frame.is_empty():
+        return
+    store.con.register("run_rows", frame.to_arrow())
+    try:
+        store.con.execute(f"INSERT INTO {table} SELECT * FROM run_rows")
+    finally:
+        store.con.unregister("run_rows")
+
+
+def latest(store: Store, year: int) -> Run:
+    prepare(store)
+    found = store.con.execute(
+        "SELECT run_id, year, created_at, manifest FROM runs WHERE year = ? ORDER BY run_id DESC LIMIT 1", [year]
+    ).fetchall()
+    if not found:
+        raise StoreError(f"{year} 年度还没有评估结果：请先运行 assess run --year {year}。")
+    run_id, year_, created, text = found[0]
+    return Run(run_id=run_id, year=year_, created_at=created, manifest=json.loads(text))
+
+
+def hits(store: Store, run: Run, rule_id: str | None = None, city: str | None = None) -> pl.DataFrame:
+    return store.con.sql(
+        """
+        SELECT rule_id, credit_code, name, year, city, direction, chain, message FROM rule_hits
+        WHERE run_id = $run AND ($rule IS NULL OR rule_id = $rule) AND ($city IS NULL OR city = $city)
+        ORDER BY rule_id, city, credit_code
+        """,
+        params={"run": run.run_id, "rule": rule_id, "city": city},
+    ).pl()
+
+
+def counts(store: Store, run: Run) -> pl.DataFrame:
+    return store.con.sql(
+        "SELECT rule_id, year, level, key, population, hits FROM rule_counts WHERE run_id = $run",
+        params={"run": run.run_id},
+    ).pl()
+
+
+def rubric(store: Store, run: Run, pack_id: str) -> pl.DataFrame:
+    rows = store.con.execute(
+        "SELECT result FROM rubric_results WHERE run_id = ? AND pack_id = ?", [run.run_id, pack_id]
+    ).fetchall()
+    return pl.DataFrame([json.loads(r[0]) for r in rows])

@@ -1,0 +1,61 @@
+"""The plan's two firm-level targets as figures: firms without R&D activity (target 0) and R&D-institution coverage
+among the larger firms (target about 70%), for the province, each city and each of the 29 directions."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from assess.contract import Contract
+
+NO_RD_RULE = "yiqingling.no_rd_activity"
+NO_INSTITUTION_RULE = "yitisheng.no_rd_institution"
+
+
+def _cities(contract: Contract) -> list[str]:
+    return list(dict.fromkeys(contract.cities.values()))
+
+
+def _directions(contract: Contract) -> list[str]:
+    return [d for directions in contract.chains.values() for d in directions]
+
+
+def _by(counts: pl.DataFrame, rule_id: str, level: str) -> dict[str | None, tuple[int, int]]:
+    rows = counts.filter((pl.col("rule_id") == rule_id) & (pl.col("level") == level))
+    return {key: (population, hits) for key, population, hits in rows.select("key", "population", "hits").iter_rows()}
+
+
+def _coverage(population: int, hits: int) -> dict:
+    covered = population - hits
+    return {"firms": population, "covered": covered, "rate": covered / population if population else None}
+
+
+def targets(counts: pl.DataFrame, year: int, contract: Contract) -> dict:
+    """The `assess stats` figures for one year from a run's counts (cities and directions without firms show 0)."""
+    counts = counts.filter(pl.col("year") == year)
+    groups = {"by_city": ("city", _cities(contract)), "by_chain": ("direction", _directions(contract))}
+
+    def no_rd(level: str) -> int:
+        return _by(counts, NO_RD_RULE, level).get(None, (0, 0))[1]
+
+    result: dict = {"year": year, "no_rd": {"province": no_rd("province")}, "institution_coverage": {}}
+    result["institution_coverage"]["province"] = _coverage(
+        *_by(counts, NO_INSTITUTION_RULE, "province").get(None, (0, 0))
+    )
+    for name, (level, keys) in groups.items():
+        no_rd_by = _by(counts, NO_RD_RULE, level)
+        coverage_by = _by(counts, NO_INSTITUTION_RULE, level)
+        result["no_rd"][name] = {key: no_rd_by.get(key, (0, 0))[1] for key in keys}
+        result["institution_coverage"][name] = {key: _coverage(*coverage_by.get(key, (0, 0))) for key in keys}
+    return result
+
+
+def compare(baseline: pl.DataFrame, simulated: pl.DataFrame) -> pl.DataFrame:
+    """Per rule and city (and the province): population and flagged firms before and after a change of thresholds."""
+    keyed = ["rule_id", "year", "level", "key"]
+    joined = baseline.join(simulated, on=keyed, how="full", coalesce=True, suffix="_new", nulls_equal=True)
+    return (
+        joined.filter(pl.col("level").is_in(["province", "city"]))
+        .with_columns(pl.col("population", "hits", "population_new", "hits_new").fill_null(0))
+        .with_columns(change=pl.col("hits_new") - pl.col("hits"))
+        .sort("rule_id", pl.col("level") != "province", "key")
+    )
