@@ -298,7 +298,7 @@ def _compile_rubric(path: Path, pack: Pack, values: dict[str, Scalar], populatio
             whens = " ".join(
                 f"WHEN ({value}) {'>' if b.strict else '>='} {b.min} THEN {b.points}" for b in measure.bands
             )
-            cases.append(f"CASE {whens} ELSE 0 END")
+            cases.append(f"CAST(CASE {whens} ELSE 0 END AS DOUBLE)")
         points = cases[0] if len(cases) == 1 else f"greatest({', '.join(cases)})"
         indicators.append(CompiledIndicator(indicator.id, indicator.title, points))
     points_columns = frozenset({"score"} | {f"points_{i.id}" for i in pack.indicators})
