@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import polars as pl
+import polars.selectors as cs
 
 from assess import uscc
 from assess.contract import Contract, FieldSpec, fold
@@ -45,6 +46,7 @@ class Parsed:
     column_checks: list[Check] = field(default_factory=list)  # reported once for the column, not per row
     stages: list[Stage] = field(default_factory=list)  # computed in order after the `text` stage
     needs_cell_types: bool = False  # whether a number-typed cell is itself an error (the credit code)
+    keep: tuple[str, ...] = ()  # stage columns the caller reads after evaluation
     per_value: bool = False  # value and checks depend on the cell's text alone: parse each distinct text once
 
 
@@ -69,14 +71,19 @@ def text(raw: pl.Expr, contract: Contract, ascii_only: bool = False) -> pl.Expr:
 
 
 def evaluate(frame: pl.LazyFrame, parsed: Parsed, contract: Contract, ascii_only: bool = False) -> pl.LazyFrame:
-    """Run a parser over a frame with a `raw` column: adds `text`, the stages, `value`, and per check i the columns
-    `f{i}` (failed) and `d{i}` (detail)."""
+    """Run a parser over a frame with a `raw` column. The result keeps `row` (where given), `raw`, `value`, `given`
+    (the cell was filled), per check i the columns `f{i}` (failed) and `d{i}` (detail), and the parser's `keep`
+    columns; the intermediate stages are dropped so that a large sheet's columns do not hold them all at once."""
     frame = frame.with_columns(text=text(RAW, contract, ascii_only))
     for stage in parsed.stages:
         frame = frame.with_columns(**stage)
     frame = frame.with_columns(value=parsed.value)
     checks = [*parsed.checks, *parsed.column_checks]
-    return frame.with_columns(
+    return frame.select(
+        cs.by_name("row", "raw", "numeric_cell", require_all=False),
+        *parsed.keep,
+        value=VALUE,
+        given=TEXT.is_not_null(),
         **{f"f{i}": check.failed.fill_null(False) for i, check in enumerate(checks)},
         **{f"d{i}": check.detail for i, check in enumerate(checks)},
     )
@@ -88,7 +95,9 @@ PER_VALUE_KINDS = ("year", "city", "industry", "boolean", "choice", "chain", "se
 def parse(ctx: ColumnContext) -> Parsed:
     parsed = _PARSERS[ctx.spec.kind](ctx)
     if ctx.spec.kind in PER_VALUE_KINDS:
-        return Parsed(parsed.value, parsed.checks, parsed.column_checks, parsed.stages, per_value=True)
+        return Parsed(
+            parsed.value, parsed.checks, parsed.column_checks, parsed.stages, per_value=True, keep=parsed.keep
+        )
     return parsed
 
 
@@ -129,6 +138,7 @@ def _parse_credit_code(ctx: ColumnContext) -> Parsed:
             },
         ],
         needs_cell_types=True,
+        keep=("code", "check_ok"),
     )
 
 

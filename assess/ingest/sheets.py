@@ -90,7 +90,7 @@ def _excel_numeric_probe(reader: fastexcel.ExcelReader, sheet: str) -> Callable[
 
 def _read_csv(path: Path) -> RawSheet:
     data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
-    if not data.strip():
+    if not data or data.isspace():
         raise UnreadableFile(f"文件「{path.name}」是空文件。")
     try:  # polars checks the UTF-8 as it parses ...
         frame = _csv_cells(data)

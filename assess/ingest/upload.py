@@ -144,17 +144,14 @@ class Ingest:
         problems.append(self._wide_conflicts(full, supplements))
         final = finalise(pl.concat(problems), file_name, self.contract)
         rejected = _rejected_rows(final, pl.concat([full, history]))
-        accepted_full = full.join(rejected, on=ROW_KEY, how="anti", nulls_equal=True)
-        accepted_history = history.join(rejected, on=ROW_KEY, how="anti", nulls_equal=True)
+        accepted_full, accepted_history = _without(full, rejected), _without(history, rejected)
         rows_read = sum(r.rows_read for r in results)
         skipped = sum(r.skipped for r in results)
         accepted = accepted_full.height + accepted_history.height
         assert accepted + rejected.height + skipped == rows_read
         return Checked(
             filings=accepted_full.rename({"row": "row_number"}),
-            supplements=supplements.join(rejected, on=ROW_KEY, how="anti", nulls_equal=True).rename(
-                {"row": "row_number", "column": "column_header"}
-            ),
+            supplements=_without(supplements, rejected).rename({"row": "row_number", "column": "column_header"}),
             problems=final,
             rows_read=rows_read,
             accepted=accepted,
@@ -262,6 +259,11 @@ def _duplicates(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:
         value="credit_code",
         detail="rows_listed",
     )
+
+
+def _without(rows: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
+    """The rows not rejected (without copying them when none are)."""
+    return rows.join(rejected, on=ROW_KEY, how="anti", nulls_equal=True) if rejected.height else rows
 
 
 def _rejected_rows(problems: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:

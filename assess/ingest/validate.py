@@ -74,7 +74,7 @@ class SheetValidator:
         skipped = body.filter(skip).select(
             "row", detail=pl.when(pl.col("#blank")).then(pl.lit("空行")).otherwise(pl.lit("合计行"))
         )
-        active = body.filter(~skip).drop("#blank", "#total")
+        active = (body.filter(~skip) if skipped.height else body).drop("#blank", "#total")  # no copy when none skip
         problems = [
             problems_frame(
                 skipped.with_columns(
@@ -165,7 +165,7 @@ class SheetValidator:
                 typed = self._with_cell_types(sheet, frame, evaluated, column) if parsed.needs_cell_types else None
                 if typed is not None:
                     evaluated = parse.evaluate(typed.lazy(), parsed, self.contract).collect()
-                values, given, failing = evaluated["value"], evaluated["text"].is_not_null(), evaluated.filter(flags)
+                values, given, failing = evaluated["value"], evaluated["given"], evaluated.filter(flags)
             spec = self.contract.field(column.field)  # type: ignore[arg-type]
             results.append(
                 (column, (values.cast(field_dtype(spec)), given, self._problems(sheet.name, column, parsed, failing)))
@@ -357,7 +357,7 @@ def _per_value(
 ) -> tuple[pl.Series, pl.Series, pl.DataFrame]:
     """Spread the results parsed once per distinct text back over the rows; only failing texts bring their checks."""
     looked_up = frame.select("raw").join(
-        evaluated.select("raw", "value", given=pl.col("text").is_not_null()),
+        evaluated.select("raw", "value", "given"),
         on="raw",
         how="left",
         nulls_equal=True,
