@@ -1,0 +1,91 @@
+"""Rules from fixture files, in the style of sqlglot's: filings in (written to a real workbook and ingested), the
+expected flags, points and target figures out. Each fixture reads like the policy it checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assess import runs, stats
+from assess.contract import Contract
+from assess.rules.packs import load_rules
+from assess.store import Store
+from tests.conftest import Ingester, make_code, write_xlsx
+
+FIXTURES = Path(__file__).parent / "fixtures" / "rules"
+
+
+def _fixture(name: str) -> dict:
+    return yaml.safe_load((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def _run(fixture: dict, tmp_path: Path, ingest: Ingester, store: Store, contract: Contract) -> runs.Run:
+    """Write the fixture's filings (and earlier years, if any) to a workbook, ingest it and run the assessment."""
+    fields = [spec.name for spec in contract.fields]
+    headers = [contract.field(name).header for name in fields]
+    rows = []
+    for index, filing in enumerate(fixture["filings"], start=1):
+        for earlier in [*fixture.get("history", []), {"year": fixture["year"]}]:
+            values = {**fixture["base"], **filing, **earlier, "credit_code": make_code(index)}
+            rows.append([values.get(name) for name in fields])
+    result = ingest(write_xlsx(tmp_path / "fixture.xlsx", {"填报": [headers, *rows]}))
+    assert result.rejected == 0, result.problems["message"].to_list()
+    return runs.execute(store, load_rules(overrides=fixture.get("set")), fixture["year"])
+
+
+def _names(fixture: dict) -> dict[str, str]:
+    return {make_code(i): f["name"] for i, f in enumerate(fixture["filings"], start=1)}
+
+
+@pytest.mark.parametrize("name", ["yiqingling_yitisheng.yaml", "yiqingling_chain_only_off.yaml"])
+def test_flags_and_targets(name: str, tmp_path: Path, ingest: Ingester, store: Store, contract: Contract) -> None:
+    fixture = _fixture(name)
+    done = _run(fixture, tmp_path, ingest, store, contract)
+    names = _names(fixture)
+    for rule_id, expected in fixture["expect"].items():
+        flagged = runs.hits(store, done, rule_id)
+        assert sorted(names[c] for c in flagged["credit_code"]) == sorted(expected), rule_id
+    if "stats" in fixture:
+        figures = stats.targets(runs.counts(store, done), fixture["year"], contract)
+        expected = fixture["stats"]
+        assert figures["no_rd"]["province"] == expected["no_rd"]["province"]
+        for group in ("by_city", "by_chain"):
+            found = {k: v for k, v in figures["no_rd"][group].items() if v}
+            assert found == expected["no_rd"][group]
+        coverage = figures["institution_coverage"]
+        assert coverage["province"] == expected["institution_coverage"]["province"]
+        assert {k: v for k, v in coverage["by_city"].items() if v["firms"]} == expected["institution_coverage"]["by_city"]
+
+
+@pytest.mark.parametrize("name", ["tech_sme.yaml", "hte_ready.yaml"])
+def test_rubric_points_match_the_worked_examples(
+    name: str, tmp_path: Path, ingest: Ingester, store: Store, contract: Contract
+) -> None:
+    fixture = _fixture(name)
+    done = _run(fixture, tmp_path, ingest, store, contract)
+    results = {row["credit_code"]: row for row in runs.rubric(store, done, fixture["pack"]).to_dicts()}
+    for code, firm in _names(fixture).items():
+        expected = fixture["expect_points"][firm]
+        row = results[code]
+        for key, value in expected.items():
+            column = key if key in ("score", "verdict") else f"points_{key}"
+            assert row[column] == value, (firm, key)
+
+
+def test_a_flagged_firm_carries_a_message_naming_its_value_and_the_threshold(
+    tmp_path: Path, ingest: Ingester, store: Store, contract: Contract
+) -> None:
+    done = _run(_fixture("yiqingling_yitisheng.yaml"), tmp_path, ingest, store, contract)
+    [message] = runs.hits(store, done, "yiqingling.no_rd_activity", "济南")["message"].to_list()
+    assert message == "营业收入5000万元，不低于5000万元，但当年研发费用为0（无研发活动）"
+
+
+def test_a_run_records_what_it_read(tmp_path: Path, ingest: Ingester, store: Store, contract: Contract) -> None:
+    done = _run(_fixture("yiqingling_yitisheng.yaml"), tmp_path, ingest, store, contract)
+    manifest = runs.latest(store, 2024).manifest
+    assert manifest == done.manifest
+    assert {p["id"] for p in manifest["packs"]} == {"yiqingling", "yitisheng", "tech_sme", "hte_ready"}
+    assert all(len(p["sha256"]) == 64 for p in manifest["packs"])
+    assert manifest["uploads"] == [1] and manifest["packages"]["duckdb"]
