@@ -190,3 +190,13 @@ def simulation_table(frame: pl.DataFrame, overrides: dict) -> None:
             "change": "变化",
         },
     )
+
+
+def trend_table(figures: list[dict]) -> None:
+    table = Table(title="一清零一提升：逐年进展（全省）")
+    for header in ("年度", "无研发活动（家，目标0）", "1亿元以上企业", "有研发机构", "覆盖率（目标70%左右）"):
+        table.add_column(header)
+    for f in figures:
+        c = f["institution_coverage"]["province"]
+        table.add_row(str(f["year"]), str(f["no_rd"]["province"]), str(c["firms"]), str(c["covered"]), _rate(c["rate"]))
+    out.print(table)

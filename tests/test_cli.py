@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assess.cli import app
+from assess.contract import load_contract
 from tests.conftest import HEADER, firm_row, make_code, write_xlsx
 
 runner = CliRunner()
@@ -142,3 +143,52 @@ def test_demo_builds_a_fresh_database_from_the_bundled_sample_data(tmp_path: Pat
     assert messy["rejected"] > 0 and messy["upload_id"] == 2
     assert (target / "assess.duckdb").exists() and (target / "messy_问题清单.xlsx").exists()
     assert [row["year"] for row in payload["by_year"]] == [2020, 2021, 2022, 2023, 2024]
+    assert [r["year"] for r in payload["runs"]] == [2020, 2021, 2022, 2023, 2024]
+    latest = payload["stats"][-1]
+    assert latest["year"] == 2024 and set(latest["no_rd"]["by_city"]) == set(load_contract().cities.values())
+
+
+def _ingest_fixture(tmp_path: Path, db: Path) -> None:
+    rows = [
+        HEADER,
+        firm_row(1, 营业收入=6000, 研发费用=0),
+        firm_row(2, 营业收入=20000, 研发机构级别="无", 所属地市="青岛"),
+        firm_row(3, 营业收入=4000, 研发费用=0),
+    ]
+    assert run("ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": rows}), "--db", db)[0] == 0
+
+
+def test_run_flags_stats_and_rubric(tmp_path: Path, db: Path) -> None:
+    _ingest_fixture(tmp_path, db)
+    status, stdout, _ = run("flags", "--year", "2024", "--json", "--db", db)
+    assert status == 1  # no run yet
+    status, stdout, _ = run("run", "--year", "2024", "--json", "--db", db)
+    assert status == 0 and json.loads(stdout)["run_id"] == 1 and json.loads(stdout)["year"] == 2024
+    flagged = json.loads(run("flags", "--year", "2024", "--json", "--db", db)[1])
+    assert {(f["credit_code"], f["rule_id"]) for f in flagged} == {
+        (make_code(1), "yiqingling.no_rd_activity"),
+        (make_code(2), "yitisheng.no_rd_institution"),
+    }
+    assert set(flagged[0]) == {"credit_code", "name", "city", "rule_id", "message"}
+    only = json.loads(run("flags", "--year", "2024", "--rule", "yitisheng.no_rd_institution", "--json", "--db", db)[1])
+    assert [f["city"] for f in only] == ["青岛"]
+    figures = json.loads(run("stats", "--year", "2024", "--json", "--db", db)[1])
+    assert figures["no_rd"]["province"] == 1 and figures["no_rd"]["by_chain"]["集成电路"] == 1
+    assert figures["institution_coverage"]["by_city"]["青岛"] == {"firms": 1, "covered": 0, "rate": 0.0}
+    assert figures["institution_coverage"]["by_city"]["烟台"]["rate"] is None
+    assert len(figures["no_rd"]["by_chain"]) == 29
+    scored = json.loads(run("rubric", "--year", "2024", "--pack", "tech_sme", "--json", "--db", db)[1])
+    assert {row["credit_code"] for row in scored} == {make_code(i) for i in (1, 2, 3)}
+    assert run("rubric", "--year", "2024", "--pack", "nothing", "--db", db)[0] == 1
+
+
+def test_simulate_shows_what_moves_without_writing_a_run(tmp_path: Path, db: Path) -> None:
+    _ingest_fixture(tmp_path, db)
+    status, stdout, _ = run("simulate", "--year", "2024", "--set", "yiqingling.revenue_min=3000", "--json", "--db", db)
+    assert status == 0
+    changes = json.loads(stdout)["changes"]
+    province = next(c for c in changes if c["rule_id"] == "yiqingling.no_rd_activity" and c["level"] == "province")
+    assert (province["hits"], province["hits_new"], province["change"]) == (1, 2, 1)
+    assert run("flags", "--year", "2024", "--db", db)[0] == 1  # still no run
+    assert run("simulate", "--year", "2024", "--set", "yiqingling.nothing=1", "--db", db)[0] == 1
+    assert run("simulate", "--year", "2024", "--set", "revenue_min", "--db", db)[0] == 2

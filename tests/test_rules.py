@@ -56,7 +56,9 @@ def test_flags_and_targets(name: str, tmp_path: Path, ingest: Ingester, store: S
             assert found == expected["no_rd"][group]
         coverage = figures["institution_coverage"]
         assert coverage["province"] == expected["institution_coverage"]["province"]
-        assert {k: v for k, v in coverage["by_city"].items() if v["firms"]} == expected["institution_coverage"]["by_city"]
+        assert {k: v for k, v in coverage["by_city"].items() if v["firms"]} == expected["institution_coverage"][
+            "by_city"
+        ]
 
 
 @pytest.mark.parametrize("name", ["tech_sme.yaml", "hte_ready.yaml"])

@@ -1,0 +1,85 @@
+"""`docs/rules.md`, generated from the packs, the populations and the feature list, so that the documentation of
+every rule id, parameter and population cannot drift from what runs. Regenerate with
+`.venv/bin/python -m assess.rules.docs`; a test fails when the committed file differs."""
+
+from __future__ import annotations
+
+from assess.features import FEATURES
+from assess.paths import PROJECT_DIR
+from assess.rules.packs import BASIS_LABELS, LoadedPack, Parameter, RuleSet, load_rules
+
+DOC = PROJECT_DIR / "docs" / "rules.md"
+
+
+def _parameters(parameters: dict[str, Parameter]) -> list[str]:
+    lines = ["| 参数 | 值 | 单位 | 依据 | 说明 |", "|---|---|---|---|---|"]
+    for name, p in parameters.items():
+        lines.append(f"| `{name}` | {p.value} | {p.unit or ''} | {BASIS_LABELS[p.basis]} | {p.title} |")
+    return lines
+
+
+def _pack(loaded: LoadedPack) -> list[str]:
+    pack = loaded.pack
+    lines = [f"## {pack.title}（`{pack.id}`，第 {pack.version} 版）", "", f"依据：{pack.source}", ""]
+    if pack.target:
+        lines += [f"目标：{pack.target}", ""]
+    if pack.parameters:
+        lines += [*_parameters(pack.parameters), ""]
+    for rule in pack.rules:
+        lines += [
+            f"### `{pack.id}.{rule.id}`：{rule.title}",
+            "",
+            f"- 人群：{'、'.join(f'`{p}`' for p in rule.population) or '全部企业'}",
+            f"- 范围：`{rule.scope}`",
+            f"- 标记条件：`{rule.condition}`",
+            f"- 提示语：{rule.message}",
+            "",
+        ]
+    for title, items in (("门槛（须全部满足）", pack.gates), ("直通条件（满足其一即可）", pack.fast_track)):
+        if items:
+            lines += [f"### {title}", "", "| 编号 | 条件 | 表达式 |", "|---|---|---|"]
+            lines += [f"| `{c.id}` | {c.title} | `{c.condition}` |" for c in items]
+            lines.append("")
+    for indicator in pack.indicators:
+        lines += [f"### 指标 `{indicator.id}`：{indicator.title}（{BASIS_LABELS[indicator.basis]}）", ""]
+        for measure in indicator.measures:
+            bands = "；".join(f"{'>' if b.strict else '≥'}{b.min} 得 {b.points:g} 分" for b in measure.bands)
+            lines.append(f"- {measure.title}（`{measure.value}`）：{bands}；否则 0 分")
+        lines.append("")
+    if pack.kind == "rubric":
+        lines += [f"通过条件：`{pack.passing}`", ""]
+    return lines
+
+
+def render(rules: RuleSet) -> str:
+    populations = rules.populations.spec
+    lines = [
+        "# 规则说明（由规则包自动生成，请勿手改）",
+        "",
+        "本文件由 `.venv/bin/python -m assess.rules.docs` 从 `rules/` 生成。依据标注：[政策] 山东省实施方案；"
+        "[官方] 国家规章或统计标准；[默认] 未见公开数字，由本系统设定、可配置。",
+        "",
+        "## 人群定义（`rules/populations.yaml`）",
+        "",
+        f"依据：{populations.source}",
+        "",
+        *_parameters(populations.parameters),
+        "",
+        "| 人群 | 说明 | 条件 |",
+        "|---|---|---|",
+        *(
+            f"| `{name}` | {p.title} | `{' '.join(p.condition.split())}` |"
+            for name, p in populations.populations.items()
+        ),
+        "",
+    ]
+    for loaded in rules.packs:
+        lines += _pack(loaded)
+    lines += ["## 可用的特征列", "", "| 列 | 含义 | 单位 |", "|---|---|---|"]
+    lines += [f"| `{f.name}` | {f.title} | {f.unit or ''} |" for f in FEATURES]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    DOC.parent.mkdir(exist_ok=True)
+    DOC.write_text(render(load_rules()), encoding="utf-8")

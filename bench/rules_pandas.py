@@ -1,0 +1,140 @@
+"""The two flag rules and their counts written out by hand in vectorised pandas: the baseline of bench/run.py.
+
+The same definitions as the rule packs (rules/populations.yaml, rules/yiqingling.yaml, rules/yitisheng.yaml) and the
+feature views (assess/features.py), with the same reference data:
+
+- 规上工业 (above_scale_industrial): GB/T 4754-2017 section B, C or D, and the filing's above-scale flag where it is
+  given, else main-business revenue (operating revenue where that is missing) of at least 2,000万元;
+- in a flagship chain: a declared chain or direction, else the chain of the industry code in rules/chain_map.csv
+  (the most specific matching code wins, then the file's order);
+- yiqingling.no_rd_activity: revenue at least 5,000万元 and R&D expense 0;
+- yitisheng.no_rd_institution: revenue at least 10,000万元 and R&D institution '无'.
+
+A missing value satisfies no condition, as in the engine's SQL. `evaluate` returns the flagged firms with the
+engine's columns and messages, and the population and flagged counts by year for the province, each city and each
+direction.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import duckdb
+import pandas as pd
+
+from assess.contract import load_contract
+from assess.features import CHAIN_MAP
+from assess.reference import load_reference
+
+MAIN_REVENUE_MIN = 2000  # 万元, above_scale_industrial
+INDUSTRIAL_SECTIONS = ("B", "C", "D")
+NO_INSTITUTION = "无"
+COLUMNS = (
+    "credit_code",
+    "name",
+    "year",
+    "city",
+    "industry_code",
+    "chain",
+    "above_scale",
+    "main_revenue",
+    "revenue",
+    "rd_expense",
+    "rd_institution",
+)
+HIT_COLUMNS = ["rule_id", "credit_code", "name", "year", "city", "direction", "chain", "message"]
+LEVELS = {"province": ["year"], "city": ["year", "city"], "direction": ["year", "direction"]}
+
+
+def load(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The current filings of every year, only the columns the rules and their output read."""
+    return con.sql(f"SELECT {', '.join(COLUMNS)} FROM filings").df()
+
+
+def evaluate(filings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The flagged firms (rule_id, identity, message) and the counts (rule_id, year, level, key, population, hits)."""
+    contract = load_contract()
+    section = filings["industry_code"].map(load_reference(contract).industry_sections)
+    direction, chain = _placed(filings, contract.chains)
+    revenue = filings["revenue"]
+    above_scale = filings["above_scale"].fillna(filings["main_revenue"].fillna(revenue) >= MAIN_REVENUE_MIN)
+    base = section.isin(INDUSTRIAL_SECTIONS) & above_scale.fillna(False).astype(bool) & chain.notna()
+    flags = pd.DataFrame({"year": filings["year"], "city": filings["city"], "direction": direction})
+    flags["pop_0"] = base & (revenue >= 5000)
+    flags["hit_0"] = flags["pop_0"] & (filings["rd_expense"] == 0)
+    flags["pop_1"] = base & (revenue >= 10000)
+    flags["hit_1"] = flags["pop_1"] & (filings["rd_institution"] == NO_INSTITUTION)
+
+    placed = filings.assign(direction=direction, chain=chain)
+    no_rd = placed[flags["hit_0"]].assign(
+        rule_id="yiqingling.no_rd_activity",
+        message="营业收入" + _plain(revenue[flags["hit_0"]]) + "万元，不低于5000万元，但当年研发费用为0（无研发活动）",
+    )
+    no_institution = placed[flags["hit_1"]]
+    no_institution = no_institution.assign(
+        rule_id="yitisheng.no_rd_institution",
+        message="营业收入"
+        + _plain(no_institution["revenue"])
+        + "万元，不低于10000万元，未建立任何级别的研发机构（填报为“"
+        + no_institution["rd_institution"]
+        + "”）",
+    )
+    hits = pd.concat([no_rd[HIT_COLUMNS], no_institution[HIT_COLUMNS]], ignore_index=True)
+    hits = hits.sort_values(["rule_id", "year", "city", "credit_code"], ignore_index=True)
+    return hits, _counts(flags)
+
+
+def _placed(filings: pd.DataFrame, chains: dict[str, tuple[str, ...]]) -> tuple[pd.Series, pd.Series]:
+    """Each filing's direction and chain: what it declared (a direction, or a chain), else by its industry code. A
+    declared chain keeps the code's direction only when the code's chain is the declared one."""
+    chain_of = {direction: chain for chain, directions in chains.items() for direction in directions}
+    declared = filings["chain"]
+    declared_direction = declared.where(declared.isin(list(chain_of)))
+    declared_chain = declared_direction.map(chain_of).fillna(declared.where(declared.isin(list(chains))))
+    by_code = _chain_map(filings["industry_code"].dropna().unique())
+    code_direction = filings["industry_code"].map(by_code["direction"])
+    code_chain = filings["industry_code"].map(by_code["chain"])
+    direction = declared_direction.fillna(code_direction.where(declared_chain.isna() | (code_chain == declared_chain)))
+    return direction, declared_chain.fillna(code_chain)
+
+
+def _chain_map(codes: list[str]) -> pd.DataFrame:
+    """Direction and chain of each industry code (the index) that rules/chain_map.csv maps."""
+    with CHAIN_MAP.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    found = {}
+    for code in codes:
+        matches = [(len(row["code"]), -i) for i, row in enumerate(rows) if code.startswith(row["code"])]
+        if matches:
+            best = rows[-max(matches)[1]]
+            found[code] = (best["direction"], best["chain"])
+    return pd.DataFrame.from_dict(found, orient="index", columns=["direction", "chain"])
+
+
+def _plain(amount: pd.Series) -> pd.Series:
+    """An amount in 万元 as a person reads it: at most 2 decimals, no trailing zeros."""
+    return amount.round(2).astype(str).str.removesuffix(".0")
+
+
+def _counts(flags: pd.DataFrame) -> pd.DataFrame:
+    rules = ["yiqingling.no_rd_activity", "yitisheng.no_rd_institution"]
+    frames = []
+    for level, keys in LEVELS.items():
+        # A firm outside every direction has no direction row to count in; a firm without a city counts under none.
+        grouped = flags.groupby(keys, dropna=level == "direction")[["pop_0", "hit_0", "pop_1", "hit_1"]].sum()
+        grouped = grouped.reset_index()
+        key = grouped[keys[1]] if len(keys) > 1 else pd.Series(None, index=grouped.index, dtype="str")
+        for i, rule_id in enumerate(rules):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "rule_id": rule_id,
+                        "year": grouped["year"],
+                        "level": level,
+                        "key": key,
+                        "population": grouped[f"pop_{i}"].astype("int64"),
+                        "hits": grouped[f"hit_{i}"].astype("int64"),
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
