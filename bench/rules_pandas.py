@@ -27,6 +27,9 @@ from assess.features import CHAIN_MAP
 from assess.reference import load_reference
 
 MAIN_REVENUE_MIN = 2000  # 万元, above_scale_industrial
+NO_RD_ACTIVITY, ACTIVITY_REVENUE_MIN = "yiqingling.no_rd_activity", 5000  # 万元
+NO_RD_INSTITUTION, INSTITUTION_REVENUE_MIN = "yitisheng.no_rd_institution", 10000  # 万元
+RULE_IDS = (NO_RD_ACTIVITY, NO_RD_INSTITUTION)  # in the order of the pop_<i> and hit_<i> flags
 INDUSTRIAL_SECTIONS = ("B", "C", "D")
 NO_INSTITUTION = "无"
 COLUMNS = (
@@ -60,22 +63,24 @@ def evaluate(filings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     above_scale = filings["above_scale"].fillna(filings["main_revenue"].fillna(revenue) >= MAIN_REVENUE_MIN)
     base = section.isin(INDUSTRIAL_SECTIONS) & above_scale.fillna(False).astype(bool) & chain.notna()
     flags = pd.DataFrame({"year": filings["year"], "city": filings["city"], "direction": direction})
-    flags["pop_0"] = base & (revenue >= 5000)
+    flags["pop_0"] = base & (revenue >= ACTIVITY_REVENUE_MIN)
     flags["hit_0"] = flags["pop_0"] & (filings["rd_expense"] == 0)
-    flags["pop_1"] = base & (revenue >= 10000)
+    flags["pop_1"] = base & (revenue >= INSTITUTION_REVENUE_MIN)
     flags["hit_1"] = flags["pop_1"] & (filings["rd_institution"] == NO_INSTITUTION)
 
     placed = filings.assign(direction=direction, chain=chain)
-    no_rd = placed[flags["hit_0"]].assign(
-        rule_id="yiqingling.no_rd_activity",
-        message="营业收入" + _plain(revenue[flags["hit_0"]]) + "万元，不低于5000万元，但当年研发费用为0（无研发活动）",
+    no_rd, no_institution = placed[flags["hit_0"]], placed[flags["hit_1"]]
+    no_rd = no_rd.assign(
+        rule_id=NO_RD_ACTIVITY,
+        message="营业收入"
+        + _plain(no_rd["revenue"])
+        + f"万元，不低于{ACTIVITY_REVENUE_MIN}万元，但当年研发费用为0（无研发活动）",
     )
-    no_institution = placed[flags["hit_1"]]
     no_institution = no_institution.assign(
-        rule_id="yitisheng.no_rd_institution",
+        rule_id=NO_RD_INSTITUTION,
         message="营业收入"
         + _plain(no_institution["revenue"])
-        + "万元，不低于10000万元，未建立任何级别的研发机构（填报为“"
+        + f"万元，不低于{INSTITUTION_REVENUE_MIN}万元，未建立任何级别的研发机构（填报为“"
         + no_institution["rd_institution"]
         + "”）",
     )
@@ -117,14 +122,13 @@ def _plain(amount: pd.Series) -> pd.Series:
 
 
 def _counts(flags: pd.DataFrame) -> pd.DataFrame:
-    rules = ["yiqingling.no_rd_activity", "yitisheng.no_rd_institution"]
     frames = []
     for level, keys in LEVELS.items():
         # A firm outside every direction has no direction row to count in; a firm without a city counts under none.
         grouped = flags.groupby(keys, dropna=level == "direction")[["pop_0", "hit_0", "pop_1", "hit_1"]].sum()
         grouped = grouped.reset_index()
         key = grouped[keys[1]] if len(keys) > 1 else pd.Series(None, index=grouped.index, dtype="str")
-        for i, rule_id in enumerate(rules):
+        for i, rule_id in enumerate(RULE_IDS):
             frames.append(
                 pd.DataFrame(
                     {
