@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import shutil
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +44,16 @@ UNITS = ("元", "千元", "万元", "亿元")
 
 def _open(db: Path | None) -> Store:
     return Store(resolve_db(db), load_contract())
+
+
+@contextmanager
+def _store(db: Path | None) -> Iterator[Store]:
+    """The store, with a request it cannot meet reported in Chinese and exit status 1."""
+    try:
+        with _open(db) as store:
+            yield store
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
 
 
 def _fail(message: str, status: int = 1) -> typer.Exit:
@@ -133,11 +145,8 @@ def problems(
     db: DbOption = None,
 ) -> None:
     """重新列出某个上传批次的问题。"""
-    try:
-        with _open(db) as store:
-            frame = store.problems(upload_id)
-    except StoreError as exc:
-        raise _fail(str(exc)) from exc
+    with _store(db) as store:
+        frame = store.problems(upload_id)
     if as_json:
         report.json_out(report.records(frame.drop("file", "hint")))
     else:
@@ -150,11 +159,8 @@ def retract(
     db: DbOption = None,
 ) -> None:
     """撤回一个上传批次：其填报不再有效，被它替代的旧版本恢复有效；数据不删除。"""
-    try:
-        with _open(db) as store:
-            store.retract(upload_id)
-    except StoreError as exc:
-        raise _fail(str(exc)) from exc
+    with _store(db) as store:
+        store.retract(upload_id)
     report.notice(f"已撤回上传批次 {upload_id}。")
 
 
@@ -245,12 +251,9 @@ def run(
 ) -> None:
     """评估该年度：运行全部规则包，保存评估结果（含规则版本、数据批次和软件版本）。"""
     rules = _rules()
-    try:
-        with _open(db) as store:
-            done = runs.execute(store, rules, year)
-            found = runs.counts(store, done)
-    except StoreError as exc:
-        raise _fail(str(exc)) from exc
+    with _store(db) as store:
+        done = runs.execute(store, rules, year)
+        found = runs.counts(store, done)
     summary = stats.targets(found, year, load_contract())
     if as_json:
         report.json_out({"run_id": done.run_id, "year": year, "manifest": done.manifest, "stats": summary})
@@ -268,12 +271,9 @@ def flags(
     db: DbOption = None,
 ) -> None:
     """列出被一清零、一提升规则标记的企业（读该年度最近一次评估）。"""
-    try:
-        with _open(db) as store:
-            latest = runs.latest(store, year)
-            found = runs.hits(store, latest, rule, city.removesuffix("市") if city else None)
-    except StoreError as exc:
-        raise _fail(str(exc)) from exc
+    with _store(db) as store:
+        latest = runs.latest(store, year)
+        found = runs.hits(store, latest, rule, city.removesuffix("市") if city else None)
     if as_json:
         report.json_out(found.select("credit_code", "name", "city", "rule_id", "message").to_dicts())
         return
@@ -288,12 +288,9 @@ def stats_command(
     db: DbOption = None,
 ) -> None:
     """一清零、一提升目标进展：全省、各市、各产业链方向（读该年度最近一次评估）。"""
-    try:
-        with _open(db) as store:
-            latest = runs.latest(store, year)
-            summary = stats.targets(runs.counts(store, latest), year, load_contract())
-    except StoreError as exc:
-        raise _fail(str(exc)) from exc
+    with _store(db) as store:
+        latest = runs.latest(store, year)
+        summary = stats.targets(runs.counts(store, latest), year, load_contract())
     if as_json:
         report.json_out(summary)
         return
@@ -309,12 +306,9 @@ def rubric(
     db: DbOption = None,
 ) -> None:
     """国家评价办法的定量预评：每家企业的门槛、各指标得分和结论（读该年度最近一次评估）。"""
-    try:
-        with _open(db) as store:
-            latest = runs.latest(store, year)
-            frame = runs.rubric(store, latest, pack)
-    except StoreError as exc:
-        raise _fail(str(exc)) from exc
+    with _store(db) as store:
+        latest = runs.latest(store, year)
+        frame = runs.rubric(store, latest, pack)
     if frame.is_empty():
         raise _fail(f"第 {latest.run_id} 次评估中没有评分规则包「{pack}」的结果。")
     if as_json:
@@ -333,13 +327,10 @@ def simulate(
     """假设分析：改动阈值后各市的企业数和覆盖率如何变化（不保存评估）。"""
     overrides = dict(_assignment(text) for text in assignments)
     baseline, changed = _rules(), _rules(overrides)
-    try:
-        with _open(db) as store:
-            runs.prepare(store)
-            before = evaluate_flags(store.con, baseline, year).counts
-            after = evaluate_flags(store.con, changed, year).counts
-    except StoreError as exc:
-        raise _fail(str(exc)) from exc
+    with _store(db) as store:
+        runs.prepare(store)
+        before = evaluate_flags(store.con, baseline, year).counts
+        after = evaluate_flags(store.con, changed, year).counts
     compared = stats.compare(before, after)
     if as_json:
         report.json_out({"year": year, "set": overrides, "changes": compared.to_dicts()})

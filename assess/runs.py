@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 import polars as pl
 
@@ -54,8 +55,8 @@ def prepare(store: Store) -> None:
     features.install(store.con, store.contract, load_reference(store.contract))
 
 
-def _sha256(path: object) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()  # type: ignore[attr-defined]
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def manifest(store: Store, rules: RuleSet, year: int) -> dict:
