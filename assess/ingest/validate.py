@@ -119,13 +119,15 @@ class SheetValidator:
         """The data rows under the header through the last non-empty row, with the row numbers the user sees, and
         marked `#blank` or `#total` (the first non-empty cell reads 合计, 总计 or 小计)."""
         cells = sheet.cells.columns
-        body = sheet.cells.with_columns(row=sheet.row_numbers).slice(layout.data_start)
-        present = body.select(pl.col(c).str.contains(r"\S").fill_null(False) for c in cells)
-        filled = present.select(pl.any_horizontal(cells)).to_series()
+        start = layout.data_start
+        # Whitespace-only cells count as empty; computed on the whole sheet and sliced after, so that no column of
+        # text is copied.
+        present = sheet.cells.select(pl.col(c).is_not_null() & ~pl.col(c).str.contains(r"^\s*$") for c in cells)
+        filled = present.select(pl.any_horizontal(cells)).to_series().slice(start)
         end = int(filled.arg_true().max()) + 1 if filled.any() else 0  # type: ignore[arg-type]
-        body, present, filled = body.slice(0, end), present.slice(0, end), filled.slice(0, end)
-        marks = present.rename({c: f"{c}#present" for c in cells})
-        first = pl.concat([body.select(cells), marks], how="horizontal").select(
+        body = sheet.cells.with_columns(row=sheet.row_numbers).slice(start, end)
+        present, filled = present.slice(start, end), filled.slice(0, end)
+        first = pl.concat([body.select(cells), present.rename(lambda c: f"{c}#present")], how="horizontal").select(
             pl.coalesce([pl.when(pl.col(f"{c}#present")).then(pl.col(c)) for c in cells])
         )
         markers = [fold(m) for m in self.contract.total_markers]
