@@ -21,6 +21,7 @@ import csv
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from assess.contract import load_contract
 from assess.features import CHAIN_MAP
@@ -45,23 +46,32 @@ COLUMNS = (
     "rd_expense",
     "rd_institution",
 )
+MONEY = ("main_revenue", "revenue", "rd_expense")
 HIT_COLUMNS = ["rule_id", "credit_code", "name", "year", "city", "direction", "chain", "message"]
 LEVELS = {"province": ["year"], "city": ["year", "city"], "direction": ["year", "direction"]}
 
 
 def load(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The current filings of every year, only the columns the rules and their output read."""
-    return con.sql(f"SELECT {', '.join(COLUMNS)} FROM filings").df()
+    """The current filings of every year, only the columns the rules and their output read, through Arrow: amounts
+    as float64 (DuckDB's DECIMAL would arrive as Python objects), the above-scale flag as a nullable boolean."""
+    columns = [f"{c}::DOUBLE AS {c}" if c in MONEY else c for c in COLUMNS]
+    table = con.sql(f"SELECT {', '.join(columns)} FROM filings").arrow().read_all()
+    return table.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
 
 
 def evaluate(filings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The flagged firms (rule_id, identity, message) and the counts (rule_id, year, level, key, population, hits)."""
     contract = load_contract()
-    section = filings["industry_code"].map(load_reference(contract).industry_sections)
-    direction, chain = _placed(filings, contract.chains)
+    # A few hundred distinct industry codes: look each up once, then map the filings through a categorical.
+    code = filings["industry_code"].astype("category")
+    by_code = _by_code(code.cat.categories, load_reference(contract).industry_sections)
+    direction, chain = _placed(
+        filings["chain"], code.map(by_code["direction"]), code.map(by_code["chain"]), contract.chains
+    )
     revenue = filings["revenue"]
     above_scale = filings["above_scale"].fillna(filings["main_revenue"].fillna(revenue) >= MAIN_REVENUE_MIN)
-    base = section.isin(INDUSTRIAL_SECTIONS) & above_scale.fillna(False).astype(bool) & chain.notna()
+    industrial = code.map(by_code["section"]).isin(INDUSTRIAL_SECTIONS)
+    base = industrial & above_scale.fillna(False).astype(bool) & chain.notna()
     flags = pd.DataFrame({"year": filings["year"], "city": filings["city"], "direction": direction})
     flags["pop_0"] = base & (revenue >= ACTIVITY_REVENUE_MIN)
     flags["hit_0"] = flags["pop_0"] & (filings["rd_expense"] == 0)
@@ -89,31 +99,29 @@ def evaluate(filings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return hits, _counts(flags)
 
 
-def _placed(filings: pd.DataFrame, chains: dict[str, tuple[str, ...]]) -> tuple[pd.Series, pd.Series]:
-    """Each filing's direction and chain: what it declared (a direction, or a chain), else by its industry code. A
-    declared chain keeps the code's direction only when the code's chain is the declared one."""
-    chain_of = {direction: chain for chain, directions in chains.items() for direction in directions}
-    declared = filings["chain"]
-    declared_direction = declared.where(declared.isin(list(chain_of)))
-    declared_chain = declared_direction.map(chain_of).fillna(declared.where(declared.isin(list(chains))))
-    by_code = _chain_map(filings["industry_code"].dropna().unique())
-    code_direction = filings["industry_code"].map(by_code["direction"])
-    code_chain = filings["industry_code"].map(by_code["chain"])
-    direction = declared_direction.fillna(code_direction.where(declared_chain.isna() | (code_chain == declared_chain)))
-    return direction, declared_chain.fillna(code_chain)
-
-
-def _chain_map(codes: list[str]) -> pd.DataFrame:
-    """Direction and chain of each industry code (the index) that rules/chain_map.csv maps."""
+def _by_code(codes: pd.Index, sections: dict[str, str]) -> pd.DataFrame:
+    """Section, direction and chain of each industry code (the index). In rules/chain_map.csv the most specific
+    matching code wins, then the file's order."""
     with CHAIN_MAP.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    found = {}
+    table = {}
     for code in codes:
         matches = [(len(row["code"]), -i) for i, row in enumerate(rows) if code.startswith(row["code"])]
-        if matches:
-            best = rows[-max(matches)[1]]
-            found[code] = (best["direction"], best["chain"])
-    return pd.DataFrame.from_dict(found, orient="index", columns=["direction", "chain"])
+        best = rows[-max(matches)[1]] if matches else {"direction": None, "chain": None}
+        table[code] = (sections.get(code), best["direction"], best["chain"])
+    return pd.DataFrame.from_dict(table, orient="index", columns=["section", "direction", "chain"])
+
+
+def _placed(
+    declared: pd.Series, code_direction: pd.Series, code_chain: pd.Series, chains: dict[str, tuple[str, ...]]
+) -> tuple[pd.Series, pd.Series]:
+    """Each filing's direction and chain: what it declared (a direction, or a chain), else those of its industry
+    code. A declared chain keeps the code's direction only when the code's chain is the declared one."""
+    chain_of = {direction: chain for chain, directions in chains.items() for direction in directions}
+    declared_direction = declared.where(declared.isin(list(chain_of)))
+    declared_chain = declared_direction.map(chain_of).fillna(declared.where(declared.isin(list(chains))))
+    direction = declared_direction.fillna(code_direction.where(declared_chain.isna() | (code_chain == declared_chain)))
+    return direction, declared_chain.fillna(code_chain)
 
 
 def _plain(amount: pd.Series) -> pd.Series:

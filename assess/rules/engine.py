@@ -32,38 +32,42 @@ def _view(sql_fragments: list[str]) -> str:
 
 
 def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | None) -> FlagResult:
-    """`year` None evaluates every year in the store."""
+    """`year` None evaluates every year in the store. Two queries over the same rule columns: the flagged firms with
+    what their messages need, and the counts; nothing row by row is materialised in between."""
     compiled = rules.flag_rules
     message_columns = sorted({c for rule in compiled for c in rule.columns} - set(IDENTITY))
-    booleans = [
+    booleans = ", ".join(
         f"{rule.population_sql} AS pop_{i}, {rule.population_sql} AND {rule.condition_sql} AS hit_{i}"
         for i, rule in enumerate(compiled)
-    ]
-    view = _view([r.population_sql + r.condition_sql for r in compiled])
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE flag_eval AS
-        SELECT {", ".join((*IDENTITY, *message_columns))}, {", ".join(booleans)}
-        FROM {view} WHERE $year IS NULL OR year = $year
-        """,
-        {"year": year},
     )
-    try:
-        return FlagResult(hits=_hits(con, compiled, message_columns), counts=_counts(con, compiled))
-    finally:
-        con.execute("DROP TABLE flag_eval")
+    view = _view([r.population_sql + r.condition_sql for r in compiled])
+    source = f"FROM {view} WHERE $year IS NULL OR year = $year"
+    flagged = con.sql(
+        f"""
+        SELECT * FROM (SELECT {", ".join((*IDENTITY, *message_columns))}, {booleans} {source})
+        WHERE {" OR ".join(f"hit_{i}" for i in range(len(compiled))) or "false"}
+        """,
+        params={"year": year},
+    ).pl()
+    grouped = con.sql(
+        f"""
+        SELECT year, city, direction, GROUPING(city) AS no_city, GROUPING(direction) AS no_direction,
+               {", ".join(f"count_if(pop_{i}) AS pop_{i}, count_if(hit_{i}) AS hit_{i}" for i in range(len(compiled)))}
+        FROM (SELECT year, city, direction, {booleans} {source})
+        GROUP BY GROUPING SETS ((year), (year, city), (year, direction))
+        """,
+        params={"year": year},
+    ).pl()
+    return FlagResult(hits=_hits(flagged, compiled), counts=_counts(grouped, compiled))
 
 
-def _hits(con: duckdb.DuckDBPyConnection, compiled: tuple[CompiledRule, ...], columns: list[str]) -> pl.DataFrame:
-    parts = [
-        f"SELECT '{rule.id}' AS rule_id, {i} AS rule_index, * FROM flag_eval WHERE hit_{i}"
+def _hits(flagged: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataFrame:
+    """One row per firm and rule it is flagged by (in no particular order: readers sort)."""
+    frames = [
+        flagged.filter(pl.col(f"hit_{i}")).select(pl.lit(rule.id).alias("rule_id"), *IDENTITY, message=_message(rule))
         for i, rule in enumerate(compiled)
     ]
-    frame = con.sql(" UNION ALL ".join(parts)).pl()
-    messages = [pl.when(pl.col("rule_index") == i).then(_message(rule)) for i, rule in enumerate(compiled)]
-    return frame.select(
-        "rule_id", *IDENTITY, message=pl.coalesce(messages) if messages else pl.lit(None, dtype=pl.String)
-    ).sort("rule_id", "year", "city", "credit_code")
+    return pl.concat(frames)
 
 
 def _message(rule: CompiledRule) -> pl.Expr:
@@ -76,14 +80,7 @@ def _message(rule: CompiledRule) -> pl.Expr:
     return pl.format(template, *values) if values else pl.lit(template)
 
 
-def _counts(con: duckdb.DuckDBPyConnection, compiled: tuple[CompiledRule, ...]) -> pl.DataFrame:
-    sums = ", ".join(f"count_if(pop_{i}) AS pop_{i}, count_if(hit_{i}) AS hit_{i}" for i in range(len(compiled)))
-    grouped = con.sql(
-        f"""
-        SELECT year, city, direction, GROUPING(city) AS no_city, GROUPING(direction) AS no_direction, {sums}
-        FROM flag_eval GROUP BY GROUPING SETS ((year), (year, city), (year, direction))
-        """
-    ).pl()
+def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataFrame:
     level = (
         pl.when(pl.col("no_city") == 0)
         .then(pl.lit("city"))
@@ -103,8 +100,7 @@ def _counts(con: duckdb.DuckDBPyConnection, compiled: tuple[CompiledRule, ...]) 
         for i, rule in enumerate(compiled)
     ]
     # A firm outside every direction has no direction row to count in.
-    counted = pl.concat(frames) if frames else pl.DataFrame()
-    return counted.filter(~((pl.col("level") == "direction") & pl.col("key").is_null()))
+    return pl.concat(frames).filter(~((pl.col("level") == "direction") & pl.col("key").is_null()))
 
 
 def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: int) -> pl.DataFrame:
