@@ -209,7 +209,7 @@ def demo(
             "SELECT year, count(*) AS filings, count(DISTINCT city) AS cities FROM filings GROUP BY year ORDER BY year"
         ).pl()
         done = [runs.execute(store, rules, year) for year in by_year["year"].to_list()]
-        figures = [stats.targets(runs.counts(store, r), r.year, store.contract) for r in done]
+        figures = [stats.targets(runs.counts(store, r), r.year, store.contract, r.manifest) for r in done]
     workbooks = {
         r.file: write_problem_workbook(r.problems, out_dir / f"{Path(r.file).stem}_问题清单.xlsx")
         for r in results
@@ -254,7 +254,7 @@ def run(
     with _store(db) as store:
         done = runs.execute(store, rules, year)
         found = runs.counts(store, done)
-    summary = stats.targets(found, year, load_contract())
+    summary = stats.targets(found, year, load_contract(), done.manifest)
     if as_json:
         report.json_out({"run_id": done.run_id, "year": year, "manifest": done.manifest, "stats": summary})
         return
@@ -290,7 +290,7 @@ def stats_command(
     """一清零、一提升目标进展：全省、各市、各产业链方向（读该年度最近一次评估）。"""
     with _store(db) as store:
         latest = runs.latest(store, year)
-        summary = stats.targets(runs.counts(store, latest), year, load_contract())
+        summary = stats.targets(runs.counts(store, latest), year, load_contract(), latest.manifest)
     if as_json:
         report.json_out(summary)
         return

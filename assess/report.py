@@ -129,17 +129,23 @@ def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
+def _larger(summary: dict) -> str:
+    return f"营业收入{summary['thresholds']['institution_revenue_min']}万元以上企业"
+
+
 def stats_summary(summary: dict) -> None:
     coverage = summary["institution_coverage"]
     province = coverage["province"]
+    thresholds = summary["thresholds"]
     out.print(
-        f"[bold]{summary['year']} 年度[/bold]：无研发活动的企业 {summary['no_rd']['province']} 家（目标 0）；"
-        f"营业收入1亿元以上企业研发机构覆盖率 {_rate(province['rate'])}"
-        f"（{province['covered']}/{province['firms']}，目标 70% 左右）。"
+        f"[bold]{summary['year']} 年度[/bold]：营业收入{thresholds['no_rd_revenue_min']}万元以上、"
+        f"无研发活动的企业 {summary['no_rd']['province']} 家（目标清零）；"
+        f"{_larger(summary)}研发机构覆盖率 {_rate(province['rate'])}"
+        f"（{province['covered']}/{province['firms']}，目标 {_rate(thresholds['coverage_target'])} 左右）。"
     )
     for key, title in (("by_city", "各市"), ("by_chain", "各产业链方向")):
         table = Table(title=title)
-        for header in ("名称", "无研发活动（家）", "1亿元以上企业", "有研发机构", "覆盖率"):
+        for header in ("名称", "无研发活动（家）", _larger(summary), "有研发机构", "覆盖率"):
             table.add_column(header)
         for name, no_rd in summary["no_rd"][key].items():
             c = coverage[key][name]
@@ -194,7 +200,14 @@ def simulation_table(frame: pl.DataFrame, overrides: dict) -> None:
 
 def trend_table(figures: list[dict]) -> None:
     table = Table(title="一清零一提升：逐年进展（全省）")
-    for header in ("年度", "无研发活动（家，目标0）", "1亿元以上企业", "有研发机构", "覆盖率（目标70%左右）"):
+    target = _rate(figures[-1]["thresholds"]["coverage_target"])
+    for header in (
+        "年度",
+        "无研发活动（家，目标清零）",
+        _larger(figures[-1]),
+        "有研发机构",
+        f"覆盖率（目标{target}左右）",
+    ):
         table.add_column(header)
     for f in figures:
         c = f["institution_coverage"]["province"]

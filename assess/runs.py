@@ -66,7 +66,14 @@ def manifest(store: Store, rules: RuleSet, year: int) -> dict:
     return {
         "year": year,
         "packs": [
-            {"id": p.id, "version": p.pack.version, "file": p.path.name, "sha256": p.sha256} for p in rules.packs
+            {
+                "id": p.id,
+                "version": p.pack.version,
+                "file": p.path.name,
+                "sha256": p.sha256,
+                "parameters": {name: parameter.value for name, parameter in p.pack.parameters.items()},
+            }
+            for p in rules.packs
         ],
         "populations": {"file": rules.populations.path.name, "sha256": rules.populations.sha256},
         "chain_map": {"file": features.CHAIN_MAP.name, "sha256": _sha256(features.CHAIN_MAP)},

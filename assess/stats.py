@@ -1,5 +1,6 @@
 """The plan's two firm-level targets as figures: firms without R&D activity (target 0) and R&D-institution coverage
-among the larger firms (target about 70%), for the province, each city and each of the 29 directions."""
+among the larger firms (target about 70%, the `yitisheng` pack's `coverage_target`), for the province, each city
+and each of the 29 directions. Thresholds and target come from the run's manifest, so old runs read as they ran."""
 
 from __future__ import annotations
 
@@ -29,15 +30,30 @@ def _coverage(population: int, hits: int) -> dict:
     return {"firms": population, "covered": covered, "rate": covered / population if population else None}
 
 
-def targets(counts: pl.DataFrame, year: int, contract: Contract) -> dict:
-    """The `assess stats` figures for one year from a run's counts (cities and directions without firms show 0)."""
+def _parameters(manifest: dict, pack_id: str) -> dict:
+    return next(p["parameters"] for p in manifest["packs"] if p["id"] == pack_id)
+
+
+def targets(counts: pl.DataFrame, year: int, contract: Contract, manifest: dict) -> dict:
+    """The `assess stats` figures for one year from a run's counts (cities and directions without firms show 0),
+    with the thresholds and target that run used."""
     counts = counts.filter(pl.col("year") == year)
+    no_rd_pack, institution_pack = _parameters(manifest, "yiqingling"), _parameters(manifest, "yitisheng")
     groups = {"by_city": ("city", _cities(contract)), "by_chain": ("direction", _directions(contract))}
 
     def no_rd(level: str) -> int:
         return _by(counts, NO_RD_RULE, level).get(None, (0, 0))[1]
 
-    result: dict = {"year": year, "no_rd": {"province": no_rd("province")}, "institution_coverage": {}}
+    result: dict = {
+        "year": year,
+        "no_rd": {"province": no_rd("province")},
+        "institution_coverage": {},
+        "thresholds": {
+            "no_rd_revenue_min": no_rd_pack["revenue_min"],
+            "institution_revenue_min": institution_pack["revenue_min"],
+            "coverage_target": institution_pack["coverage_target"],
+        },
+    }
     result["institution_coverage"]["province"] = _coverage(
         *_by(counts, NO_INSTITUTION_RULE, "province").get(None, (0, 0))
     )

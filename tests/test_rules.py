@@ -48,7 +48,7 @@ def test_flags_and_targets(name: str, tmp_path: Path, ingest: Ingester, store: S
         flagged = runs.hits(store, done, rule_id)
         assert sorted(names[c] for c in flagged["credit_code"]) == sorted(expected), rule_id
     if "stats" in fixture:
-        figures = stats.targets(runs.counts(store, done), fixture["year"], contract)
+        figures = stats.targets(runs.counts(store, done), fixture["year"], contract, done.manifest)
         expected = fixture["stats"]
         assert figures["no_rd"]["province"] == expected["no_rd"]["province"]
         for group in ("by_city", "by_chain"):
