@@ -9,32 +9,34 @@ case with time.perf_counter and prints the measurement as one JSON line.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import hashlib
 import json
-import os
-import platform
-import re
-import shlex
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = BENCH_DIR.parent
-DATA_DIR = BENCH_DIR / "data"
-RESULTS_PATH = BENCH_DIR / "RESULTS.md"
+from common import (  # bench/common.py, beside this script
+    DATA_DIR,
+    MB,
+    PEAK_RSS_LIMIT_MB,
+    PROJECT_DIR,
+    RESULTS_PATH,
+    CaseResult,
+    Run,
+    assess_digest,
+    ensure_built,
+    machine,
+    measure,
+    parse_args,
+    section_head,
+    verdict,
+    write_section,
+)
+
 HEADING = "## Ingest (bench/ingest.py)"
-GNU_TIME = "/usr/bin/time"
 FIRST_YEAR, LAST_YEAR, SEED = 2020, 2024, 1
-MB = 1_000_000
-PEAK_RSS_LIMIT_MB = 2_000  # "under 2 GB", taken in decimal megabytes
 # What the test data depends on: the generator, the modules it uses and the contract. Data written by other versions
 # is written again.
 GENERATOR_SOURCES = (
@@ -46,9 +48,7 @@ GENERATOR_SOURCES = (
     "assess/outputs/xlsx.py",
     "schemas",
 )
-RESULTS_PREAMBLE = (
-    "# Benchmark results\n\nEach benchmark in `bench/` rewrites its own section; see `bench/README.md`.\n"
-)
+PACKAGES = ("polars", "duckdb", "fastexcel")  # whose versions RESULTS.md gives
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,7 @@ def ingest(path: Path) -> dict:
 
 def loaded_code_digest() -> str:
     """SHA-256 of the `assess` modules this process has loaded and of the contract (schemas/): the code measured."""
-    loaded = [module.__file__ for name, module in sys.modules.items() if name.split(".")[0] == "assess"]
-    return tree_digest([*(Path(file) for file in loaded if file is not None), PROJECT_DIR / "schemas"])
+    return assess_digest([PROJECT_DIR / "schemas"])
 
 
 CASES: dict[str, Callable[[Path], dict]] = {
@@ -149,85 +148,22 @@ def ensure_data(dataset: Dataset) -> Path:
     """Write the dataset with the project's own synthetic generator unless it is there already, written by the same
     generator and contract (a stamp beside the file records their digest). Written under a temporary name and
     renamed, so an interrupted run never leaves a truncated file to be reused."""
-    path = dataset.path
-    stamp = path.with_name(f"{path.name}.generator-sha256")
-    generator = tree_digest([PROJECT_DIR / name for name in GENERATOR_SOURCES])
-    if path.exists() and stamp.exists() and stamp.read_text() == generator:
-        return path
-    from assess.synthetic.panel import generate_panel
-    from assess.synthetic.writers import write_panel
 
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    print(f"generating {path.relative_to(PROJECT_DIR)} ...", file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    partial = path.with_name(f"{path.stem}.partial{path.suffix}")
-    write_panel(generate_panel(dataset.enterprises, FIRST_YEAR, LAST_YEAR, SEED), partial)
-    partial.replace(path)
-    stamp.write_text(generator)
-    print(f"  done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-    return path
+    def write(partial: Path, _digest: str) -> None:
+        from assess.synthetic.panel import generate_panel
+        from assess.synthetic.writers import write_panel
 
+        write_panel(generate_panel(dataset.enterprises, FIRST_YEAR, LAST_YEAR, SEED), partial)
 
-def tree_digest(paths: list[Path]) -> str:
-    """SHA-256 over the names and contents of the files given and of those in the folders given (caches aside)."""
-    found = [f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
-    files = [f for f in found if "__pycache__" not in f.parts]
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        digest.update(f"{path.relative_to(PROJECT_DIR)}\0".encode() + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return ensure_built(dataset.path, GENERATOR_SOURCES, "generating", write)
 
 
 # --- measuring (the parent process) -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Run:
-    seconds: float  # time.perf_counter around the case alone
-    cpu_seconds: float  # GNU time: user + system time of the whole process
-    peak_rss_kb: int  # GNU time: maximum resident set size of the whole process
-    report: dict  # what the case printed
-
-
-def measure(case: str, path: Path) -> Run:
-    """One run of a case in its own process under /usr/bin/time -v."""
-    with tempfile.NamedTemporaryFile("r", prefix="assess-bench-time-", suffix=".txt") as stats:
-        command = [GNU_TIME, "-v", "-o", stats.name, sys.executable, str(Path(__file__).resolve())]
-        completed = subprocess.run(
-            [*command, "--case", case, "--file", str(path)], cwd=PROJECT_DIR, capture_output=True, text=True
-        )
-        if completed.returncode != 0:
-            raise SystemExit(f"case {case} failed:\n{completed.stderr}")
-        printed = stats.read()
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
-    return Run(
-        seconds=report["seconds"],
-        cpu_seconds=float(gnu_time(printed, "User time (seconds)")) + float(gnu_time(printed, "System time (seconds)")),
-        peak_rss_kb=int(gnu_time(printed, "Maximum resident set size (kbytes)")),
-        report=report,
-    )
-
-
-def gnu_time(printed: str, label: str) -> str:
-    """One value of what `/usr/bin/time -v` printed."""
-    found = re.search(rf"^\s*{re.escape(label)}: (.+)$", printed, re.MULTILINE)
-    assert found is not None, f"GNU time printed no {label!r}"
-    return found.group(1)
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    case: str
+class IngestResult(CaseResult):
     dataset: Dataset
-    runs: list[Run]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(r.seconds for r in self.runs)
-
-    @property
-    def fastest(self) -> float:
-        return min(r.seconds for r in self.runs)
 
     @property
     def outcome(self) -> dict:
@@ -242,70 +178,34 @@ class CaseResult:
 
     @property
     def rows_per_second(self) -> float:
-        return self.rows / self.median
-
-    @property
-    def cpu_median(self) -> float:
-        return statistics.median(r.cpu_seconds for r in self.runs)
-
-    @property
-    def peak_rss_mb(self) -> float:
-        return max(r.peak_rss_kb for r in self.runs) * 1024 / MB
+        return self.rows / self.median()
 
 
-def run_dataset(dataset: Dataset, repeats: int) -> tuple[CaseResult, CaseResult]:
+def run_dataset(dataset: Dataset, repeats: int) -> tuple[IngestResult, IngestResult]:
     """The bare read and the ingest alternate, so both see the same machine state."""
     path = ensure_data(dataset)
     runs: dict[str, list[Run]] = {dataset.read_case: [], dataset.ingest_case: []}
     for i in range(repeats):
         for case, done in runs.items():
-            run = measure(case, path)
+            run = measure(__file__, case, "--file", str(path))
             done.append(run)
-            rss = run.peak_rss_kb * 1024 / MB
             print(
-                f"{case} run {i + 1}/{repeats}: {run.seconds:.2f} s, process CPU {run.cpu_seconds:.2f} s, {rss:.0f} MB",
+                f"{case} run {i + 1}/{repeats}: {run.seconds:.2f} s, process CPU {run.process_cpu_seconds:.2f} s, "
+                f"{run.peak_rss_mb:.0f} MB",
                 file=sys.stderr,
                 flush=True,
             )
-    read, ingested = (CaseResult(case, dataset, done) for case, done in runs.items())
+    read, ingested = (IngestResult(case, done, dataset) for case, done in runs.items())
     return read, ingested
 
 
 # --- RESULTS.md ---------------------------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    memory = re.search(r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(), re.MULTILINE)
-    assert memory is not None
-    ram_gib = int(memory.group(1)) / 1024**2
-    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("polars", "duckdb", "fastexcel"))
-    cpu = f" ({model.group(1).strip()})" if model else ""
-    return (
-        f"{os.cpu_count()} cores{cpu}, {ram_gib:.1f} GiB RAM, {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}, {versions}"
-    )
-
-
-def invocation() -> str:
-    python = Path(sys.executable)
-    if python.is_relative_to(PROJECT_DIR):
-        python = python.relative_to(PROJECT_DIR)
-    return shlex.join([str(python), str(Path(__file__).resolve().relative_to(PROJECT_DIR)), *sys.argv[1:]])
-
-
-def verdict(met: bool) -> str:
-    return "**met**" if met else "**not met**"
-
-
-def section(results: list[tuple[CaseResult, CaseResult]], repeats: int, digest: str) -> str:
+def section(results: list[tuple[IngestResult, IngestResult]], repeats: int, digest: str) -> str:
     lines = [
-        HEADING,
-        "",
-        f"Command (in the project directory): `{invocation()}`, run {dt.date.today().isoformat()}.",
-        "",
-        f"Machine: {machine()}.",
+        *section_head(HEADING, __file__),
+        f"Machine: {machine(PACKAGES)}.",
         "",
         f"Code measured: the `assess` modules the ingest loads and `schemas/`, SHA-256 `{digest[:16]}`",
         "(`loaded_code_digest` in the script), the same in every ingest run.",
@@ -331,14 +231,15 @@ def section(results: list[tuple[CaseResult, CaseResult]], repeats: int, digest: 
     for read, ingested in results:
         name = read.dataset.path.name
         for result in (read, ingested):
-            ratio = f"{result.median / read.median:.2f}×"
+            ratio = f"{result.median() / read.median():.2f}×"
             lines.append(
-                f"| {result.case} | {name} | {result.rows:,} | {result.median:.2f} | {result.fastest:.2f} "
-                f"| {result.rows_per_second:,.0f} | {ratio} | {result.cpu_median:.2f} | {result.peak_rss_mb:,.0f} |"
+                f"| {result.case} | {name} | {result.rows:,} | {result.median():.2f} | {result.fastest():.2f} "
+                f"| {result.rows_per_second:,.0f} | {ratio} | {result.process_cpu_median:.2f} "
+                f"| {result.peak_rss_mb:,.0f} |"
             )
     (xlsx_read, xlsx_ingest), (csv_read, csv_ingest) = results
-    xlsx_ratio = xlsx_ingest.median / xlsx_read.median
-    csv_ratio = csv_ingest.median / csv_read.median
+    xlsx_ratio = xlsx_ingest.median() / xlsx_read.median()
+    csv_ratio = csv_ingest.median() / csv_read.median()
     lines += [
         "",
         "### Targets",
@@ -392,29 +293,14 @@ def section(results: list[tuple[CaseResult, CaseResult]], repeats: int, digest: 
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or append it), keeping every other section as it is."""
-    existing = RESULTS_PATH.read_text(encoding="utf-8") if RESULTS_PATH.exists() else RESULTS_PREAMBLE
-    preamble, *sections = re.split(r"(?m)^(?=## )", existing)
-    ours = [s.splitlines()[0] == HEADING for s in sections]
-    sections = [text if mine else s for s, mine in zip(sections, ours, strict=True)]
-    if not any(ours):
-        sections.append(text)
-    parts = [preamble.rstrip("\n") + "\n", *(s.rstrip("\n") + "\n" for s in sections)]
-    RESULTS_PATH.write_text("\n".join(parts), encoding="utf-8")
-
-
 # --- command line -------------------------------------------------------------------------------------------------
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--case", choices=sorted(CASES), help="run one case once and print its measurement as JSON")
-    parser.add_argument("--file", type=Path, help="the file the case reads (with --case)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each case (default 3)")
-    args = parser.parse_args()
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--file", type=Path, help="the file the case reads (with --case)")
+
+    parser, args = parse_args(__doc__, CASES, add_arguments)
     if args.case is not None:
         if args.file is None:
             parser.error("--case needs --file")
@@ -424,7 +310,7 @@ def main() -> None:
     digests = {run.report["code"] for _, ingested in results for run in ingested.runs}
     if len(digests) > 1:
         raise SystemExit("The code under test changed between runs: nothing written, run again.")
-    write_section(section(results, args.repeats, digests.pop()))
+    write_section(HEADING, section(results, args.repeats, digests.pop()))
     print(f"wrote {RESULTS_PATH.relative_to(PROJECT_DIR)}", file=sys.stderr)
 
 

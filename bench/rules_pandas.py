@@ -22,6 +22,7 @@ import csv
 import duckdb
 import pandas as pd
 import pyarrow as pa
+from common import RULE_COLUMNS  # bench/common.py, beside this module
 
 from assess.contract import load_contract
 from assess.features import CHAIN_MAP
@@ -33,19 +34,8 @@ NO_RD_INSTITUTION, INSTITUTION_REVENUE_MIN = "yitisheng.no_rd_institution", 1000
 RULE_IDS = (NO_RD_ACTIVITY, NO_RD_INSTITUTION)  # in the order of the pop_<i> and hit_<i> flags
 INDUSTRIAL_SECTIONS = ("B", "C", "D")
 NO_INSTITUTION = "无"
-COLUMNS = (
-    "credit_code",
-    "name",
-    "year",
-    "city",
-    "industry_code",
-    "chain",
-    "above_scale",
-    "main_revenue",
-    "revenue",
-    "rd_expense",
-    "rd_institution",
-)
+# What `load` reads: the filing columns the rules read, and the firm's name for the table of flagged firms.
+COLUMNS = (RULE_COLUMNS[0], "name", *RULE_COLUMNS[1:])
 MONEY = ("main_revenue", "revenue", "rd_expense")
 HIT_COLUMNS = ["rule_id", "credit_code", "name", "year", "city", "direction", "chain", "message"]
 LEVELS = {"province": ["year"], "city": ["year", "city"], "direction": ["year", "direction"]}

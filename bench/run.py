@@ -15,41 +15,46 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
-import re
-import shlex
-import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest import gnu_time, tree_digest  # bench/ingest.py, beside this script
+from common import (  # bench/common.py, beside this script
+    BENCH_DIR,
+    DATA_DIR,
+    MB,
+    PEAK_RSS_LIMIT_MB,
+    PROJECT_DIR,
+    RESULTS_PATH,
+    RULE_COLUMNS,
+    CaseResult,
+    Run,
+    assess_digest,
+    ensure_built,
+    machine,
+    measure,
+    parse_args,
+    section_head,
+    verdict,
+    write_section,
+)
 
 if TYPE_CHECKING:
     import polars as pl
 
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = BENCH_DIR.parent
-DATA_DIR = BENCH_DIR / "data"
-RESULTS_PATH = BENCH_DIR / "RESULTS.md"
 HEADING = "## Rules (bench/run.py)"
-GNU_TIME = "/usr/bin/time"
 ENTERPRISES = 1_000_000
 CHUNK = 100_000  # enterprises per call of the generator, each call with the next seed
 FIRST_YEAR, LAST_YEAR, FIRST_SEED = 2020, 2024, 1
 STORE_PATH = DATA_DIR / f"rules_{ENTERPRISES}x{FIRST_YEAR}-{LAST_YEAR}_seed{FIRST_SEED}.duckdb"
-MB = 1_000_000
-# Targets (the issue): the engine within 10× of the bare scan, at least 2× faster than pandas, peak RSS under 2 GB.
+# Targets (the issue): the engine within 10× of the bare scan, at least 2× faster than pandas, peak RSS under 2 GB
+# (PEAK_RSS_LIMIT_MB).
 MAX_SCAN_RATIO = 10.0
 MIN_PANDAS_RATIO = 2.0
-PEAK_RSS_LIMIT_MB = 2_000  # "under 2 GB", taken in decimal megabytes
 # What the store depends on: the generator, the modules it uses, the contract and the store's schema.
 STORE_SOURCES = (
     "assess/synthetic",
@@ -60,27 +65,13 @@ STORE_SOURCES = (
     "assess/store.py",
     "schemas",
 )
-# The filing columns the two rules and their counts read; the bare scan reads exactly these.
-RULE_COLUMNS = (
-    "credit_code",
-    "year",
-    "city",
-    "industry_code",
-    "chain",
-    "above_scale",
-    "main_revenue",
-    "revenue",
-    "rd_expense",
-    "rd_institution",
-)
+# The bare scan reads exactly the filing columns the rules read (RULE_COLUMNS).
 SCAN_SQL = """
 SELECT count(*) AS rows, max(credit_code), sum(year), max(city), max(industry_code), max(chain),
        count_if(above_scale), sum(main_revenue), sum(revenue), sum(rd_expense), max(rd_institution)
 FROM filings
 """
-RESULTS_PREAMBLE = (
-    "# Benchmark results\n\nEach benchmark in `bench/` rewrites its own section; see `bench/README.md`.\n"
-)
+PACKAGES = ("duckdb", "pandas", "pyarrow", "polars")  # whose versions RESULTS.md gives
 
 
 # --- one run (the child process) ----------------------------------------------------------------------------------
@@ -156,20 +147,7 @@ def ensure_store() -> Path:
     """Build the store with the project's own generator unless it is there already, built from the same generator,
     contract and schema (a stamp beside the file records their digest). Built under a temporary name and renamed, so
     an interrupted build is never reused."""
-    stamp = STORE_PATH.with_name(f"{STORE_PATH.name}.generator-sha256")
-    digest = tree_digest([PROJECT_DIR / name for name in STORE_SOURCES])
-    if STORE_PATH.exists() and stamp.exists() and stamp.read_text() == digest:
-        return STORE_PATH
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    partial = STORE_PATH.with_name(f"{STORE_PATH.stem}.partial.duckdb")
-    partial.unlink(missing_ok=True)
-    print(f"building {STORE_PATH.relative_to(PROJECT_DIR)} ...", file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    build_store(partial, digest)
-    partial.replace(STORE_PATH)
-    stamp.write_text(digest)
-    print(f"  done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-    return STORE_PATH
+    return ensure_built(STORE_PATH, STORE_SOURCES, "building", build_store)
 
 
 def build_store(path: Path, digest: str) -> None:
@@ -220,46 +198,13 @@ def build_store(path: Path, digest: str) -> None:
 
 
 def loaded_code_digest() -> str:
-    """SHA-256 of the `assess` modules this process has loaded, the rules, the contract and the pandas baseline."""
-    loaded = [module.__file__ for name, module in sys.modules.items() if name.split(".")[0] == "assess"]
-    fixed = [PROJECT_DIR / "rules", PROJECT_DIR / "schemas", BENCH_DIR / "rules_pandas.py"]
-    return tree_digest([*(Path(file) for file in loaded if file is not None), *fixed])
+    """SHA-256 of the `assess` modules this process has loaded, the rules, the contract and the pandas baseline (with
+    bench/common.py, which holds the columns it loads)."""
+    pandas_baseline = [BENCH_DIR / "rules_pandas.py", BENCH_DIR / "common.py"]
+    return assess_digest([PROJECT_DIR / "rules", PROJECT_DIR / "schemas", *pandas_baseline])
 
 
 # --- measuring (the parent process) -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Run:
-    seconds: float  # time.perf_counter around the measured part alone
-    cpu_seconds: float  # time.process_time around the measured part: every thread of the process
-    process_cpu_seconds: float  # GNU time: user + system time of the whole process
-    peak_rss_kb: int  # GNU time: maximum resident set size of the whole process
-    report: dict  # what the case printed
-
-
-def measure(case: str, db: Path, out: Path) -> Run:
-    """One run of a case in its own process under /usr/bin/time -v; what it found goes to `out`."""
-    with tempfile.NamedTemporaryFile("r", prefix="assess-bench-time-", suffix=".txt") as stats:
-        command = [GNU_TIME, "-v", "-o", stats.name, sys.executable, str(Path(__file__).resolve())]
-        completed = subprocess.run(
-            [*command, "--case", case, "--db", str(db), "--out", str(out)],
-            cwd=PROJECT_DIR,
-            capture_output=True,
-            text=True,
-        )
-        if completed.returncode != 0:
-            raise SystemExit(f"case {case} failed:\n{completed.stderr}")
-        printed = stats.read()
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
-    return Run(
-        seconds=report["seconds"],
-        cpu_seconds=report["cpu_seconds"],
-        process_cpu_seconds=float(gnu_time(printed, "User time (seconds)"))
-        + float(gnu_time(printed, "System time (seconds)")),
-        peak_rss_kb=int(gnu_time(printed, "Maximum resident set size (kbytes)")),
-        report=report,
-    )
 
 
 def found(out: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -297,25 +242,7 @@ def check_same(case: str, out: Path, reference: Path) -> None:
         raise SystemExit(f"{case} counts cities or directions otherwise:\n{differ}")
 
 
-@dataclass(frozen=True)
-class CaseResult:
-    case: str
-    runs: list[Run]
-
-    def median(self, field: str = "seconds") -> float:
-        return statistics.median(r.report[field] for r in self.runs)
-
-    def fastest(self, field: str = "seconds") -> float:
-        return min(r.report[field] for r in self.runs)
-
-    @property
-    def process_cpu_median(self) -> float:
-        return statistics.median(r.process_cpu_seconds for r in self.runs)
-
-    @property
-    def peak_rss_mb(self) -> float:
-        return max(r.peak_rss_kb for r in self.runs) * 1024 / MB
-
+class RulesResult(CaseResult):
     @property
     def code(self) -> str:
         digests = {r.report["code"] for r in self.runs}
@@ -324,7 +251,7 @@ class CaseResult:
         return digests.pop()
 
 
-def run_cases(db: Path, repeats: int) -> tuple[dict[str, CaseResult], pl.DataFrame]:
+def run_cases(db: Path, repeats: int) -> tuple[dict[str, RulesResult], pl.DataFrame]:
     """The cases alternate, so that all see the same machine state; every engine and pandas run is checked against
     the first engine run. Returns the results and the engine's counts."""
     runs: dict[str, list[Run]] = {case: [] for case in CASES}
@@ -334,18 +261,18 @@ def run_cases(db: Path, repeats: int) -> tuple[dict[str, CaseResult], pl.DataFra
             for case, done in runs.items():
                 out = Path(tmp) / f"{case}-{i}"
                 out.mkdir()
-                run = measure(case, db, out)
+                run = measure(__file__, case, "--db", str(db), "--out", str(out))
                 if case != "duckdb-scan":
                     check_same(case, out, reference)
                 done.append(run)
-                rss = run.peak_rss_kb * 1024 / MB
                 print(
-                    f"{case} run {i}/{repeats}: {run.seconds:.2f} s, CPU {run.cpu_seconds:.2f} s, {rss:,.0f} MB",
+                    f"{case} run {i}/{repeats}: {run.seconds:.2f} s, CPU {run.report['cpu_seconds']:.2f} s, "
+                    f"{run.peak_rss_mb:,.0f} MB",
                     file=sys.stderr,
                     flush=True,
                 )
         _, counts = found(reference)
-    return {case: CaseResult(case, done) for case, done in runs.items()}, counts
+    return {case: RulesResult(case, done) for case, done in runs.items()}, counts
 
 
 def describe_store(db: Path) -> dict:
@@ -373,31 +300,6 @@ def describe_store(db: Path) -> dict:
 # --- RESULTS.md ---------------------------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    memory = re.search(r"^MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text(), re.MULTILINE)
-    assert memory is not None
-    ram_gib = int(memory.group(1)) / 1024**2
-    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("duckdb", "pandas", "pyarrow", "polars"))
-    cpu = f" ({model.group(1).strip()})" if model else ""
-    return (
-        f"{os.cpu_count()} cores{cpu}, {ram_gib:.1f} GiB RAM, {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}, {versions}"
-    )
-
-
-def invocation() -> str:
-    python = Path(sys.executable)
-    if python.is_relative_to(PROJECT_DIR):
-        python = python.relative_to(PROJECT_DIR)
-    return shlex.join([str(python), str(Path(__file__).resolve().relative_to(PROJECT_DIR)), *sys.argv[1:]])
-
-
-def verdict(met: bool) -> str:
-    return "**met**" if met else "**not met**"
-
-
 def prose(text: str, indent: str = "") -> list[str]:
     """A paragraph or list item wrapped to the width of the other sections."""
     return textwrap.wrap(
@@ -405,7 +307,7 @@ def prose(text: str, indent: str = "") -> list[str]:
     )
 
 
-def section(results: dict[str, CaseResult], counts: pl.DataFrame, store: dict, repeats: int, load: float) -> str:
+def section(results: dict[str, RulesResult], counts: pl.DataFrame, store: dict, repeats: int, load: float) -> str:
     import polars as pl
 
     scan, engine, pandas = results["duckdb-scan"], results["engine"], results["pandas"]
@@ -424,7 +326,7 @@ def section(results: dict[str, CaseResult], counts: pl.DataFrame, store: dict, r
         if median_met != fastest_met
     ]
 
-    def row(label: str, result: CaseResult, field: str, cpu_field: str, process: bool) -> str:
+    def row(label: str, result: RulesResult, field: str, cpu_field: str, process: bool) -> str:
         # One pandas process measures both its load and its rules: its whole-process figures are given once.
         whole = f"{result.process_cpu_median:.2f} | {result.peak_rss_mb:,.0f}" if process else "″ | ″"
         return (
@@ -434,13 +336,10 @@ def section(results: dict[str, CaseResult], counts: pl.DataFrame, store: dict, r
 
     times = "once" if repeats == 1 else f"{repeats} times"
     lines = [
-        HEADING,
-        "",
-        f"Command (in the project directory): `{invocation()}`, run {dt.date.today().isoformat()}.",
-        "",
+        *section_head(HEADING, __file__),
         *prose(
-            f"Machine: {machine()}. Load average when the runs began: {load:.2f} (other work on the machine shares "
-            "its cores; the cases alternate, so that each sees the same conditions)."
+            f"Machine: {machine(PACKAGES)}. Load average when the runs began: {load:.2f} (other work on the machine "
+            "shares its cores; the cases alternate, so that each sees the same conditions)."
         ),
         "",
         *prose(
@@ -548,30 +447,15 @@ def section(results: dict[str, CaseResult], counts: pl.DataFrame, store: dict, r
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or append it), keeping every other section as it is."""
-    existing = RESULTS_PATH.read_text(encoding="utf-8") if RESULTS_PATH.exists() else RESULTS_PREAMBLE
-    preamble, *sections = re.split(r"(?m)^(?=## )", existing)
-    ours = [s.splitlines()[0] == HEADING for s in sections]
-    sections = [text if mine else s for s, mine in zip(sections, ours, strict=True)]
-    if not any(ours):
-        sections.append(text)
-    parts = [preamble.rstrip("\n") + "\n", *(s.rstrip("\n") + "\n" for s in sections)]
-    RESULTS_PATH.write_text("\n".join(parts), encoding="utf-8")
-
-
 # --- command line -------------------------------------------------------------------------------------------------
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--case", choices=sorted(CASES), help="run one case once and print its measurement as JSON")
-    parser.add_argument("--db", type=Path, default=STORE_PATH, help="the store the case reads (with --case)")
-    parser.add_argument("--out", type=Path, help="where the case writes what it found (with --case)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each case (default 3)")
-    args = parser.parse_args()
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--db", type=Path, default=STORE_PATH, help="the store the case reads (with --case)")
+        parser.add_argument("--out", type=Path, help="where the case writes what it found (with --case)")
+
+    parser, args = parse_args(__doc__, CASES, add_arguments)
     if args.case is not None:
         if args.out is None:
             parser.error("--case needs --out")
@@ -583,7 +467,7 @@ def main() -> None:
     db = ensure_store()
     load = os.getloadavg()[0]
     results, counts = run_cases(db, args.repeats)
-    write_section(section(results, counts, describe_store(db), args.repeats, load))
+    write_section(HEADING, section(results, counts, describe_store(db), args.repeats, load))
     print(f"wrote {RESULTS_PATH.relative_to(PROJECT_DIR)}", file=sys.stderr)
 
 
