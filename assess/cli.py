@@ -184,6 +184,8 @@ def sample(
     match = re.fullmatch(r"(\d{4})-(\d{4})", years)
     if not match or int(match.group(1)) > int(match.group(2)):
         raise _fail(f"--years 应写成“起始年-结束年”，如 2020-2024，收到的是「{years}」。", 2)
+    if enterprises < 1:
+        raise _fail(f"--enterprises 应为正整数，收到的是 {enterprises}。", 2)
     if out.suffix.lower() not in (".xlsx", ".csv", ".parquet"):
         raise _fail("--out 只能是 .xlsx、.csv 或 .parquet 文件。", 2)
     panel = generate_panel(enterprises, int(match.group(1)), int(match.group(2)), seed)
