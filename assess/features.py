@@ -68,8 +68,8 @@ FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec("rd_cost_share", "研发费用占成本费用总额比例"),
     FeatureSpec("tech_staff_share", "科技人员占从业人员比例"),
     FeatureSpec("hitech_share", "高新技术产品收入占营业收入比例"),
-    FeatureSpec("rd_3y", "近三年研发费用合计（有几年算几年）", "万元", history=True),
-    FeatureSpec("revenue_3y", "近三年营业收入合计（有几年算几年）", "万元", history=True),
+    FeatureSpec("rd_3y", "近三年研发费用合计（同时有研发费用和营业收入的年份，有几年算几年）", "万元", history=True),
+    FeatureSpec("revenue_3y", "近三年营业收入合计（与rd_3y同样的年份）", "万元", history=True),
     FeatureSpec("rd_3y_intensity", "近三年研发费用总额占营业收入总额比例", history=True),
     FeatureSpec("revenue_growth_3y", "营业收入增长率：½(Y2/Y1 + Y3/Y2) − 1（高企认定口径）", history=True),
     FeatureSpec("net_assets_growth_3y", "净资产增长率：½(Y2/Y1 + Y3/Y2) − 1（高企认定口径）", history=True),
@@ -109,6 +109,8 @@ def install(con: duckdb.DuckDBPyConnection, contract: Contract, reference: Refer
     con.execute(_FEATURES_SQL)
 
 
+# Ratios are rounded to 12 places: a firm at exactly 3.000% must not fall one floating-point step below a 3% band.
+# The three-year sums take only the years that have both R&D and revenue, so that the two sums cover the same years.
 # The most specific matching code wins (class over group over division); the file's order breaks remaining ties.
 _FEATURES_SQL = """
 CREATE OR REPLACE TEMP VIEW industry_directions AS
@@ -157,18 +159,18 @@ SELECT
     p.rd_institution <> '无' AS has_rd_institution,
     p.invention_patents, p.class2_ip, p.standards_led, p.award_level, p.market_share, p.is_hte, p.is_tech_sme,
     year(p.founded) AS founded_year,
-    CAST(p.rd_expense AS DOUBLE) / nullif(p.revenue, 0) AS rd_intensity,
-    CAST(p.rd_expense AS DOUBLE) / nullif(p.total_cost, 0) AS rd_cost_share,
-    CAST(p.tech_staff AS DOUBLE) / nullif(p.employees, 0) AS tech_staff_share,
-    CAST(p.hitech_revenue AS DOUBLE) / nullif(p.revenue, 0) AS hitech_share
+    round(CAST(p.rd_expense AS DOUBLE) / nullif(p.revenue, 0), 12) AS rd_intensity,
+    round(CAST(p.rd_expense AS DOUBLE) / nullif(p.total_cost, 0), 12) AS rd_cost_share,
+    round(CAST(p.tech_staff AS DOUBLE) / nullif(p.employees, 0), 12) AS tech_staff_share,
+    round(CAST(p.hitech_revenue AS DOUBLE) / nullif(p.revenue, 0), 12) AS hitech_share
 FROM placed AS p
 LEFT JOIN industry_codes AS i ON i.code = p.industry_code;
 
 CREATE OR REPLACE TEMP VIEW features AS
 WITH history AS (
     SELECT h.credit_code, h.year,
-           sum(p.rd_expense) AS rd_3y,
-           sum(p.revenue) AS revenue_3y,
+           sum(p.rd_expense) FILTER (WHERE p.revenue IS NOT NULL AND p.rd_expense IS NOT NULL) AS rd_3y,
+           sum(p.revenue) FILTER (WHERE p.revenue IS NOT NULL AND p.rd_expense IS NOT NULL) AS revenue_3y,
            max(p.revenue) FILTER (WHERE p.year = h.year - 1) AS revenue_y2,
            max(p.revenue) FILTER (WHERE p.year = h.year - 2) AS revenue_y1,
            max(p.net_assets) FILTER (WHERE p.year = h.year - 1) AS net_assets_y2,
@@ -180,7 +182,7 @@ WITH history AS (
 SELECT
     p.*,
     h.rd_3y, h.revenue_3y,
-    CAST(h.rd_3y AS DOUBLE) / nullif(h.revenue_3y, 0) AS rd_3y_intensity,
+    round(CAST(h.rd_3y AS DOUBLE) / nullif(h.revenue_3y, 0), 12) AS rd_3y_intensity,
     (CAST(h.revenue_y2 AS DOUBLE) / nullif(h.revenue_y1, 0)
         + CAST(p.revenue AS DOUBLE) / nullif(h.revenue_y2, 0)) / 2 - 1 AS revenue_growth_3y,
     (CAST(h.net_assets_y2 AS DOUBLE) / nullif(h.net_assets_y1, 0)

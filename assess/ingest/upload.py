@@ -8,6 +8,7 @@ gets its outcome (accepted, rejected, skipped) and the accepted ones are saved i
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from assess.reference import Reference
 from assess.store import Store, UploadRecord, options_key
 
 ROW_KEY = ["sheet", "row"]
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -108,6 +110,13 @@ class Ingest:
             checked = self.check(read_file(path), path.name)
         except UnreadableFile as exc:
             return IngestResult(file=path.name, sha256=sha256, error=str(exc))
+        except Exception:  # a defect of ours must not stop the other files of a batch, nor lose this one silently
+            logger.exception("ingest of an upload failed")
+            return IngestResult(
+                file=path.name,
+                sha256=sha256,
+                error=f"文件「{path.name}」处理时出现程序错误，未导入任何内容；请把该文件发给系统维护人员。",
+            )
         counts = checked.counts()
         record = UploadRecord(file_name=path.name, sha256=sha256, size_bytes=path.stat().st_size, options=key, **counts)
         upload_id = self.store.save_upload(record, path, checked.filings, checked.supplements, checked.problems)

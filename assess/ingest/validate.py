@@ -215,8 +215,13 @@ class SheetValidator:
         the file can tell: a second read of the sheet is paid for by such files alone."""
         if sheet.numeric_cells is None:
             return None
-        suspect = parse.looks_float_derived(pl.col("code")) & ~pl.col("check_ok")
-        if not evaluated.select(suspect.any()).item():
+        # Text codes look float-derived about once in a thousand all-digit codes; number cells always do, and fail
+        # their check 30 times in 31. Either a failing one or more look-alikes than chance explains means numbers.
+        looks, digits = parse.looks_float_derived(pl.col("code")), pl.col("code").str.contains(r"^\d{18}$")
+        found = evaluated.select(
+            failing=(looks & ~pl.col("check_ok")).any(), looking=looks.sum(), digits=digits.sum()
+        ).row(0, named=True)
+        if not (found["failing"] or found["looking"] > max(1, _LOOK_ALIKE_RATE * found["digits"])):
             return None
         by_row = pl.DataFrame({"row": sheet.row_numbers, "numeric_cell": sheet.numeric_cells(column.index)})
         return frame.drop("numeric_cell").join(by_row, on="row", how="left")
@@ -369,6 +374,9 @@ def _per_value(
     return looked_up["value"], looked_up["given"], failing
 
 
+_LOOK_ALIKE_RATE = 0.01  # ten times the rate at which genuine text codes look float-derived
+
+
 def _distinct(frame: pl.DataFrame) -> pl.LazyFrame:
     """Each distinct cell text once: a column of a few codes or words is parsed in a few rows."""
     return frame.lazy().select("raw", "numeric_cell").unique("raw")
@@ -403,6 +411,10 @@ def _extra_json(extra: list[Column], active: pl.DataFrame) -> pl.Series:
     """Unknown columns are kept, as JSON keyed by the header as written."""
     if not extra:
         return pl.Series("extra", [None] * active.height, dtype=pl.String)
+    names = [_header_of(c) for c in extra]
+    keys = [
+        name if names.count(name) == 1 else f"{name}（第{c.index + 1}列）" for name, c in zip(names, extra, strict=True)
+    ]
     return active.select(
-        pl.struct([pl.col(f"c{c.index}").alias(_header_of(c)) for c in extra]).struct.json_encode()
+        pl.struct([pl.col(f"c{c.index}").alias(key) for c, key in zip(extra, keys, strict=True)]).struct.json_encode()
     ).to_series()
