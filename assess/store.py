@@ -297,12 +297,13 @@ class Store:
         )
 
     def current_values(self, keys: pl.DataFrame, field: str) -> pl.DataFrame:
-        """For (credit_code, year) keys: the value of a money field in force, from the filing, else a supplement."""
+        """For (credit_code, year) keys: the value of a money field in force, as `filed` (the filing's) and
+        `supplement` (a wide-year value's), so that callers can rank them against values of their own."""
         self.con.register("wanted", keys.select("credit_code", "year").unique().to_arrow())
         try:
             return self._frame(
                 f"""
-                SELECT w.credit_code, w.year::INTEGER AS year, coalesce(f.{field}, s.value) AS value
+                SELECT w.credit_code, w.year::INTEGER AS year, f.{field} AS filed, s.value AS supplement
                 FROM wanted AS w
                 LEFT JOIN filings AS f USING (credit_code, year)
                 LEFT JOIN supplements AS s ON s.credit_code = w.credit_code AND s.year = w.year AND s.field = $field

@@ -118,7 +118,9 @@ def test_revenue_jumping_tenfold_against_the_previous_year_is_a_warning(tmp_path
     result = ingest(write_xlsx(tmp_path / "2024.xlsx", {"表1": rows}))
     assert codes_at(result, 2) == {"W-JUMP"}  # against the store
     assert codes_at(result, 4) == {"W-JUMP"}  # against the same upload
-    assert "1000" in result.problems.filter(result.problems["row"] == 2)["message"][0]
+    against_store, against_file = (result.problems.filter(result.problems["row"] == r)["message"][0] for r in (2, 4))
+    assert "数据库中" in against_store and "1000万元" not in against_store  # another upload's figure is not shown
+    assert "本文件中上年（2023年）的5000万元" in against_file
 
 
 def test_blank_and_total_rows_are_skipped_and_a_sheet_without_header_is_noted(tmp_path: Path, ingest: Ingester) -> None:
@@ -166,3 +168,17 @@ def test_upload_level_problems_name_the_column_as_the_sheet_wrote_it(tmp_path: P
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
     located = set(result.problems.select("code", "row", "column").iter_rows())
     assert located == {("W-JUMP", 3, "营业收入（元）"), ("E-DUPLICATE", 4, "信用代码"), ("E-DUPLICATE", 5, "信用代码")}
+
+
+def test_the_same_firm_on_two_history_sheets_is_not_a_duplicate(tmp_path: Path, ingest: Ingester, store) -> None:
+    revenue = [
+        ["统一社会信用代码", "企业名称", "2022年营业收入", "2023年营业收入"],
+        [make_code(1), "合成企业1", 3000, 4000],
+    ]
+    rd = [["统一社会信用代码", "企业名称", "2022年研发费用", "2023年研发费用"], [make_code(1), "合成企业1", 90, 120]]
+    again = [["统一社会信用代码", "企业名称", "2023年营业收入"], [make_code(1), "合成企业1", 4100]]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"历年收入": revenue, "历年研发": rd}))
+    assert (result.accepted, result.rejected) == (2, 0)
+    assert store.con.execute("SELECT count(*) FROM supplements").fetchall()[0][0] == 4
+    clash = ingest(write_xlsx(tmp_path / "g.xlsx", {"历年收入": revenue, "重复": again}))
+    assert clash.rejected == 2 and codes_at(clash, 2) == {"E-DUPLICATE"}

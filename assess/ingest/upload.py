@@ -148,7 +148,10 @@ class Ingest:
             orient="row",
         )
         problems.append(_with_header(_duplicates(full, ["credit_code", "year"]), headers, "credit_code"))
-        problems.append(_with_header(_duplicates(history, ["credit_code"]), headers, "credit_code"))
+        history_values = supplements.join(history.select(ROW_KEY), on=ROW_KEY, how="semi", nulls_equal=True)
+        problems.append(
+            _with_header(_duplicates(history_values, ["credit_code", "year", "field"]), headers, "credit_code")
+        )
         problems.append(_with_header(self._jumps(full, supplements), headers, "revenue"))
         problems.append(self._wide_conflicts(full, supplements))
         final = finalise(pl.concat(problems), file_name, self.contract)
@@ -169,27 +172,40 @@ class Ingest:
         )
 
     def _jumps(self, full: pl.DataFrame, supplements: pl.DataFrame) -> pl.DataFrame:
-        """Revenue above `jump_ratio` times, or below its inverse, the firm's previous year (this upload first, then
-        the store)."""
+        """Revenue above `jump_ratio` times, or below its inverse, the firm's previous year. A full filing wins over a
+        wide-year value, this upload over the store. The earlier figure is quoted only when this file holds it:
+        another upload's figures are not shown to whoever sends this one."""
         keys = ["credit_code", "year"]
         rows = full.lazy().filter(pl.all_horizontal(pl.col(k).is_not_null() for k in [*keys, "revenue"]))
-        own = rows.select(*keys, value=pl.col("revenue").cast(pl.Float64))
-        extra = (
+        own = rows.select(*keys, own=pl.col("revenue").cast(pl.Float64))
+        own_wide = (
             supplements.lazy()
             .filter(pl.col("field") == "revenue")
-            .select(*keys, value=pl.col("value").cast(pl.Float64))
-            .join(own, on=keys, how="anti")
+            .select(*keys, own_wide=pl.col("value").cast(pl.Float64))
+            .unique(keys)
         )
         wanted = rows.select("credit_code", year=pl.col("year") - 1).collect()
-        in_store = self.store.current_values(wanted, "revenue").lazy()
+        stored = self.store.current_values(wanted, "revenue").lazy()
         previous = (
-            pl.concat([own, extra])
-            .join(in_store.select(*keys, stored=pl.col("value").cast(pl.Float64)), on=keys, how="full", coalesce=True)
-            .select("credit_code", year=pl.col("year") + 1, previous=pl.coalesce("value", "stored"))
-            .unique(keys)
+            wanted.lazy()
+            .unique()
+            .join(own.unique(keys), on=keys, how="left")
+            .join(own_wide, on=keys, how="left")
+            .join(stored, on=keys, how="left")
+            .select(
+                "credit_code",
+                year=pl.col("year") + 1,
+                previous=pl.coalesce(
+                    "own", pl.col("filed").cast(pl.Float64), "own_wide", pl.col("supplement").cast(pl.Float64)
+                ),
+                quotable=pl.col("own").is_not_null() | (pl.col("filed").is_null() & pl.col("own_wide").is_not_null()),
+            )
         )
         ratio = float(self.contract.jump_ratio)
         revenue, before = pl.col("revenue").cast(pl.Float64), pl.col("previous")
+        earlier = pl.when("quotable").then(
+            pl.format("由本文件中上年（{}年）的{}万元", pl.col("year") - 1, plain_amount(before))
+        )
         return (
             rows.join(previous, on=keys)
             .filter((before > 0) & ((revenue > before * ratio) | (revenue < before / ratio)))
@@ -198,12 +214,11 @@ class Ingest:
                 "row",
                 code=pl.lit("W-JUMP"),
                 value=plain_amount(pl.col("revenue")),
-                detail=pl.format(
-                    "由上年（{}年）的{}万元变为{}万元，变化超过{}倍",
-                    pl.col("year") - 1,
-                    plain_amount(before),
-                    plain_amount(pl.col("revenue")),
-                    pl.lit(int(ratio)),
+                detail=pl.concat_str(
+                    [
+                        earlier.otherwise(pl.format("与数据库中该企业上年（{}年）的数据相比，", pl.col("year") - 1)),
+                        pl.format("变为{}万元，变化超过{}倍", plain_amount(pl.col("revenue")), pl.lit(int(ratio))),
+                    ]
                 ),
             )
             .collect()
@@ -235,12 +250,23 @@ class Ingest:
                     "column",
                     code=pl.lit("W-WIDE-CONFLICT"),
                     value=plain_amount(pl.col("value")),
-                    detail=pl.format(
-                        "{}年的分年度值{}与该企业{}年的完整填报值{}不一致，以完整填报为准",
-                        "year",
-                        plain_amount(pl.col("value")),
-                        "year",
-                        plain_amount(pl.col("against")),
+                    detail=pl.when(pl.col("filed").is_not_null())
+                    .then(
+                        pl.format(
+                            "{}年的分年度值{}与本文件中该企业{}年的完整填报值{}不一致，以完整填报为准",
+                            "year",
+                            plain_amount(pl.col("value")),
+                            "year",
+                            plain_amount(pl.col("against")),
+                        )
+                    )
+                    .otherwise(
+                        pl.format(
+                            "{}年的分年度值{}与数据库中该企业{}年的完整填报值不一致，以完整填报为准",
+                            "year",
+                            plain_amount(pl.col("value")),
+                            "year",
+                        )
                     ),
                 )
             )
