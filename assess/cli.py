@@ -97,18 +97,22 @@ def ingest(
         raise typer.Exit(2)
 
 
-def _write_problem_workbooks(results: list[IngestResult], errors_out: Path | None) -> dict[str, Path]:
-    """One 问题清单 per file with problems, or all of them in --errors-out."""
-    with_problems = [r for r in results if r.problems.height]
-    if not with_problems:
-        return {}
-    if errors_out is not None:
-        path = write_problem_workbook(pl.concat([r.problems for r in with_problems]), errors_out)
-        return {r.file: path for r in with_problems}
-    return {
-        r.file: write_problem_workbook(r.problems, Path.cwd() / f"{Path(r.file).stem}_问题清单.xlsx")
-        for r in with_problems
-    }
+def _write_problem_workbooks(
+    results: list[IngestResult], errors_out: Path | None, directory: Path | None = None
+) -> dict[int, Path]:
+    """One 问题清单 per file with problems (named after the file; a name two files share gets the upload number), or
+    all of them in --errors-out. Keyed by the result's position."""
+    with_problems = {i: r for i, r in enumerate(results) if r.problems.height}
+    if errors_out is not None and with_problems:
+        path = write_problem_workbook(pl.concat([r.problems for r in with_problems.values()]), errors_out)
+        return dict.fromkeys(with_problems, path)
+    stems = Counter(Path(r.file).stem for r in with_problems.values())
+    paths = {}
+    for i, r in with_problems.items():
+        stem = Path(r.file).stem
+        name = f"{stem}_问题清单.xlsx" if stems[stem] == 1 else f"{stem}_第{r.upload_id or i + 1}批_问题清单.xlsx"
+        paths[i] = write_problem_workbook(r.problems, (directory or Path.cwd()) / name)
+    return paths
 
 
 @app.command()
@@ -212,11 +216,7 @@ def demo(
         ).pl()
         done = [runs.execute(store, rules, year) for year in by_year["year"].to_list()]
         figures = [stats.targets(runs.counts(store, r), r.year, store.contract, r.manifest) for r in done]
-    workbooks = {
-        r.file: write_problem_workbook(r.problems, out_dir / f"{Path(r.file).stem}_问题清单.xlsx")
-        for r in results
-        if r.problems.height
-    }
+    workbooks = _write_problem_workbooks(results, None, out_dir)
     if as_json:
         report.json_out(
             {
@@ -280,7 +280,7 @@ def flags(
         report.json_out(found.select("credit_code", "name", "city", "rule_id", "message").to_dicts())
         return
     report.notice(f"以下结果来自 {year} 年度第 {latest.run_id} 次评估（{latest.created_at:%Y-%m-%d %H:%M}）。")
-    report.flags_table(found)
+    report.flags_table(found, {r.id: r.title for r in _rules().flag_rules})
 
 
 @app.command(name="stats")
@@ -316,7 +316,8 @@ def rubric(
     if as_json:
         report.json_out(report.records(frame))
         return
-    report.rubric_table(frame, pack)
+    loaded = _rules().pack(pack)
+    report.rubric_table(frame, loaded.pack.title, {i.id: i.title for i in loaded.pack.indicators})
 
 
 @app.command()
@@ -329,6 +330,12 @@ def simulate(
     """假设分析：改动阈值后各市的企业数和覆盖率如何变化（不保存评估）。"""
     overrides = dict(_assignment(text) for text in assignments)
     baseline, changed = _rules(), _rules(overrides)
+    rubrics = sorted({name.split(".")[0] for name in overrides} & {p.id for p in baseline.packs if p.rubric})
+    if rubrics:
+        raise _fail(
+            f"假设分析只比较一清零、一提升的标记结果；评分规则包（{'、'.join(rubrics)}）的参数请改规则文件后重新评估。",
+            2,
+        )
     with _store(db) as store:
         runs.prepare(store)
         before = evaluate_flags(store.con, baseline, year).counts
@@ -337,7 +344,7 @@ def simulate(
     if as_json:
         report.json_out({"year": year, "set": overrides, "changes": compared.to_dicts()})
         return
-    report.simulation_table(compared, overrides)
+    report.simulation_table(compared, overrides, {r.id: r.title for r in baseline.flag_rules})
 
 
 def _assignment(text: str) -> tuple[str, Scalar]:

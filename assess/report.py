@@ -51,8 +51,8 @@ def records(frame: pl.DataFrame) -> list[dict]:
     return frame.with_columns(pl.col(decimals).cast(pl.Float64)).to_dicts()
 
 
-def ingest_summary(results: list[IngestResult], workbooks: dict[str, Path]) -> None:
-    for r in results:
+def ingest_summary(results: list[IngestResult], workbooks: dict[int, Path]) -> None:
+    for i, r in enumerate(results):
         if r.error:
             out.print(f"[bold]{r.file}[/bold]：[red]未导入[/red]（{r.error}）")
             continue
@@ -64,8 +64,8 @@ def ingest_summary(results: list[IngestResult], workbooks: dict[str, Path]) -> N
         common = Counter(r.problems["code"].to_list()).most_common(5) if r.problems.height else []
         if common:
             out.print("  最常见的问题：" + "，".join(f"{code} × {n}" for code, n in common))
-        if r.file in workbooks:
-            out.print(f"  问题清单已写入：{workbooks[r.file]}")
+        if i in workbooks:
+            out.print(f"  问题清单已写入：{workbooks[i]}")
 
 
 def _table(title: str, frame: pl.DataFrame, columns: dict[str, str]) -> None:
@@ -153,15 +153,15 @@ def stats_summary(summary: dict) -> None:
         out.print(table)
 
 
-def flags_table(frame: pl.DataFrame) -> None:
+def flags_table(frame: pl.DataFrame, titles: dict[str, str]) -> None:
     _table(
         f"被标记的企业（共 {frame.height} 家次）",
-        frame,
-        {"rule_id": "规则", "city": "地市", "credit_code": "统一社会信用代码", "name": "企业名称", "message": "原因"},
+        frame.with_columns(rule=pl.col("rule_id").replace_strict(titles, default=pl.col("rule_id"))),
+        {"rule": "规则", "city": "地市", "credit_code": "统一社会信用代码", "name": "企业名称", "message": "原因"},
     )
 
 
-def rubric_table(frame: pl.DataFrame, pack: str) -> None:
+def rubric_table(frame: pl.DataFrame, pack: str, indicators: dict[str, str]) -> None:
     points = [c for c in frame.columns if c.startswith("points_")]
     shown = frame.with_columns(
         verdict=pl.when("verdict").then(pl.lit("符合")).otherwise(pl.lit("不符合")),
@@ -174,7 +174,7 @@ def rubric_table(frame: pl.DataFrame, pack: str) -> None:
             "city": "地市",
             "credit_code": "统一社会信用代码",
             "name": "企业名称",
-            **{p: p[7:] for p in points},
+            **{p: indicators.get(p.removeprefix("points_"), p) for p in points},
             "score": "总分",
             "verdict": "结论",
         },

@@ -22,6 +22,7 @@ from assess.rules.engine import FlagResult, evaluate_flags, evaluate_rubric
 from assess.rules.packs import RuleSet
 from assess.store import Store, StoreError
 
+HISTORY_YEARS = 2  # the history features read years Y-2..Y
 PACKAGES = ("assess", "polars", "duckdb", "sqlglot", "pydantic", "fastexcel", "openpyxl")
 
 _SCHEMA = """
@@ -60,8 +61,14 @@ def _sha256(path: Path) -> str:
 
 
 def manifest(store: Store, rules: RuleSet, year: int) -> dict:
+    # Every upload whose values the run can read: the year's filings, and earlier years' for the history features.
     uploads = store.con.execute(
-        "SELECT DISTINCT upload_id FROM filings WHERE year = ? ORDER BY upload_id", [year]
+        """
+        SELECT upload_id FROM filings WHERE year BETWEEN ? - ? AND ?
+        UNION SELECT upload_id FROM supplements WHERE year BETWEEN ? - ? AND ?
+        ORDER BY upload_id
+        """,
+        [year, HISTORY_YEARS, year] * 2,
     ).fetchall()
     return {
         "year": year,

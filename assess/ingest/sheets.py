@@ -52,9 +52,7 @@ def read_file(path: Path) -> list[RawSheet]:
     except UnreadableFile:
         raise
     except Exception as exc:  # any reader failure means the same thing to the user
-        raise UnreadableFile(
-            f"文件「{path.name}」无法读取，可能已损坏或不是声明的格式（{type(exc).__name__}）。"
-        ) from exc
+        raise UnreadableFile(f"文件「{path.name}」无法读取，可能已损坏或不是声明的格式。") from exc
 
 
 def _string_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -64,22 +62,25 @@ def _string_columns(frame: pl.DataFrame) -> pl.DataFrame:
 def _read_excel(path: Path) -> list[RawSheet]:
     reader = fastexcel.read_excel(path)
     sheets = []
-    for name in reader.sheet_names:
+    names = reader.sheet_names
+    for index, sheet_name in enumerate(names):
+        # Sheets are read by position: a malformed workbook may repeat a name, and such a sheet is told apart.
+        name = sheet_name if names.count(sheet_name) == 1 else f"{sheet_name}（第{index + 1}个工作表）"
         # skip_rows=0 keeps leading blank rows, so frame row i is Excel row i + 1.
-        sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+        sheet = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
         cells = _string_columns(sheet.to_polars())
         sheets.append(
             RawSheet(
                 name=name,
                 cells=cells,
                 row_numbers=pl.Series("row", range(1, cells.height + 1), dtype=pl.Int64),
-                numeric_cells=_excel_numeric_probe(reader, name),
+                numeric_cells=_excel_numeric_probe(reader, index),
             )
         )
     return sheets
 
 
-def _excel_numeric_probe(reader: fastexcel.ExcelReader, sheet: str) -> Callable[[int], pl.Series]:
+def _excel_numeric_probe(reader: fastexcel.ExcelReader, sheet: int) -> Callable[[int], pl.Series]:
     def probe(column: int) -> pl.Series:
         # Read as boolean, a number cell yields a value and a text cell yields null: the cell's own type, exactly.
         loaded = reader.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="boolean", use_columns=[column])
