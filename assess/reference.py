@@ -15,20 +15,15 @@ from assess.paths import industry_codes_path
 @dataclass(frozen=True)
 class Reference:
     industry_sections: dict[str, str]  # division, group or class code -> section letter
-    industry_names: dict[str, str]  # every code (sections included) -> Chinese name
     year_bounds: tuple[int, int]
 
 
 @cache
-def _industry(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+def _industry(path: Path) -> dict[str, str]:
     with path.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    sections = {row["code"]: row["section"] for row in rows if row["level"] != "1"}
-    names = {row["code"]: row["name"] for row in rows}
-    return sections, names
+        return {row["code"]: row["section"] for row in csv.DictReader(handle) if row["level"] != "1"}
 
 
 def load_reference(contract: Contract, today: dt.date | None = None) -> Reference:
-    sections, names = _industry(industry_codes_path())
     this_year = (today or dt.date.today()).year
-    return Reference(industry_sections=sections, industry_names=names, year_bounds=(contract.first_year, this_year))
+    return Reference(industry_sections=_industry(industry_codes_path()), year_bounds=(contract.first_year, this_year))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import string
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -155,10 +154,6 @@ class Populations:
     path: Path
     sha256: str
     trees: dict[str, exp.Expression]  # compiled, parameters and nested populations substituted
-
-    @cached_property
-    def titles(self) -> dict[str, str]:
-        return {name: p.title for name, p in self.spec.populations.items()}
 
 
 def _read(path: Path) -> tuple[dict, str]:
