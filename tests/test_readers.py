@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -105,3 +107,27 @@ def test_a_file_without_a_recognisable_header_is_an_error(tmp_path: Path, ingest
     result = ingest(path)
     assert result.error is not None and "表头" in result.error
     assert store.uploads().height == 0
+
+
+def _with_error_cell(path: Path, cell: str, literal: str) -> Path:
+    """Excel writes a failed formula's result as an error cell; openpyxl cannot, so edit the sheet XML."""
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    parts["xl/worksheets/sheet1.xml"] = re.sub(
+        rf'<c r="{cell}"[^>]*>.*?</c>', f'<c r="{cell}" t="e"><v>{literal}</v></c>', sheet
+    ).encode()
+    with zipfile.ZipFile(path, "w") as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    return path
+
+
+def test_an_excel_error_cell_is_reported_as_what_it_is_not_as_blank(tmp_path: Path, ingest: Ingester) -> None:
+    rows = [[*HEADER, "研发人员"], [*firm_row(1), 10], [*firm_row(2), 10]]
+    path = write_xlsx(tmp_path / "f.xlsx", {"表1": rows})
+    _with_error_cell(_with_error_cell(path, "F2", "#DIV/0!"), "J3", "#N/A")  # 营业收入 of row 2, 研发人员 of row 3
+    result = ingest(path)
+    located = set(result.problems.select("row", "code", "value").iter_rows())
+    assert located == {(2, "E-NUMBER", "#DIV/0!"), (3, "E-NUMBER", "#N/A")}
+    assert result.rejected == 2

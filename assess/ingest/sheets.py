@@ -7,6 +7,7 @@ Nothing here knows about fields or validation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,10 @@ def _read_excel(path: Path) -> list[RawSheet]:
         name = sheet_name if names.count(sheet_name) == 1 else f"{sheet_name}（第{index + 1}个工作表）"
         # skip_rows=0 keeps leading blank rows, so frame row i is Excel row i + 1.
         sheet = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
-        cells = _string_columns(sheet.to_polars())
+        table, errors = sheet.to_arrow_with_errors()
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        cells = _with_error_cells(_string_columns(frame), errors.errors if errors else [])
         sheets.append(
             RawSheet(
                 name=name,
@@ -78,6 +82,31 @@ def _read_excel(path: Path) -> list[RawSheet]:
             )
         )
     return sheets
+
+
+# Excel's error values, which the reader reports apart from the cells' text.
+_ERROR_LITERALS = {
+    "Div0": "#DIV/0!", "NA": "#N/A", "Value": "#VALUE!", "Ref": "#REF!", "Name": "#NAME?", "Num": "#NUM!",
+    "Null": "#NULL!", "GettingData": "#GETTING_DATA",
+}  # fmt: skip
+
+
+def _with_error_cells(cells: pl.DataFrame, errors: list[fastexcel.CellError]) -> pl.DataFrame:
+    """Error cells (#DIV/0!, #N/A, ...) come back empty; write their error literal in, so that they are reported as
+    what they are rather than as blanks."""
+    by_column: dict[str, tuple[list[int], list[str]]] = {}
+    for error in errors:
+        found = re.search(r"Error\((\w+)\)", error.detail)
+        if found:
+            row, column = error.offset_position
+            rows, literals = by_column.setdefault(f"c{column}", ([], []))
+            rows.append(row)
+            literals.append(_ERROR_LITERALS.get(found.group(1), f"#{found.group(1)}"))
+    for name, (rows, literals) in by_column.items():
+        series = cells[name].clone()
+        series.scatter(rows, literals)
+        cells = cells.with_columns(series)
+    return cells
 
 
 def _excel_numeric_probe(reader: fastexcel.ExcelReader, sheet: int) -> Callable[[int], pl.Series]:
