@@ -1,24 +1,35 @@
-"""Features: the per-firm, per-year columns that rules, rubrics and scores read, as SQL views over the filings.
+"""Features: the per-firm, per-year columns that rules, rubrics, scores and the index read, as SQL views.
 
-The view `features` has one row per current filing. Reference data it needs (industry sections, the chain mapping)
-is loaded into temporary tables of the connection from `schemas/` and `rules/`, so a change to those files takes
-effect at the next run without touching the stored filings. Nothing here holds a policy threshold: those live in
-the rule packs and `rules/populations.yaml`.
+Three views, each a superset of the one before, so that a query reads only as far as it needs:
+`features_base` (the firm's own filing of the year), `features_history` (adds its earlier years) and `features`
+(adds comparisons with its peers of the same year). Every column is defined, with its Chinese name, in
+`schemas/features.yaml`; the SQL below is the one place that computes them. Reference data (industry sections, the
+chain mapping) is loaded into temporary tables of the connection from `schemas/` and `rules/`, so a change to those
+files takes effect at the next run without touching the stored filings. No policy threshold lives here.
 """
 
 from __future__ import annotations
 
 import csv
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 import duckdb
 import polars as pl
+import yaml
 
 from assess.contract import Contract
-from assess.paths import RULES_DIR
+from assess.paths import RULES_DIR, SCHEMAS_DIR
 from assess.reference import Reference
 
 CHAIN_MAP = RULES_DIR / "chain_map.csv"
+FEATURES_FILE = SCHEMAS_DIR / "features.yaml"
+
+Level = Literal["base", "history", "peer"]
+VIEWS: dict[Level, str] = {"base": "features_base", "history": "features_history", "peer": "features"}
+_ORDER: tuple[Level, ...] = ("base", "history", "peer")
 
 
 @dataclass(frozen=True)
@@ -26,56 +37,30 @@ class FeatureSpec:
     name: str
     title: str  # Chinese, for messages and documentation
     unit: str | None = None
-    history: bool = False  # needs the firm's earlier years (the `features` view; else `features_base` suffices)
+    level: Level = "base"
+    definition: str | None = None
+
+    @property
+    def history(self) -> bool:
+        return self.level != "base"
 
 
-# Every column a rule may read. Identity columns come first; the order is the documentation's order.
-FEATURES: tuple[FeatureSpec, ...] = (
-    FeatureSpec("credit_code", "统一社会信用代码"),
-    FeatureSpec("name", "企业名称"),
-    FeatureSpec("year", "年度"),
-    FeatureSpec("city", "所属地市"),
-    FeatureSpec("county", "所属区县"),
-    FeatureSpec("industry_code", "行业代码"),
-    FeatureSpec("section", "行业门类（GB/T 4754-2017）"),
-    FeatureSpec("division", "行业大类（2位代码）"),
-    FeatureSpec("direction", "标志性产业链方向（29个之一；申报优先，否则按行业代码对照表）"),
-    FeatureSpec("chain", "标志性产业链（11条之一）"),
-    FeatureSpec("in_chain", "属于标志性产业链领域"),
-    FeatureSpec("above_scale", "统计部门认定的规上企业标志（未填为空）"),
-    FeatureSpec("revenue", "营业收入", "万元"),
-    FeatureSpec("main_revenue", "主营业务收入", "万元"),
-    FeatureSpec("rd_expense", "研发费用", "万元"),
-    FeatureSpec("total_cost", "成本费用总额", "万元"),
-    FeatureSpec("total_assets", "资产总额", "万元"),
-    FeatureSpec("total_liabilities", "负债总额", "万元"),
-    FeatureSpec("net_assets", "净资产", "万元"),
-    FeatureSpec("hitech_revenue", "高新技术产品收入", "万元"),
-    FeatureSpec("employees", "从业人员", "人"),
-    FeatureSpec("rd_staff", "研发人员", "人"),
-    FeatureSpec("tech_staff", "科技人员", "人"),
-    FeatureSpec("rd_institution", "研发机构级别"),
-    FeatureSpec("has_rd_institution", "有研发机构（任一级别，含企业自建）"),
-    FeatureSpec("invention_patents", "有效发明专利", "件"),
-    FeatureSpec("class2_ip", "Ⅱ类知识产权", "件"),
-    FeatureSpec("standards_led", "主导制定标准", "项"),
-    FeatureSpec("award_level", "科技奖励级别"),
-    FeatureSpec("market_share", "主导产品市场占有率", "%"),
-    FeatureSpec("is_hte", "高新技术企业"),
-    FeatureSpec("is_tech_sme", "科技型中小企业"),
-    FeatureSpec("founded_year", "成立年份"),
-    FeatureSpec("rd_intensity", "研发投入强度（研发费用/营业收入）"),
-    FeatureSpec("rd_cost_share", "研发费用占成本费用总额比例"),
-    FeatureSpec("tech_staff_share", "科技人员占从业人员比例"),
-    FeatureSpec("hitech_share", "高新技术产品收入占营业收入比例"),
-    FeatureSpec("rd_3y", "近三年研发费用合计（同时有研发费用和营业收入的年份，有几年算几年）", "万元", history=True),
-    FeatureSpec("revenue_3y", "近三年营业收入合计（与rd_3y同样的年份）", "万元", history=True),
-    FeatureSpec("rd_3y_intensity", "近三年研发费用总额占营业收入总额比例", history=True),
-    FeatureSpec("revenue_growth_3y", "营业收入增长率：½(Y2/Y1 + Y3/Y2) − 1（高企认定口径）", history=True),
-    FeatureSpec("net_assets_growth_3y", "净资产增长率：½(Y2/Y1 + Y3/Y2) − 1（高企认定口径）", history=True),
-)
+def _load() -> tuple[FeatureSpec, ...]:
+    with FEATURES_FILE.open(encoding="utf-8") as handle:
+        return tuple(FeatureSpec(**item) for item in yaml.safe_load(handle)["features"])
+
+
+FEATURES: tuple[FeatureSpec, ...] = _load()
 FEATURE_NAMES = frozenset(f.name for f in FEATURES)
-HISTORY_FEATURES = frozenset(f.name for f in FEATURES if f.history)
+BY_NAME = {f.name: f for f in FEATURES}
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def view_for(sql_fragments: Iterable[str]) -> str:
+    """The lightest view that has every feature the SQL fragments name."""
+    named = {word for text in sql_fragments for word in _WORD.findall(text)}
+    levels = {BY_NAME[name].level for name in named if name in BY_NAME}
+    return VIEWS[max(levels, key=_ORDER.index, default="base")]
 
 
 def _chain_map_rows() -> list[tuple[str, str, str, int]]:
@@ -106,12 +91,23 @@ def install(con: duckdb.DuckDBPyConnection, contract: Contract, reference: Refer
     )
     for name in ("industry_codes_src", "chain_map_src", "directions_src"):
         con.unregister(name)
-    con.execute(_FEATURES_SQL)
+    con.execute(
+        _FEATURES_SQL.format(
+            institution_rank=_rank_sql(contract, "rd_institution"), award_rank=_rank_sql(contract, "award_level")
+        )
+    )
+
+
+def _rank_sql(contract: Contract, field: str) -> str:
+    """A choice field as its position among the contract's choices, from 0 (the first, 无)."""
+    labels = ", ".join("'" + label.replace("'", "''") + "'" for label in contract.field(field).choices)
+    return f"list_position([{labels}], p.{field}) - 1"
 
 
 # Ratios are rounded to 12 places: a firm at exactly 3.000% must not fall one floating-point step below a 3% band.
-# The three-year sums take only the years that have both R&D and revenue, so that the two sums cover the same years.
+# Multi-year sums take only the years that have both R&D and revenue, so that the two sums cover the same years.
 # The most specific matching code wins (class over group over division); the file's order breaks remaining ties.
+# Growth rates need a positive base and a positive current value; percent_rank ranks only the peers with a value.
 _FEATURES_SQL = """
 CREATE OR REPLACE TEMP VIEW industry_directions AS
 SELECT industry_code, direction, chain FROM (
@@ -156,37 +152,81 @@ SELECT
     i.section, left(p.industry_code, 2) AS division, p.direction, p.chain, p.chain IS NOT NULL AS in_chain,
     p.above_scale, p.revenue, p.main_revenue, p.rd_expense, p.total_cost, p.total_assets, p.total_liabilities,
     p.net_assets, p.hitech_revenue, p.employees, p.rd_staff, p.tech_staff, p.rd_institution,
+    {institution_rank} AS rd_institution_rank,
     p.rd_institution <> '无' AS has_rd_institution,
-    p.invention_patents, p.class2_ip, p.standards_led, p.award_level, p.market_share, p.is_hte, p.is_tech_sme,
-    year(p.founded) AS founded_year,
+    p.invention_patents, p.class2_ip,
+    round((p.invention_patents + p.class2_ip) * 100.0 / nullif(p.employees, 0), 12) AS ip_per_100_staff,
+    p.standards_led, p.award_level, {award_rank} AS award_rank,
+    p.market_share, p.is_hte, p.is_tech_sme,
+    year(p.founded) AS founded_year, p.year - year(p.founded) AS firm_age,
     round(CAST(p.rd_expense AS DOUBLE) / nullif(p.revenue, 0), 12) AS rd_intensity,
     round(CAST(p.rd_expense AS DOUBLE) / nullif(p.total_cost, 0), 12) AS rd_cost_share,
     round(CAST(p.tech_staff AS DOUBLE) / nullif(p.employees, 0), 12) AS tech_staff_share,
+    round(CAST(p.rd_staff AS DOUBLE) / nullif(p.employees, 0), 12) AS rd_staff_share,
     round(CAST(p.hitech_revenue AS DOUBLE) / nullif(p.revenue, 0), 12) AS hitech_share
 FROM placed AS p
 LEFT JOIN industry_codes AS i ON i.code = p.industry_code;
 
-CREATE OR REPLACE TEMP VIEW features AS
+CREATE OR REPLACE TEMP VIEW features_history AS
 WITH history AS (
     SELECT h.credit_code, h.year,
-           sum(p.rd_expense) FILTER (WHERE p.revenue IS NOT NULL AND p.rd_expense IS NOT NULL) AS rd_3y,
-           sum(p.revenue) FILTER (WHERE p.revenue IS NOT NULL AND p.rd_expense IS NOT NULL) AS revenue_3y,
-           max(p.revenue) FILTER (WHERE p.year = h.year - 1) AS revenue_y2,
-           max(p.revenue) FILTER (WHERE p.year = h.year - 2) AS revenue_y1,
-           max(p.net_assets) FILTER (WHERE p.year = h.year - 1) AS net_assets_y2,
-           max(p.net_assets) FILTER (WHERE p.year = h.year - 2) AS net_assets_y1
+           sum(p.rd_expense) FILTER (WHERE p.year >= h.year - 2 AND p.revenue IS NOT NULL
+                                     AND p.rd_expense IS NOT NULL) AS rd_3y,
+           sum(p.revenue) FILTER (WHERE p.year >= h.year - 2 AND p.revenue IS NOT NULL
+                                  AND p.rd_expense IS NOT NULL) AS revenue_3y,
+           sum(p.rd_expense) FILTER (WHERE p.year >= h.year - 1 AND p.revenue IS NOT NULL
+                                     AND p.rd_expense IS NOT NULL) AS rd_2y,
+           sum(p.revenue) FILTER (WHERE p.year >= h.year - 1 AND p.revenue IS NOT NULL
+                                  AND p.rd_expense IS NOT NULL) AS revenue_2y,
+           max(p.rd_expense) FILTER (WHERE p.year = h.year - 1) AS rd_prev1,
+           max(p.revenue) FILTER (WHERE p.year = h.year - 1) AS revenue_prev1,
+           max(p.revenue) FILTER (WHERE p.year = h.year - 2) AS revenue_prev2,
+           max(p.revenue) FILTER (WHERE p.year = h.year - 3) AS revenue_prev3,
+           max(p.net_assets) FILTER (WHERE p.year = h.year - 1) AS net_assets_prev1,
+           max(p.net_assets) FILTER (WHERE p.year = h.year - 2) AS net_assets_prev2
     FROM (SELECT credit_code, year FROM filings) AS h
-    JOIN money_history AS p ON p.credit_code = h.credit_code AND p.year BETWEEN h.year - 2 AND h.year
+    JOIN money_history AS p ON p.credit_code = h.credit_code AND p.year BETWEEN h.year - 3 AND h.year
     GROUP BY h.credit_code, h.year
 )
 SELECT
     p.*,
+    round(CAST(h.rd_prev1 AS DOUBLE) / nullif(h.revenue_prev1, 0), 12) AS rd_intensity_prev,
+    round(CAST(h.rd_2y AS DOUBLE) / nullif(h.revenue_2y, 0), 12) AS rd_intensity_2y,
     h.rd_3y, h.revenue_3y,
     round(CAST(h.rd_3y AS DOUBLE) / nullif(h.revenue_3y, 0), 12) AS rd_3y_intensity,
-    (CAST(h.revenue_y2 AS DOUBLE) / nullif(h.revenue_y1, 0)
-        + CAST(p.revenue AS DOUBLE) / nullif(h.revenue_y2, 0)) / 2 - 1 AS revenue_growth_3y,
-    (CAST(h.net_assets_y2 AS DOUBLE) / nullif(h.net_assets_y1, 0)
-        + CAST(p.net_assets AS DOUBLE) / nullif(h.net_assets_y2, 0)) / 2 - 1 AS net_assets_growth_3y
+    round(CAST(p.rd_expense AS DOUBLE) / nullif(h.rd_prev1, 0) - 1, 12) AS rd_growth,
+    (CAST(h.revenue_prev1 AS DOUBLE) / nullif(h.revenue_prev2, 0)
+        + CAST(p.revenue AS DOUBLE) / nullif(h.revenue_prev1, 0)) / 2 - 1 AS revenue_growth_3y,
+    (CAST(h.net_assets_prev1 AS DOUBLE) / nullif(h.net_assets_prev2, 0)
+        + CAST(p.net_assets AS DOUBLE) / nullif(h.net_assets_prev1, 0)) / 2 - 1 AS net_assets_growth_3y,
+    CASE WHEN h.revenue_prev2 > 0 AND p.revenue > 0
+         THEN round(pow(CAST(p.revenue AS DOUBLE) / h.revenue_prev2, 1 / 2) - 1, 12) END AS revenue_cagr_2y,
+    CASE WHEN h.revenue_prev3 IS NOT NULL
+         THEN CASE WHEN h.revenue_prev3 > 0 AND p.revenue > 0
+                   THEN round(pow(CAST(p.revenue AS DOUBLE) / h.revenue_prev3, 1 / 3) - 1, 12) END
+         WHEN h.revenue_prev2 > 0 AND p.revenue > 0
+         THEN round(pow(CAST(p.revenue AS DOUBLE) / h.revenue_prev2, 1 / 2) - 1, 12) END AS revenue_cagr_3y
 FROM features_base AS p
 LEFT JOIN history AS h USING (credit_code, year);
+
+CREATE OR REPLACE TEMP VIEW features AS
+WITH ranked AS (
+    SELECT p.*,
+           CASE WHEN p.rd_intensity IS NOT NULL THEN round(percent_rank() OVER (
+               PARTITION BY p.year, p.division, p.rd_intensity IS NULL ORDER BY p.rd_intensity), 12) END
+               AS rd_intensity_pct,
+           CASE WHEN p.revenue_cagr_3y IS NOT NULL THEN round(percent_rank() OVER (
+               PARTITION BY p.year, p.division, p.revenue_cagr_3y IS NULL ORDER BY p.revenue_cagr_3y), 12) END
+               AS revenue_cagr_3y_pct,
+           round(CAST(p.revenue AS DOUBLE) / nullif(sum(p.revenue) OVER (PARTITION BY p.year, p.division), 0), 12)
+               AS revenue_share,
+           CASE WHEN p.revenue IS NOT NULL THEN round(percent_rank() OVER (
+               PARTITION BY p.year, p.division, p.revenue IS NULL ORDER BY p.revenue), 12) END
+               AS revenue_share_pct
+    FROM features_history AS p
+)
+SELECT *,
+       coalesce(round(CAST(market_share AS DOUBLE) / 100, 12), revenue_share) AS market_share_est,
+       market_share IS NULL AS market_share_proxy
+FROM ranked;
 """

@@ -22,7 +22,7 @@ from assess.rules.engine import FlagResult, evaluate_flags, evaluate_rubric
 from assess.rules.packs import RuleSet
 from assess.store import Store, StoreError
 
-HISTORY_YEARS = 2  # the history features read years Y-2..Y
+HISTORY_YEARS = 3  # the history features read years Y-3..Y (the three-year CAGR)
 PACKAGES = ("assess", "polars", "duckdb", "sqlglot", "pydantic", "fastexcel", "openpyxl")
 
 _SCHEMA = """

@@ -165,7 +165,9 @@ def test_run_flags_stats_and_rubric(tmp_path: Path, db: Path) -> None:
     status, stdout, _ = run("run", "--year", "2024", "--json", "--db", db)
     assert status == 0 and json.loads(stdout)["run_id"] == 1 and json.loads(stdout)["year"] == 2024
     flagged = json.loads(run("flags", "--year", "2024", "--json", "--db", db)[1])
-    assert {(f["credit_code"], f["rule_id"]) for f in flagged} == {
+    policy = [f for f in flagged if f["rule_id"].startswith(("yiqingling", "yitisheng"))]
+    targets = {(f["credit_code"], f["rule_id"]) for f in policy}
+    assert targets == {
         (make_code(1), "yiqingling.no_rd_activity"),
         (make_code(2), "yitisheng.no_rd_institution"),
     }

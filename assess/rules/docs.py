@@ -9,6 +9,7 @@ from assess.paths import PROJECT_DIR
 from assess.rules.packs import BASIS_LABELS, LoadedPack, Parameter, RuleSet, load_rules
 
 DOC = PROJECT_DIR / "docs" / "rules.md"
+_LEVELS = {"base": "本年", "history": "历年", "peer": "同行"}
 
 
 def _parameters(parameters: dict[str, Parameter]) -> list[str]:
@@ -75,8 +76,18 @@ def render(rules: RuleSet) -> str:
     ]
     for loaded in rules.packs:
         lines += _pack(loaded)
-    lines += ["## 可用的特征列", "", "| 列 | 含义 | 单位 |", "|---|---|---|"]
-    lines += [f"| `{f.name}` | {f.title} | {f.unit or ''} |" for f in FEATURES]
+    lines += [
+        "## 可用的特征列（`schemas/features.yaml`）",
+        "",
+        "范围：本年 = 只用当年填报；历年 = 还用企业往年的数据；同行 = 还与同年度的同行企业比较。",
+        "",
+        "| 列 | 名称 | 单位 | 范围 | 定义 |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{f.name}` | {f.title} | {f.unit or ''} | {_LEVELS[f.level]} | {' '.join((f.definition or '').split())} |"
+        for f in FEATURES
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -6,29 +6,23 @@ the counts by province, city and direction. Rubrics are scored the same way, one
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
-from assess.features import FEATURES, HISTORY_FEATURES
-from assess.ingest.problems import plain_amount
+from assess import display
+from assess.features import BY_NAME, view_for
 from assess.rules.packs import CompiledRule, LoadedPack, RuleSet
 
 IDENTITY = ("credit_code", "name", "year", "city", "direction", "chain")
-_MONEY = {f.name for f in FEATURES if f.unit == "万元"}
 
 
 @dataclass(frozen=True)
 class FlagResult:
     hits: pl.DataFrame  # rule_id, identity columns, message
     counts: pl.DataFrame  # rule_id, year, level (province/city/direction), key, population, hits
-
-
-def _view(sql_fragments: list[str]) -> str:
-    """The lighter view unless some expression reads the firm's earlier years."""
-    text = " ".join(sql_fragments)
-    return "features" if any(name in text for name in HISTORY_FEATURES) else "features_base"
 
 
 def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | None) -> FlagResult:
@@ -40,7 +34,7 @@ def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | N
         f"{rule.population_sql} AS pop_{i}, {rule.population_sql} AND {rule.condition_sql} AS hit_{i}"
         for i, rule in enumerate(compiled)
     )
-    view = _view([r.population_sql + r.condition_sql for r in compiled])
+    view = view_for([r.population_sql + r.condition_sql for r in compiled])
     source = f"FROM {view} WHERE $year IS NULL OR year = $year"
     flagged = con.sql(
         f"""
@@ -64,20 +58,26 @@ def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | N
 def _hits(flagged: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataFrame:
     """One row per firm and rule it is flagged by (in no particular order: readers sort)."""
     frames = [
-        flagged.filter(pl.col(f"hit_{i}")).select(pl.lit(rule.id).alias("rule_id"), *IDENTITY, message=_message(rule))
+        flagged.filter(pl.col(f"hit_{i}")).select(
+            pl.lit(rule.id).alias("rule_id"), *IDENTITY, message=message(rule.message, flagged.schema)
+        )
         for i, rule in enumerate(compiled)
     ]
     return pl.concat(frames)
 
 
-def _message(rule: CompiledRule) -> pl.Expr:
-    """The rule's template filled per firm; amounts in 万元 as people write them."""
-    template, values = rule.message, []
-    for column in rule.columns:
-        template = template.replace("{" + column + "}", "{}")
-        value = plain_amount(pl.col(column)) if column in _MONEY else pl.col(column).cast(pl.String)
-        values.append(value.fill_null("（未填）"))
-    return pl.format(template, *values) if values else pl.lit(template)
+def message(template: str, schema: pl.Schema) -> pl.Expr:
+    """A rule's message template (parameters already filled) filled per firm with the feature columns it names, each
+    value as `display` shows its unit."""
+    pattern, values = "", []
+    for literal, column, _, _ in string.Formatter().parse(template):
+        pattern += literal
+        if column:
+            pattern += "{}"
+            values.append(
+                display.expr(pl.col(column), BY_NAME[column].unit, schema[column]).fill_null(display.MISSING)
+            )
+    return pl.format(pattern, *values) if values else pl.lit(template)
 
 
 def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataFrame:
@@ -113,7 +113,8 @@ def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: in
     score = " + ".join(f"points_{i.id}" for i in rubric.indicators) or "0"
     all_gates = " AND ".join(f"gate_{gid}" for gid, _, _ in rubric.gates) or "true"
     any_track = " OR ".join(f"track_{tid}" for tid, _, _ in rubric.fast_track) or "false"
-    view = _view([sql for _, _, sql in (*rubric.gates, *rubric.fast_track)] + [i.points_sql for i in rubric.indicators])
+    conditions = [sql for _, _, sql in (*rubric.gates, *rubric.fast_track)]
+    view = view_for([*conditions, *(i.points_sql for i in rubric.indicators)])
     return con.sql(
         f"""
         WITH base AS (

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlglot import exp
 
+from assess import display
 from assess.features import FEATURE_NAMES
 from assess.paths import RULES_DIR
 from assess.rules import expressions
@@ -59,7 +60,8 @@ class Rule(_Model):
     population: list[str] = Field(default_factory=list)
     scope: str = "true"
     condition: str
-    message: str
+    message: str  # why a firm is flagged
+    otherwise: str | None = None  # why a firm the rule applies to is not flagged, where explanations need it
 
 
 class Band(_Model):
@@ -117,7 +119,8 @@ class CompiledRule:
     population_sql: str  # populations and scope: who the rule applies to
     condition_sql: str  # among them, who is flagged
     message: str  # template with {column} placeholders; parameters already filled in
-    columns: tuple[str, ...]  # feature columns the message names
+    otherwise: str | None  # the same, for a firm the rule applies to but does not flag
+    columns: tuple[str, ...]  # feature columns the messages name
 
 
 @dataclass(frozen=True)
@@ -247,13 +250,17 @@ def _compile_rule(
     population = exp.and_(*parts) if len(parts) > 1 else parts[0]
     condition = _checked(path, rule_id, rule.condition, values, populations.trees, predicate=True)
     message, columns = _message(path, rule_id, rule.message, pack.parameters)
+    otherwise, otherwise_columns = (
+        _message(path, rule_id, rule.otherwise, pack.parameters) if rule.otherwise is not None else (None, ())
+    )
     return CompiledRule(
         id=rule_id,
         title=rule.title,
         population_sql=f"coalesce({expressions.to_sql(population)}, false)",
         condition_sql=f"coalesce({expressions.to_sql(condition)}, false)",
         message=message,
-        columns=columns,
+        otherwise=otherwise,
+        columns=tuple(dict.fromkeys((*columns, *otherwise_columns))),
     )
 
 
@@ -267,14 +274,8 @@ def _message(path: Path, rule_id: str, template: str, parameters: dict[str, Para
         )
     filled = template
     for name, parameter in parameters.items():
-        filled = filled.replace("{" + name + "}", _plain(parameter.value))
+        filled = filled.replace("{" + name + "}", display.value(parameter.value, parameter.unit))
     return filled, tuple(dict.fromkeys(f for f in fields if f in FEATURE_NAMES))
-
-
-def _plain(value: Scalar) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _compile_rubric(path: Path, pack: Pack, values: dict[str, Scalar], populations: Populations) -> CompiledRubric:

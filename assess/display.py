@@ -1,0 +1,48 @@
+"""Values as a person reads them in messages, reasons and workbooks, by the unit the feature or parameter declares:
+万元 with at most two decimals, 比例 (a ratio) as a percentage, 百分位 (a percentile from 0 to 1) as 0-100, and
+true/false as 是/否. One place, so that a threshold and the firm's value next to it always read alike."""
+
+from __future__ import annotations
+
+import polars as pl
+
+MISSING = "（未填）"
+PERCENT = "比例"
+PERCENTILE = "百分位"
+
+
+def _trimmed(text: pl.Expr) -> pl.Expr:
+    return text.str.replace(r"\.0+$", "").str.replace(r"(\.\d*?)0+$", "$1")
+
+
+def expr(column: pl.Expr, unit: str | None, dtype: pl.DataType | None = None) -> pl.Expr:
+    """`column` as display text (null stays null; callers choose what a missing value reads as)."""
+    if unit == PERCENT:
+        return _trimmed((column.cast(pl.Float64) * 100).round(2).cast(pl.String)) + pl.lit("%")
+    if unit == PERCENTILE:
+        return (column.cast(pl.Float64) * 100).round(0).cast(pl.Int64).cast(pl.String)
+    if dtype == pl.Boolean:
+        return pl.when(column).then(pl.lit("是")).when(column.not_()).then(pl.lit("否"))
+    if unit is not None or (dtype is not None and dtype.is_numeric()):
+        return _trimmed(column.cast(pl.Float64).round(2).cast(pl.String))
+    return column.cast(pl.String)
+
+
+def value(item: object, unit: str | None) -> str:
+    """One value (a parameter, a threshold) as display text."""
+    if item is None:
+        return MISSING
+    if isinstance(item, bool):
+        return "是" if item else "否"
+    if unit == PERCENT and isinstance(item, int | float):
+        return _plain(item * 100) + "%"
+    if unit == PERCENTILE and isinstance(item, int | float):
+        return f"{round(item * 100):d}"
+    if isinstance(item, float):
+        return _plain(item)
+    return str(item)
+
+
+def _plain(number: float) -> str:
+    text = f"{number:.2f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
