@@ -15,8 +15,14 @@ def _trimmed(text: pl.Expr) -> pl.Expr:
     return text.str.replace(r"\.0+$", "").str.replace(r"(\.\d*?)0+$", "$1")
 
 
-def expr(column: pl.Expr, unit: str | None, dtype: pl.DataType | None = None) -> pl.Expr:
-    """`column` as display text (null stays null; callers choose what a missing value reads as)."""
+def expr(column: pl.Expr, unit: str | None, dtype: pl.DataType | None = None, *, with_unit: bool = False) -> pl.Expr:
+    """`column` as display text (null stays null; callers choose what a missing value reads as); `with_unit`
+    appends a unit such as 万元 or 件 (percentages and percentiles carry theirs anyway)."""
+    text = _expr(column, unit, dtype)
+    return text + pl.lit(unit) if with_unit and unit not in (None, PERCENT, PERCENTILE) else text
+
+
+def _expr(column: pl.Expr, unit: str | None, dtype: pl.DataType | None) -> pl.Expr:
     if unit == PERCENT:
         return _trimmed((column.cast(pl.Float64) * 100).round(2).cast(pl.String)) + pl.lit("%")
     if unit == PERCENTILE:

@@ -39,6 +39,7 @@ class FeatureSpec:
     unit: str | None = None
     level: Level = "base"
     definition: str | None = None
+    labels: str | None = None  # a rank's choice field: the rank is shown as the choice (国家级, ...)
 
     @property
     def history(self) -> bool:

@@ -4,9 +4,10 @@ every rule id, parameter and population cannot drift from what runs. Regenerate 
 
 from __future__ import annotations
 
-from assess.features import FEATURES
+from assess.features import BY_NAME, FEATURES
 from assess.paths import PROJECT_DIR
 from assess.rules.packs import BASIS_LABELS, LoadedPack, Parameter, RuleSet, load_rules
+from assess.scoring.config import ScoringConfig, load_scoring
 
 DOC = PROJECT_DIR / "docs" / "rules.md"
 _LEVELS = {"base": "本年", "history": "历年", "peer": "同行"}
@@ -52,7 +53,50 @@ def _pack(loaded: LoadedPack) -> list[str]:
     return lines
 
 
-def render(rules: RuleSet) -> str:
+def _scoring(config: ScoringConfig) -> list[str]:
+    classifier, index = config.classifier.spec, config.index.spec
+    lines = [
+        f"## {classifier.title}（`rules/scoring/classifier.yaml`，第 {classifier.version} 版）",
+        "",
+        f"依据：{classifier.source}",
+        "",
+        f"标注：填报字段 `{classifier.label}`；评分对象：{'、'.join(f'`{p}`' for p in classifier.population)}。",
+        "",
+        *_parameters(classifier.parameters),
+        "",
+        "| 特征 | 名称 | 单调约束 |",
+        "|---|---|---|",
+        *(f"| `{f.name}` | {BY_NAME[f.name].title} | {f.monotone} |" for f in classifier.features),
+        "",
+        "| 子判断 | 名称 | 来自规则 |",
+        "|---|---|---|",
+        *(
+            f"| `{key}` | {c.title} | {'、'.join(f'`{classifier.criteria_pack}.{r}`' for r in c.rules)} |"
+            for key, c in classifier.criteria.items()
+        ),
+        "",
+        f"## {index.title}（`rules/scoring/index.yaml`，第 {index.version} 版）",
+        "",
+        f"依据：{index.source}",
+        "",
+        *_parameters(index.parameters),
+        "",
+        "企业发展阶段（按顺序取第一个成立的）：",
+        "",
+        *(f"- `{s.id}` {s.title}：`{s.condition}`" for s in index.stages),
+        "",
+        "| 指标 | 名称 | 一级指标 | 取值 | 计分 | " + " | ".join(f"{s.title}权重" for s in index.stages) + " |",
+        "|---|---|---|---|---|" + "---|" * len(index.stages),
+    ]
+    for c in index.components:
+        scoring = "同年全省百分位" if c.peers == "province" else "同年全省同行业大类百分位"
+        scoring = scoring if c.scoring == "percentile" else "直接取值（0—1）"
+        weights = " | ".join(f"{c.weights.get(s.id, 0):g}" for s in index.stages)
+        lines.append(f"| `{c.id}` | {c.title} | {c.group} | `{c.value}` | {scoring} | {weights} |")
+    return [*lines, ""]
+
+
+def render(rules: RuleSet, scoring: ScoringConfig) -> str:
     populations = rules.populations.spec
     lines = [
         "# 规则说明（由规则包自动生成，请勿手改）",
@@ -76,6 +120,7 @@ def render(rules: RuleSet) -> str:
     ]
     for loaded in rules.packs:
         lines += _pack(loaded)
+    lines += _scoring(scoring)
     lines += [
         "## 可用的特征列（`schemas/features.yaml`）",
         "",
@@ -93,4 +138,5 @@ def render(rules: RuleSet) -> str:
 
 if __name__ == "__main__":
     DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(render(load_rules()), encoding="utf-8")
+    loaded = load_rules()
+    DOC.write_text(render(loaded, load_scoring(loaded)), encoding="utf-8")

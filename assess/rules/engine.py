@@ -74,9 +74,7 @@ def message(template: str, schema: pl.Schema) -> pl.Expr:
         pattern += literal
         if column:
             pattern += "{}"
-            values.append(
-                display.expr(pl.col(column), BY_NAME[column].unit, schema[column]).fill_null(display.MISSING)
-            )
+            values.append(display.expr(pl.col(column), BY_NAME[column].unit, schema[column]).fill_null(display.MISSING))
     return pl.format(pattern, *values) if values else pl.lit(template)
 
 
@@ -129,3 +127,34 @@ def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: in
         """,
         params={"year": year},
     ).pl()
+
+
+def evaluate_rules(con: duckdb.DuckDBPyConnection, rules: tuple[CompiledRule, ...], year: int) -> pl.DataFrame:
+    """Per firm with a filing that year and per rule r: `applies_r` (in the rule's population and scope), `holds_r`
+    (flagged) and `message_r` (the rule's message, or its 'otherwise' message where it applies but does not hold).
+    Explanations use this where the hit list alone would leave a firm's near misses unexplained."""
+    columns = sorted({c for rule in rules for c in rule.columns} - {"credit_code"})
+    booleans = ", ".join(
+        f"{rule.population_sql} AS applies_{i}, {rule.population_sql} AND {rule.condition_sql} AS holds_{i}"
+        for i, rule in enumerate(rules)
+    )
+    view = view_for([r.population_sql + r.condition_sql for r in rules])
+    frame = con.sql(
+        f"SELECT credit_code, {', '.join(columns) + ', ' if columns else ''}{booleans} FROM {view} WHERE year = $year",
+        params={"year": year},
+    ).pl()
+    outputs = [pl.col("credit_code")]
+    for i, rule in enumerate(rules):
+        short = rule.id.split(".", 1)[1]
+        said = message(rule.message, frame.schema)
+        otherwise = message(rule.otherwise, frame.schema) if rule.otherwise is not None else pl.lit(None, pl.String)
+        outputs += [
+            pl.col(f"applies_{i}").alias(f"applies_{short}"),
+            pl.col(f"holds_{i}").alias(f"holds_{short}"),
+            pl.when(pl.col(f"holds_{i}"))
+            .then(said)
+            .when(pl.col(f"applies_{i}"))
+            .then(otherwise)
+            .alias(f"message_{short}"),
+        ]
+    return frame.select(outputs)

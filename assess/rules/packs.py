@@ -222,6 +222,41 @@ def _checked(
         raise PackError(f"规则文件「{path.name}」中「{rule}」有误：{exc}") from exc
 
 
+def compile_expression(
+    path: Path,
+    label: str,
+    text: str,
+    parameters: dict[str, Parameter],
+    populations: Populations,
+    *,
+    predicate: bool,
+) -> str:
+    """DuckDB SQL for an expression of another configuration file (a stage, an index component), checked exactly
+    as a rule's; a condition is false, never null, where a value it reads is missing."""
+    values = {name: p.value for name, p in parameters.items()}
+    sql = expressions.to_sql(_checked(path, label, text, values, populations.trees, predicate=predicate))
+    return f"coalesce({sql}, false)" if predicate else sql
+
+
+def population_sql(path: Path, label: str, names: list[str], populations: Populations) -> str:
+    """The conjunction of named populations, as SQL."""
+    unknown = [p for p in names if p not in populations.trees]
+    if unknown:
+        raise PackError(f"规则文件「{path.name}」中「{label}」引用了未定义的人群：{'、'.join(unknown)}。")
+    parts = [exp.paren(populations.trees[p].copy()) for p in names]
+    tree = exp.and_(*parts) if len(parts) > 1 else parts[0] if parts else exp.true()
+    return f"coalesce({expressions.to_sql(tree)}, false)"
+
+
+def read_config(path: Path) -> tuple[dict, str]:
+    """A YAML configuration file and its SHA-256, with a Chinese message when it cannot be read."""
+    return _read(path)
+
+
+def validation_message(path: Path, exc: ValidationError) -> str:
+    return _validation_message(path, exc)
+
+
 def load_pack(path: Path, populations: Populations) -> LoadedPack:
     raw, sha = _read(path)
     try:

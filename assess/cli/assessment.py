@@ -1,0 +1,177 @@
+"""Commands for assessment runs: run a year, read its flags, figures and rubrics, simulate thresholds, the demo."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assess import report, runs, stats
+from assess.cli.common import DbOption, JsonOption, app, fail, load_packs, open_store, store_for
+from assess.cli.filings import write_problem_workbooks
+from assess.contract import load_contract
+from assess.ingest import Options, ingest_files
+from assess.paths import SAMPLE_DIR
+from assess.rules.engine import evaluate_flags
+from assess.rules.expressions import Scalar
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--dir", help="演示输出目录")] = Path("demo"),
+    as_json: JsonOption = False,
+) -> None:
+    """演示：用自带的合成样例数据新建数据库，导入、逐年评估，输出汇总和一清零一提升目标进展。"""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    db = out_dir / "assess.duckdb"
+    files = [SAMPLE_DIR / "panel_2020-2024.xlsx", SAMPLE_DIR / "messy.xlsx"]
+    rules = load_packs()
+    with open_store(db) as store:
+        results = ingest_files(store, files, Options())
+        by_year = store.con.sql(
+            "SELECT year, count(*) AS filings, count(DISTINCT city) AS cities FROM filings GROUP BY year ORDER BY year"
+        ).pl()
+        done = [runs.execute(store, rules, year) for year in by_year["year"].to_list()]
+        figures = [stats.targets(runs.counts(store, r), r.year, store.contract, r.manifest) for r in done]
+    workbooks = write_problem_workbooks(results, None, out_dir)
+    if as_json:
+        report.json_out(
+            {
+                "db": str(db),
+                "uploads": [r.as_json() for r in results],
+                "by_year": report.records(by_year),
+                "runs": [{"run_id": r.run_id, "year": r.year} for r in done],
+                "stats": figures,
+            }
+        )
+        return
+    report.notice("演示数据均为合成数据，不代表真实企业。")
+    report.ingest_summary(results, workbooks)
+    report.year_table(by_year)
+    counts = Counter(code for r in results for code in r.problems["code"].to_list())
+    report.notice(f"样例中共发现 {sum(counts.values())} 个问题，涉及 {len(counts)} 种问题代码。")
+    report.trend_table(figures)
+    report.stats_summary(figures[-1])
+    report.notice(f"数据库：{db}；逐年评估编号：{'、'.join(str(r.run_id) for r in done)}。")
+
+
+@app.command()
+def run(
+    year: Annotated[int, typer.Option(help="数据年度")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """评估该年度：运行全部规则包，保存评估结果（含规则版本、数据批次和软件版本）。"""
+    rules = load_packs()
+    with store_for(db) as store:
+        done = runs.execute(store, rules, year)
+        found = runs.counts(store, done)
+    summary = stats.targets(found, year, load_contract(), done.manifest)
+    if as_json:
+        report.json_out({"run_id": done.run_id, "year": year, "manifest": done.manifest, "stats": summary})
+        return
+    report.notice(f"已完成 {year} 年度评估，评估编号 {done.run_id}。")
+    report.stats_summary(summary)
+
+
+@app.command()
+def flags(
+    year: Annotated[int, typer.Option(help="数据年度")],
+    rule: Annotated[str | None, typer.Option("--rule", help="只看某条规则，如 yiqingling.no_rd_activity")] = None,
+    city: Annotated[str | None, typer.Option(help="只看该地市")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """列出被一清零、一提升规则标记的企业（读该年度最近一次评估）。"""
+    with store_for(db) as store:
+        latest = runs.latest(store, year)
+        found = runs.hits(store, latest, rule, city.removesuffix("市") if city else None)
+    if as_json:
+        report.json_out(found.select("credit_code", "name", "city", "rule_id", "message").to_dicts())
+        return
+    report.notice(f"以下结果来自 {year} 年度第 {latest.run_id} 次评估（{latest.created_at:%Y-%m-%d %H:%M}）。")
+    report.flags_table(found, {r.id: r.title for r in load_packs().flag_rules})
+
+
+@app.command(name="stats")
+def stats_command(
+    year: Annotated[int, typer.Option(help="数据年度")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """一清零、一提升目标进展：全省、各市、各产业链方向（读该年度最近一次评估）。"""
+    with store_for(db) as store:
+        latest = runs.latest(store, year)
+        summary = stats.targets(runs.counts(store, latest), year, load_contract(), latest.manifest)
+    if as_json:
+        report.json_out(summary)
+        return
+    report.notice(f"以下结果来自 {year} 年度第 {latest.run_id} 次评估（{latest.created_at:%Y-%m-%d %H:%M}）。")
+    report.stats_summary(summary)
+
+
+@app.command()
+def rubric(
+    year: Annotated[int, typer.Option(help="数据年度")],
+    pack: Annotated[str, typer.Option("--pack", help="评分规则包：tech_sme 或 hte_ready")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """国家评价办法的定量预评：每家企业的门槛、各指标得分和结论（读该年度最近一次评估）。"""
+    with store_for(db) as store:
+        latest = runs.latest(store, year)
+        frame = runs.rubric(store, latest, pack)
+    if frame.is_empty():
+        raise fail(f"第 {latest.run_id} 次评估中没有评分规则包「{pack}」的结果。")
+    if as_json:
+        report.json_out(report.records(frame))
+        return
+    loaded = load_packs().pack(pack)
+    report.rubric_table(frame, loaded.pack.title, {i.id: i.title for i in loaded.pack.indicators})
+
+
+@app.command()
+def simulate(
+    year: Annotated[int, typer.Option(help="数据年度")],
+    assignments: Annotated[list[str], typer.Option("--set", help="改动的参数，如 yiqingling.revenue_min=3000")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """假设分析：改动阈值后各市的企业数和覆盖率如何变化（不保存评估）。"""
+    overrides = dict(_assignment(text) for text in assignments)
+    baseline, changed = load_packs(), load_packs(overrides)
+    rubrics = sorted({name.split(".")[0] for name in overrides} & {p.id for p in baseline.packs if p.rubric})
+    if rubrics:
+        raise fail(
+            f"假设分析只比较一清零、一提升的标记结果；评分规则包（{'、'.join(rubrics)}）的参数请改规则文件后重新评估。",
+            2,
+        )
+    with store_for(db) as store:
+        runs.prepare(store)
+        before = evaluate_flags(store.con, baseline, year).counts
+        after = evaluate_flags(store.con, changed, year).counts
+    compared = stats.compare(before, after)
+    if as_json:
+        report.json_out({"year": year, "set": overrides, "changes": compared.to_dicts()})
+        return
+    report.simulation_table(compared, overrides, {r.id: r.title for r in baseline.flag_rules})
+
+
+def _assignment(text: str) -> tuple[str, Scalar]:
+    name, sep, value = text.partition("=")
+    if not sep or "." not in name:
+        raise fail(f"--set 应写成“规则包.参数=值”，如 yiqingling.revenue_min=3000，收到的是「{text}」。", 2)
+    for kind in (int, float):
+        try:
+            return name.strip(), kind(value)
+        except ValueError:
+            continue
+    lowered = value.strip().lower()
+    if lowered in ("true", "false"):
+        return name.strip(), lowered == "true"
+    return name.strip(), value.strip()

@@ -1,0 +1,200 @@
+"""The scoring configuration in `rules/scoring/`: the classifier (label, population, features and their monotone
+direction, cut-offs) and the innovation-capacity index (stages, components, weights). Both are validated when they
+load, their expressions checked like a rule pack's, and hashed for the run manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from assess.features import BY_NAME, FEATURE_NAMES
+from assess.paths import RULES_DIR
+from assess.rules.packs import (
+    PackError,
+    Parameter,
+    Populations,
+    RuleSet,
+    compile_expression,
+    population_sql,
+    read_config,
+    validation_message,
+)
+
+SCORING_DIR = RULES_DIR / "scoring"
+_Spec = TypeVar("_Spec", bound=BaseModel)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Criterion(_Model):
+    title: str
+    rules: list[str]  # rule ids of the criteria pack; the criterion holds when any of them flags the firm
+
+
+class ModelFeature(_Model):
+    name: str
+    monotone: Literal["increasing", "none"]
+
+
+class ClassifierSpec(_Model):
+    id: Literal["classifier"]
+    version: int
+    title: str
+    source: str
+    label: str
+    population: list[str]
+    criteria_pack: str
+    criteria: dict[str, Criterion]
+    features: list[ModelFeature]
+    parameters: dict[str, Parameter]
+
+    @model_validator(mode="after")
+    def _known(self) -> ClassifierSpec:
+        unknown = [f.name for f in self.features if f.name not in FEATURE_NAMES]
+        if unknown:
+            raise ValueError(f"未知的特征列：{'、'.join(unknown)}")
+        if self.label in {f.name for f in self.features}:
+            raise ValueError("标注列不能同时作为特征")
+        missing = {"min_per_class", "cutoff", "near_margin", "top_factors", "cv_folds", "seed", "calibration"}
+        if missing - set(self.parameters):
+            raise ValueError(f"缺少参数：{'、'.join(sorted(missing - set(self.parameters)))}")
+        return self
+
+    def value(self, name: str) -> int | float | str | bool:
+        return self.parameters[name].value
+
+
+class Stage(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    condition: str
+
+
+class Component(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    group: str
+    value: str
+    scoring: Literal["percentile", "direct"]
+    peers: Literal["province", "division"] = "province"
+    weights: dict[str, float]
+
+
+class IndexSpec(_Model):
+    id: Literal["innovation_index"]
+    version: int
+    title: str
+    source: str
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    stages: list[Stage]
+    components: list[Component]
+
+    @model_validator(mode="after")
+    def _weights(self) -> IndexSpec:
+        stages = [s.id for s in self.stages]
+        for stage in stages:
+            total = sum(c.weights.get(stage, 0) for c in self.components)
+            if abs(total - 100) > 1e-9:
+                raise ValueError(f"阶段「{stage}」的权重合计为 {total:g}，应为 100")
+        for component in self.components:
+            if set(component.weights) - set(stages):
+                raise ValueError(f"指标「{component.id}」的权重用了未定义的阶段")
+        return self
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    spec: ClassifierSpec
+    path: Path
+    sha256: str
+    population_sql: str
+    unit_of: dict[str, str | None]  # feature -> display unit
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.spec.features]
+
+
+@dataclass(frozen=True)
+class CompiledComponent:
+    component: Component
+    value_sql: str
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    spec: IndexSpec
+    path: Path
+    sha256: str
+    stage_sql: str  # CASE over the stages, first that holds
+    components: tuple[CompiledComponent, ...]
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    classifier: ClassifierConfig
+    index: IndexConfig
+
+    def manifest(self) -> dict:
+        return {
+            name: {
+                "file": f"scoring/{config.path.name}",
+                "version": config.spec.version,
+                "sha256": config.sha256,
+                "parameters": {key: p.value for key, p in config.spec.parameters.items()},
+            }
+            for name, config in (("classifier", self.classifier), ("index", self.index))
+        }
+
+
+def _spec(path: Path, model: type[_Spec]) -> tuple[_Spec, str]:
+    raw, sha = read_config(path)
+    try:
+        return model(**raw), sha
+    except ValidationError as exc:
+        raise PackError(validation_message(path, exc)) from exc
+
+
+def _classifier(path: Path, rules: RuleSet) -> ClassifierConfig:
+    spec, sha = _spec(path, ClassifierSpec)
+    pack = rules.pack(spec.criteria_pack)
+    rule_ids = {rule.id.split(".", 1)[1] for rule in pack.rules}
+    for key, criterion in spec.criteria.items():
+        unknown = sorted(set(criterion.rules) - rule_ids)
+        if unknown:
+            raise PackError(
+                f"规则文件「{path.name}」中子判断「{key}」引用了「{pack.id}」中没有的规则：{'、'.join(unknown)}。"
+            )
+    return ClassifierConfig(
+        spec=spec,
+        path=path,
+        sha256=sha,
+        population_sql=population_sql(path, "population", spec.population, rules.populations),
+        unit_of={f.name: BY_NAME[f.name].unit for f in spec.features},
+    )
+
+
+def _index(path: Path, populations: Populations) -> IndexConfig:
+    spec, sha = _spec(path, IndexSpec)
+    whens = " ".join(
+        f"WHEN {compile_expression(path, s.id, s.condition, spec.parameters, populations, predicate=True)} "
+        f"THEN '{s.id}'"
+        for s in spec.stages
+    )
+    components = tuple(
+        CompiledComponent(c, compile_expression(path, c.id, c.value, spec.parameters, populations, predicate=False))
+        for c in spec.components
+    )
+    return IndexConfig(spec=spec, path=path, sha256=sha, stage_sql=f"CASE {whens} END", components=components)
+
+
+def load_scoring(rules: RuleSet, directory: Path = SCORING_DIR) -> ScoringConfig:
+    return ScoringConfig(
+        classifier=_classifier(directory / "classifier.yaml", rules),
+        index=_index(directory / "index.yaml", rules.populations),
+    )

@@ -1,0 +1,120 @@
+"""Training the classifier on the store's labelled filings, or saying clearly why the index stands in for it.
+
+The model is keyed by what it learned from: the SHA-256 of the labels (credit code, year, verdict) and of the
+classifier configuration. `ensure_model` reuses a registered model with the same keys and trains one otherwise, so
+`assess run` trains first when no model exists for the store's labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import metadata
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+
+from assess.features import view_for
+from assess.scoring import model as classifier
+from assess.scoring import persist
+from assess.scoring.card import model_card
+from assess.scoring.config import ClassifierConfig
+from assess.scoring.persist import ModelRecord
+from assess.store import Store, StoreError
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The outcome of training: a registered model, or the fallback with its reason."""
+
+    report: dict  # n_train, n_positive, n_negative, fallback, cv, temporal, message, model_id, sha256
+    record: ModelRecord | None
+    model: CalibratedClassifierCV | None
+
+    @property
+    def fallback(self) -> bool:
+        return self.record is None
+
+
+def feature_select(config: ClassifierConfig) -> str:
+    return ", ".join(f"CAST(f.{name} AS DOUBLE) AS {name}" for name in config.feature_names)
+
+
+def labelled(store: Store, config: ClassifierConfig) -> classifier.Labelled:
+    """Every current filing with an expert verdict, with the model's features; the label comes from the filings
+    table and is never among the features."""
+    label = config.spec.label
+    if label not in store.field_names:
+        raise StoreError(f"评分模型的标注列「{label}」不是填报字段。")
+    view = view_for(config.feature_names)
+    frame = store.con.sql(
+        f"""
+        SELECT f.credit_code, f.year, CAST(l.{label} AS INTEGER) AS label, {feature_select(config)}
+        FROM {view} AS f JOIN (SELECT credit_code, year, {label} FROM filings WHERE {label} IS NOT NULL) AS l
+        USING (credit_code, year)
+        ORDER BY f.credit_code, f.year
+        """
+    ).pl()
+    return classifier.Labelled(
+        features=frame.select(config.feature_names),
+        label=frame["label"].to_numpy(),
+        firm=frame["credit_code"].to_numpy(),
+        year=frame["year"].to_numpy(),
+    )
+
+
+def labels_sha256(data: classifier.Labelled) -> str:
+    digest = hashlib.sha256()
+    for firm, year, verdict in zip(data.firm, data.year, data.label, strict=True):
+        digest.update(f"{firm}\t{year}\t{verdict}\n".encode())
+    return digest.hexdigest()
+
+
+def _too_few(config: ClassifierConfig, data: classifier.Labelled) -> str | None:
+    minimum = int(config.spec.value("min_per_class"))
+    positive, negative = data.counts()
+    if min(positive, negative) >= minimum:
+        return None
+    return (
+        f"标注不足：专家确认 {positive} 条、否决 {negative} 条，每类至少需要 {minimum} 条才能训练模型。"
+        "三高一核心评分暂以创新能力指数 / 100 代替（结果中标为“指数代替”）。"
+    )
+
+
+def train(store: Store, config: ClassifierConfig, data: classifier.Labelled | None = None) -> Trained:
+    """Validate, fit on every labelled filing, write the model and its card, register it."""
+    data = labelled(store, config) if data is None else data
+    positive, negative = data.counts()
+    report: dict = {"n_train": data.size, "n_positive": positive, "n_negative": negative}
+    reason = _too_few(config, data)
+    if reason is not None:
+        return Trained({**report, "fallback": True, "cv": None, "temporal": None, "message": reason}, None, None)
+    cv = classifier.cross_validate(config, data)
+    temporal = classifier.temporal_check(config, data)
+    fitted = classifier.fit(config, data)
+    report |= {
+        "fallback": False,
+        "cv": {k: v for k, v in cv.items() if k != "calibration"},
+        "calibration": cv["calibration"],
+        "temporal": temporal,
+        "years": sorted({int(y) for y in data.year}),
+        "firms": len(np.unique(data.firm)),
+        "seed": config.spec.value("seed"),
+        "scikit_learn": metadata.version("scikit-learn"),
+        "message": None,
+    }
+    card = model_card(config, report)
+    record = persist.save(store, fitted, card, labels_sha256(data), config.sha256, report)
+    return Trained({**report, "model_id": record.model_id, "sha256": record.sha256}, record, fitted)
+
+
+def ensure_model(store: Store, config: ClassifierConfig) -> Trained:
+    """The model for the store's current labels and configuration: the registered one if any (refused if its file
+    changed), else a newly trained one, else the fallback."""
+    data = labelled(store, config)
+    if _too_few(config, data) is None:
+        record = persist.find(store, labels_sha256(data), config.sha256)
+        if record is not None:
+            report = {**record.report, "model_id": record.model_id, "sha256": record.sha256}
+            return Trained(report, record, persist.load(store, record))
+    return train(store, config, data)
