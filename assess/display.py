@@ -23,6 +23,8 @@ def expr(column: pl.Expr, unit: str | None, dtype: pl.DataType | None = None, *,
 
 
 def _expr(column: pl.Expr, unit: str | None, dtype: pl.DataType | None) -> pl.Expr:
+    if (dtype is not None and dtype.is_numeric()) or (dtype is None and unit in (PERCENT, PERCENTILE)):
+        column = column.cast(pl.Float64).fill_nan(None)  # NaN (a missing value from numpy) reads as missing
     if unit == PERCENT:
         return _trimmed((column.cast(pl.Float64) * 100).round(2).cast(pl.String)) + pl.lit("%")
     if unit == PERCENTILE:

@@ -213,3 +213,56 @@ def trend_table(figures: list[dict]) -> None:
         c = f["institution_coverage"]["province"]
         table.add_row(str(f["year"]), str(f["no_rd"]["province"]), str(c["firms"]), str(c["covered"]), _rate(c["rate"]))
     out.print(table)
+
+
+def _metric_line(name: str, metrics: dict) -> str:
+    return (
+        f"{name}：样本 {metrics['n']}（确认 {metrics['n_positive']}），ROC AUC {metrics['roc_auc']:.3f}，"
+        f"PR AUC {metrics['pr_auc']:.3f}，Brier {metrics['brier']:.3f}"
+    )
+
+
+def train_summary(trained: dict, card: Path | None) -> None:
+    out.print(f"训练样本 {trained['n_train']} 条：专家确认 {trained['n_positive']}，否决 {trained['n_negative']}。")
+    if trained["fallback"]:
+        out.print(trained["message"])
+        return
+    out.print(_metric_line("按企业分组交叉验证", trained["cv"]))
+    if trained.get("temporal"):
+        t = trained["temporal"]
+        out.print(_metric_line(f"时间检验（检验 {t['test_year']} 年）", t))
+    out.print(f"模型编号 {trained['model_id']}，SHA-256 {trained['sha256'][:16]}…；模型卡：{card}")
+
+
+def model_summary(model: dict) -> None:
+    """Which model a run's scores came from (from its manifest)."""
+    if model["fallback"]:
+        notice(model["reason"])
+        return
+    cv = model["cv"]
+    notice(
+        f"三高一核心评分模型：第 {model['model_id']} 号（{model['file']}），"
+        f"按企业分组交叉验证 ROC AUC {cv['roc_auc']:.3f}，PR AUC {cv['pr_auc']:.3f}，Brier {cv['brier']:.3f}。"
+    )
+
+
+def scores_table(frame: pl.DataFrame, limit: int) -> None:
+    shown = frame.head(limit).with_columns(
+        score=pl.col("score").round(3),
+        index=pl.col("index").round(1),
+        first=pl.col("reasons").list.first(),
+        source=pl.col("score_source").replace_strict({"model": "模型", "index": "指数代替"}, default=None),
+    )
+    _table(
+        f"三高一核心评分（共 {frame.height} 家，显示前 {min(limit, frame.height)} 家）",
+        shown,
+        {
+            "city": "地市",
+            "credit_code": "统一社会信用代码",
+            "name": "企业名称",
+            "score": "评分",
+            "source": "来源",
+            "index": "创新能力指数",
+            "first": "首要原因",
+        },
+    )

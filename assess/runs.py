@@ -20,10 +20,13 @@ from assess import features
 from assess.reference import load_reference
 from assess.rules.engine import FlagResult, evaluate_flags, evaluate_rubric
 from assess.rules.packs import RuleSet
+from assess.scoring.config import ScoringConfig
+from assess.scoring.score import Scores, score_year
+from assess.scoring.train import Trained, ensure_model
 from assess.store import Store, StoreError
 
 HISTORY_YEARS = 3  # the history features read years Y-3..Y (the three-year CAGR)
-PACKAGES = ("assess", "polars", "duckdb", "sqlglot", "pydantic", "fastexcel", "openpyxl")
+PACKAGES = ("assess", "polars", "duckdb", "sqlglot", "pydantic", "fastexcel", "openpyxl", "scikit-learn", "skops")
 
 _SCHEMA = """
 CREATE SEQUENCE IF NOT EXISTS run_ids START 1;
@@ -39,6 +42,12 @@ CREATE TABLE IF NOT EXISTS rule_counts (
     population BIGINT NOT NULL, hits BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rubric_results (run_id INTEGER NOT NULL, pack_id VARCHAR NOT NULL, result JSON NOT NULL);
+CREATE TABLE IF NOT EXISTS scores (
+    run_id INTEGER NOT NULL, credit_code VARCHAR NOT NULL, name VARCHAR, city VARCHAR, direction VARCHAR,
+    chain VARCHAR, scored BOOLEAN NOT NULL, score DOUBLE, score_source VARCHAR, "index" DOUBLE, stage VARCHAR,
+    rd_share BOOLEAN, growth BOOLEAN, market_share BOOLEAN, core_tech BOOLEAN, reasons VARCHAR[],
+    index_reasons VARCHAR[], rd_intensity DOUBLE, rd_intensity_needed DOUBLE
+);
 """
 
 
@@ -89,17 +98,49 @@ def manifest(store: Store, rules: RuleSet, year: int) -> dict:
     }
 
 
-def execute(store: Store, rules: RuleSet, year: int) -> Run:
-    """Evaluate every pack for the data year and persist the run."""
-    prepare(store)
+def require_year(store: Store, year: int) -> None:
     if not store.con.execute("SELECT count(*) FROM filings WHERE year = ?", [year]).fetchall()[0][0]:
         raise StoreError(f"数据库中没有 {year} 年度的有效填报：请先用 assess ingest 导入该年度的数据。")
+
+
+def execute(store: Store, rules: RuleSet, year: int, scoring: ScoringConfig | None = None) -> Run:
+    """Evaluate every pack for the data year and, given the scoring configuration, score every firm (training the
+    classifier first when none exists for the store's labels); persist the run."""
+    prepare(store)
+    require_year(store, year)
     flags = evaluate_flags(store.con, rules, year)
     rubrics = {p.id: evaluate_rubric(store.con, p, year) for p in rules.packs if p.rubric is not None}
-    return _save(store, year, manifest(store, rules, year), flags, rubrics)
+    manifest_ = manifest(store, rules, year)
+    scored = None
+    if scoring is not None:
+        scored = score_year(store, rules, scoring, year, ensure_model(store, scoring.classifier))
+        manifest_["scoring"] = {**scoring.manifest(), "model": model_manifest(scored.trained)}
+    return _save(store, year, manifest_, flags, rubrics, scored)
 
 
-def _save(store: Store, year: int, manifest_: dict, flags: FlagResult, rubrics: dict[str, pl.DataFrame]) -> Run:
+def model_manifest(trained: Trained) -> dict:
+    """What a run's scores came from: the model file and its SHA-256, or the index fallback and why."""
+    if trained.record is None:
+        return {"fallback": True, "reason": trained.report["message"]}
+    record = trained.record
+    return {
+        "fallback": False,
+        "model_id": record.model_id,
+        "file": record.file,
+        "sha256": record.sha256,
+        "labels_sha256": record.labels_sha256,
+        "cv": record.report["cv"],
+    }
+
+
+def _save(
+    store: Store,
+    year: int,
+    manifest_: dict,
+    flags: FlagResult,
+    rubrics: dict[str, pl.DataFrame],
+    scored: Scores | None,
+) -> Run:
     con = store.con
     created = dt.datetime.now()
     con.begin()
@@ -119,6 +160,9 @@ def _save(store: Store, year: int, manifest_: dict, flags: FlagResult, rubrics: 
                 pl.struct(pl.all()).struct.json_encode().alias("result"),
             )
             _insert(store, "rubric_results", rows)
+        if scored is not None:
+            frame = scored.frame.with_columns(pl.col("rd_intensity_needed").fill_nan(None))
+            _insert(store, "scores", frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
         con.commit()
     except BaseException:
         con.rollback()
@@ -170,3 +214,12 @@ def rubric(store: Store, run: Run, pack_id: str) -> pl.DataFrame:
         "SELECT result FROM rubric_results WHERE run_id = ? AND pack_id = ?", [run.run_id, pack_id]
     ).fetchall()
     return pl.DataFrame([json.loads(r[0]) for r in rows])
+
+
+def scores(store: Store, run: Run, *, scored_only: bool = True) -> pl.DataFrame:
+    """The run's scores, best first: the SMEs the classifier scores, or with `scored_only` False every firm."""
+    return store.con.sql(
+        """SELECT * EXCLUDE (run_id) FROM scores WHERE run_id = $run AND (scored OR NOT $only)
+           ORDER BY score DESC NULLS LAST, "index" DESC, credit_code""",
+        params={"run": run.run_id, "only": scored_only},
+    ).pl()

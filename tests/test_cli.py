@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from assess.cli import app
 from assess.contract import load_contract
+from assess.paths import SAMPLE_DIR
 from tests.conftest import HEADER, firm_row, make_code, write_xlsx
 
 runner = CliRunner()
@@ -194,3 +195,40 @@ def test_simulate_shows_what_moves_without_writing_a_run(tmp_path: Path, db: Pat
     assert run("flags", "--year", "2024", "--db", db)[0] == 1  # still no run
     assert run("simulate", "--year", "2024", "--set", "yiqingling.nothing=1", "--db", db)[0] == 1
     assert run("simulate", "--year", "2024", "--set", "revenue_min", "--db", db)[0] == 2
+
+
+def test_train_and_score_json_and_a_changed_model_refused(db: Path) -> None:
+    assert run("ingest", SAMPLE_DIR / "panel_2020-2024.xlsx", "--db", db)[0] == 0
+    status, stdout, _ = run("train", "--json", "--db", db)
+    trained = json.loads(stdout)
+    assert status == 0 and trained["fallback"] is False and trained["n_train"] > 500
+    assert 0 < trained["n_positive"] < trained["n_train"]
+    assert set(trained["cv"]) >= {"roc_auc", "pr_auc", "brier"} and trained["cv"]["roc_auc"] > 0.7
+    status, stdout, _ = run("score", "--year", "2024", "--json", "--db", db)
+    scored = json.loads(stdout)
+    assert status == 0 and len(scored) > 500
+    first = scored[0]
+    assert set(first) >= {"credit_code", "name", "score", "index", "three_highs", "reasons"}
+    assert set(first["three_highs"]) == {"rd_share", "growth", "market_share", "core_tech"}
+    assert 0 <= first["score"] <= 1 and 0 <= first["index"] <= 100 and all(isinstance(r, str) for r in first["reasons"])
+    assert [s["score"] for s in scored] == sorted((s["score"] for s in scored), reverse=True)
+    model = Path(f"{db}.models") / Path(trained["model_card"]).with_suffix(".skops").name
+    model.write_bytes(model.read_bytes() + b"\0")
+    status, stdout, stderr = run("score", "--year", "2024", "--json", "--db", db)
+    assert status == 1 and stdout == "" and "拒绝使用" in stderr
+
+
+def test_too_few_labels_fall_back_to_the_index(tmp_path: Path, db: Path) -> None:
+    rows = [[*HEADER, "三高一核心评审结果"]]
+    rows += [[*firm_row(i, 研发费用=50 * i), "通过" if i % 2 else "未通过"] for i in range(1, 7)]
+    assert run("ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": rows}), "--db", db)[0] == 0
+    status, stdout, stderr = run("train", "--json", "--db", db)
+    trained = json.loads(stdout)
+    assert status == 0 and trained["fallback"] is True and trained["cv"] is None and "标注不足" in stderr
+    status, stdout, _ = run("score", "--year", "2024", "--json", "--db", db)
+    scored = json.loads(stdout)
+    assert status == 0 and len(scored) == 6
+    for firm in scored:
+        assert firm["score"] == pytest.approx(firm["index"] / 100) and firm["score_source"] == "index"
+        assert "指数" in firm["reasons"][0]
+    assert run("run", "--year", "2024", "--db", db)[0] == 0

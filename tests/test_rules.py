@@ -11,6 +11,7 @@ import yaml
 from assess import runs, stats
 from assess.contract import Contract
 from assess.paths import RULES_DIR
+from assess.rules.engine import evaluate_rules
 from assess.rules.packs import load_rules
 from assess.store import Store
 from tests.conftest import Ingester, make_code, write_xlsx
@@ -23,13 +24,15 @@ def _fixture(name: str) -> dict:
 
 
 def _run(fixture: dict, tmp_path: Path, ingest: Ingester, store: Store, contract: Contract) -> runs.Run:
-    """Write the fixture's filings (and earlier years, if any) to a workbook, ingest it and run the assessment."""
+    """Write the fixture's filings (and earlier years: the fixture's `history`, or a filing's own) to a workbook,
+    ingest it and run the assessment."""
     fields = [spec.name for spec in contract.fields]
     headers = [contract.field(name).header for name in fields]
     rows = []
     for index, filing in enumerate(fixture["filings"], start=1):
-        for earlier in [*fixture.get("history", []), {"year": fixture["year"]}]:
-            values = {**fixture["base"], **filing, **earlier, "credit_code": make_code(index)}
+        own = {k: v for k, v in filing.items() if k != "history"}
+        for earlier in [*filing.get("history", fixture.get("history", [])), {"year": fixture["year"]}]:
+            values = {**fixture["base"], **own, **earlier, "credit_code": make_code(index)}
             rows.append([values.get(name) for name in fields])
     result = ingest(write_xlsx(tmp_path / "fixture.xlsx", {"填报": [headers, *rows]}))
     assert result.rejected == 0, result.problems["message"].to_list()
@@ -93,3 +96,24 @@ def test_a_run_records_what_it_read(tmp_path: Path, ingest: Ingester, store: Sto
     assert {p["id"] for p in manifest["packs"]} == every_pack >= {"yiqingling", "yitisheng", "tech_sme", "hte_ready"}
     assert all(len(p["sha256"]) == 64 for p in manifest["packs"])
     assert manifest["uploads"] == [1] and manifest["packages"]["duckdb"]
+
+
+def test_three_highs_sub_judgements(tmp_path: Path, ingest: Ingester, store: Store, contract: Contract) -> None:
+    fixture = _fixture("three_highs_criteria.yaml")
+    _run(fixture, tmp_path, ingest, store, contract)
+    names = _names(fixture)
+    rules = load_rules().pack(fixture["pack"]).rules
+    evaluated = evaluate_rules(store.con, rules, fixture["year"])
+    by_firm = {names[row["credit_code"]]: row for row in evaluated.to_dicts()}
+    outside = set(fixture["expect_applies_to_all_but"])
+    for firm, row in by_firm.items():
+        applies = row["applies_rd_share"] or row["applies_market_share"] or row["applies_market_share_proxy"]
+        assert applies == (firm not in outside), firm
+    for rule, expected in fixture["expect_holds"].items():
+        assert sorted(f for f, row in by_firm.items() if row[f"holds_{rule}"]) == sorted(expected), rule
+    # A firm the rule applies to always carries a sentence saying why it holds or not; others carry none.
+    for firm, row in by_firm.items():
+        assert (row["message_rd_share"] is not None) == (firm not in outside)
+    assert by_firm["研发强度2.9%居行业第三但不足3%"]["message_rd_share"] == (
+        "研发投入占比未达“高”：研发投入强度2.9%，位于全省同行业大类第75百分位（要求不低于第70百分位且不低于3%）"
+    )

@@ -12,6 +12,7 @@ import typer
 from assess import report, runs, stats
 from assess.cli.common import DbOption, JsonOption, app, fail, load_packs, open_store, store_for
 from assess.cli.filings import write_problem_workbooks
+from assess.cli.scoring import load_scoring_config
 from assess.contract import load_contract
 from assess.ingest import Options, ingest_files
 from assess.paths import SAMPLE_DIR
@@ -31,13 +32,15 @@ def demo(
     db = out_dir / "assess.duckdb"
     files = [SAMPLE_DIR / "panel_2020-2024.xlsx", SAMPLE_DIR / "messy.xlsx"]
     rules = load_packs()
+    scoring = load_scoring_config(rules)
     with open_store(db) as store:
         results = ingest_files(store, files, Options())
         by_year = store.con.sql(
             "SELECT year, count(*) AS filings, count(DISTINCT city) AS cities FROM filings GROUP BY year ORDER BY year"
         ).pl()
-        done = [runs.execute(store, rules, year) for year in by_year["year"].to_list()]
+        done = [runs.execute(store, rules, year, scoring) for year in by_year["year"].to_list()]
         figures = [stats.targets(runs.counts(store, r), r.year, store.contract, r.manifest) for r in done]
+        latest_scores = runs.scores(store, done[-1])
     workbooks = write_problem_workbooks(results, None, out_dir)
     if as_json:
         report.json_out(
@@ -47,6 +50,7 @@ def demo(
                 "by_year": report.records(by_year),
                 "runs": [{"run_id": r.run_id, "year": r.year} for r in done],
                 "stats": figures,
+                "model": done[-1].manifest["scoring"]["model"],
             }
         )
         return
@@ -57,6 +61,8 @@ def demo(
     report.notice(f"样例中共发现 {sum(counts.values())} 个问题，涉及 {len(counts)} 种问题代码。")
     report.trend_table(figures)
     report.stats_summary(figures[-1])
+    report.model_summary(done[-1].manifest["scoring"]["model"])
+    report.scores_table(latest_scores, 10)
     report.notice(f"数据库：{db}；逐年评估编号：{'、'.join(str(r.run_id) for r in done)}。")
 
 
@@ -68,8 +74,9 @@ def run(
 ) -> None:
     """评估该年度：运行全部规则包，保存评估结果（含规则版本、数据批次和软件版本）。"""
     rules = load_packs()
+    scoring = load_scoring_config(rules)
     with store_for(db) as store:
-        done = runs.execute(store, rules, year)
+        done = runs.execute(store, rules, year, scoring)
         found = runs.counts(store, done)
     summary = stats.targets(found, year, load_contract(), done.manifest)
     if as_json:

@@ -135,7 +135,7 @@ def _explain(scored: pl.DataFrame, config: ClassifierConfig, explainer: Explaine
                         "effect": effect,
                         "without": without,
                     }
-                ),
+                ).fill_nan(None),
                 names,
                 contract,
             )
@@ -166,9 +166,8 @@ def _factor_sentence(rows: pl.DataFrame, names: list[str], contract: Contract) -
     for j, name in enumerate(names):
         spec = BY_NAME[name]
         if name.startswith(("is_", "has_")):
-            text = pl.format(
-                "{}：{}", pl.lit(spec.title), pl.when(pl.col("value") > 0).then(pl.lit("是")).otherwise(pl.lit("否"))
-            )
+            answer = pl.when(pl.col("value") > 0).then(pl.lit("是")).when(pl.col("value") == 0).then(pl.lit("否"))
+            text = pl.format("{}：{}", pl.lit(spec.title), answer.fill_null("未填"))
         elif spec.labels is not None:
             levels = {float(i): label for i, label in enumerate(contract.field(spec.labels).choices)}
             text = pl.format("{}：{}", pl.lit(spec.title), pl.col("value").replace_strict(levels, default="未填"))

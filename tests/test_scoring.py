@@ -1,0 +1,186 @@
+"""The 三高一核心 classifier on the synthetic sample: no leakage, monotone, exact explanations, reproducible, and a
+changed model file refused. The sample is ingested once per module (a real workbook into a real DuckDB file)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from pydantic import ValidationError
+
+from assess import runs
+from assess.contract import load_contract
+from assess.ingest import Options, ingest_files
+from assess.paths import SAMPLE_DIR
+from assess.rules.packs import load_rules
+from assess.scoring import model as classifier
+from assess.scoring import persist
+from assess.scoring.config import ClassifierSpec, IndexSpec, load_scoring
+from assess.scoring.explainer import Explainer
+from assess.scoring.index import compute_index
+from assess.scoring.score import score_year
+from assess.scoring.train import Trained, ensure_model, feature_select, labelled, train
+from assess.store import Store, StoreError
+
+RULES = load_rules()
+SCORING = load_scoring(RULES)
+CONFIG = SCORING.classifier
+YEAR = 2024
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    path = tmp_path_factory.mktemp("sample") / "assess.duckdb"
+    with Store(path, load_contract()) as store:
+        [result] = ingest_files(store, [SAMPLE_DIR / "panel_2020-2024.xlsx"], Options())
+        assert result.rejected == 0
+        runs.prepare(store)
+        yield store
+
+
+@pytest.fixture(scope="module")
+def trained(sample: Store) -> Trained:
+    return train(sample, CONFIG)
+
+
+def _year_features(store: Store) -> pl.DataFrame:
+    return store.con.sql(
+        f"SELECT credit_code, {feature_select(CONFIG)} FROM features AS f WHERE year = {YEAR} ORDER BY credit_code"
+    ).pl()
+
+
+def test_the_expert_label_is_never_a_feature(sample: Store) -> None:
+    for view in ("features_base", "features_history", "features"):
+        columns = sample.con.sql(f"SELECT * FROM {view} LIMIT 0").columns
+        assert not [c for c in columns if "expert" in c or "label" in c], view
+    spec = CONFIG.spec.model_dump()
+    spec["features"] = [*spec["features"], {"name": "expert_label", "monotone": "increasing"}]
+    with pytest.raises(ValidationError):
+        ClassifierSpec(**spec)
+
+
+def test_shuffled_labels_score_at_chance_and_real_labels_do_not(sample: Store, trained: Trained) -> None:
+    data = labelled(sample, CONFIG)
+    shuffled = classifier.Labelled(
+        data.features, np.random.default_rng(7).permutation(data.label), data.firm, data.year
+    )
+    assert abs(classifier.cross_validate(CONFIG, shuffled)["roc_auc"] - 0.5) < 0.08
+    assert trained.report["cv"]["roc_auc"] > 0.75
+    assert trained.report["n_train"] == data.size and trained.report["n_positive"] == int(data.label.sum())
+
+
+def test_cross_validation_keeps_each_firm_on_one_side(sample: Store) -> None:
+    data = labelled(sample, CONFIG)
+    for train_rows, test_rows in classifier._folds(data, 5, 1):
+        assert not set(data.firm[train_rows]) & set(data.firm[test_rows])
+
+
+def test_raising_a_monotone_feature_never_lowers_the_probability(sample: Store, trained: Trained) -> None:
+    assert trained.model is not None
+    frame = _year_features(sample).drop("credit_code").sample(300, seed=3)
+    before = trained.model.predict_proba(frame)[:, 1]
+    rng = np.random.default_rng(11)
+    for feature in CONFIG.spec.features:
+        assert feature.monotone == "increasing"
+        column = frame[feature.name]
+        step = rng.uniform(0.01, 2.0, frame.height) * max(float(column.std() or 1.0), 1e-3)
+        raised = frame.with_columns((column + step).alias(feature.name))
+        after = trained.model.predict_proba(raised)[:, 1]
+        assert (after >= before - 1e-12).all(), feature.name
+
+
+def test_explanations_add_up_exactly_to_the_model(sample: Store, trained: Trained) -> None:
+    assert trained.model is not None
+    frame = _year_features(sample).drop("credit_code")
+    explainer = Explainer.of(trained.model)
+    pipeline = trained.model.calibrated_classifiers_[0].estimator
+    log_odds = pipeline.decision_function(frame)
+    parts = explainer.contributions(frame.to_numpy().astype(np.float64))
+    np.testing.assert_allclose(explainer.baseline + parts.sum(axis=1), log_odds, atol=1e-9)
+    np.testing.assert_allclose(explainer.probability(log_odds), trained.model.predict_proba(frame)[:, 1], atol=1e-12)
+
+
+def test_the_rd_intensity_named_for_a_near_miss_lifts_it_over_the_cutoff(sample: Store, trained: Trained) -> None:
+    assert trained.model is not None
+    scores = score_year(sample, RULES, SCORING, YEAR, trained).frame
+    cutoff = float(CONFIG.spec.value("cutoff"))
+    near = scores.filter(pl.col("rd_intensity_needed").is_not_null() & pl.col("rd_intensity_needed").is_not_nan())
+    assert near.height > 0
+    assert (near["score"] < cutoff).all() and (near["score"] >= cutoff - float(CONFIG.spec.value("near_margin"))).all()
+    features = _year_features(sample).join(near.select("credit_code", "rd_intensity_needed"), on="credit_code")
+    needed = features["rd_intensity_needed"]
+    above = features.with_columns(rd_intensity=needed + 1e-9).select(CONFIG.feature_names)
+    at = features.with_columns(rd_intensity=needed).select(CONFIG.feature_names)
+    assert (trained.model.predict_proba(above)[:, 1] >= cutoff).all()
+    assert (trained.model.predict_proba(at)[:, 1] < cutoff).all()
+    sentence = next(r for r in near["reasons"][0] if "评分线" in r)
+    assert "研发投入强度由" in sentence and "以上即可达到评分线" in sentence
+
+
+def test_every_scored_firm_has_reasons_and_four_sub_judgements(sample: Store, trained: Trained) -> None:
+    scores = score_year(sample, RULES, SCORING, YEAR, trained).frame
+    scored = scores.filter(pl.col("scored"))
+    assert scored.height > 500 and (scored["score_source"] == "model").all()
+    assert scored["score"].is_between(0, 1).all() and scored["index"].is_between(0, 100).all()
+    top = int(CONFIG.spec.value("top_factors"))
+    assert (scored["reasons"].list.len() >= top + 4).all()
+    assert scored.select(pl.col(c).is_null().any() for c in ("rd_share", "growth", "market_share", "core_tech")).row(
+        0
+    ) == (False, False, False, False)
+    # Firms outside the population (large firms, other industries) get the index with its reasons, no score.
+    others = scores.filter(~pl.col("scored"))
+    assert others["score"].is_null().all() and others["index_reasons"].list.len().min() >= 2
+
+
+def test_same_data_and_seed_give_identical_scores(sample: Store, trained: Trained) -> None:
+    again = train(sample, CONFIG)
+    first = score_year(sample, RULES, SCORING, YEAR, trained).frame
+    second = score_year(sample, RULES, SCORING, YEAR, again).frame
+    assert first.equals(second)
+    assert again.report["cv"] == trained.report["cv"]
+
+
+def test_a_changed_model_file_is_refused(sample: Store, trained: Trained) -> None:
+    assert trained.record is not None
+    reused = ensure_model(sample, CONFIG)
+    assert reused.record is not None and reused.record.labels_sha256 == trained.record.labels_sha256
+    path = persist.models_dir(sample) / reused.record.file
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+        with pytest.raises(StoreError, match="SHA-256 与登记的不一致"):
+            ensure_model(sample, CONFIG)
+    finally:
+        path.write_bytes(original)
+    assert ensure_model(sample, CONFIG).record == reused.record
+
+
+def test_the_index_is_the_sum_of_its_weighted_components(sample: Store) -> None:
+    index = compute_index(sample.con, SCORING.index, YEAR)
+    points = [c for c in index.columns if c.startswith("points_")]
+    assert len(points) == len(SCORING.index.components)
+    np.testing.assert_allclose(index.select(pl.sum_horizontal(points)).to_series(), index["index"], atol=1e-5)
+    assert index["index"].is_between(0, 100).all()
+    spec = SCORING.index.spec.model_dump()
+    spec["components"][0]["weights"]["growth"] += 1
+    with pytest.raises(ValidationError, match="权重合计"):
+        IndexSpec(**spec)
+
+
+def test_a_model_card_is_written_beside_the_model(sample: Store, trained: Trained) -> None:
+    assert trained.record is not None
+    card = (persist.models_dir(sample) / trained.record.file).with_suffix(".md").read_text(encoding="utf-8")
+    assert "ROC AUC" in card and "校准表" in card and "局限" in card and "expert_label" in card
+
+
+def test_the_run_manifest_names_the_model_file_and_its_hash(sample: Store, trained: Trained) -> None:
+    done = runs.execute(sample, RULES, YEAR, SCORING)
+    model = done.manifest["scoring"]["model"]
+    record = ensure_model(sample, CONFIG).record
+    assert record is not None and model["sha256"] == record.sha256 and model["file"] == record.file
+    stored = runs.scores(sample, done)
+    assert stored.height == score_year(sample, RULES, SCORING, YEAR, trained).frame["scored"].sum()
+    assert Path(persist.models_dir(sample) / model["file"]).is_file()
