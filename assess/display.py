@@ -4,11 +4,16 @@ true/false as 是/否. One place, so that a threshold and the firm's value next 
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 MISSING = "（未填）"
 PERCENT = "比例"
 PERCENTILE = "百分位"
+SCORE = "评分"  # a probability 0-1, shown to 3 decimals rounded down, so a score below a line never reads as on it
+# Run outputs that messages name beside the features, by unit.
+RUN_UNITS = {"three_highs_score": SCORE}
 
 
 def _trimmed(text: pl.Expr) -> pl.Expr:
@@ -19,16 +24,18 @@ def expr(column: pl.Expr, unit: str | None, dtype: pl.DataType | None = None, *,
     """`column` as display text (null stays null; callers choose what a missing value reads as); `with_unit`
     appends a unit such as 万元 or 件 (percentages and percentiles carry theirs anyway)."""
     text = _expr(column, unit, dtype)
-    return text + pl.lit(unit) if with_unit and unit not in (None, PERCENT, PERCENTILE) else text
+    return text + pl.lit(unit) if with_unit and unit not in (None, PERCENT, PERCENTILE, SCORE) else text
 
 
 def _expr(column: pl.Expr, unit: str | None, dtype: pl.DataType | None) -> pl.Expr:
-    if (dtype is not None and dtype.is_numeric()) or (dtype is None and unit in (PERCENT, PERCENTILE)):
+    if (dtype is not None and dtype.is_numeric()) or (dtype is None and unit in (PERCENT, PERCENTILE, SCORE)):
         column = column.cast(pl.Float64).fill_nan(None)  # NaN (a missing value from numpy) reads as missing
     if unit == PERCENT:
         return _trimmed((column.cast(pl.Float64) * 100).round(2).cast(pl.String)) + pl.lit("%")
     if unit == PERCENTILE:
         return (column.cast(pl.Float64) * 100).round(0).cast(pl.Int64).cast(pl.String)
+    if unit == SCORE:
+        return _trimmed(((column.cast(pl.Float64) * 1000).floor() / 1000).round(3).cast(pl.String))
     if dtype == pl.Boolean:
         return pl.when(column).then(pl.lit("是")).when(column.not_()).then(pl.lit("否"))
     if unit is not None or (dtype is not None and dtype.is_numeric()):
@@ -46,6 +53,8 @@ def value(item: object, unit: str | None) -> str:
         return _plain(item * 100) + "%"
     if unit == PERCENTILE and isinstance(item, int | float):
         return f"{round(item * 100):d}"
+    if unit == SCORE and isinstance(item, int | float):
+        return _plain(math.floor(item * 1000) / 1000)
     if isinstance(item, float):
         return _plain(item)
     return str(item)

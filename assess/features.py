@@ -26,6 +26,7 @@ from assess.reference import Reference
 
 CHAIN_MAP = RULES_DIR / "chain_map.csv"
 FEATURES_FILE = SCHEMAS_DIR / "features.yaml"
+LEADER, LITTLE_GIANT = "科技领军", "科技小巨人"  # designations (the contract's choices) the tier exclusions read
 
 Level = Literal["base", "history", "peer"]
 VIEWS: dict[Level, str] = {"base": "features_base", "history": "features_history", "peer": "features"}
@@ -94,9 +95,19 @@ def install(con: duckdb.DuckDBPyConnection, contract: Contract, reference: Refer
         con.unregister(name)
     con.execute(
         _FEATURES_SQL.format(
-            institution_rank=_rank_sql(contract, "rd_institution"), award_rank=_rank_sql(contract, "award_level")
+            institution_rank=_rank_sql(contract, "rd_institution"),
+            award_rank=_rank_sql(contract, "award_level"),
+            leader=_designation(contract, LEADER),
+            little_giant=_designation(contract, LITTLE_GIANT),
         )
     )
+
+
+def _designation(contract: Contract, title: str) -> str:
+    """A title of the contract's designation choices, as an SQL string literal (refused if the contract lacks it)."""
+    if title not in contract.field("designation").choices:
+        raise ValueError(f"填报合同的“已获称号”选项中没有「{title}」。")
+    return "'" + title + "'"
 
 
 def _rank_sql(contract: Contract, field: str) -> str:
@@ -159,6 +170,8 @@ SELECT
     round((p.invention_patents + p.class2_ip) * 100.0 / nullif(p.employees, 0), 12) AS ip_per_100_staff,
     p.standards_led, p.award_level, {award_rank} AS award_rank,
     p.market_share, p.is_hte, p.is_tech_sme,
+    coalesce(list_contains(p.designation, {leader}), false) AS designated_leader,
+    coalesce(list_contains(p.designation, {little_giant}), false) AS designated_little_giant,
     year(p.founded) AS founded_year, p.year - year(p.founded) AS firm_age,
     round(CAST(p.rd_expense AS DOUBLE) / nullif(p.revenue, 0), 12) AS rd_intensity,
     round(CAST(p.rd_expense AS DOUBLE) / nullif(p.total_cost, 0), 12) AS rd_cost_share,

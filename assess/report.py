@@ -266,3 +266,49 @@ def scores_table(frame: pl.DataFrame, limit: int) -> None:
             "first": "首要原因",
         },
     )
+
+
+def list_table(frame: pl.DataFrame, title: str, ranked_by: str, quota: int, limit: int) -> None:
+    quota_text = f"名额 {quota} 家" if quota else "不设名额"
+    _table(
+        f"{title}：{frame.height} 家（{quota_text}；按{ranked_by}排序，显示前 {min(limit, frame.height)} 家）",
+        frame.head(limit).with_columns(value=pl.col("value").round(3)),
+        {"rank": "排名", "city": "地市", "credit_code": "统一社会信用代码", "name": "企业名称", "value": ranked_by},
+    )
+
+
+def explanation(found: dict) -> None:
+    """`assess explain` for people: the firm, its rule results, its score and index, each list's gates."""
+    out.print(
+        f"[bold]{found['name']}[/bold]（{found['credit_code']}），{found['city']}，"
+        f"{found['chain'] or '不属标志性产业链'}；{found['year']} 年度第 {found['run_id']} 次评估。"
+    )
+    out.print("[bold]规则结果[/bold]")
+    for rule in found["rules"]:
+        said, title = rule["message"], rule["title"]
+        text = said if said and said.startswith(title.split("（")[0]) else f"{title}：{said}" if said else title
+        out.print(f"  {'● 标记' if rule['flagged'] else '○ 未标记'} {text}")
+    for rubric in found["rubrics"]:
+        verdict = "符合" if rubric["verdict"] else "不符合"
+        out.print(f"  {rubric['pack_id']}：得分 {rubric['score']:g}，{verdict}")
+    score = found["score"]
+    out.print("[bold]评分与指数[/bold]")
+    if score["score"] is not None:
+        source = "模型" if score["source"] == "model" else "创新能力指数代替"
+        out.print(f"  三高一核心评分 {score['score']:.3f}（{source}）")
+        for reason in score["reasons"]:
+            out.print(f"    · {reason}")
+    else:
+        out.print("  不在三高一核心评分范围（标志性产业链领域的中小企业）")
+    out.print(f"  创新能力指数 {score['index']:.1f}")
+    for reason in score["index_reasons"]:
+        out.print(f"    · {reason}")
+    out.print("[bold]培育清单[/bold]")
+    for listed in found["lists"]:
+        place = f"，排名第 {listed['rank']}" if listed["rank"] else ""
+        place += f"（符合门槛企业中第 {listed['position']}）" if listed["position"] else ""
+        out.print(f"  {listed['title']}：{listed['status_text']}{place}")
+        for gate in listed["gates"]:
+            out.print(f"    {'✓' if gate['passed'] else '✗'} {gate['title']}：{gate['detail']}")
+        if listed["lacks"]:
+            out.print(f"    差距：{listed['lacks']}")

@@ -24,6 +24,8 @@ from assess.scoring.config import ScoringConfig
 from assess.scoring.score import Scores, score_year
 from assess.scoring.train import Trained, ensure_model
 from assess.store import Store, StoreError
+from assess.tiers.evaluate import evaluate_tier
+from assess.tiers.packs import LoadedTier
 
 HISTORY_YEARS = 3  # the history features read years Y-3..Y (the three-year CAGR)
 PACKAGES = ("assess", "polars", "duckdb", "sqlglot", "pydantic", "fastexcel", "openpyxl", "scikit-learn", "skops")
@@ -47,6 +49,10 @@ CREATE TABLE IF NOT EXISTS scores (
     chain VARCHAR, scored BOOLEAN NOT NULL, score DOUBLE, score_source VARCHAR, "index" DOUBLE, stage VARCHAR,
     rd_share BOOLEAN, growth BOOLEAN, market_share BOOLEAN, core_tech BOOLEAN, reasons VARCHAR[],
     index_reasons VARCHAR[], rd_intensity DOUBLE, rd_intensity_needed DOUBLE
+);
+CREATE TABLE IF NOT EXISTS tier_results (
+    run_id INTEGER NOT NULL, list_id VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, status VARCHAR NOT NULL,
+    rank BIGINT, position BIGINT, value DOUBLE, gates VARCHAR, lacks VARCHAR, reasons VARCHAR[]
 );
 """
 
@@ -103,19 +109,49 @@ def require_year(store: Store, year: int) -> None:
         raise StoreError(f"数据库中没有 {year} 年度的有效填报：请先用 assess ingest 导入该年度的数据。")
 
 
-def execute(store: Store, rules: RuleSet, year: int, scoring: ScoringConfig | None = None) -> Run:
-    """Evaluate every pack for the data year and, given the scoring configuration, score every firm (training the
-    classifier first when none exists for the store's labels); persist the run."""
+def execute(
+    store: Store,
+    rules: RuleSet,
+    year: int,
+    scoring: ScoringConfig | None = None,
+    tiers: tuple[LoadedTier, ...] = (),
+) -> Run:
+    """Evaluate every pack for the data year; given the scoring configuration, score every firm (training the
+    classifier first when none exists for the store's labels) and draw up the tier lists; persist the run."""
     prepare(store)
     require_year(store, year)
     flags = evaluate_flags(store.con, rules, year)
     rubrics = {p.id: evaluate_rubric(store.con, p, year) for p in rules.packs if p.rubric is not None}
     manifest_ = manifest(store, rules, year)
-    scored = None
+    scored, lists = None, {}
     if scoring is not None:
         scored = score_year(store, rules, scoring, year, ensure_model(store, scoring.classifier))
         manifest_["scoring"] = {**scoring.manifest(), "model": model_manifest(scored.trained)}
-    return _save(store, year, manifest_, flags, rubrics, scored)
+        lists = _lists(store, tiers, year, flags, scored)
+        manifest_["tiers"] = [
+            {
+                "id": t.id,
+                "version": t.pack.version,
+                "file": f"tiers/{t.path.name}",
+                "sha256": t.sha256,
+                "parameters": {name: p.value for name, p in t.pack.parameters.items()},
+            }
+            for t in tiers
+        ]
+    return _save(store, year, manifest_, flags, rubrics, scored, lists)
+
+
+def _lists(
+    store: Store, tiers: tuple[LoadedTier, ...], year: int, flags: FlagResult, scored: Scores
+) -> dict[str, pl.DataFrame]:
+    flagged: dict[str, set[str]] = {}
+    for rule_id, code in flags.hits.select("rule_id", "credit_code").iter_rows():
+        flagged.setdefault(rule_id, set()).add(code)
+    store.con.register("run_scores", scored.frame.with_columns(pl.col("rd_intensity_needed").fill_nan(None)).to_arrow())
+    try:
+        return {tier.id: evaluate_tier(store.con, tier, year, flagged) for tier in tiers}
+    finally:
+        store.con.unregister("run_scores")
 
 
 def model_manifest(trained: Trained) -> dict:
@@ -140,6 +176,7 @@ def _save(
     flags: FlagResult,
     rubrics: dict[str, pl.DataFrame],
     scored: Scores | None,
+    lists: dict[str, pl.DataFrame],
 ) -> Run:
     con = store.con
     created = dt.datetime.now()
@@ -163,6 +200,8 @@ def _save(
         if scored is not None:
             frame = scored.frame.with_columns(pl.col("rd_intensity_needed").fill_nan(None))
             _insert(store, "scores", frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
+        for list_id, frame in lists.items():
+            _insert(store, "tier_results", frame.select(pl.lit(run_id).alias("run_id"), pl.lit(list_id), pl.all()))
         con.commit()
     except BaseException:
         con.rollback()
@@ -222,4 +261,19 @@ def scores(store: Store, run: Run, *, scored_only: bool = True) -> pl.DataFrame:
         """SELECT * EXCLUDE (run_id) FROM scores WHERE run_id = $run AND (scored OR NOT $only)
            ORDER BY score DESC NULLS LAST, "index" DESC, credit_code""",
         params={"run": run.run_id, "only": scored_only},
+    ).pl()
+
+
+def tier_results(store: Store, run: Run, list_id: str, statuses: tuple[str, ...]) -> pl.DataFrame:
+    """A list of the run: its firms with the given statuses (selected, near, eligible, excluded), in list order,
+    with their names, places, score and index."""
+    return store.con.sql(
+        """
+        SELECT t.status, t.rank, t.position, t.credit_code, s.name, s.city, s.chain, s.direction, t.value,
+               s.score, s."index", s.rd_intensity, t.gates, t.reasons, t.lacks
+        FROM tier_results AS t JOIN scores AS s USING (run_id, credit_code)
+        WHERE t.run_id = $run AND t.list_id = $list AND list_contains($statuses, t.status)
+        ORDER BY t.status <> 'selected', t.rank, t.position, t.credit_code
+        """,
+        params={"run": run.run_id, "list": list_id, "statuses": list(statuses)},
     ).pl()

@@ -88,11 +88,14 @@ def test_an_override_of_an_unknown_parameter_is_refused() -> None:
 def test_every_rule_parameter_and_population_is_documented() -> None:
     from assess.rules.docs import DOC, render
     from assess.scoring.config import load_scoring
+    from assess.tiers.packs import load_tiers
 
     rules = load_rules()
     scoring = load_scoring(rules)
+    tiers = load_tiers(rules, float(scoring.classifier.spec.value("cutoff")))
     text = DOC.read_text(encoding="utf-8")
-    assert text == render(rules, scoring), "docs/rules.md is stale: run .venv/bin/python -m assess.rules.docs"
+    assert text == render(rules, scoring, tiers), "docs/rules.md is stale: run .venv/bin/python -m assess.rules.docs"
+    assert all(f"`{name}`" in text for tier in tiers for name in tier.pack.parameters)
     assert all(f"`{c.id}`" in text for c in scoring.index.spec.components)
     assert all(f"`{name}`" in text for name in [*scoring.classifier.spec.parameters, *scoring.index.spec.parameters])
     for loaded in rules.packs:

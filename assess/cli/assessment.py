@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 
 from assess import report, runs, stats
-from assess.cli.common import DbOption, JsonOption, app, fail, load_packs, open_store, store_for
+from assess.cli.common import DbOption, JsonOption, app, fail, load_config, load_packs, open_store, store_for
 from assess.cli.filings import write_problem_workbooks
-from assess.cli.scoring import load_scoring_config
+from assess.cli.lists import lists_json, selected_lists, show_lists
 from assess.contract import load_contract
 from assess.ingest import Options, ingest_files
 from assess.paths import SAMPLE_DIR
@@ -31,14 +31,15 @@ def demo(
     out_dir.mkdir(parents=True)
     db = out_dir / "assess.duckdb"
     files = [SAMPLE_DIR / "panel_2020-2024.xlsx", SAMPLE_DIR / "messy.xlsx"]
-    rules = load_packs()
-    scoring = load_scoring_config(rules)
+    config = load_config()
     with open_store(db) as store:
         results = ingest_files(store, files, Options())
         by_year = store.con.sql(
             "SELECT year, count(*) AS filings, count(DISTINCT city) AS cities FROM filings GROUP BY year ORDER BY year"
         ).pl()
-        done = [runs.execute(store, rules, year, scoring) for year in by_year["year"].to_list()]
+        done = [
+            runs.execute(store, config.rules, year, config.scoring, config.tiers) for year in by_year["year"].to_list()
+        ]
         figures = [stats.targets(runs.counts(store, r), r.year, store.contract, r.manifest) for r in done]
         latest_scores = runs.scores(store, done[-1])
     workbooks = write_problem_workbooks(results, None, out_dir)
@@ -73,17 +74,20 @@ def run(
     db: DbOption = None,
 ) -> None:
     """评估该年度：运行全部规则包，保存评估结果（含规则版本、数据批次和软件版本）。"""
-    rules = load_packs()
-    scoring = load_scoring_config(rules)
+    config = load_config()
     with store_for(db) as store:
-        done = runs.execute(store, rules, year, scoring)
+        done = runs.execute(store, config.rules, year, config.scoring, config.tiers)
         found = runs.counts(store, done)
+        lists = selected_lists(store, done, config.tiers)
     summary = stats.targets(found, year, load_contract(), done.manifest)
     if as_json:
-        report.json_out({"run_id": done.run_id, "year": year, "manifest": done.manifest, "stats": summary})
+        payload = {"run_id": done.run_id, "year": year, "manifest": done.manifest, "stats": summary}
+        report.json_out({**payload, "lists": lists_json(lists)})
         return
     report.notice(f"已完成 {year} 年度评估，评估编号 {done.run_id}。")
     report.stats_summary(summary)
+    report.model_summary(done.manifest["scoring"]["model"])
+    show_lists(lists, config.tiers, 10)
 
 
 @app.command()

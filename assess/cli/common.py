@@ -15,9 +15,12 @@ import typer
 
 from assess import report
 from assess.contract import load_contract
+from assess.explain import Config
 from assess.rules.expressions import Scalar
 from assess.rules.packs import PackError, RuleSet, load_rules
+from assess.scoring.config import load_scoring
 from assess.store import Store, StoreError, resolve_db
+from assess.tiers.packs import load_tiers
 
 app = typer.Typer(
     help="山东省标志性产业链企业创新能力评估（assess）",
@@ -55,5 +58,15 @@ def fail(message: str, status: int = 1) -> typer.Exit:
 def load_packs(overrides: dict[str, Scalar] | None = None) -> RuleSet:
     try:
         return load_rules(overrides=overrides)
+    except PackError as exc:
+        raise fail(str(exc)) from exc
+
+
+def load_config() -> Config:
+    """The rule packs, the scoring configuration and the tier packs, or a Chinese message and exit status 1."""
+    try:
+        rules = load_rules()
+        scoring = load_scoring(rules)
+        return Config(rules, scoring, load_tiers(rules, float(scoring.classifier.spec.value("cutoff"))))
     except PackError as exc:
         raise fail(str(exc)) from exc

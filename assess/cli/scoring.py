@@ -8,25 +8,16 @@ import polars as pl
 import typer
 
 from assess import report, runs
-from assess.cli.common import DbOption, JsonOption, app, fail, load_packs, store_for
-from assess.rules.packs import PackError, RuleSet
+from assess.cli.common import DbOption, JsonOption, app, load_config, store_for
 from assess.scoring import persist
-from assess.scoring.config import ScoringConfig, load_scoring
 from assess.scoring.score import CRITERIA, score_year
 from assess.scoring.train import ensure_model, train
-
-
-def load_scoring_config(rules: RuleSet) -> ScoringConfig:
-    try:
-        return load_scoring(rules)
-    except PackError as exc:
-        raise fail(str(exc)) from exc
 
 
 @app.command(name="train")
 def train_command(as_json: JsonOption = False, db: DbOption = None) -> None:
     """训练三高一核心评分模型：用库中全部专家评审结果，按企业分组交叉验证，写出模型和模型卡。"""
-    config = load_scoring_config(load_packs())
+    config = load_config().scoring
     with store_for(db) as store:
         runs.prepare(store)
         trained = train(store, config.classifier)
@@ -48,13 +39,13 @@ def score(
     db: DbOption = None,
 ) -> None:
     """三高一核心评分：标志性产业链领域的每家中小企业，评分、创新能力指数和原因（未保存；assess run 会保存）。"""
-    rules = load_packs()
-    config = load_scoring_config(rules)
+    loaded = load_config()
+    config = loaded.scoring
     with store_for(db) as store:
         runs.prepare(store)
         runs.require_year(store, year)
         trained = ensure_model(store, config.classifier)
-        frame = score_year(store, rules, config, year, trained).frame
+        frame = score_year(store, loaded.rules, config, year, trained).frame
     scored = frame.filter(pl.col("scored")).sort(["score", "index", "credit_code"], descending=[True, True, False])
     if trained.fallback:
         report.error(trained.report["message"])

@@ -8,6 +8,7 @@ from assess.features import BY_NAME, FEATURES
 from assess.paths import PROJECT_DIR
 from assess.rules.packs import BASIS_LABELS, LoadedPack, Parameter, RuleSet, load_rules
 from assess.scoring.config import ScoringConfig, load_scoring
+from assess.tiers.packs import LoadedTier, load_tiers
 
 DOC = PROJECT_DIR / "docs" / "rules.md"
 _LEVELS = {"base": "本年", "history": "历年", "peer": "同行"}
@@ -96,7 +97,32 @@ def _scoring(config: ScoringConfig) -> list[str]:
     return [*lines, ""]
 
 
-def render(rules: RuleSet, scoring: ScoringConfig) -> str:
+def _tier(tier: LoadedTier) -> list[str]:
+    pack = tier.pack
+    lines = [
+        f"## {pack.title}（`rules/tiers/{tier.path.name}`，第 {pack.version} 版）",
+        "",
+        f"依据：{pack.source}",
+        "",
+        f"排序：{tier.rank_title}从高到低；相同时研发投入强度高者在前，再按信用代码升序。",
+        "",
+        *_parameters(pack.parameters),
+        "",
+        "| 门槛 | 条件 | 表达式 |",
+        "|---|---|---|",
+        *(f"| `{g.id}` | {g.title} | `{g.condition}` |" for g in pack.gates),
+        "",
+    ]
+    for exclusion in pack.exclusions:
+        rule = exclusion.condition or "被规则标记：" + "、".join(f"`{r}`" for r in exclusion.flagged_by)
+        switch = f"（开关参数 `{exclusion.when}`）" if exclusion.when else ""
+        lines.append(f"- 排除 `{exclusion.id}`：{exclusion.title}：{rule}{switch}")
+    if pack.near is not None:
+        lines.append(f"- 接近：只差门槛 `{pack.near.gate}`，且 `{pack.near.condition}`")
+    return [*lines, ""]
+
+
+def render(rules: RuleSet, scoring: ScoringConfig, tiers: tuple[LoadedTier, ...]) -> str:
     populations = rules.populations.spec
     lines = [
         "# 规则说明（由规则包自动生成，请勿手改）",
@@ -121,6 +147,8 @@ def render(rules: RuleSet, scoring: ScoringConfig) -> str:
     for loaded in rules.packs:
         lines += _pack(loaded)
     lines += _scoring(scoring)
+    for tier in tiers:
+        lines += _tier(tier)
     lines += [
         "## 可用的特征列（`schemas/features.yaml`）",
         "",
@@ -139,4 +167,6 @@ def render(rules: RuleSet, scoring: ScoringConfig) -> str:
 if __name__ == "__main__":
     DOC.parent.mkdir(exist_ok=True)
     loaded = load_rules()
-    DOC.write_text(render(loaded, load_scoring(loaded)), encoding="utf-8")
+    scoring = load_scoring(loaded)
+    tiers = load_tiers(loaded, float(scoring.classifier.spec.value("cutoff")))
+    DOC.write_text(render(loaded, scoring, tiers), encoding="utf-8")

@@ -66,6 +66,10 @@ def _hits(flagged: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataF
     return pl.concat(frames)
 
 
+def _unit(column: str) -> str | None:
+    return BY_NAME[column].unit if column in BY_NAME else display.RUN_UNITS.get(column)
+
+
 def message(template: str, schema: pl.Schema) -> pl.Expr:
     """A rule's message template (parameters already filled) filled per firm with the feature columns it names, each
     value as `display` shows its unit."""
@@ -74,7 +78,7 @@ def message(template: str, schema: pl.Schema) -> pl.Expr:
         pattern += literal
         if column:
             pattern += "{}"
-            values.append(display.expr(pl.col(column), BY_NAME[column].unit, schema[column]).fill_null(display.MISSING))
+            values.append(display.expr(pl.col(column), _unit(column), schema[column]).fill_null(display.MISSING))
     return pl.format(pattern, *values) if values else pl.lit(template)
 
 
@@ -129,7 +133,9 @@ def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: in
     ).pl()
 
 
-def evaluate_rules(con: duckdb.DuckDBPyConnection, rules: tuple[CompiledRule, ...], year: int) -> pl.DataFrame:
+def evaluate_rules(
+    con: duckdb.DuckDBPyConnection, rules: tuple[CompiledRule, ...], year: int, credit_code: str | None = None
+) -> pl.DataFrame:
     """Per firm with a filing that year and per rule r: `applies_r` (in the rule's population and scope), `holds_r`
     (flagged) and `message_r` (the rule's message, or its 'otherwise' message where it applies but does not hold).
     Explanations use this where the hit list alone would leave a firm's near misses unexplained."""
@@ -140,8 +146,9 @@ def evaluate_rules(con: duckdb.DuckDBPyConnection, rules: tuple[CompiledRule, ..
     )
     view = view_for([r.population_sql + r.condition_sql for r in rules])
     frame = con.sql(
-        f"SELECT credit_code, {', '.join(columns) + ', ' if columns else ''}{booleans} FROM {view} WHERE year = $year",
-        params={"year": year},
+        f"SELECT credit_code, {', '.join(columns) + ', ' if columns else ''}{booleans} FROM {view} WHERE year = $year"
+        " AND ($code IS NULL OR credit_code = $code)",
+        params={"year": year, "code": credit_code},
     ).pl()
     outputs = [pl.col("credit_code")]
     for i, rule in enumerate(rules):

@@ -230,11 +230,13 @@ def compile_expression(
     populations: Populations,
     *,
     predicate: bool,
+    extra_columns: frozenset[str] = frozenset(),
 ) -> str:
-    """DuckDB SQL for an expression of another configuration file (a stage, an index component), checked exactly
-    as a rule's; a condition is false, never null, where a value it reads is missing."""
+    """DuckDB SQL for an expression of another configuration file (a stage, an index component, a tier gate),
+    checked exactly as a rule's; a condition is false, never null, where a value it reads is missing."""
     values = {name: p.value for name, p in parameters.items()}
-    sql = expressions.to_sql(_checked(path, label, text, values, populations.trees, predicate=predicate))
+    tree = _checked(path, label, text, values, populations.trees, predicate=predicate, extra_columns=extra_columns)
+    sql = expressions.to_sql(tree)
     return f"coalesce({sql}, false)" if predicate else sql
 
 

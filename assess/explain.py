@@ -1,0 +1,144 @@
+"""Why a firm is on (or off) a list: every rule's result for it, its score and index with their reasons, every tier
+gate with its value and threshold, and its place on each list, all from the year's latest run (gates are
+re-evaluated on the filings in force, against that run's scores)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import polars as pl
+
+from assess import runs
+from assess.rules.engine import evaluate_rules, message
+from assess.rules.packs import RuleSet
+from assess.scoring.config import ScoringConfig
+from assess.store import Store, StoreError
+from assess.tiers.evaluate import gated
+from assess.tiers.packs import LoadedTier
+
+STATUS = {
+    "selected": "入选",
+    "near": "接近（名额或评分线以下）",
+    "eligible": "符合门槛，未入选",
+    "excluded": "符合门槛，但被排除",
+    None: "未通过门槛",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    rules: RuleSet
+    scoring: ScoringConfig
+    tiers: tuple[LoadedTier, ...]
+
+
+def explain_firm(store: Store, config: Config, credit_code: str, year: int) -> dict:
+    run = runs.latest(store, year)
+    [firm] = _firm(store, run, credit_code) or [None]
+    if firm is None:
+        raise StoreError(
+            f"统一社会信用代码 {credit_code} 在 {year} 年度第 {run.run_id} 次评估中没有记录（该年度没有有效填报）。"
+        )
+    return {
+        **{k: firm[k] for k in ("credit_code", "name", "city", "chain", "direction")},
+        "year": year,
+        "run_id": run.run_id,
+        "rules": _rules(store, config.rules, year, credit_code),
+        "rubrics": _rubrics(store, run, credit_code),
+        "score": {
+            "score": firm["score"],
+            "source": firm["score_source"],
+            "index": firm["index"],
+            "stage": firm["stage"],
+            "three_highs": {k: firm[k] for k in ("rd_share", "growth", "market_share", "core_tech")},
+            "reasons": firm["reasons"] or [],
+            "index_reasons": firm["index_reasons"] or [],
+        },
+        "lists": [_tier(store, run, tier, year, credit_code) for tier in config.tiers],
+    }
+
+
+def _firm(store: Store, run: runs.Run, credit_code: str) -> list[dict]:
+    return (
+        store.con.sql(
+            "SELECT * EXCLUDE (run_id) FROM scores WHERE run_id = $run AND credit_code = $code",
+            params={"run": run.run_id, "code": credit_code},
+        )
+        .pl()
+        .to_dicts()
+    )
+
+
+def _rules(store: Store, rules: RuleSet, year: int, credit_code: str) -> list[dict]:
+    """Every flag rule that applies to the firm, flagged or not, with the sentence saying why."""
+    found = []
+    for pack in rules.packs:
+        if not pack.rules:
+            continue
+        [row] = evaluate_rules(store.con, pack.rules, year, credit_code).to_dicts()
+        for rule in pack.rules:
+            short = rule.id.split(".", 1)[1]
+            if row[f"applies_{short}"]:
+                found.append(
+                    {
+                        "rule_id": rule.id,
+                        "title": rule.title,
+                        "flagged": row[f"holds_{short}"],
+                        "message": row[f"message_{short}"],
+                    }
+                )
+    return found
+
+
+def _rubrics(store: Store, run: runs.Run, credit_code: str) -> list[dict]:
+    rows = store.con.execute(
+        "SELECT pack_id, result FROM rubric_results WHERE run_id = ? AND result->>'$.credit_code' = ?",
+        [run.run_id, credit_code],
+    ).fetchall()
+    found = []
+    for pack_id, text in rows:
+        result = json.loads(text)
+        found.append(
+            {
+                "pack_id": pack_id,
+                "score": result["score"],
+                "gates_passed": result["gates_passed"],
+                "fast_track": result["fast_track"],
+                "verdict": result["verdict"],
+            }
+        )
+    return found
+
+
+def _tier(store: Store, run: runs.Run, tier: LoadedTier, year: int, credit_code: str) -> dict:
+    scores = f"(SELECT * FROM scores WHERE run_id = {int(run.run_id)})"
+    [row] = gated(store.con, tier, year, scores, credit_code).to_dicts()
+    placed = store.con.execute(
+        "SELECT status, rank, position, value, lacks FROM tier_results WHERE run_id = ? AND list_id = ? "
+        "AND credit_code = ?",
+        [run.run_id, tier.id, credit_code],
+    ).fetchall()
+    status, rank, position, value, lacks = placed[0] if placed else (None, None, None, row["value"], None)
+    frame = pl.DataFrame([row])
+    gates = [
+        {
+            "id": gate.id,
+            "title": gate.title,
+            "passed": bool(row[f"gate_{gate.id}"]),
+            "detail": frame.select(message(gate.message, frame.schema)).item(),
+        }
+        for gate in tier.gates
+    ]
+    return {
+        "list_id": tier.id,
+        "title": tier.pack.title,
+        "status": status,
+        "status_text": STATUS[status],
+        "rank": rank,
+        "position": position,
+        "ranked_by": tier.rank_title,
+        "value": value,
+        "gates": gates,
+        "lacks": lacks,
+    }

@@ -1,0 +1,158 @@
+"""Evaluating a tier pack for one run: gates and exclusions in DuckDB over the features and the run's scores, then
+ranking, quota and allocation (`select`), then the words a manager reads: the gates passed with their values, the
+top reasons, and what a near miss lacks."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import polars as pl
+
+from assess import display
+from assess.features import view_for
+from assess.rules.engine import message
+from assess.tiers.packs import LoadedTier
+from assess.tiers.select import CHAIN_FULL, NEAR, SELECTED, allocate, near_misses, rank_order
+
+RESULT_COLUMNS = ("credit_code", "status", "rank", "position", "value", "gates", "lacks", "reasons")
+EXCLUDED = "excluded"
+TOP_REASONS = 3
+
+
+def evaluate_tier(
+    con: duckdb.DuckDBPyConnection, tier: LoadedTier, year: int, flagged: dict[str, set[str]]
+) -> pl.DataFrame:
+    """One row per firm on the list, near it, eligible for it or excluded from it (RESULT_COLUMNS). Reads the view
+    `run_scores` (credit_code, score, index, reasons, index_reasons, rd_intensity_needed) of the run's scores."""
+    firms = gated(con, tier, year, "run_scores")
+    passed = pl.all_horizontal([pl.col(f"gate_{g.id}") for g in tier.gates])
+    excluded = _exclusions(tier, flagged)
+    eligible = firms.filter(passed & excluded.is_null())
+    allocated = allocate(rank_order(eligible), tier.allocation)
+    quota = tier.allocation.quota
+    if quota:
+        allocated = near_misses(allocated, math.ceil(float(tier.value("near_share")) * quota))
+    lowest = allocated.filter(pl.col("status") == SELECTED)["value"].min()
+    listed = allocated.with_columns(lacks=_lacks(tier, lowest))
+    frames = [listed]
+    if tier.near_sql is not None and not quota:
+        frames.append(_near_below_gate(firms, tier, excluded))
+    frames.append(
+        firms.filter(passed & excluded.is_not_null()).with_columns(
+            status=pl.lit(EXCLUDED),
+            rank=pl.lit(None, pl.Int64),
+            position=pl.lit(None, pl.UInt32),
+            lacks=excluded,
+        )
+    )
+    return pl.concat([_worded(f, tier) for f in frames], how="vertical_relaxed")
+
+
+def gated(
+    con: duckdb.DuckDBPyConnection, tier: LoadedTier, year: int, scores: str, credit_code: str | None = None
+) -> pl.DataFrame:
+    """Every firm of the year (or one) with each gate's outcome (`gate_<id>`), the compiled exclusions, the ranking
+    value and the columns the gate messages show; `scores` names the relation holding the run's scores."""
+    gates = ", ".join(f"{g.sql} AS gate_{g.id}" for g in tier.gates)
+    conditions = [e[1] for e in tier.exclusions if e[1] is not None]
+    exclusions = "".join(f", {sql} AS exclusion_{i}" for i, sql in enumerate(conditions))
+    near = f", {tier.near_sql} AS near_ok" if tier.near_sql else ""
+    shown = [c for c in tier.columns if c not in ("three_highs_score", "innovation_index")]
+    view = view_for([g.sql for g in tier.gates] + conditions + [tier.near_sql or ""] + shown)
+    return con.sql(
+        f"""
+        WITH f AS (
+            SELECT f.*, s.score AS three_highs_score, s."index" AS innovation_index,
+                   s.reasons AS score_reasons, s.index_reasons, s.rd_intensity_needed
+            FROM {view} AS f LEFT JOIN {scores} AS s USING (credit_code)
+            WHERE f.year = $year AND ($code IS NULL OR f.credit_code = $code)
+        )
+        SELECT {tier.pack.rank_by} AS value, score_reasons, index_reasons, rd_intensity_needed,
+               {", ".join(dict.fromkeys(["credit_code", "city", "chain", "rd_intensity", *tier.columns]))},
+               {gates}{exclusions}{near}
+        FROM f
+        """,
+        params={"year": year, "code": credit_code},
+    ).pl()
+
+
+def _exclusions(tier: LoadedTier, flagged: dict[str, set[str]]) -> pl.Expr:
+    """The first exclusion that applies to a firm, by title; null when none does."""
+    hits, compiled = [], 0
+    for exclusion, sql in tier.exclusions:
+        if sql is not None:
+            hit = pl.col(f"exclusion_{compiled}")
+            compiled += 1
+        else:
+            switched_on = exclusion.when is None or bool(tier.value(exclusion.when))
+            codes = set().union(*(flagged.get(rule, set()) for rule in exclusion.flagged_by)) if switched_on else set()
+            hit = pl.col("credit_code").is_in(sorted(codes))
+        hits.append((exclusion.title, hit))
+    reason = pl.lit(None, pl.String)
+    for title, hit in reversed(hits):
+        reason = pl.when(hit).then(pl.lit(f"不列为候选：{title}")).otherwise(reason)
+    return reason
+
+
+def _lacks(tier: LoadedTier, lowest: float | None) -> pl.Expr:
+    """For a near miss: its place, why it has no seat, and how far it is below the last seat."""
+    quota = tier.allocation.quota
+    why = (
+        pl.when(pl.col("held_back") == CHAIN_FULL)
+        .then(pl.lit(f"所在产业链已达名额上限{tier.allocation.chain_cap}家"))
+        .otherwise(pl.lit(f"名额{quota}家已满"))
+    )
+    gap = (
+        pl.format(
+            "；入选最低{}{}，本企业{}，差{}",
+            pl.lit(tier.rank_title),
+            pl.lit(_number(lowest)),
+            _value_text(pl.col("value")),
+            _value_text(pl.lit(lowest) - pl.col("value")),
+        )
+        if lowest is not None
+        else pl.lit("")
+    )
+    return pl.when(pl.col("status") == NEAR).then(pl.format("符合全部门槛，排名第{}：{}{}", "position", why, gap))
+
+
+def _near_below_gate(firms: pl.DataFrame, tier: LoadedTier, excluded: pl.Expr) -> pl.DataFrame:
+    """For a list without a quota: firms passing every gate but `near.gate`, close enough to it."""
+    assert tier.pack.near is not None
+    others = [pl.col(f"gate_{g.id}") for g in tier.gates if g.id != tier.pack.near.gate]
+    below = pl.all_horizontal(others) & ~pl.col(f"gate_{tier.pack.near.gate}") & pl.col("near_ok") & excluded.is_null()
+    failed = next(g for g in tier.gates if g.id == tier.pack.near.gate)
+    rows = rank_order(firms.filter(below))
+    lever = pl.format(
+        "；其他指标不变，研发投入强度提高到{}以上可达评分线",
+        display.expr(pl.col("rd_intensity_needed"), display.PERCENT),
+    )
+    return rows.with_columns(
+        status=pl.lit(NEAR),
+        rank=pl.lit(None, pl.Int64),
+        lacks=pl.format("未达门槛“{}”：{}", pl.lit(failed.title), message(failed.message, rows.schema))
+        + pl.when(pl.col("rd_intensity_needed").is_not_null() & pl.col("rd_intensity_needed").is_not_nan())
+        .then(lever)
+        .otherwise(pl.lit("")),
+    )
+
+
+def _worded(frame: pl.DataFrame, tier: LoadedTier) -> pl.DataFrame:
+    """The gates passed, each with the firm's value, and the top reasons of the list's ranking value."""
+    gates = pl.concat_list([message(g.message, frame.schema) for g in tier.gates]).list.join("；")
+    source = "score_reasons" if tier.pack.rank_by == "three_highs_score" else "index_reasons"
+    return frame.with_columns(
+        gates=gates,
+        reasons=pl.col(source).list.head(TOP_REASONS),
+        rank=pl.col("rank").cast(pl.Int64),
+        position=pl.col("position").cast(pl.Int64),
+    ).select(RESULT_COLUMNS)
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def _value_text(value: pl.Expr) -> pl.Expr:
+    return value.round(3).cast(pl.String)

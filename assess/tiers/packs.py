@@ -1,0 +1,168 @@
+"""Tier packs in `rules/tiers/`: one per cultivation list. A pack names what the list is ranked by, its gates (all
+must hold, each with a message that shows the firm's value beside the threshold), its exclusions, its quota and
+allocation parameters, and, for a list without a quota, which near misses to show. Validated and compiled at load,
+with the same expression checks as the rule packs."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from assess import display
+from assess.features import FEATURE_NAMES
+from assess.paths import RULES_DIR
+from assess.rules.packs import PackError, Parameter, RuleSet, compile_expression, read_config, validation_message
+from assess.tiers.select import Allocation
+
+TIERS_DIR = RULES_DIR / "tiers"
+# Run outputs a tier expression may read beside the features: the firm's score and index in this run.
+RUN_COLUMNS = {"three_highs_score": "三高一核心评分", "innovation_index": "创新能力指数"}
+_REQUIRED = ("quota", "near_share", "city_minimum", "city_proportional", "chain_cap")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Gate(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    condition: str
+    message: str  # the firm's value beside the threshold, {column} and {parameter} placeholders
+
+
+class Exclusion(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    condition: str | None = None  # an expression over features and parameters
+    flagged_by: list[str] = Field(default_factory=list)  # rule ids of this run's flag packs
+    when: str | None = None  # a boolean parameter that switches a flagged_by exclusion on
+
+
+class Near(_Model):
+    gate: str  # the one gate a near miss fails
+    condition: str  # how close it must come
+
+
+class TierPack(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    version: int
+    title: str
+    source: str
+    rank_by: Literal["three_highs_score", "innovation_index"]
+    parameters: dict[str, Parameter]
+    gates: list[Gate]
+    exclusions: list[Exclusion] = Field(default_factory=list)
+    near: Near | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> TierPack:
+        missing = [name for name in _REQUIRED if name not in self.parameters]
+        if missing:
+            raise ValueError(f"缺少参数：{'、'.join(missing)}")
+        if self.near is not None and self.near.gate not in {g.id for g in self.gates}:
+            raise ValueError(f"near.gate「{self.near.gate}」不是本规则包的门槛")
+        return self
+
+
+@dataclass(frozen=True)
+class CompiledGate:
+    id: str
+    title: str
+    sql: str
+    message: str  # parameters filled in; {column} placeholders remain
+
+
+@dataclass(frozen=True)
+class LoadedTier:
+    pack: TierPack
+    path: Path
+    sha256: str
+    gates: tuple[CompiledGate, ...]
+    exclusions: tuple[tuple[Exclusion, str | None], ...]  # with the compiled condition, if any
+    near_sql: str | None
+    columns: tuple[str, ...]  # feature and run columns the gate messages name
+
+    @property
+    def id(self) -> str:
+        return self.pack.id
+
+    def value(self, name: str) -> int | float | str | bool:
+        return self.pack.parameters[name].value
+
+    @property
+    def allocation(self) -> Allocation:
+        return Allocation(
+            quota=int(self.value("quota")),
+            city_minimum=int(self.value("city_minimum")),
+            proportional=bool(self.value("city_proportional")),
+            chain_cap=int(self.value("chain_cap")),
+        )
+
+    @property
+    def rank_title(self) -> str:
+        return RUN_COLUMNS[self.pack.rank_by]
+
+
+def _filled(path: Path, label: str, template: str, parameters: dict[str, Parameter]) -> tuple[str, list[str]]:
+    names = [name for _, name, _, _ in string.Formatter().parse(template) if name]
+    unknown = sorted(set(names) - FEATURE_NAMES - set(RUN_COLUMNS) - set(parameters))
+    if unknown:
+        raise PackError(f"规则文件「{path.name}」中「{label}」的提示语引用了未知的列或参数：{'、'.join(unknown)}。")
+    for name, parameter in parameters.items():
+        template = template.replace("{" + name + "}", display.value(parameter.value, parameter.unit))
+    return template, [n for n in names if n not in parameters]
+
+
+def load_tier(path: Path, rules: RuleSet) -> LoadedTier:
+    raw, sha = read_config(path)
+    try:
+        pack = TierPack(**raw)
+    except ValidationError as exc:
+        raise PackError(validation_message(path, exc)) from exc
+    if pack.id != path.stem:
+        raise PackError(f"规则文件「{path.name}」的 id「{pack.id}」应与文件名一致。")
+    extra = frozenset(RUN_COLUMNS)
+
+    def compiled(label: str, text: str) -> str:
+        return compile_expression(
+            path, label, text, pack.parameters, rules.populations, predicate=True, extra_columns=extra
+        )
+
+    gates, columns = [], []
+    for gate in pack.gates:
+        message, named = _filled(path, f"{pack.id}.{gate.id}", gate.message, pack.parameters)
+        gates.append(CompiledGate(gate.id, gate.title, compiled(f"{pack.id}.{gate.id}", gate.condition), message))
+        columns += named
+    known = {rule.id for rule in rules.flag_rules}
+    exclusions = []
+    for exclusion in pack.exclusions:
+        unknown = sorted(set(exclusion.flagged_by) - known)
+        if unknown:
+            raise PackError(
+                f"规则文件「{path.name}」中排除条件「{exclusion.id}」引用了未知的规则：{'、'.join(unknown)}。"
+            )
+        switch = pack.parameters.get(exclusion.when) if exclusion.when is not None else None
+        if exclusion.when is not None and (switch is None or not isinstance(switch.value, bool)):
+            raise PackError(f"规则文件「{path.name}」中排除条件「{exclusion.id}」的 when 应是本包的一个是/否参数。")
+        condition = compiled(f"{pack.id}.{exclusion.id}", exclusion.condition) if exclusion.condition else None
+        exclusions.append((exclusion, condition))
+    near = compiled(f"{pack.id}.near", pack.near.condition) if pack.near is not None else None
+    return LoadedTier(pack, path, sha, tuple(gates), tuple(exclusions), near, tuple(dict.fromkeys(columns)))
+
+
+def load_tiers(rules: RuleSet, cutoff: float, directory: Path = TIERS_DIR) -> tuple[LoadedTier, ...]:
+    """Every tier pack. A `score_min` must be the classifier's cut-off, so that the 三高一核心 list and the
+    near-miss sentences of the scores never read against two different lines."""
+    tiers = tuple(load_tier(path, rules) for path in sorted(directory.glob("*.yaml")))
+    for tier in tiers:
+        if "score_min" in tier.pack.parameters and tier.value("score_min") != cutoff:
+            raise PackError(
+                f"规则文件「{tier.path.name}」的 score_min（{tier.value('score_min')}）与 "
+                f"rules/scoring/classifier.yaml 的 cutoff（{cutoff}）不一致：两处评分线须相同。"
+            )
+    return tiers
