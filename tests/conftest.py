@@ -7,6 +7,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import yaml
 
 from assess import uscc
 from assess.contract import Contract, load_contract
@@ -59,6 +60,29 @@ def write_xlsx(path: Path, sheets: dict[str, Sequence[Sequence[object]]]) -> Pat
             sheet.append(list(row))
     book.save(path)
     return path
+
+
+def read_fixture(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def write_filings(path: Path, fixture: dict, contract: Contract) -> Path:
+    """A fixture's filings as a workbook with the contract's headers: each filing starts from the fixture's `base`
+    (amounts in 万元), is written for the fixture's year and for each earlier year of its `history` (the fixture's,
+    or the filing's own), and gets the credit code `make_code(position)`."""
+    fields = [spec.name for spec in contract.fields]
+    rows = []
+    for index, filing in enumerate(fixture["filings"], start=1):
+        own = {k: v for k, v in filing.items() if k != "history"}
+        for earlier in [*filing.get("history", fixture.get("history", [])), {"year": fixture["year"]}]:
+            values = {**fixture["base"], **own, **earlier, "credit_code": make_code(index)}
+            rows.append([values.get(name) for name in fields])
+    return write_xlsx(path, {"填报": [[contract.field(name).header for name in fields], *rows]})
+
+
+def fixture_names(fixture: dict) -> dict[str, str]:
+    """Credit code -> the filing's `name` in the fixture."""
+    return {make_code(i): f["name"] for i, f in enumerate(fixture["filings"], start=1)}
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from assess import runs, stats
 from assess.contract import Contract
@@ -14,33 +13,24 @@ from assess.paths import RULES_DIR
 from assess.rules.engine import evaluate_rules
 from assess.rules.packs import load_rules
 from assess.store import Store
-from tests.conftest import Ingester, make_code, write_xlsx
+from tests.conftest import Ingester, fixture_names, read_fixture, write_filings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
 
 
 def _fixture(name: str) -> dict:
-    return yaml.safe_load((FIXTURES / name).read_text(encoding="utf-8"))
+    return read_fixture(FIXTURES / name)
 
 
 def _run(fixture: dict, tmp_path: Path, ingest: Ingester, store: Store, contract: Contract) -> runs.Run:
-    """Write the fixture's filings (and earlier years: the fixture's `history`, or a filing's own) to a workbook,
-    ingest it and run the assessment."""
-    fields = [spec.name for spec in contract.fields]
-    headers = [contract.field(name).header for name in fields]
-    rows = []
-    for index, filing in enumerate(fixture["filings"], start=1):
-        own = {k: v for k, v in filing.items() if k != "history"}
-        for earlier in [*filing.get("history", fixture.get("history", [])), {"year": fixture["year"]}]:
-            values = {**fixture["base"], **own, **earlier, "credit_code": make_code(index)}
-            rows.append([values.get(name) for name in fields])
-    result = ingest(write_xlsx(tmp_path / "fixture.xlsx", {"填报": [headers, *rows]}))
+    """Write the fixture's filings to a workbook, ingest it and run the assessment."""
+    result = ingest(write_filings(tmp_path / "fixture.xlsx", fixture, contract))
     assert result.rejected == 0, result.problems["message"].to_list()
     return runs.execute(store, load_rules(overrides=fixture.get("set")), fixture["year"])
 
 
 def _names(fixture: dict) -> dict[str, str]:
-    return {make_code(i): f["name"] for i, f in enumerate(fixture["filings"], start=1)}
+    return fixture_names(fixture)
 
 
 @pytest.mark.parametrize("name", ["yiqingling_yitisheng.yaml", "yiqingling_chain_only_off.yaml"])

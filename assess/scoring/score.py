@@ -162,7 +162,7 @@ def _percentile(name: str) -> pl.Expr:
 def _factor_sentence(rows: pl.DataFrame, names: list[str], contract: Contract) -> pl.Series:
     """'研发投入强度5.2%（参评企业第92百分位），使评分提高：该项若为平均水平，评分为0.41'; a yes/no or a level is
     named without a percentile."""
-    said = pl.lit(None, pl.String)
+    texts: dict[int, pl.Expr] = {}
     for j, name in enumerate(names):
         spec = BY_NAME[name]
         if name.startswith(("is_", "has_")):
@@ -178,15 +178,19 @@ def _factor_sentence(rows: pl.DataFrame, names: list[str], contract: Contract) -
                 display.expr(pl.col("value"), spec.unit, pl.Float64, with_unit=True).fill_null("未填"),
                 display.expr(pl.col("pct"), display.PERCENTILE).fill_null("—"),
             )
-        said = pl.when(pl.col("j") == j).then(text).otherwise(said)
-    return rows.select(
-        pl.format(
-            "{}，使评分{}：该项若为平均水平，评分为{}",
-            said,
-            pl.when(pl.col("effect") >= 0).then(pl.lit("提高")).otherwise(pl.lit("降低")),
-            pl.col("without").round(2).cast(pl.String),
+        texts[j] = text
+    return (
+        rows.with_columns(said=per_key(rows, "j", texts))
+        .select(
+            pl.format(
+                "{}，使评分{}：该项若为平均水平，评分为{}",
+                pl.col("said"),
+                pl.when(pl.col("effect") >= 0).then(pl.lit("提高")).otherwise(pl.lit("降低")),
+                pl.col("without").round(2).cast(pl.String),
+            )
         )
-    ).to_series()
+        .to_series()
+    )
 
 
 def _needed(
@@ -236,16 +240,29 @@ def _index_reasons(index: pl.DataFrame, config: IndexConfig) -> pl.DataFrame:
             pl.element().arg_sort(descending=True).head(shown)
         )
     )
-    sentences = []
-    for k in range(shown):
-        text = pl.lit(None, pl.String)
-        for position, compiled in enumerate(config.components):
-            chosen = pl.col("top").list.get(k, null_on_oob=True) == position
-            text = pl.when(chosen).then(_component_sentence(compiled.component)).otherwise(text)
-        sentences.append(text)
+    texts = {position: _component_sentence(c.component) for position, c in enumerate(config.components)}
+    sentences = [
+        per_key(ranked.with_columns(chosen=pl.col("top").list.get(k, null_on_oob=True)), "chosen", texts).alias(f"c{k}")
+        for k in range(shown)
+    ]
     stage = pl.col("stage").replace_strict(stages, default="—")
     head = pl.format("{}企业，创新能力指数{}（按{}权重计分）", stage, pl.col("index").round(1).cast(pl.String), stage)
-    return ranked.select("credit_code", index_reasons=pl.concat_list([head, *sentences]).list.drop_nulls())
+    return ranked.with_columns(sentences).select(
+        "credit_code", index_reasons=pl.concat_list([head, *(s.name for s in sentences)]).list.drop_nulls()
+    )
+
+
+def per_key(frame: pl.DataFrame, key: str, texts: dict[int, pl.Expr]) -> pl.Series:
+    """Per row, the text of the expression its `key` selects; each expression runs on its own rows only, so that
+    a dozen sentence patterns cost one pass over the rows rather than a dozen (null where the key is null)."""
+    indexed = frame.with_row_index("row_")
+    parts = [
+        part.select("row_", text=texts[int(value)])
+        for (value,), part in indexed.partition_by(key, as_dict=True).items()
+        if value is not None
+    ]
+    missing = indexed.filter(pl.col(key).is_null()).select("row_", text=pl.lit(None, pl.String))
+    return pl.concat([*parts, missing]).sort("row_")["text"]
 
 
 def _component_sentence(component: Component) -> pl.Expr:

@@ -32,14 +32,15 @@ def rank_order(eligible: pl.DataFrame) -> pl.DataFrame:
 
 
 def city_seats(eligible: pl.DataFrame, allocation: Allocation) -> dict[str, int]:
-    """Seats reserved per city before the rest go by rank across the province."""
+    """Seats reserved per city before the rest go by rank across the province. Proportional seats are whole
+    numbers by largest remainder; equal remainders go to the city with more eligible firms, then by name."""
     counts = dict(eligible.group_by("city").len().iter_rows())
     if allocation.proportional and allocation.quota:
         total = sum(counts.values())
         exact = {city: allocation.quota * n / total for city, n in counts.items()}
         seats = {city: int(share) for city, share in exact.items()}
         left = min(allocation.quota, total) - sum(seats.values())
-        by_remainder = sorted(exact, key=lambda c: (-(exact[c] - seats[c]), c))
+        by_remainder = sorted(exact, key=lambda c: (-(exact[c] - seats[c]), -counts[c], c))
         for city in by_remainder[:left]:
             seats[city] += 1
         return {city: min(n, counts[city]) for city, n in seats.items()}

@@ -1,0 +1,131 @@
+"""The cultivation lists: quotas, allocation, exclusions and tie-breaks on small fixtures, then the lists of a real
+run read through the command line (lists, explain)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from assess.cli import app
+from assess.contract import Contract
+from assess.tiers.select import CHAIN_FULL, QUOTA_FULL, Allocation, allocate, near_misses, rank_order
+from tests.conftest import fixture_names, read_fixture, write_filings
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tiers"
+
+
+def _eligible(rows: list[tuple[str, str, str | None, float, float | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows, schema=["credit_code", "city", "chain", "value", "rd_intensity"], orient="row"
+    ).pipe(rank_order)
+
+
+def _selected(frame: pl.DataFrame) -> list[str]:
+    return frame.filter(pl.col("status") == "selected").sort("rank")["credit_code"].to_list()
+
+
+def test_ties_go_to_the_higher_rd_intensity_then_the_smaller_credit_code() -> None:
+    ranked = _eligible(
+        [("C", "济南", None, 0.8, 0.05), ("B", "济南", None, 0.8, 0.05), ("A", "济南", None, 0.8, 0.03),
+         ("D", "济南", None, 0.9, None), ("E", "济南", None, 0.8, None)]
+    )  # fmt: skip
+    assert ranked["credit_code"].to_list() == ["D", "B", "C", "A", "E"]
+    assert ranked["position"].to_list() == [1, 2, 3, 4, 5]
+
+
+def test_a_quota_seats_the_best_and_the_next_ones_are_near_misses() -> None:
+    eligible = _eligible([(c, "济南", None, v, 0.03) for c, v in zip("ABCDEF", (6, 5, 4, 3, 2, 1), strict=True)])
+    allocated = near_misses(allocate(eligible, Allocation(quota=3)), 2)
+    assert _selected(allocated) == ["A", "B", "C"]
+    assert allocated.filter(pl.col("status") == "near")["credit_code"].to_list() == ["D", "E"]
+    assert allocated.filter(pl.col("credit_code") == "F")["status"].item() == "eligible"
+    assert set(allocated.filter(pl.col("status") != "selected")["held_back"]) == {QUOTA_FULL}
+
+
+def test_no_quota_seats_every_eligible_firm() -> None:
+    eligible = _eligible([(c, "济南", None, 1.0, 0.03) for c in "ABC"])
+    assert _selected(allocate(eligible, Allocation(quota=0))) == ["A", "B", "C"]
+
+
+def test_a_city_minimum_reserves_seats_before_the_province_wide_ranking() -> None:
+    eligible = _eligible(
+        [("A1", "济南", None, 9, 0.03), ("A2", "济南", None, 8, 0.03), ("A3", "济南", None, 7, 0.03),
+         ("B1", "菏泽", None, 1, 0.03), ("B2", "菏泽", None, 0.5, 0.03)]
+    )  # fmt: skip
+    assert _selected(allocate(eligible, Allocation(quota=3))) == ["A1", "A2", "A3"]
+    assert _selected(allocate(eligible, Allocation(quota=3, city_minimum=1))) == ["A1", "A2", "B1"]
+
+
+def test_proportional_seats_follow_each_citys_eligible_firms_by_largest_remainder() -> None:
+    rows = [(f"A{i}", "济南", None, 10 - i, 0.03) for i in range(6)]
+    rows += [(f"B{i}", "青岛", None, 3 - i, 0.03) for i in range(3)]
+    rows += [("C0", "烟台", None, 0.1, 0.03)]
+    allocated = allocate(_eligible(rows), Allocation(quota=5, proportional=True))
+    # 5 seats for 6 / 3 / 1 eligible firms: 3.0 / 1.5 / 0.5 -> 3 / 1 / 0; the remainders 0.5 tie, and the fifth seat
+    # goes to the city with more eligible firms (青岛), however low its firms rank against 济南's.
+    assert _selected(allocated) == ["A0", "A1", "A2", "B0", "B1"]
+
+
+def test_a_chain_cap_passes_over_firms_of_a_full_chain() -> None:
+    eligible = _eligible(
+        [("A", "济南", "高端装备", 9, 0.03), ("B", "济南", "高端装备", 8, 0.03), ("C", "济南", "医药", 7, 0.03)]
+    )
+    allocated = allocate(eligible, Allocation(quota=2, chain_cap=1))
+    assert _selected(allocated) == ["A", "C"]
+    assert allocated.filter(pl.col("credit_code") == "B")["held_back"].item() == CHAIN_FULL
+
+
+runner = CliRunner()
+
+
+def _cli(*args: str | Path) -> tuple[int, str, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def listed(tmp_path: Path, contract: Contract) -> tuple[Path, dict, dict[str, str]]:
+    fixture = read_fixture(FIXTURES / "lists.yaml")
+    db = tmp_path / "lists.duckdb"
+    assert _cli("ingest", write_filings(tmp_path / "f.xlsx", fixture, contract), "--db", db)[0] == 0
+    assert _cli("run", "--year", str(fixture["year"]), "--db", db)[0] == 0
+    return db, fixture, fixture_names(fixture)
+
+
+def test_gates_and_exclusions_decide_who_is_on_each_list(listed: tuple[Path, dict, dict[str, str]]) -> None:
+    db, fixture, names = listed
+    status, stdout, _ = _cli("lists", "--year", "2024", "--json", "--db", db)
+    lists = json.loads(stdout)
+    assert status == 0 and set(lists) == {"little_giant", "leader", "three_highs"}
+    for list_id, expected in fixture["expect"].items():
+        assert sorted(names[f["credit_code"]] for f in lists[list_id]) == sorted(expected["selected"]), list_id
+        assert [f["rank"] for f in lists[list_id]] == list(range(1, len(lists[list_id]) + 1))
+        assert all(set(f) == {"rank", "credit_code", "name", "city", "score"} for f in lists[list_id])
+        for firm in expected["excluded"]:
+            code = next(c for c, n in names.items() if n == firm)
+            explained = json.loads(_cli("explain", code, "--year", "2024", "--json", "--db", db)[1])
+            placed = next(x for x in explained["lists"] if x["list_id"] == list_id)
+            assert placed["status"] == "excluded" and placed["lacks"].startswith("不列为候选：已认定为"), firm
+    scores = [f["score"] for f in lists["leader"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_explain_names_every_gate_with_the_firms_value(listed: tuple[Path, dict, dict[str, str]]) -> None:
+    db, _, names = listed
+    code = next(c for c, n in names.items() if n == "上年研发投入强度2.9%")
+    status, stdout, _ = _cli("explain", code, "--year", "2024", "--json", "--db", db)
+    explained = json.loads(stdout)
+    assert status == 0 and explained["credit_code"] == code
+    giant = next(x for x in explained["lists"] if x["list_id"] == "little_giant")
+    assert giant["status"] is None and giant["rank"] is None
+    gates = {g["id"]: g for g in giant["gates"]}
+    assert gates["rd_two_years"]["passed"] is False
+    assert gates["rd_two_years"]["detail"] == "研发投入强度本年5%、上年2.9%（均不低于3%）"
+    assert all(g["passed"] for i, g in gates.items() if i != "rd_two_years")
+    assert {r["rule_id"] for r in explained["rules"]} >= {"three_highs_criteria.rd_share"}
+    assert explained["score"]["source"] == "index" and explained["score"]["reasons"]
+    assert _cli("explain", "91370100000000000X", "--year", "2024", "--db", db)[0] == 1
