@@ -147,6 +147,9 @@ def test_demo_builds_a_fresh_database_from_the_bundled_sample_data(tmp_path: Pat
     assert [r["year"] for r in payload["runs"]] == [2020, 2021, 2022, 2023, 2024]
     latest = payload["stats"][-1]
     assert latest["year"] == 2024 and set(latest["no_rd"]["by_city"]) == set(load_contract().cities.values())
+    assert payload["model"]["fallback"] is False and payload["model"]["cv"]["roc_auc"] > 0.7
+    assert Path(payload["workbook"]).name == "2024_全省_培育清单.xlsx" and Path(payload["workbook"]).exists()
+    assert payload["lists"]["three_highs"] and payload["lists"]["little_giant"]
 
 
 def _ingest_fixture(tmp_path: Path, db: Path) -> None:

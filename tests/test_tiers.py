@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -19,9 +20,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "tiers"
 
 
 def _eligible(rows: list[tuple[str, str, str | None, float, float | None]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows, schema=["credit_code", "city", "chain", "value", "rd_intensity"], orient="row"
-    ).pipe(rank_order)
+    return pl.DataFrame(rows, schema=["credit_code", "city", "chain", "value", "rd_intensity"], orient="row").pipe(
+        rank_order
+    )
 
 
 def _selected(frame: pl.DataFrame) -> list[str]:
@@ -129,3 +130,40 @@ def test_explain_names_every_gate_with_the_firms_value(listed: tuple[Path, dict,
     assert {r["rule_id"] for r in explained["rules"]} >= {"three_highs_criteria.rd_share"}
     assert explained["score"]["source"] == "index" and explained["score"]["reasons"]
     assert _cli("explain", "91370100000000000X", "--year", "2024", "--db", db)[0] == 1
+
+
+def test_the_workbook_and_the_city_workbooks(listed: tuple[Path, dict, dict[str, str]], tmp_path: Path) -> None:
+    db, fixture, _ = listed
+    out = tmp_path / "清单.xlsx"
+    assert _cli("export", "--year", "2024", "--out", out, "--db", db)[0] == 0
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == [
+        "说明",
+        "汇总",
+        "研发活动清零",
+        "研发机构提升",
+        "三高一核心",
+        "科技小巨人候选",
+        "科技领军候选",
+        "数据问题",
+    ]
+    giants = book["科技小巨人候选"]
+    header = [c.value for c in giants[1]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in giants.iter_rows(min_row=2)]
+    chosen = sorted(r["企业名称"] for r in rows if r["状态"] == "入选")
+    assert chosen == sorted(fixture["expect"]["little_giant"]["selected"])
+    formula = next(
+        row for row in giants.iter_rows(min_row=2) if str(row[header.index("企业名称")].value).startswith("=")
+    )
+    assert formula[header.index("企业名称")].data_type == "s"
+    assert all(isinstance(r["统一社会信用代码"], str) for r in rows)
+    thresholds = " ".join(str(c.value) for row in book["说明"].iter_rows() for c in row if c.value is not None)
+    assert "revenue_min" in thresholds and "5000万元" in thresholds and "[政策]" in thresholds
+    directory = tmp_path / "各市"
+    assert _cli("export", "--year", "2024", "--by-city", directory, "--db", db)[0] == 0
+    jinan = openpyxl.load_workbook(directory / "2024_济南_培育清单.xlsx")
+    for sheet in ("研发活动清零", "研发机构提升", "三高一核心", "科技小巨人候选", "科技领军候选"):
+        header = [c.value for c in jinan[sheet][1]]
+        assert {r[header.index("地市")] for r in jinan[sheet].iter_rows(min_row=2, values_only=True)} <= {"济南"}
+    assert len(list(directory.glob("2024_*_培育清单.xlsx"))) == 16
+    assert _cli("export", "--year", "2024", "--out", out, "--city", "杭州", "--db", db)[0] == 2

@@ -15,9 +15,13 @@ from assess.cli.filings import write_problem_workbooks
 from assess.cli.lists import lists_json, selected_lists, show_lists
 from assess.contract import load_contract
 from assess.ingest import Options, ingest_files
+from assess.outputs.lists_content import workbook_content
+from assess.outputs.lists_workbook import write_lists_workbook
 from assess.paths import SAMPLE_DIR
 from assess.rules.engine import evaluate_flags
 from assess.rules.expressions import Scalar
+
+SYNTHETIC = "演示数据均为合成数据（sample_data/），企业名称、信用代码和数值都是随机生成的，不代表任何真实企业。"
 
 
 @app.command()
@@ -42,6 +46,11 @@ def demo(
         ]
         figures = [stats.targets(runs.counts(store, r), r.year, store.contract, r.manifest) for r in done]
         latest_scores = runs.scores(store, done[-1])
+        lists = selected_lists(store, done[-1], config.tiers)
+        workbook = write_lists_workbook(
+            workbook_content(store, done[-1], config, notes=(SYNTHETIC,)),
+            out_dir / f"{done[-1].year}_全省_培育清单.xlsx",
+        )
     workbooks = write_problem_workbooks(results, None, out_dir)
     if as_json:
         report.json_out(
@@ -52,6 +61,8 @@ def demo(
                 "runs": [{"run_id": r.run_id, "year": r.year} for r in done],
                 "stats": figures,
                 "model": done[-1].manifest["scoring"]["model"],
+                "lists": lists_json(lists),
+                "workbook": str(workbook),
             }
         )
         return
@@ -64,7 +75,9 @@ def demo(
     report.stats_summary(figures[-1])
     report.model_summary(done[-1].manifest["scoring"]["model"])
     report.scores_table(latest_scores, 10)
+    show_lists(lists, config.tiers, 10)
     report.notice(f"数据库：{db}；逐年评估编号：{'、'.join(str(r.run_id) for r in done)}。")
+    report.notice(f"{done[-1].year} 年度培育清单工作簿（合成数据）：{workbook}")
 
 
 @app.command()

@@ -1,0 +1,210 @@
+"""What goes into the managers' workbook, gathered from one stored run: its uploads, versions and every threshold
+it used, the summary by city and by chain, the 一清零 and 一提升 firms, the three lists with their near misses, and
+the data problems. With a city, only that city's firms (and problems on its accepted rows) are included."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from assess import display, runs, stats
+from assess.explain import Config
+from assess.outputs.lists_workbook import ListsWorkbook, Threshold
+from assess.rules.packs import Parameter
+from assess.store import Store
+from assess.tiers.packs import LoadedTier
+
+NO_RD_RULE, NO_INSTITUTION_RULE = stats.NO_RD_RULE, stats.NO_INSTITUTION_RULE
+LIST_IDS = ("three_highs", "little_giant", "leader")  # the workbook's list sheets, in order
+_STATUS = {"selected": "入选", "near": "接近"}
+_COUNTED = ("件", "家", "人", "项", "年", "万元", "%")
+
+
+def _shown(value: object, unit: str | None) -> str:
+    text = display.value(value, unit)
+    return text + unit if unit in _COUNTED else text
+
+
+def thresholds(config: Config, manifest: dict) -> tuple[Threshold, ...]:
+    """Every parameter the run used, with the value it used, from the packs, populations, scoring and tiers."""
+    used: dict[str, dict] = {p["id"]: p["parameters"] for p in manifest["packs"]}
+    scoring = manifest.get("scoring", {})
+    used |= {f"scoring.{name}": scoring[name]["parameters"] for name in ("classifier", "index") if name in scoring}
+    used |= {f"tier.{t['id']}": t["parameters"] for t in manifest.get("tiers", [])}
+    sources: list[tuple[str, str, dict[str, Parameter]]] = [
+        ("人群定义（rules/populations.yaml）", "", config.rules.populations.spec.parameters),
+        *((f"{p.pack.title}（rules/{p.path.name}）", p.id, p.pack.parameters) for p in config.rules.packs),
+        (f"{config.scoring.classifier.spec.title}（rules/scoring/classifier.yaml）", "scoring.classifier",
+         config.scoring.classifier.spec.parameters),
+        (f"{config.scoring.index.spec.title}（rules/scoring/index.yaml）", "scoring.index",
+         config.scoring.index.spec.parameters),
+        *((f"{t.pack.title}（rules/tiers/{t.path.name}）", f"tier.{t.id}", t.pack.parameters) for t in config.tiers),
+    ]  # fmt: skip
+    found = []
+    for source, key, parameters in sources:
+        values = used.get(key, {})
+        for name, parameter in parameters.items():
+            value = values.get(name, parameter.value)
+            found.append(Threshold(source, name, parameter.title, _shown(value, parameter.unit), parameter.basis))
+    return tuple(found)
+
+
+def versions(manifest: dict) -> pl.DataFrame:
+    rows = [(f"规则包 {p['id']}（{p['file']}）", str(p["version"]), p["sha256"]) for p in manifest["packs"]]
+    rows += [("人群定义", "", manifest["populations"]["sha256"]), ("产业链对照表", "", manifest["chain_map"]["sha256"])]
+    scoring = manifest.get("scoring", {})
+    for name in ("classifier", "index"):
+        if name in scoring:
+            rows.append((f"评分配置 {scoring[name]['file']}", str(scoring[name]["version"]), scoring[name]["sha256"]))
+    model = scoring.get("model")
+    if model is not None:
+        rows.append(
+            ("评分模型：未训练（标注不足，以创新能力指数代替）", "", "")
+            if model["fallback"]
+            else (f"评分模型 第{model['model_id']}号（{model['file']}）", "", model["sha256"])
+        )
+    rows += [(f"清单规则 {t['file']}", str(t["version"]), t["sha256"]) for t in manifest.get("tiers", [])]
+    rows += [(f"软件 {name}", version, "") for name, version in manifest["packages"].items()]
+    return pl.DataFrame(rows, schema=["item", "version", "sha256"], orient="row")
+
+
+def _list_frame(store: Store, run: runs.Run, tier: LoadedTier, city: str | None) -> pl.DataFrame:
+    frame = runs.tier_results(store, run, tier.id, ("selected", "near"))
+    if city is not None:
+        frame = frame.filter(pl.col("city") == city)
+    return frame.select(
+        status=pl.col("status").replace_strict(_STATUS),
+        rank=pl.coalesce("rank", "position"),
+        credit_code="credit_code",
+        name="name",
+        city="city",
+        chain="chain",
+        direction="direction",
+        value="value",
+        value_label=pl.lit(tier.rank_title),
+        score="score",
+        index="index",
+        rd_intensity="rd_intensity",
+        revenue=pl.lit(None, pl.Float64),
+        gates="gates",
+        reasons=pl.col("reasons").list.join("；"),
+        lacks="lacks",
+    ).pipe(lambda f: _with_revenue(store, run, f))
+
+
+def _with_revenue(store: Store, run: runs.Run, frame: pl.DataFrame) -> pl.DataFrame:
+    revenue = _filed(store, run.year, ["revenue"])
+    return frame.drop("revenue").join(revenue, on="credit_code", how="left").select(frame.columns)
+
+
+def _filed(store: Store, year: int, fields: list[str]) -> pl.DataFrame:
+    """The filed values of the year (money as 万元 floats)."""
+    money = {spec.name for spec in store.contract.fields if spec.kind == "money"}
+    columns = ", ".join(f"CAST({f} AS DOUBLE) AS {f}" if f in money else f for f in fields)
+    return store.con.sql(f"SELECT credit_code, {columns} FROM filings WHERE year = $year", params={"year": year}).pl()
+
+
+def _hits(store: Store, run: runs.Run, rule_id: str, city: str | None, fields: list[str]) -> pl.DataFrame:
+    hits = runs.hits(store, run, rule_id, city)
+    joined = hits.join(_filed(store, run.year, fields), on="credit_code", how="left")
+    return joined.select("credit_code", "name", "city", "chain", "direction", *fields, "message")
+
+
+def _summary(
+    store: Store, run: runs.Run, config: Config, lists: dict[str, pl.DataFrame], city: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    figures = stats.targets(runs.counts(store, run), run.year, store.contract, run.manifest)
+    target = float(figures["thresholds"]["coverage_target"])
+    selected = {k: f.filter(pl.col("status") == "入选") for k, f in lists.items()}
+    cities = [city] if city else list(figures["no_rd"]["by_city"])
+    by_city = pl.DataFrame(
+        [
+            {
+                "key": name,
+                **{k: selected[k].filter(pl.col("city") == name).height for k in LIST_IDS},
+                "no_rd": figures["no_rd"]["by_city"].get(name, 0),
+                "inst_firms": figures["institution_coverage"]["by_city"][name]["firms"],
+                "inst_covered": figures["institution_coverage"]["by_city"][name]["covered"],
+                "inst_rate": figures["institution_coverage"]["by_city"][name]["rate"],
+                "inst_target": target,
+            }
+            for name in cities
+        ]
+    )
+    directions = {d: chain for chain, ds in store.contract.chains.items() for d in ds}
+    no_rd = runs.hits(store, run, NO_RD_RULE, city)
+    coverage = figures["institution_coverage"]["by_chain"]
+    rows = []
+    for chain in store.contract.chains:
+        in_chain = [d for d, c in directions.items() if c == chain]
+        firms = sum(coverage[d]["firms"] for d in in_chain)
+        covered = sum(coverage[d]["covered"] for d in in_chain)
+        rows.append(
+            {
+                "key": chain,
+                **{k: selected[k].filter(pl.col("chain") == chain).height for k in LIST_IDS},
+                "no_rd": no_rd.filter(pl.col("chain") == chain).height,
+                # Counts by chain are kept for the province only; a city workbook leaves coverage by chain blank.
+                "inst_firms": None if city else firms,
+                "inst_covered": None if city else covered,
+                "inst_rate": None if city or not firms else covered / firms,
+                "inst_target": target,
+            }
+        )
+    return by_city, pl.DataFrame(rows, schema_overrides={"inst_firms": pl.Int64, "inst_covered": pl.Int64})
+
+
+def _problems(store: Store, uploads: list[int], city: str | None) -> pl.DataFrame:
+    """Problems of the run's uploads; for a city, those on accepted rows of its firms only."""
+    frames = []
+    for upload_id in uploads:
+        found = store.problems(upload_id).with_row_index("seq").with_columns(upload_id=pl.lit(upload_id))
+        if city is not None:
+            rows = store.con.sql(
+                "SELECT DISTINCT sheet, row_number AS row FROM filing_versions WHERE upload_id = $u AND city = $c",
+                params={"u": upload_id, "c": city},
+            ).pl()
+            found = found.join(rows, on=["sheet", "row"], how="semi")
+        frames.append(found)
+    columns = ["upload_id", "file", "sheet", "row", "column", "code", "level", "value", "message"]
+    return pl.concat(frames).select(columns) if frames else pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+
+
+def workbook_content(
+    store: Store, run: runs.Run, config: Config, city: str | None = None, notes: tuple[str, ...] = ()
+) -> ListsWorkbook:
+    uploads = store.uploads().filter(pl.col("upload_id").is_in(run.manifest["uploads"]))
+    lists = {tier.id: _list_frame(store, run, tier, city) for tier in config.tiers}
+    by_city, by_chain = _summary(store, run, config, lists, city)
+    model = run.manifest.get("scoring", {}).get("model", {})
+    source = (
+        "三高一核心评分：标注不足，未训练模型，评分为创新能力指数 / 100。"
+        if model.get("fallback", True)
+        else f"三高一核心评分：第{model['model_id']}号模型（经校准的概率），按企业分组交叉验证 ROC AUC "
+        f"{model['cv']['roc_auc']:.3f}。"
+    )
+    standing = (
+        source,
+        "排名相同时，研发投入强度高者在前，再按统一社会信用代码升序。",
+        "“接近”：符合全部门槛但名额已满的企业（名额的10%），或三高一核心评分略低于评分线的企业，“差距”列说明所差。",
+    )
+    return ListsWorkbook(
+        year=run.year,
+        scope=f"{city}市" if city else "全省",
+        run_id=run.run_id,
+        data_as_of=uploads["uploaded_at"].max() if uploads.height else run.created_at,
+        written_at=dt.datetime.now().replace(microsecond=0),
+        uploads=uploads.select("upload_id", "file_name", "sha256", "uploaded_at"),
+        versions=versions(run.manifest),
+        thresholds=thresholds(config, run.manifest),
+        notes=(*standing, *notes),
+        by_city=by_city,
+        by_chain=by_chain,
+        no_rd=_hits(store, run, NO_RD_RULE, city, ["revenue", "rd_expense"]),
+        no_institution=_hits(store, run, NO_INSTITUTION_RULE, city, ["revenue", "rd_institution"]),
+        three_highs=lists.get("three_highs", pl.DataFrame()),
+        little_giant=lists.get("little_giant", pl.DataFrame()),
+        leader=lists.get("leader", pl.DataFrame()),
+        problems=_problems(store, run.manifest["uploads"], city),
+    )

@@ -1,0 +1,414 @@
+"""The managers' workbook of cultivation lists, written from a small realistic run and read back with openpyxl."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from openpyxl.worksheet.worksheet import Worksheet
+
+from assess.outputs.lists_workbook import ListsWorkbook, Threshold, write_lists_workbook
+from tests.conftest import make_code
+from tests.test_pdf_conversion import MIN_PDF_BYTES, convert_to_pdf
+
+HYPERLINK_NAME = '=HYPERLINK("http://x","y")'
+SHA_A, SHA_B, SHA_RULES, SHA_MODEL = "a" * 64, "b" * 64, "c" * 64, "d" * 64
+SHEETS = ["说明", "汇总", "研发活动清零", "研发机构提升", "三高一核心", "科技小巨人候选", "科技领军候选", "数据问题"]
+SUMMARY_HEADERS = [
+    "三高一核心（家）",
+    "科技小巨人候选（家）",
+    "科技领军候选（家）",
+    "无研发活动（家，目标清零）",
+    "营收1亿元以上企业（家）",
+    "有研发机构（家）",
+    "研发机构覆盖率",
+    "覆盖率目标",
+]
+FIRM_HEADERS = ["统一社会信用代码", "企业名称", "地市", "产业链", "方向"]
+LIST_TAIL = ["创新能力指数", "研发投入强度", "营业收入（万元）", "门槛", "主要原因", "差距"]
+HEADERS = {
+    "研发活动清零": ["序号", *FIRM_HEADERS, "营业收入（万元）", "研发费用（万元）", "原因"],
+    "研发机构提升": ["序号", *FIRM_HEADERS, "营业收入（万元）", "研发机构", "原因"],
+    "三高一核心": ["序号", "状态", "排名", *FIRM_HEADERS, "三高一核心评分", *LIST_TAIL],
+    "科技小巨人候选": ["序号", "状态", "排名", *FIRM_HEADERS, "排序值", *LIST_TAIL],
+    "科技领军候选": ["序号", "状态", "排名", *FIRM_HEADERS, *LIST_TAIL],  # ranked by the index: shown once
+    "数据问题": ["序号", "上传批次", "文件", "工作表", "行", "列", "问题代码", "级别", "原值", "说明"],
+}
+TABLE_SHEETS = list(HEADERS)
+LIST_SCHEMA = {
+    "status": pl.String,
+    "rank": pl.Int64,
+    "credit_code": pl.String,
+    "name": pl.String,
+    "city": pl.String,
+    "chain": pl.String,
+    "direction": pl.String,
+    "value": pl.Float64,
+    "value_label": pl.String,
+    "score": pl.Float64,
+    "index": pl.Float64,
+    "rd_intensity": pl.Float64,
+    "revenue": pl.Float64,
+    "gates": pl.String,
+    "reasons": pl.String,
+    "lacks": pl.String,
+}
+SUMMARY_SCHEMA = {
+    "key": pl.String,
+    "three_highs": pl.Int64,
+    "little_giant": pl.Int64,
+    "leader": pl.Int64,
+    "no_rd": pl.Int64,
+    "inst_firms": pl.Int64,
+    "inst_covered": pl.Int64,
+    "inst_rate": pl.Float64,
+    "inst_target": pl.Float64,
+}
+THRESHOLDS = (
+    Threshold("科技小巨人候选（rules/tiers/little_giant.yaml）", "quota", "年度培育名额", "600", "policy"),
+    Threshold("科技小巨人候选（rules/tiers/little_giant.yaml）", "revenue_min", "营业收入下限", "5000万元", "default"),
+    Threshold("高新技术企业（rules/packs/hte.yaml）", "rd_intensity_min", "研发投入强度下限", "3%", "official"),
+)
+BASIS = {"policy": "[政策]", "official": "[官方]", "default": "[默认]"}
+
+
+def list_row(
+    status: str, rank: int | None, serial: int, name: str, value: float, label: str, lacks: str | None = None
+) -> dict[str, object]:
+    return {
+        "status": status,
+        "rank": rank,
+        "credit_code": make_code(serial, "370200" if serial % 2 else "370100"),
+        "name": name,
+        "city": "青岛市" if serial % 2 else "济南市",
+        "chain": "高端装备",
+        "direction": "工业母机",
+        "value": value,
+        "value_label": label,
+        "score": 0.8,
+        "index": 76.25,
+        "rd_intensity": 0.0512,
+        "revenue": 123456.789,
+        "gates": "营业收入12,345.68万元≥5,000万元；研发投入强度5.12%≥3%",
+        "reasons": "研发投入强度高；发明专利多",
+        "lacks": lacks,
+    }
+
+
+def summary(keys: list[str], targets: list[float]) -> pl.DataFrame:
+    rows = [
+        (key, 3 + i, 2, 1, 4 - i, 40 + 10 * i, 30 + i, (30 + i) / (40 + 10 * i), target)
+        for i, (key, target) in enumerate(zip(keys, targets, strict=True))
+    ]
+    return pl.DataFrame(rows, schema=SUMMARY_SCHEMA, orient="row")
+
+
+def make_content() -> ListsWorkbook:
+    """A provincial run: two uploads, three thresholds, three cities, two chains, and a firm named like a formula."""
+    firm = {"city": "济南市", "chain": "高端装备", "direction": "工业母机", "revenue": 12000.5}
+    return ListsWorkbook(
+        year=2024,
+        scope="全省",
+        run_id=7,
+        data_as_of=dt.datetime(2025, 3, 1, 9, 30),
+        written_at=dt.datetime(2025, 3, 2, 14, 5),
+        uploads=pl.DataFrame(
+            {
+                "upload_id": [1, 2],
+                "file_name": ["济南市2024年度填报.xlsx", "-青岛补报.xlsx"],
+                "sha256": [SHA_A, SHA_B],
+                "uploaded_at": [dt.datetime(2025, 2, 27, 10), dt.datetime(2025, 3, 1, 9, 30)],
+            }
+        ),
+        versions=pl.DataFrame(
+            {"item": ["规则包 yiqingling", "评分模型"], "version": ["1", "2025-02"], "sha256": [SHA_RULES, SHA_MODEL]}
+        ),
+        thresholds=THRESHOLDS,
+        notes=("评分来源：模型 three_highs（2025-02）。", "本数据为合成数据，仅用于演示。"),
+        by_city=summary(["济南市", "青岛市", "烟台市"], [0.8, 0.8, 0.8]),
+        by_chain=summary(["高端装备", "新一代信息技术"], [0.8, 0.9]),
+        no_rd=pl.DataFrame(
+            [
+                {**firm, "credit_code": make_code(11), "name": HYPERLINK_NAME, "rd_expense": 0.0},
+                {**firm, "credit_code": make_code(12), "name": "济南合成机械有限公司", "rd_expense": None},
+            ]
+        ).with_columns(message=pl.lit("营业收入5000万元以上，研发费用为0")),
+        no_institution=pl.DataFrame(
+            [{**firm, "credit_code": make_code(13), "name": "济南示例电子有限公司", "rd_institution": "无"}]
+        ).with_columns(message=pl.lit("营业收入1亿元以上，尚无研发机构")),
+        three_highs=pl.DataFrame(
+            [
+                list_row("接近", 4, 5, "接近企业", 0.61, "三高一核心评分", "评分低于入选线0.02"),
+                list_row("入选", 2, 2, "第二名企业", 0.70, "三高一核心评分"),
+                list_row("入选", 1, 1, HYPERLINK_NAME, 0.9, "三高一核心评分"),
+                list_row("入选", 3, 3, "第三名企业", 0.65, "三高一核心评分"),
+            ],
+            schema=LIST_SCHEMA,
+        ),
+        little_giant=pl.DataFrame(schema=LIST_SCHEMA),
+        leader=pl.DataFrame(
+            [
+                list_row("入选", 1, 21, "领军企业", 91.5, "创新能力指数"),
+                {**list_row("接近", 3, 22, "领军接近企业", 88.0, "创新能力指数", "名额已满"), "rd_intensity": None},
+            ],
+            schema=LIST_SCHEMA,
+        ),
+        problems=pl.DataFrame(
+            [
+                ("济南市2024年度填报.xlsx", "Sheet1", 5, "营业收入", "E-NUMBER", "error", "约500", "不是数字"),
+                ("济南市2024年度填报.xlsx", "Sheet1", None, None, "I-SHEET-SKIPPED", "info", None, "工作表已跳过"),
+            ],
+            schema=["file", "sheet", "row", "column", "code", "level", "value", "message"],
+            orient="row",
+        ).with_columns(upload_id=pl.lit(1, dtype=pl.Int64)),
+    )
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_lists_workbook(make_content(), tmp_path_factory.mktemp("lists") / "out" / "培育清单.xlsx")
+
+
+@pytest.fixture(scope="module")
+def book(written: Path) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(written)
+
+
+def header(sheet: Worksheet, row: int = 1) -> list[object]:
+    return [cell.value for cell in sheet[row]]
+
+
+def column(sheet: Worksheet, title: str, row: int = 1) -> list[openpyxl.cell.Cell]:
+    """The cells under the header `title` (the first such header), header excluded."""
+    index = header(sheet, row).index(title) + 1
+    return [sheet.cell(r, index) for r in range(row + 1, sheet.max_row + 1)]
+
+
+def test_sheet_names_in_order(book: openpyxl.Workbook) -> None:
+    assert book.sheetnames == SHEETS
+
+
+@pytest.mark.parametrize("name", TABLE_SHEETS)
+def test_table_sheet_layout(book: openpyxl.Workbook, name: str) -> None:
+    sheet = book[name]
+    assert header(sheet) == HEADERS[name]
+    assert all(cell.font.b for cell in sheet[1])
+    assert sheet.freeze_panes == "A2"
+    last = openpyxl.utils.get_column_letter(len(HEADERS[name]))
+    assert sheet.auto_filter.ref == f"A1:{last}{sheet.max_row}"
+    assert sheet.print_title_rows == "$1:$1"
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.page_setup.fitToWidth == 1
+    assert [cell.value for cell in column(sheet, "序号")] == list(range(1, sheet.max_row))
+
+
+@pytest.mark.parametrize("name", ["研发活动清零", "研发机构提升", "三高一核心", "科技领军候选"])
+def test_credit_codes_are_text(book: openpyxl.Workbook, name: str) -> None:
+    cells = column(book[name], "统一社会信用代码")
+    assert cells
+    for cell in cells:
+        assert isinstance(cell.value, str) and len(cell.value) == 18
+        assert cell.data_type == "s"
+        assert cell.number_format == "@"
+
+
+@pytest.mark.parametrize(("name", "title"), [("三高一核心", "企业名称"), ("研发活动清零", "企业名称")])
+def test_formula_like_names_are_text(book: openpyxl.Workbook, name: str, title: str) -> None:
+    cell = column(book[name], title)[0]
+    assert cell.value == HYPERLINK_NAME
+    assert cell.data_type == "s"
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "number_format"),
+    [
+        ("研发活动清零", "营业收入（万元）", "#,##0.00"),
+        ("研发活动清零", "研发费用（万元）", "#,##0.00"),
+        ("研发机构提升", "营业收入（万元）", "#,##0.00"),
+        ("三高一核心", "三高一核心评分", "0.000"),
+        ("三高一核心", "创新能力指数", "0.0"),
+        ("三高一核心", "研发投入强度", "0.00%"),
+        ("三高一核心", "营业收入（万元）", "#,##0.00"),
+        ("三高一核心", "排名", "0"),
+        ("科技领军候选", "创新能力指数", "0.0"),
+        ("科技领军候选", "研发投入强度", "0.00%"),
+        ("数据问题", "行", "0"),
+        ("数据问题", "原值", "@"),
+    ],
+)
+def test_number_formats(book: openpyxl.Workbook, name: str, title: str, number_format: str) -> None:
+    cells = column(book[name], title)
+    assert cells
+    assert {cell.number_format for cell in cells} == {number_format}
+
+
+def test_lists_selected_in_rank_order_then_near(book: openpyxl.Workbook) -> None:
+    rows = list(book["三高一核心"].iter_rows(min_row=2, values_only=True))
+    assert [(row[1], row[2], row[4]) for row in rows] == [
+        ("入选", 1, HYPERLINK_NAME),
+        ("入选", 2, "第二名企业"),
+        ("入选", 3, "第三名企业"),
+        ("接近", 4, "接近企业"),
+    ]
+    assert rows[0][8:13] == (0.9, 76.25, 0.0512, 123456.789, "营业收入12,345.68万元≥5,000万元；研发投入强度5.12%≥3%")
+    assert rows[0][13:] == ("研发投入强度高；发明专利多", None)
+    assert rows[3][14] == "评分低于入选线0.02"
+
+
+def test_empty_list_has_its_header_only(book: openpyxl.Workbook) -> None:
+    sheet = book["科技小巨人候选"]
+    assert sheet.max_row == 1
+    assert sheet.auto_filter.ref == "A1:O1"
+
+
+def test_missing_values_stay_empty(book: openpyxl.Workbook) -> None:
+    assert column(book["科技领军候选"], "研发投入强度")[1].value is None
+    assert column(book["研发活动清零"], "研发费用（万元）")[1].value is None
+
+
+def test_not_finite_numbers_are_left_empty(tmp_path: Path) -> None:
+    content = make_content()
+    leader = content.leader.with_columns(rd_intensity=pl.Series([float("nan"), float("inf")]))
+    path = write_lists_workbook(ListsWorkbook(**{**vars(content), "leader": leader}), tmp_path / "x.xlsx")
+    assert [cell.value for cell in column(openpyxl.load_workbook(path)["科技领军候选"], "研发投入强度")] == [None, None]
+
+
+def test_mixed_value_labels_are_refused(tmp_path: Path) -> None:
+    content = make_content()
+    leader = content.leader.with_columns(value_label=pl.Series(["创新能力指数", "三高一核心评分"]))
+    with pytest.raises(ValueError, match="value_label"):
+        write_lists_workbook(ListsWorkbook(**{**vars(content), "leader": leader}), tmp_path / "x.xlsx")
+
+
+def test_problem_levels_in_chinese(book: openpyxl.Workbook) -> None:
+    rows = list(book["数据问题"].iter_rows(min_row=2, values_only=True))
+    assert rows[0] == (
+        1,
+        1,
+        "济南市2024年度填报.xlsx",
+        "Sheet1",
+        5,
+        "营业收入",
+        "E-NUMBER",
+        "错误",
+        "约500",
+        "不是数字",
+    )
+    assert rows[1][4:9] == (None, None, "I-SHEET-SKIPPED", "提示", None)
+
+
+def test_guide_states_the_run(book: openpyxl.Workbook) -> None:
+    sheet = book["说明"]
+    assert sheet["A1"].value == "2024年度标志性产业链企业培育清单（全省）"
+    assert sheet["A1"].font.b
+    facts = {row[0]: row[1] for row in sheet.iter_rows(min_row=3, max_row=6, values_only=True)}
+    assert facts == {
+        "范围": "全省",
+        "数据截至": dt.datetime(2025, 3, 1, 9, 30),
+        "评估编号": 7,
+        "写出时间": dt.datetime(2025, 3, 2, 14, 5),
+    }
+    assert sheet["B4"].number_format == "yyyy-mm-dd hh:mm"
+    rows = [row[:5] for row in sheet.iter_rows(values_only=True)]
+    uploads = rows.index(("编号", "文件", "SHA-256", "上传时间", None))
+    assert rows[uploads + 1][:4] == (1, "济南市2024年度填报.xlsx", SHA_A, dt.datetime(2025, 2, 27, 10))
+    assert rows[uploads + 2][:3] == (2, "-青岛补报.xlsx", SHA_B)
+    versions = rows.index(("项目", "版本", "SHA-256", None, None))
+    assert rows[versions + 1 : versions + 3] == [
+        ("规则包 yiqingling", "1", SHA_RULES, None, None),
+        ("评分模型", "2025-02", SHA_MODEL, None, None),
+    ]
+    assert sheet.column_dimensions["C"].width >= 64
+    assert sheet.page_setup.orientation == "landscape"
+
+
+def test_guide_lists_every_threshold(book: openpyxl.Workbook) -> None:
+    rows = [row[:5] for row in book["说明"].iter_rows(values_only=True)]
+    start = rows.index(("来源", "参数", "说明", "取值", "依据"))
+    listed = rows[start + 1 : start + 1 + len(THRESHOLDS)]
+    assert listed == [(t.source, t.name, t.title, t.value, BASIS[t.basis]) for t in THRESHOLDS]
+
+
+def test_guide_notes_follow_the_legend(book: openpyxl.Workbook) -> None:
+    sheet = book["说明"]
+    texts = [row[0] for row in sheet.iter_rows(values_only=True)]
+    notes = texts[texts.index("附注") + 1 :]
+    assert notes[0].startswith("依据：[政策]")
+    assert notes[-2:] == ["评分来源：模型 three_highs（2025-02）。", "本数据为合成数据，仅用于演示。"]
+    assert sheet.merged_cells.ranges
+
+
+def summary_tables(sheet: Worksheet) -> dict[str, list[tuple[object, ...]]]:
+    """汇总's two tables, keyed by their first header, each up to its 合计 row."""
+    tables: dict[str, list[tuple[object, ...]]] = {}
+    current: list[tuple[object, ...]] | None = None
+    for row in sheet.iter_rows(values_only=True):
+        if row[0] in ("地市", "产业链"):
+            assert list(row[1:]) == SUMMARY_HEADERS
+            current = tables.setdefault(str(row[0]), [])
+        elif current is not None and row[0] is not None:
+            current.append(row)
+    return tables
+
+
+def test_summary_tables_and_totals(book: openpyxl.Workbook) -> None:
+    tables = summary_tables(book["汇总"])
+    assert list(tables) == ["地市", "产业链"]
+    cities = tables["地市"]
+    assert [row[0] for row in cities] == ["济南市", "青岛市", "烟台市", "合计"]
+    *rows, total = cities
+    assert total[1:7] == tuple(sum(row[i] for row in rows) for i in range(1, 7)) == (12, 6, 3, 9, 150, 93)
+    assert total[7] == pytest.approx(93 / 150)
+    assert total[8] == pytest.approx(0.8)
+    *chains, chain_total = tables["产业链"]
+    assert chain_total[0] == "合计"
+    assert chain_total[1:7] == tuple(sum(row[i] for row in chains) for i in range(1, 7))
+    assert chain_total[8] == pytest.approx((0.8 * 40 + 0.9 * 50) / 90)  # targets differ: weighted by firms
+
+
+def test_summary_layout(book: openpyxl.Workbook) -> None:
+    sheet = book["汇总"]
+    assert header(sheet)[0] == "地市"
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:I4"  # three cities; 合计 on row 5 stays put when sorting
+    assert all(cell.font.b for cell in sheet[5])
+    assert sheet["B2"].number_format == "0"
+    assert {sheet.cell(row, column).number_format for row in (2, 5) for column in (8, 9)} == {"0.0%"}
+    chain_header = next(row for row in range(6, sheet.max_row + 1) if sheet.cell(row, 1).value == "产业链")
+    assert sheet.cell(chain_header, 1).font.b
+    assert sheet.cell(chain_header + 1, 8).number_format == "0.0%"
+
+
+def test_summary_has_charts(written: Path) -> None:
+    sheet = openpyxl.load_workbook(written)["汇总"]
+    assert len(sheet._charts) == 2
+    assert all(chart.tagname == "barChart" for chart in sheet._charts)
+
+
+def test_summary_without_cities_has_no_chart(tmp_path: Path) -> None:
+    content = make_content()
+    empty = pl.DataFrame(schema=SUMMARY_SCHEMA)
+    path = write_lists_workbook(ListsWorkbook(**{**vars(content), "by_city": empty}), tmp_path / "x.xlsx")
+    sheet = openpyxl.load_workbook(path)["汇总"]
+    assert not sheet._charts
+    assert [cell.value for cell in sheet[2]][:8] == ["合计", 0, 0, 0, 0, 0, 0, None]
+
+
+def test_libreoffice_converts_the_workbook_to_pdf(written: Path, tmp_path: Path) -> None:
+    outdir = tmp_path / "pdf"
+
+    result = convert_to_pdf(written, outdir, tmp_path / "lo-profile")
+
+    output = f"stdout: {result.stdout}\nstderr: {result.stderr}"
+    assert result.returncode == 0, output
+    pdf = outdir / f"{written.stem}.pdf"
+    assert pdf.is_file(), output
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF"), output
+    assert len(data) > MIN_PDF_BYTES, f"PDF 只有 {len(data)} 字节\n{output}"
+    pages = len(re.findall(rb"/Type\s*/Page\b", data))
+    assert pages >= len(SHEETS), f"PDF 只有 {pages} 页\n{output}"
