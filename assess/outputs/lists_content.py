@@ -37,7 +37,7 @@ def thresholds(config: Config, manifest: dict) -> tuple[Threshold, ...]:
         *((f"{p.pack.title}（rules/{p.path.name}）", p.id, p.pack.parameters) for p in config.rules.packs),
         (f"{config.scoring.classifier.spec.title}（rules/scoring/classifier.yaml）", "scoring.classifier",
          config.scoring.classifier.spec.parameters),
-        (f"{config.scoring.index.spec.title}（rules/scoring/index.yaml）", "scoring.index",
+        (f"{config.scoring.index.spec.title}（rules/scoring/innovation_index.yaml）", "scoring.index",
          config.scoring.index.spec.parameters),
         *((f"{t.pack.title}（rules/tiers/{t.path.name}）", f"tier.{t.id}", t.pack.parameters) for t in config.tiers),
     ]  # fmt: skip

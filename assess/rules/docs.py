@@ -76,7 +76,7 @@ def _scoring(config: ScoringConfig) -> list[str]:
             for key, c in classifier.criteria.items()
         ),
         "",
-        f"## {index.title}（`rules/scoring/index.yaml`，第 {index.version} 版）",
+        f"## {index.title}（`rules/scoring/innovation_index.yaml`，第 {index.version} 版）",
         "",
         f"依据：{index.source}",
         "",

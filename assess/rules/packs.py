@@ -11,7 +11,7 @@ import hashlib
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -25,6 +25,7 @@ from assess.rules.expressions import ExpressionError, Scalar
 
 Basis = Literal["policy", "official", "default"]
 BASIS_LABELS = {"policy": "[政策]", "official": "[官方]", "default": "[默认]"}
+_Spec = TypeVar("_Spec", bound=BaseModel)
 
 
 class PackError(Exception):
@@ -250,23 +251,21 @@ def population_sql(path: Path, label: str, names: list[str], populations: Popula
     return f"coalesce({expressions.to_sql(tree)}, false)"
 
 
-def read_config(path: Path) -> tuple[dict, str]:
-    """A YAML configuration file and its SHA-256, with a Chinese message when it cannot be read."""
-    return _read(path)
-
-
-def validation_message(path: Path, exc: ValidationError) -> str:
-    return _validation_message(path, exc)
+def read_spec(path: Path, model: type[_Spec]) -> tuple[_Spec, str]:
+    """A configuration file (a pack, a scoring or tier file) validated against its model, with its SHA-256; its
+    `id` must be the file's name. A Chinese message names the file and the field when it is not."""
+    raw, sha = _read(path)
+    try:
+        spec = model(**raw)
+    except ValidationError as exc:
+        raise PackError(_validation_message(path, exc)) from exc
+    if getattr(spec, "id", path.stem) != path.stem:
+        raise PackError(f"规则文件「{path.name}」的 id「{getattr(spec, 'id', '')}」应与文件名一致。")
+    return spec, sha
 
 
 def load_pack(path: Path, populations: Populations) -> LoadedPack:
-    raw, sha = _read(path)
-    try:
-        pack = Pack(**raw)
-    except ValidationError as exc:
-        raise PackError(_validation_message(path, exc)) from exc
-    if pack.id != path.stem:
-        raise PackError(f"规则文件「{path.name}」的 id「{pack.id}」应与文件名一致。")
+    pack, sha = read_spec(path, Pack)
     values = {name: p.value for name, p in pack.parameters.items()}
     rules = tuple(_compile_rule(path, pack, rule, values, populations) for rule in pack.rules)
     rubric = _compile_rubric(path, pack, values, populations) if pack.kind == "rubric" else None

@@ -6,25 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assess.features import BY_NAME, FEATURE_NAMES
 from assess.paths import RULES_DIR
-from assess.rules.packs import (
-    PackError,
-    Parameter,
-    Populations,
-    RuleSet,
-    compile_expression,
-    population_sql,
-    read_config,
-    validation_message,
-)
+from assess.rules.packs import PackError, Parameter, Populations, RuleSet, compile_expression, population_sql, read_spec
 
 SCORING_DIR = RULES_DIR / "scoring"
-_Spec = TypeVar("_Spec", bound=BaseModel)
 
 
 class _Model(BaseModel):
@@ -152,16 +142,8 @@ class ScoringConfig:
         }
 
 
-def _spec(path: Path, model: type[_Spec]) -> tuple[_Spec, str]:
-    raw, sha = read_config(path)
-    try:
-        return model(**raw), sha
-    except ValidationError as exc:
-        raise PackError(validation_message(path, exc)) from exc
-
-
 def _classifier(path: Path, rules: RuleSet) -> ClassifierConfig:
-    spec, sha = _spec(path, ClassifierSpec)
+    spec, sha = read_spec(path, ClassifierSpec)
     pack = rules.pack(spec.criteria_pack)
     rule_ids = {rule.id.split(".", 1)[1] for rule in pack.rules}
     for key, criterion in spec.criteria.items():
@@ -180,7 +162,7 @@ def _classifier(path: Path, rules: RuleSet) -> ClassifierConfig:
 
 
 def _index(path: Path, populations: Populations) -> IndexConfig:
-    spec, sha = _spec(path, IndexSpec)
+    spec, sha = read_spec(path, IndexSpec)
     whens = " ".join(
         f"WHEN {compile_expression(path, s.id, s.condition, spec.parameters, populations, predicate=True)} "
         f"THEN '{s.id}'"
@@ -196,5 +178,5 @@ def _index(path: Path, populations: Populations) -> IndexConfig:
 def load_scoring(rules: RuleSet, directory: Path = SCORING_DIR) -> ScoringConfig:
     return ScoringConfig(
         classifier=_classifier(directory / "classifier.yaml", rules),
-        index=_index(directory / "index.yaml", rules.populations),
+        index=_index(directory / "innovation_index.yaml", rules.populations),
     )

@@ -1,6 +1,6 @@
 """The innovation-capacity index: for every firm with a filing in the year, a 0-100 weighted sum of component
-scores, the weights chosen by the firm's stage (rules/scoring/index.yaml). Computed in one DuckDB query; each firm
-keeps its stage, and each component its score (0-1) and points, so that the index explains itself."""
+scores, the weights chosen by the firm's stage (rules/scoring/innovation_index.yaml). Computed in one DuckDB query;
+each firm keeps its stage, and each component its score (0-1) and points, so that the index explains itself."""
 
 from __future__ import annotations
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assess import display
 from assess.features import FEATURE_NAMES
 from assess.paths import RULES_DIR
-from assess.rules.packs import PackError, Parameter, RuleSet, compile_expression, read_config, validation_message
+from assess.rules.packs import PackError, Parameter, RuleSet, compile_expression, read_spec
 from assess.tiers.select import Allocation
 
 TIERS_DIR = RULES_DIR / "tiers"
@@ -119,13 +119,7 @@ def _filled(path: Path, label: str, template: str, parameters: dict[str, Paramet
 
 
 def load_tier(path: Path, rules: RuleSet) -> LoadedTier:
-    raw, sha = read_config(path)
-    try:
-        pack = TierPack(**raw)
-    except ValidationError as exc:
-        raise PackError(validation_message(path, exc)) from exc
-    if pack.id != path.stem:
-        raise PackError(f"规则文件「{path.name}」的 id「{pack.id}」应与文件名一致。")
+    pack, sha = read_spec(path, TierPack)
     extra = frozenset(RUN_COLUMNS)
 
     def compiled(label: str, text: str) -> str:
