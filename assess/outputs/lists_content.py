@@ -112,7 +112,7 @@ def _hits(store: Store, run: runs.Run, rule_id: str, city: str | None, fields: l
 
 
 def _summary(
-    store: Store, run: runs.Run, config: Config, lists: dict[str, pl.DataFrame], city: str | None
+    store: Store, run: runs.Run, lists: dict[str, pl.DataFrame], city: str | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     figures = stats.targets(runs.counts(store, run), run.year, store.contract, run.manifest)
     target = float(figures["thresholds"]["coverage_target"])
@@ -176,7 +176,7 @@ def workbook_content(
 ) -> ListsWorkbook:
     uploads = store.uploads().filter(pl.col("upload_id").is_in(run.manifest["uploads"]))
     lists = {tier.id: _list_frame(store, run, tier, city) for tier in config.tiers}
-    by_city, by_chain = _summary(store, run, config, lists, city)
+    by_city, by_chain = _summary(store, run, lists, city)
     model = run.manifest.get("scoring", {}).get("model", {})
     source = (
         "三高一核心评分：标注不足，未训练模型，评分为创新能力指数 / 100。"

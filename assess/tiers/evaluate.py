@@ -12,7 +12,7 @@ import polars as pl
 from assess import display
 from assess.features import view_for
 from assess.rules.engine import message
-from assess.tiers.packs import LoadedTier
+from assess.tiers.packs import RUN_COLUMNS, LoadedTier
 from assess.tiers.select import CHAIN_FULL, NEAR, SELECTED, allocate, near_misses, rank_order
 
 RESULT_COLUMNS = ("credit_code", "status", "rank", "position", "value", "gates", "lacks", "reasons")
@@ -58,7 +58,7 @@ def gated(
     conditions = [e[1] for e in tier.exclusions if e[1] is not None]
     exclusions = "".join(f", {sql} AS exclusion_{i}" for i, sql in enumerate(conditions))
     near = f", {tier.near_sql} AS near_ok" if tier.near_sql else ""
-    shown = [c for c in tier.columns if c not in ("three_highs_score", "innovation_index")]
+    shown = [c for c in tier.columns if c not in RUN_COLUMNS]
     view = view_for([g.sql for g in tier.gates] + conditions + [tier.near_sql or ""] + shown)
     return con.sql(
         f"""
