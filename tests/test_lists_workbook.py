@@ -111,6 +111,7 @@ def make_content() -> ListsWorkbook:
     """A provincial run: two uploads, three thresholds, three cities, two chains, and a firm named like a formula."""
     firm = {"city": "济南市", "chain": "高端装备", "direction": "工业母机", "revenue": 12000.5}
     return ListsWorkbook(
+        institution_floor="1亿元",
         year=2024,
         scope="全省",
         run_id=7,

@@ -50,6 +50,11 @@ def thresholds(config: Config, manifest: dict) -> tuple[Threshold, ...]:
     return tuple(found)
 
 
+def _amount(wan: float) -> str:
+    """An amount in 万元 as a heading reads it: 10000 -> 1亿元, 5000 -> 5000万元."""
+    return f"{display.value(wan / 10000, None)}亿元" if wan >= 10000 else f"{display.value(wan, None)}万元"
+
+
 def versions(manifest: dict) -> pl.DataFrame:
     rows = [(f"规则包 {p['id']}（{p['file']}）", str(p["version"]), p["sha256"]) for p in manifest["packs"]]
     rows += [("人群定义", "", manifest["populations"]["sha256"]), ("产业链对照表", "", manifest["chain_map"]["sha256"])]
@@ -177,6 +182,7 @@ def workbook_content(
     uploads = store.uploads().filter(pl.col("upload_id").is_in(run.manifest["uploads"]))
     lists = {tier.id: _list_frame(store, run, tier, city) for tier in config.tiers}
     by_city, by_chain = _summary(store, run, lists, city)
+    floor = next(p for p in run.manifest["packs"] if p["id"] == "yitisheng")["parameters"]["revenue_min"]
     model = run.manifest.get("scoring", {}).get("model", {})
     source = (
         "三高一核心评分：标注不足，未训练模型，评分为创新能力指数 / 100。"
@@ -187,7 +193,8 @@ def workbook_content(
     standing = (
         source,
         "排名相同时，研发投入强度高者在前，再按统一社会信用代码升序。",
-        "“接近”：符合全部门槛但名额已满的企业（名额的10%），或三高一核心评分略低于评分线的企业，“差距”列说明所差。",
+        "“接近”：符合全部门槛但名额已满、排名紧随其后的企业（个数见各清单的 near_share），或三高一核心评分略低于"
+        "评分线的企业，“差距”列说明所差。",
     )
     return ListsWorkbook(
         year=run.year,
@@ -199,6 +206,7 @@ def workbook_content(
         versions=versions(run.manifest),
         thresholds=thresholds(config, run.manifest),
         notes=(*standing, *notes),
+        institution_floor=_amount(floor),
         by_city=by_city,
         by_chain=by_chain,
         no_rd=_hits(store, run, NO_RD_RULE, city, ["revenue", "rd_expense"]),

@@ -73,7 +73,7 @@ SUMMARY_HEADERS = (
     "科技小巨人候选（家）",
     "科技领军候选（家）",
     "无研发活动（家，目标清零）",
-    "营收1亿元以上企业（家）",
+    "营收{floor}以上企业（家）",  # the 一提升 pack's revenue floor, as the run used it
     "有研发机构（家）",
     "研发机构覆盖率",
     "覆盖率目标",
@@ -115,6 +115,7 @@ class ListsWorkbook:
     versions: pl.DataFrame  # item, version, sha256
     thresholds: tuple[Threshold, ...]
     notes: tuple[str, ...]  # extra lines for 说明
+    institution_floor: str  # the revenue floor of the 一提升 coverage, as read: "1亿元"
     # key, three_highs, little_giant, leader, no_rd, inst_firms, inst_covered, inst_rate (0-1|null), inst_target (0-1)
     by_city: pl.DataFrame
     by_chain: pl.DataFrame  # the same columns, key being the chain
@@ -185,7 +186,7 @@ def write_lists_workbook(content: ListsWorkbook, path: Path) -> Path:
     guide = workbook.active
     guide.title = GUIDE_SHEET
     _write_guide(guide, content)
-    _write_summary(workbook.create_sheet(SUMMARY_SHEET), content.by_city, content.by_chain)
+    _write_summary(workbook.create_sheet(SUMMARY_SHEET), content.by_city, content.by_chain, content.institution_floor)
     _write_frame(workbook.create_sheet(NO_RD_SHEET), content.no_rd, NO_RD_COLUMNS)
     _write_frame(workbook.create_sheet(NO_INSTITUTION_SHEET), content.no_institution, NO_INSTITUTION_COLUMNS)
     for name, frame in (
@@ -280,11 +281,12 @@ def _widest(*widths: Sequence[float]) -> list[float]:
 # --- 汇总 ---------------------------------------------------------------------------------------------------------
 
 
-def _write_summary(sheet: Worksheet, by_city: pl.DataFrame, by_chain: pl.DataFrame) -> None:
+def _write_summary(sheet: Worksheet, by_city: pl.DataFrame, by_chain: pl.DataFrame, floor: str) -> None:
     """The table by city (frozen; 合计 kept out of the filter), its charts below it, then the table by chain."""
     city_rows = _summary_rows(by_city)
     chain_rows = _summary_rows(by_chain)
-    headers = ("地市", *SUMMARY_HEADERS)
+    summary_headers = tuple(header.format(floor=floor) for header in SUMMARY_HEADERS)
+    headers = ("地市", *summary_headers)
     written = write_table(sheet, headers, city_rows, number_formats=SUMMARY_FORMATS)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{written}"
     _bold_row(sheet, written + 1)
@@ -294,7 +296,7 @@ def _write_summary(sheet: Worksheet, by_city: pl.DataFrame, by_chain: pl.DataFra
         _add_charts(sheet, by_city.height, written + 3)
         for _ in range(_CHART_ROWS):
             sheet.append([])
-    _append_table(sheet, ("产业链", *SUMMARY_HEADERS), chain_rows, SUMMARY_FORMATS)
+    _append_table(sheet, ("产业链", *summary_headers), chain_rows, SUMMARY_FORMATS)
     _bold_row(sheet, sheet.max_row)
 
 
