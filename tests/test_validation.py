@@ -129,12 +129,14 @@ def test_blank_and_total_rows_are_skipped_and_a_sheet_without_header_is_noted(tm
         HEADER,
         firm_row(1),
         [None] * 9,
+        ["  ", "\u3000"],  # only spaces: blank
         firm_row(2),
         ["合 计", None, None, None, None, 10000],
+        [" ", "\u3000小\u3000计", None, None, None, 10000],  # the marker in the first cell that is not blank
     ]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"说明": [["填表说明：……"]], "表1": rows}))
-    assert (result.rows_read, result.accepted, result.skipped) == (4, 2, 2)
-    assert codes_at(result, 4) == {"I-ROW-SKIPPED"} and codes_at(result, 6) == {"I-ROW-SKIPPED"}
+    assert (result.rows_read, result.accepted, result.skipped) == (6, 2, 4)
+    assert all(codes_at(result, row) == {"I-ROW-SKIPPED"} for row in (4, 5, 7, 8))
     notices = result.problems.filter(result.problems["code"] == "I-SHEET-SKIPPED")
     assert notices["sheet"].to_list() == ["说明"]
 

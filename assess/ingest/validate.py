@@ -118,20 +118,16 @@ class SheetValidator:
     def _body(self, sheet: RawSheet, layout: Layout) -> pl.DataFrame:
         """The data rows under the header through the last non-empty row, with the row numbers the user sees, and
         marked `#blank` or `#total` (the first non-empty cell reads 合计, 总计 or 小计)."""
-        cells = sheet.cells.columns
-        start = layout.data_start
-        # Whitespace-only cells count as empty; computed on the whole sheet and sliced after, so that no column of
-        # text is copied.
-        present = sheet.cells.select(pl.col(c).is_not_null() & ~pl.col(c).str.contains(r"^\s*$") for c in cells)
-        filled = present.select(pl.any_horizontal(cells)).to_series().slice(start)
+        first = _first_filled(sheet.cells.slice(layout.data_start))
+        filled = first.is_not_null()
         end = int(filled.arg_true().max()) + 1 if filled.any() else 0  # type: ignore[arg-type]
-        body = sheet.cells.with_columns(row=sheet.row_numbers).slice(start, end)
-        present, filled = present.slice(start, end), filled.slice(0, end)
-        first = pl.concat([body.select(cells), present.rename(lambda c: f"{c}#present")], how="horizontal").select(
-            pl.coalesce([pl.when(pl.col(f"{c}#present")).then(pl.col(c)) for c in cells])
-        )
+        body = sheet.cells.with_columns(row=sheet.row_numbers).slice(layout.data_start, end)
+        first = first.slice(0, end)
         markers = [fold(m) for m in self.contract.total_markers]
-        total = first.to_series().str.normalize("NFKC").str.replace_all(r"\s", "").is_in(markers).fill_null(False)
+        # Only a cell with a space or a character beyond printable ASCII can fold into a marker it does not equal.
+        unusual = first.str.contains(r"[^\x21-\x7E]").fill_null(False)
+        folded = first.filter(unusual).str.normalize("NFKC").str.replace_all(r"\s", "").is_in(markers)
+        total = first.is_in(markers).fill_null(False).scatter(unusual.arg_true(), folded.fill_null(False))
         return body.with_columns((~filled).alias("#blank"), total.alias("#total"))
 
     # --- cells -----------------------------------------------------------------------------------------------------
@@ -375,6 +371,21 @@ def _per_value(
 
 
 _LOOK_ALIKE_RATE = 0.01  # ten times the rate at which genuine text codes look float-derived
+
+
+def _first_filled(cells: pl.DataFrame) -> pl.Series:
+    """Each row's first cell holding a non-blank character, null for a blank row. The first column settles almost
+    every row of a filled sheet, so the other columns are read only for the rows it leaves open."""
+
+    def filled(name: str) -> pl.Expr:
+        return pl.when(pl.col(name).str.contains(r"\S")).then(pl.col(name))
+
+    first = cells.select(filled(cells.columns[0])).to_series()
+    open_rows = first.is_null()
+    if cells.width > 1 and open_rows.any():
+        rest = cells.filter(open_rows).select(pl.coalesce(filled(name) for name in cells.columns[1:]))
+        first = first.scatter(open_rows.arg_true(), rest.to_series())
+    return first
 
 
 def _distinct(frame: pl.DataFrame) -> pl.LazyFrame:
