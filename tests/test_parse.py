@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from assess.contract import load_contract
 from assess.ingest import parse
@@ -19,8 +21,9 @@ FULL_WIDTH = str.maketrans("0123456789.,-", "０１２３４５６７８９．�
 amounts = st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=2, allow_nan=False)
 
 
-def _parse(field: str, cells: list[str | None], unit: str | None = None) -> pl.DataFrame:
-    parsed = parse.parse(parse.ColumnContext(CONTRACT.field(field), unit, CONTRACT, REFERENCE, frozenset()))
+def _parse(field: str, cells: list[str | None], unit: str | None = None, plain: bool = False) -> pl.DataFrame:
+    context = parse.ColumnContext(CONTRACT.field(field), unit, CONTRACT, REFERENCE, frozenset(), plain_numbers=plain)
+    parsed = parse.parse(context)
     frame = pl.DataFrame({"raw": cells}, schema={"raw": pl.String}).with_columns(numeric_cell=pl.lit(False))
     return parse.evaluate(frame.lazy(), parsed, CONTRACT).collect()
 
@@ -47,6 +50,20 @@ def test_money_reads_back_exactly_in_wan_yuan(amount: Decimal, style: str, unit:
     frame = _parse("net_assets", [_written(amount, style)], unit)
     expected = (amount * CONTRACT.money_units[unit]).quantize(Decimal("0.000001"))
     assert frame["value"][0] == expected
+
+
+@given(
+    st.lists(st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=8) | st.none(), min_size=1),
+    st.sampled_from(["revenue", "net_assets", "employees", "market_share"]),
+    st.sampled_from(["元", "千元", "万元", "亿元"]),
+)
+def test_a_column_of_plain_numbers_reads_the_same_without_the_cleaning(
+    amounts: list[Decimal | None], field: str, unit: str
+) -> None:
+    """The shortcut for columns that hold only plain numbers changes nothing: values, rounding, checks."""
+    cells = [None if amount is None else f"{amount:f}" for amount in amounts]
+    assert all(cell is None or re.fullmatch(parse.PLAIN_NUMBER, cell) for cell in cells)
+    assert_frame_equal(_parse(field, cells, unit, plain=True), _parse(field, cells, unit))
 
 
 @given(amounts.filter(lambda a: a < 0))

@@ -48,6 +48,7 @@ class Parsed:
     needs_cell_types: bool = False  # whether a number-typed cell is itself an error (the credit code)
     keep: tuple[str, ...] = ()  # stage columns the caller reads after evaluation
     per_value: bool = False  # value and checks depend on the cell's text alone: parse each distinct text once
+    plain: bool = False  # every filled cell is a plain decimal number (ColumnContext.plain_numbers)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ def evaluate(frame: pl.LazyFrame, parsed: Parsed, contract: Contract, ascii_only
     """Run a parser over a frame with a `raw` column. The result keeps `row` (where given), `raw`, `value`, `given`
     (the cell was filled), per check i the columns `f{i}` (failed) and `d{i}` (detail), and the parser's `keep`
     columns; the intermediate stages are dropped so that a large sheet's columns do not hold them all at once."""
-    frame = frame.with_columns(text=text(RAW, contract, ascii_only))
+    # A column of plain numbers has no spaces, nothing to fold and no missing markers: its text is the cell.
+    frame = frame.with_columns(text=RAW if parsed.plain else text(RAW, contract, ascii_only))
     for stage in parsed.stages:
         frame = frame.with_columns(**stage)
     frame = frame.with_columns(value=parsed.value)
@@ -312,11 +314,8 @@ def _parse_money(ctx: ColumnContext) -> Parsed:
     checks = [_not_a_number("数字")]
     if not ctx.spec.signed:
         checks.append(Check("E-NEGATIVE", VALUE < 0))
-    return Parsed(
-        (pl.col("decimal") * pl.lit(factor, dtype=pl.Decimal(38, 4))).cast(MONEY),
-        checks,
-        stages=_number_stages(ctx),
-    )
+    scaled = pl.col("decimal") if factor == 1 else pl.col("decimal") * pl.lit(factor, dtype=pl.Decimal(38, 4))
+    return Parsed(scaled.cast(MONEY), checks, stages=_number_stages(ctx), plain=ctx.plain_numbers)
 
 
 def _parse_count(ctx: ColumnContext) -> Parsed:
@@ -330,6 +329,7 @@ def _parse_count(ctx: ColumnContext) -> Parsed:
             Check("E-NEGATIVE", integral & (as_float < 0)),
         ],
         stages=[*_number_stages(ctx), {"as_float": pl.col("decimal").cast(pl.Float64)}],
+        plain=ctx.plain_numbers,
     )
 
 
@@ -346,6 +346,7 @@ def _parse_percent(ctx: ColumnContext) -> Parsed:
             {"plain": pl.when(~PERCENT_SIGN).then(value)},
             {"percent": scaled.otherwise(value).cast(MONEY)},
         ],
+        plain=ctx.plain_numbers,
     )
 
 

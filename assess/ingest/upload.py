@@ -176,28 +176,30 @@ class Ingest:
         wide-year value, this upload over the store. The earlier figure is quoted only when this file holds it:
         another upload's figures are not shown to whoever sends this one."""
         keys = ["credit_code", "year"]
-        rows = full.lazy().filter(pl.all_horizontal(pl.col(k).is_not_null() for k in [*keys, "revenue"]))
-        own = rows.select(*keys, own=pl.col("revenue").cast(pl.Float64))
-        own_wide = (
-            supplements.lazy()
-            .filter(pl.col("field") == "revenue")
-            .select(*keys, own_wide=pl.col("value").cast(pl.Float64))
-            .unique(keys)
+        rows = full.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in [*keys, "revenue"])).select(
+            "sheet", "row", *keys, revenue=pl.col("revenue").cast(pl.Float64)
         )
-        wanted = rows.select("credit_code", year=pl.col("year") - 1).collect()
-        stored = self.store.current_values(wanted, "revenue").lazy()
-        previous = (
-            wanted.lazy()
-            .unique()
-            .join(own.unique(keys), on=keys, how="left")
-            .join(own_wide, on=keys, how="left")
-            .join(stored, on=keys, how="left")
-            .select(
-                "credit_code",
-                year=pl.col("year") + 1,
-                previous=pl.coalesce(
-                    "own", pl.col("filed").cast(pl.Float64), "own_wide", pl.col("supplement").cast(pl.Float64)
-                ),
+        # Each earlier figure keyed by the year it precedes, so that one join on (credit code, year) finds it.
+        own = rows.select("credit_code", year=pl.col("year") + 1, own="revenue").unique(keys, keep="first")
+        own_wide = (
+            supplements.filter(pl.col("field") == "revenue")
+            .select("credit_code", year=pl.col("year") + 1, own_wide=pl.col("value").cast(pl.Float64))
+            .unique(keys, keep="first")
+        )
+        joined = rows.join(own, on=keys, how="left").join(own_wide, on=keys, how="left")
+        # The store is asked only about the years this file does not itself file in full.
+        unresolved = joined.filter(pl.col("own").is_null()).select("credit_code", year=pl.col("year") - 1)
+        stored = self.store.current_values(unresolved, "revenue").select(
+            "credit_code",
+            year=pl.col("year") + 1,
+            filed=pl.col("filed").cast(pl.Float64),
+            supplement=pl.col("supplement").cast(pl.Float64),
+        )
+        rows = (
+            joined.join(stored, on=keys, how="left")
+            .lazy()
+            .with_columns(
+                previous=pl.coalesce("own", "filed", "own_wide", "supplement"),
                 quotable=pl.col("own").is_not_null() | (pl.col("filed").is_null() & pl.col("own_wide").is_not_null()),
             )
         )
@@ -207,8 +209,7 @@ class Ingest:
             pl.format("由本文件中上年（{}年）的{}万元", pl.col("year") - 1, plain_amount(before))
         )
         return (
-            rows.join(previous, on=keys)
-            .filter((before > 0) & ((revenue > before * ratio) | (revenue < before / ratio)))
+            rows.filter((before > 0) & ((revenue > before * ratio) | (revenue < before / ratio)))
             .select(
                 "sheet",
                 "row",
