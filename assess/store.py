@@ -145,8 +145,11 @@ class Store:
         self.con.begin()
         try:
             upload_id = self._insert_upload(record, stored)
-            self._insert_versions("filing_versions", upload_id, filings, ["credit_code", "year"])
-            self._insert_versions("supplement_versions", upload_id, supplements, ["credit_code", "year", "field"])
+            # Filings never repeat a key within an upload (duplicates are rejected); wide-year values may.
+            self._insert_versions("filing_versions", upload_id, filings, ["credit_code", "year"], keys_repeat=False)
+            self._insert_versions(
+                "supplement_versions", upload_id, supplements, ["credit_code", "year", "field"], keys_repeat=True
+            )
             self._insert_problems(upload_id, problems)
             self.con.commit()
         except BaseException:
@@ -185,13 +188,16 @@ class Store:
         ).fetchall()
         return int(row[0][0])
 
-    def _insert_versions(self, table: str, upload_id: int, rows: pl.DataFrame, key: list[str]) -> None:
+    def _insert_versions(
+        self, table: str, upload_id: int, rows: pl.DataFrame, key: list[str], keys_repeat: bool
+    ) -> None:
         """Insert an upload's rows as current, retiring the versions they supersede. Within one upload the first row
-        of a key is current (filings never repeat a key: duplicates are rejected)."""
+        of a key is current."""
         if rows.is_empty():
             return
+        current = pl.struct(key).is_first_distinct() if keys_repeat else pl.lit(True)
         incoming = rows.with_row_index("seq").with_columns(
-            pl.lit(upload_id, dtype=pl.Int32).alias("upload_id"), pl.struct(key).is_first_distinct().alias("is_current")
+            pl.lit(upload_id, dtype=pl.Int32).alias("upload_id"), current.alias("is_current")
         )
         self.con.register("incoming", incoming.to_arrow())
         try:
