@@ -11,6 +11,9 @@ import datetime as dt
 import json
 import os
 import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -46,6 +49,14 @@ _SQL_TYPES = {
 
 def _sql_type(spec: FieldSpec) -> str:
     return _SQL_TYPES.get(spec.kind, "VARCHAR")
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """An upload's file copied beside the database, under a temporary name until the upload is saved."""
+
+    target: Path  # named by its SHA-256
+    partial: Path | None  # None when the same bytes are kept already
 
 
 @dataclass(frozen=True)
@@ -132,19 +143,36 @@ class Store:
         )
         return found.row(0, named=True) if found.height else None
 
+    @contextmanager
+    def staged_file(self, source: Path, sha256: str) -> Iterator[StagedFile]:
+        """Copy an upload's file beside the database before it is read: once a large validation has filled the
+        process's memory, the same copy takes several times longer. What `save_upload` does not keep is removed."""
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        target = self.files_dir / f"{sha256}{source.suffix.lower()}"
+        partial = None
+        if not target.exists():  # the same bytes may be kept already, for an upload read with other options
+            partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.partial")
+            shutil.copyfile(source, partial)
+        try:
+            yield StagedFile(target, partial)
+        finally:
+            if partial is not None:
+                partial.unlink(missing_ok=True)
+
     def save_upload(
         self,
         record: UploadRecord,
-        source: Path,
+        staged: StagedFile,
         filings: pl.DataFrame,
         supplements: pl.DataFrame,
         problems: pl.DataFrame,
     ) -> int:
-        """Write one upload in one transaction: all of it lands, or none of it does."""
-        stored = self._keep_file(source, record.sha256)
+        """Write one upload in one transaction: all of it lands, or none of it does, its kept file included."""
+        if staged.partial is not None:
+            staged.partial.replace(staged.target)
         self.con.begin()
         try:
-            upload_id = self._insert_upload(record, stored)
+            upload_id = self._insert_upload(record, staged.target.name)
             # Filings never repeat a key within an upload (duplicates are rejected); wide-year values may.
             self._insert_versions("filing_versions", upload_id, filings, ["credit_code", "year"], keys_repeat=False)
             self._insert_versions(
@@ -154,17 +182,10 @@ class Store:
             self.con.commit()
         except BaseException:
             self.con.rollback()
+            if staged.partial is not None:
+                staged.target.unlink(missing_ok=True)
             raise
         return upload_id
-
-    def _keep_file(self, source: Path, sha256: str) -> str:
-        self.files_dir.mkdir(parents=True, exist_ok=True)
-        target = self.files_dir / f"{sha256}{source.suffix.lower()}"
-        if not target.exists():
-            partial = target.with_suffix(target.suffix + ".partial")
-            shutil.copyfile(source, partial)
-            partial.replace(target)
-        return target.name
 
     def _insert_upload(self, record: UploadRecord, stored: str) -> int:
         row = self.con.execute(

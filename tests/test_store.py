@@ -31,9 +31,11 @@ def test_a_failure_in_the_middle_of_an_upload_leaves_the_database_as_it_was(
 
     monkeypatch.setattr(Store, "_insert_problems", fail_after_filings)
     path = write_xlsx(tmp_path / "b.xlsx", {"表1": [HEADER, firm_row(1, 营业收入=6000), firm_row(2, 所属地市="杭州")]})
+    kept = sorted(store.files_dir.iterdir())
     with pytest.raises(RuntimeError):
         ingest(path)
     assert _table_counts(store) == before
+    assert sorted(store.files_dir.iterdir()) == kept  # neither the file nor a partial copy of it stays
     assert store.filings()["revenue"].to_list() == [Decimal("5000")]
 
 
@@ -93,6 +95,17 @@ def test_the_uploaded_file_is_kept_by_its_hash_beside_the_database(
     assert kept.read_bytes() == (tmp_path / "a.xlsx").read_bytes()
     upload = store.upload(result.upload_id)
     assert (upload["file_name"], upload["sha256"], upload["stored_file"]) == ("a.xlsx", result.sha256, kept.name)
+
+
+def test_an_unreadable_file_leaves_nothing_behind_not_even_its_bytes(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    result = ingest(broken)
+    assert result.error is not None and result.upload_id is None
+    assert _table_counts(store) == dict.fromkeys(("uploads", "filing_versions", "supplement_versions", "problems"), 0)
+    assert list(store.files_dir.iterdir()) == []
 
 
 def test_the_database_persists_across_connections(tmp_path: Path, ingest: Ingester, store: Store) -> None:

@@ -106,20 +106,22 @@ class Ingest:
         earlier = self.store.find_upload(sha256, key)
         if earlier is not None:
             return _repeat(path, earlier, self.store.problems(earlier["upload_id"]))
-        try:
-            checked = self.check(read_file(path), path.name)
-        except UnreadableFile as exc:
-            return IngestResult(file=path.name, sha256=sha256, error=str(exc))
-        except Exception:  # a defect of ours must not stop the other files of a batch, nor lose this one silently
-            logger.exception("ingest of an upload failed")
-            return IngestResult(
-                file=path.name,
-                sha256=sha256,
-                error=f"文件「{path.name}」处理时出现程序错误，未导入任何内容；请把该文件发给系统维护人员。",
-            )
-        counts = checked.counts()
-        record = UploadRecord(file_name=path.name, sha256=sha256, size_bytes=path.stat().st_size, options=key, **counts)
-        upload_id = self.store.save_upload(record, path, checked.filings, checked.supplements, checked.problems)
+        with self.store.staged_file(path, sha256) as staged:
+            try:
+                checked = self.check(read_file(path), path.name)
+            except UnreadableFile as exc:
+                return IngestResult(file=path.name, sha256=sha256, error=str(exc))
+            except Exception:  # a defect of ours must not stop the other files of a batch, nor lose this one silently
+                logger.exception("ingest of an upload failed")
+                return IngestResult(
+                    file=path.name,
+                    sha256=sha256,
+                    error=f"文件「{path.name}」处理时出现程序错误，未导入任何内容；请把该文件发给系统维护人员。",
+                )
+            counts = checked.counts()
+            size = path.stat().st_size
+            record = UploadRecord(file_name=path.name, sha256=sha256, size_bytes=size, options=key, **counts)
+            upload_id = self.store.save_upload(record, staged, checked.filings, checked.supplements, checked.problems)
         return IngestResult(file=path.name, sha256=sha256, upload_id=upload_id, problems=checked.problems, **counts)
 
     def check(self, sheets: list[RawSheet], file_name: str) -> Checked:
