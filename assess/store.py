@@ -220,7 +220,8 @@ class Store:
         incoming = rows.with_row_index("seq").with_columns(
             pl.lit(upload_id, dtype=pl.Int32).alias("upload_id"), current.alias("is_current")
         )
-        self.con.register("incoming", incoming.to_arrow())
+        # String views pass to DuckDB as they are, without a copy of every text column.
+        self.con.register("incoming", incoming.to_arrow(compat_level=pl.CompatLevel.newest()))
         try:
             match = " AND ".join(f"v.{k} = i.{k}" for k in key)
             self.con.execute(
