@@ -23,7 +23,7 @@ def db(tmp_path: Path) -> Path:
 
 
 def run(*args: str | Path) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
+    result = runner.invoke(app, [str(a) for a in args], prog_name="assess")
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -107,6 +107,23 @@ def test_usage_errors_exit_2(tmp_path: Path, db: Path) -> None:
     path = write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1)]})
     assert run("ingest", path, "--unit", "美元", "--db", db)[0] == 2
     assert run("ingest", "--db", db)[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["filings", "--year", "二〇二四"], "选项「--year」的值无效：应为整数。用「assess filings --help」可查看"),
+        (["ingest"], "缺少参数 FILES（要导入的"),
+        (["filng"], "没有「filng」这个命令。是不是「filings」？"),
+        (["filings", "--town", "历下区"], "没有「--town」这个选项。"),
+        (["filings", "--year"], "选项「--year」后面缺少它的值"),
+    ],
+)
+def test_usage_errors_are_told_in_chinese(args: list[str], said: str) -> None:
+    status, stdout, stderr = run(*args)
+    assert status == 2 and stdout == ""
+    assert said in stderr and "错误：" in stderr
+    assert not any(word in stderr for word in ("Usage", "Error", "Missing", "Invalid", "No such"))
 
 
 def test_db_defaults_to_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

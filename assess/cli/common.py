@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from assess import report
+from assess.cli.usage import ChineseUsageGroup
 from assess.contract import load_contract
 from assess.explain import Config
 from assess.rules.expressions import Scalar
@@ -23,6 +24,7 @@ from assess.store import Store, StoreError, resolve_db
 from assess.tiers.packs import load_tiers
 
 app = typer.Typer(
+    cls=ChineseUsageGroup,
     help="山东省标志性产业链企业创新能力评估（assess）",
     no_args_is_help=True,
     add_completion=False,
