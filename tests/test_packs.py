@@ -75,6 +75,26 @@ def test_a_malformed_pack_is_refused_with_the_field_at_fault(tmp_path: Path) -> 
     assert "probe.yaml" in message and "basis" in message
 
 
+@pytest.mark.parametrize(
+    ("wrong", "right", "said"),
+    [
+        ("basis: policy", "basis: guess", "parameters.revenue_min.basis：只能是 policy、official 或 default"),
+        ("    title: 测试规则\n", "", "rules.0.title：缺少这一项"),
+        ("kind: flags", "kind: flags\ncolour: red", "colour：不认识这一项"),
+        ("version: 1", "version: 第一版", "version：应为整数"),
+    ],
+)
+def test_a_malformed_pack_is_explained_in_chinese(tmp_path: Path, wrong: str, right: str, said: str) -> None:
+    directory = _rules_dir(tmp_path, "rd_expense = 0")
+    path = directory / "probe.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert wrong in text
+    path.write_text(text.replace(wrong, right), encoding="utf-8")
+    message = _refusal(directory)
+    assert message.startswith("规则文件「probe.yaml」格式有误：") and said in message
+    assert not any(word in message for word in ("Field required", "Input should", "Extra inputs"))
+
+
 def test_a_message_naming_an_unknown_value_is_refused(tmp_path: Path) -> None:
     message = _refusal(_rules_dir(tmp_path, "rd_expense = 0", message="营业收入{turnover}万元"))
     assert "turnover" in message

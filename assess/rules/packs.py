@@ -22,6 +22,7 @@ from assess.features import FEATURE_NAMES
 from assess.paths import RULES_DIR
 from assess.rules import expressions
 from assess.rules.expressions import ExpressionError, Scalar
+from assess.rules.validation_messages import validation_message
 
 Basis = Literal["policy", "official", "default"]
 BASIS_LABELS = {"policy": "[政策]", "official": "[官方]", "default": "[默认]"}
@@ -171,18 +172,12 @@ def _read(path: Path) -> tuple[dict, str]:
     return loaded, hashlib.sha256(data).hexdigest()
 
 
-def _validation_message(path: Path, exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"规则文件「{path.name}」格式有误：{where}：{first['msg']}"
-
-
 def load_populations(path: Path = RULES_DIR / "populations.yaml") -> Populations:
     raw, sha = _read(path)
     try:
         spec = PopulationFile(**raw)
     except ValidationError as exc:
-        raise PackError(_validation_message(path, exc)) from exc
+        raise PackError(validation_message(path, exc)) from exc
     values = {name: p.value for name, p in spec.parameters.items()}
     trees: dict[str, exp.Expression] = {}
     pending = dict(spec.populations)
@@ -258,7 +253,7 @@ def read_spec(path: Path, model: type[_Spec]) -> tuple[_Spec, str]:
     try:
         spec = model(**raw)
     except ValidationError as exc:
-        raise PackError(_validation_message(path, exc)) from exc
+        raise PackError(validation_message(path, exc)) from exc
     if getattr(spec, "id", path.stem) != path.stem:
         raise PackError(f"规则文件「{path.name}」的 id「{getattr(spec, 'id', '')}」应与文件名一致。")
     return spec, sha
