@@ -181,13 +181,16 @@ def rubric_table(frame: pl.DataFrame, pack: str, indicators: dict[str, str]) -> 
     )
 
 
-def simulation_table(frame: pl.DataFrame, overrides: dict) -> None:
+def simulation_table(frame: pl.DataFrame, overrides: dict, titles: dict[str, str]) -> None:
     changed = "，".join(f"{k} = {v}" for k, v in overrides.items())
     _table(
         f"假设分析（{changed}）：各市被标记企业数的变化（未保存）",
-        frame.with_columns(key=pl.col("key").fill_null("全省")),
+        frame.with_columns(
+            key=pl.col("key").fill_null("全省"),
+            rule=pl.col("rule_id").replace_strict(titles, default=pl.col("rule_id")),
+        ),
         {
-            "rule_id": "规则",
+            "rule": "规则",
             "key": "地区",
             "population": "适用企业",
             "hits": "现标记",

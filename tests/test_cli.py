@@ -252,3 +252,38 @@ def test_too_few_labels_fall_back_to_the_index(tmp_path: Path, db: Path) -> None
         assert firm["score"] == pytest.approx(firm["index"] / 100) and firm["score_source"] == "index"
         assert "指数" in firm["reasons"][0]
     assert run("run", "--year", "2024", "--db", db)[0] == 0
+
+
+@pytest.fixture(scope="module")
+def assessed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small store with one run of 2024 (six labelled firms: the score falls back to the index)."""
+    folder = tmp_path_factory.mktemp("assessed")
+    db = folder / "cli.duckdb"
+    rows = [[*HEADER, "三高一核心评审结果"]]
+    rows += [[*firm_row(i, 研发费用=50 * i), "通过" if i % 2 else "未通过"] for i in range(1, 7)]
+    assert run("ingest", write_xlsx(folder / "f.xlsx", {"表1": rows}), "--db", db)[0] == 0
+    assert run("run", "--year", "2024", "--db", db)[0] == 0
+    return db
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["filings", "--year", "2024"],
+        ["uploads"],
+        ["problems", "1"],
+        ["flags", "--year", "2024"],
+        ["stats", "--year", "2024"],
+        ["rubric", "--year", "2024", "--pack", "tech_sme"],
+        ["simulate", "--year", "2024", "--set", "yiqingling.revenue_min=3000"],
+        ["train"],
+        ["score", "--year", "2024"],
+        ["lists", "--year", "2024"],
+        ["explain", make_code(1), "--year", "2024"],
+    ],
+)
+def test_every_command_prints_its_human_output(assessed: Path, args: list[str]) -> None:
+    """Without --json each command prints its tables: none of them may break on the way to the terminal."""
+    status, stdout, stderr = run(*args, "--db", assessed)
+    assert status == 0, stderr
+    assert stdout.strip()

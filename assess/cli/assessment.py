@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 
 from assess import report, runs, stats
@@ -183,7 +184,9 @@ def simulate(
     if as_json:
         report.json_out({"year": year, "set": overrides, "changes": compared.to_dicts()})
         return
-    report.simulation_table(compared, overrides, {r.id: r.title for r in baseline.flag_rules})
+    packs = {name.split(".")[0] for name in overrides}
+    shown = compared.filter(pl.col("rule_id").str.split(".").list.first().is_in(packs))  # the packs changed
+    report.simulation_table(shown, overrides, {r.id: r.title for r in baseline.flag_rules})
 
 
 def _assignment(text: str) -> tuple[str, Scalar]:
