@@ -5,14 +5,13 @@ re-evaluated on the filings in force, against that run's scores)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import polars as pl
 
 from assess import runs
+from assess.config import Config
 from assess.rules.engine import evaluate_rules, message
 from assess.rules.packs import RuleSet
-from assess.scoring.config import ScoringConfig
 from assess.store import Store, StoreError
 from assess.tiers.evaluate import gated
 from assess.tiers.packs import LoadedTier
@@ -24,13 +23,6 @@ STATUS = {
     "excluded": "符合门槛，但被排除",
     None: "未通过门槛",
 }
-
-
-@dataclass(frozen=True)
-class Config:
-    rules: RuleSet
-    scoring: ScoringConfig
-    tiers: tuple[LoadedTier, ...]
 
 
 def explain_firm(store: Store, config: Config, credit_code: str, year: int) -> dict:

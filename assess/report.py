@@ -201,6 +201,23 @@ def simulation_table(frame: pl.DataFrame, overrides: dict, titles: dict[str, str
     )
 
 
+def list_simulation_table(
+    frame: pl.DataFrame, overrides: dict, titles: dict[str, str], statuses: dict, run_id: int
+) -> None:
+    """Every status of every list for the province; a city only where its count moves."""
+    changed = "，".join(f"{k} = {v}" for k, v in overrides.items())
+    shown = frame.filter(pl.col("city").is_null() | (pl.col("change") != 0))
+    _table(
+        f"假设分析（{changed}）：培育清单的变化（按第 {run_id} 次评估的评分，未保存）",
+        shown.with_columns(
+            list=pl.col("list_id").replace_strict(titles, default=pl.col("list_id")),
+            area=pl.col("city").fill_null("全省"),
+            state=pl.col("status").replace_strict(statuses, default=pl.col("status")),
+        ),
+        {"list": "清单", "area": "地区", "state": "状态", "before": "现有", "after": "改后", "change": "变化"},
+    )
+
+
 def trend_table(figures: list[dict]) -> None:
     table = Table(title="一清零一提升：逐年进展（全省）")
     target = _rate(figures[-1]["thresholds"]["coverage_target"])

@@ -144,14 +144,20 @@ def execute(
 def _lists(
     store: Store, tiers: tuple[LoadedTier, ...], year: int, flags: FlagResult, scored: Scores
 ) -> dict[str, pl.DataFrame]:
+    store.con.register("run_scores", scored.frame.with_columns(pl.col("rd_intensity_needed").fill_nan(None)).to_arrow())
+    try:
+        return draw_lists(store, tiers, year, flags)
+    finally:
+        store.con.unregister("run_scores")
+
+
+def draw_lists(store: Store, tiers: tuple[LoadedTier, ...], year: int, flags: FlagResult) -> dict[str, pl.DataFrame]:
+    """Every tier's list, read against the relation `run_scores` that the caller provides (see `evaluate_tier`);
+    the exclusions read which firms the flag rules flagged."""
     flagged: dict[str, set[str]] = {}
     for rule_id, code in flags.hits.select("rule_id", "credit_code").iter_rows():
         flagged.setdefault(rule_id, set()).add(code)
-    store.con.register("run_scores", scored.frame.with_columns(pl.col("rd_intensity_needed").fill_nan(None)).to_arrow())
-    try:
-        return {tier.id: evaluate_tier(store.con, tier, year, flagged) for tier in tiers}
-    finally:
-        store.con.unregister("run_scores")
+    return {tier.id: evaluate_tier(store.con, tier, year, flagged) for tier in tiers}
 
 
 def model_manifest(trained: Trained) -> dict:

@@ -212,6 +212,9 @@ def test_simulate_shows_what_moves_without_writing_a_run(tmp_path: Path, db: Pat
     changes = json.loads(stdout)["changes"]
     province = next(c for c in changes if c["rule_id"] == "yiqingling.no_rd_activity" and c["level"] == "province")
     assert (province["hits"], province["hits_new"], province["change"]) == (1, 2, 1)
+    assert json.loads(stdout)["lists"] is None  # no run yet: no scores to draw the lists from
+    status, _, stderr = run("simulate", "--year", "2024", "--set", "little_giant.quota=1", "--db", db)
+    assert status == 1 and "assess run" in stderr
     assert run("flags", "--year", "2024", "--db", db)[0] == 1  # still no run
     assert run("simulate", "--year", "2024", "--set", "yiqingling.nothing=1", "--db", db)[0] == 1
     assert run("simulate", "--year", "2024", "--set", "revenue_min", "--db", db)[0] == 2
@@ -276,6 +279,7 @@ def assessed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["stats", "--year", "2024"],
         ["rubric", "--year", "2024", "--pack", "tech_sme"],
         ["simulate", "--year", "2024", "--set", "yiqingling.revenue_min=3000"],
+        ["simulate", "--year", "2024", "--set", "little_giant.quota=1"],
         ["train"],
         ["score", "--year", "2024"],
         ["lists", "--year", "2024"],

@@ -167,3 +167,46 @@ def test_the_workbook_and_the_city_workbooks(listed: tuple[Path, dict, dict[str,
         assert {r[header.index("地市")] for r in jinan[sheet].iter_rows(min_row=2, values_only=True)} <= {"济南"}
     assert len(list(directory.glob("2024_*_培育清单.xlsx"))) == 16
     assert _cli("export", "--year", "2024", "--out", out, "--city", "杭州", "--db", db)[0] == 2
+
+
+def _province(lists: list[dict], list_id: str, status: str) -> tuple[int, int]:
+    row = next(r for r in lists if r["list_id"] == list_id and r["city"] is None and r["status"] == status)
+    return row["before"], row["after"]
+
+
+def test_what_if_a_gate_or_a_quota_moves_counts_the_lists_again_without_a_run(
+    listed: tuple[Path, dict, dict[str, str]],
+) -> None:
+    db, _, _ = listed
+    # The two firms on the 小巨人 list file 8,000万 of revenue: a 10,000万 floor takes both off it.
+    status, stdout, _ = _cli(
+        "simulate", "--year", "2024", "--set", "little_giant.revenue_min=10000", "--json", "--db", db
+    )
+    lists = json.loads(stdout)["lists"]
+    assert status == 0 and _province(lists, "little_giant", "selected") == (2, 0)
+    assert _province(lists, "leader", "selected") == (1, 1)  # another list, untouched
+    qingdao = next(r for r in lists if r["list_id"] == "little_giant" and r["city"] == "青岛")
+    assert (qingdao["before"], qingdao["after"], qingdao["change"]) == (1, 0, -1)
+    # A quota of one seats the better of the two; the other becomes the near miss.
+    lists = json.loads(_cli("simulate", "--year", "2024", "--set", "little_giant.quota=1", "--json", "--db", db)[1])[
+        "lists"
+    ]
+    assert _province(lists, "little_giant", "selected") == (2, 1)
+    assert _province(lists, "little_giant", "near")[1] == 1
+    assert len(json.loads(_cli("lists", "--year", "2024", "--json", "--db", db)[1])["little_giant"]) == 2  # unsaved
+
+
+@pytest.mark.parametrize(
+    ("assignment", "said"),
+    [
+        ("little_giant.quota=很多", "参数「little_giant.quota」应为数字"),
+        ("little_giant.quorum=1", "没有参数：quorum"),
+        ("classifier.cutoff=0.4", "不能做假设分析"),
+    ],
+)
+def test_what_if_refuses_what_it_cannot_compare(
+    listed: tuple[Path, dict, dict[str, str]], assignment: str, said: str
+) -> None:
+    db, _, _ = listed
+    status, stdout, stderr = _cli("simulate", "--year", "2024", "--set", assignment, "--db", db)
+    assert status == 1 and stdout == "" and said in stderr

@@ -10,17 +10,19 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from assess import report, runs, stats
+from assess import report, runs, simulation, stats
 from assess.cli.common import DbOption, JsonOption, app, fail, load_config, load_packs, open_store, store_for
 from assess.cli.filings import write_problem_workbooks
 from assess.cli.lists import lists_json, selected_lists, show_lists
 from assess.contract import load_contract
+from assess.explain import STATUS
 from assess.ingest import Options, ingest_files
 from assess.outputs.lists_content import workbook_content
 from assess.outputs.lists_workbook import write_lists_workbook
 from assess.paths import SAMPLE_DIR
 from assess.rules.engine import evaluate_flags
 from assess.rules.expressions import Scalar
+from assess.store import Store, StoreError
 
 SYNTHETIC = "演示数据均为合成数据（sample_data/），企业名称、信用代码和数值都是随机生成的，不代表任何真实企业。"
 
@@ -163,30 +165,57 @@ def rubric(
 @app.command()
 def simulate(
     year: Annotated[int, typer.Option(help="数据年度")],
-    assignments: Annotated[list[str], typer.Option("--set", help="改动的参数，如 yiqingling.revenue_min=3000")],
+    assignments: Annotated[
+        list[str],
+        typer.Option("--set", help="改动的参数，如 yiqingling.revenue_min=3000 或 little_giant.quota=800"),
+    ],
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """假设分析：改动阈值后各市的企业数和覆盖率如何变化（不保存评估）。"""
+    """假设分析：改动阈值后各市被标记的企业和培育清单如何变化（不保存评估）。"""
     overrides = dict(_assignment(text) for text in assignments)
-    baseline, changed = load_packs(), load_packs(overrides)
-    rubrics = sorted({name.split(".")[0] for name in overrides} & {p.id for p in baseline.packs if p.rubric})
+    baseline, changed = load_config(), load_config(overrides)
+    packs = {name.split(".")[0] for name in overrides}
+    rubrics = sorted(packs & {p.id for p in baseline.rules.packs if p.rubric})
     if rubrics:
         raise fail(
-            f"假设分析只比较一清零、一提升的标记结果；评分规则包（{'、'.join(rubrics)}）的参数请改规则文件后重新评估。",
+            f"假设分析只比较一清零、一提升的标记结果和培育清单；评分规则包（{'、'.join(rubrics)}）的参数请改规则文件后"
+            "重新评估。",
             2,
         )
+    tiers_changed = bool(packs & {tier.id for tier in baseline.tiers})
     with store_for(db) as store:
         runs.prepare(store)
-        before = evaluate_flags(store.con, baseline, year).counts
-        after = evaluate_flags(store.con, changed, year).counts
-    compared = stats.compare(before, after)
+        before = evaluate_flags(store.con, baseline.rules, year)
+        after = evaluate_flags(store.con, changed.rules, year)
+        run = _latest_for_lists(store, year, required=tiers_changed)
+        lists = None
+        if run is not None:
+            scenarios = simulation.Scenario(baseline.tiers, before), simulation.Scenario(changed.tiers, after)
+            lists = simulation.compare_lists(store, run, year, *scenarios)
+    compared = stats.compare(before.counts, after.counts)
     if as_json:
-        report.json_out({"year": year, "set": overrides, "changes": compared.to_dicts()})
+        payload = {"year": year, "set": overrides, "changes": compared.to_dicts()}
+        report.json_out(payload | {"lists": None if lists is None else lists.to_dicts()})
         return
-    packs = {name.split(".")[0] for name in overrides}
     shown = compared.filter(pl.col("rule_id").str.split(".").list.first().is_in(packs))  # the packs changed
-    report.simulation_table(shown, overrides, {r.id: r.title for r in baseline.flag_rules})
+    if not shown.is_empty():
+        report.simulation_table(shown, overrides, {r.id: r.title for r in baseline.rules.flag_rules})
+    if run is not None and lists is not None:
+        titles = {tier.id: tier.pack.title for tier in baseline.tiers}
+        report.list_simulation_table(lists, overrides, titles, STATUS, run.run_id)
+    else:
+        report.notice(f"{year} 年度还没有评估，未比较培育清单（先运行 assess run --year {year}）。")
+
+
+def _latest_for_lists(store: Store, year: int, required: bool) -> runs.Run | None:
+    """The run whose scores the lists are drawn from: required when a tier parameter changed, else used if there."""
+    try:
+        return runs.latest(store, year)
+    except StoreError:
+        if required:
+            raise
+        return None
 
 
 def _assignment(text: str) -> tuple[str, Scalar]:

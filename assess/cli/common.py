@@ -15,13 +15,12 @@ import typer
 
 from assess import report
 from assess.cli.usage import ChineseUsageGroup
+from assess.config import Config
+from assess.config import load_config as load_all
 from assess.contract import load_contract
-from assess.explain import Config
 from assess.rules.expressions import Scalar
 from assess.rules.packs import PackError, RuleSet, load_rules
-from assess.scoring.config import load_scoring
 from assess.store import Store, StoreError, resolve_db
-from assess.tiers.packs import load_tiers
 
 app = typer.Typer(
     cls=ChineseUsageGroup,
@@ -64,11 +63,9 @@ def load_packs(overrides: dict[str, Scalar] | None = None) -> RuleSet:
         raise fail(str(exc)) from exc
 
 
-def load_config() -> Config:
+def load_config(overrides: dict[str, Scalar] | None = None) -> Config:
     """The rule packs, the scoring configuration and the tier packs, or a Chinese message and exit status 1."""
     try:
-        rules = load_rules()
-        scoring = load_scoring(rules)
-        return Config(rules, scoring, load_tiers(rules, float(scoring.classifier.spec.value("cutoff"))))
+        return load_all(overrides)
     except PackError as exc:
         raise fail(str(exc)) from exc

@@ -17,16 +17,10 @@ from assess.outputs.lists_workbook import write_lists_workbook
 from assess.store import Store
 from assess.tiers.packs import LoadedTier
 
-LIST_ORDER = ("little_giant", "leader", "three_highs")
-
 
 def selected_lists(store: Store, run: runs.Run, tiers: tuple[LoadedTier, ...]) -> dict[str, pl.DataFrame]:
     """Each list's firms in rank order: the ones on the list only."""
-    by_id = {tier.id: tier for tier in tiers}
-    return {
-        list_id: runs.tier_results(store, run, list_id, ("selected",))
-        for list_id in [*(i for i in LIST_ORDER if i in by_id), *(i for i in by_id if i not in LIST_ORDER)]
-    }
+    return {tier.id: runs.tier_results(store, run, tier.id, ("selected",)) for tier in tiers}
 
 
 def lists_json(lists: dict[str, pl.DataFrame]) -> dict[str, list[dict]]:

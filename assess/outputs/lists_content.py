@@ -9,7 +9,7 @@ import datetime as dt
 import polars as pl
 
 from assess import display, runs, stats
-from assess.explain import Config
+from assess.config import Config
 from assess.outputs.lists_workbook import ListsWorkbook, Threshold
 from assess.rules.packs import Parameter
 from assess.store import Store

@@ -374,20 +374,38 @@ def load_rules(directory: Path = RULES_DIR, overrides: dict[str, Scalar] | None 
     return loaded if not overrides else _with_overrides(loaded, overrides)
 
 
+def overrides_of(pack_id: str, overrides: dict[str, Scalar]) -> dict[str, Scalar]:
+    """The overrides ("pack.parameter" -> value) of one pack, by parameter name."""
+    return {key.split(".", 1)[1]: value for key, value in overrides.items() if key.split(".", 1)[0] == pack_id}
+
+
+def with_values(pack_id: str, parameters: dict[str, Parameter], changed: dict[str, Scalar]) -> dict[str, Parameter]:
+    """A pack's parameters with other values. Each must be a parameter of the pack and of the same kind as the
+    value it replaces (a number for a number, 是/否 for 是/否), so that a threshold never compares against text."""
+    unknown = sorted(set(changed) - set(parameters))
+    if unknown:
+        raise PackError(f"规则包「{pack_id}」没有参数：{'、'.join(unknown)}。")
+    for name, value in changed.items():
+        expected = _kind(parameters[name].value)
+        if _kind(value) != expected:
+            raise PackError(f"参数「{pack_id}.{name}」应为{expected}，收到的是「{value}」。")
+    return {name: p.model_copy(update={"value": changed.get(name, p.value)}) for name, p in parameters.items()}
+
+
+def _kind(value: Scalar) -> str:
+    if isinstance(value, bool):
+        return "true 或 false"
+    return "数字" if isinstance(value, int | float) else "文字"
+
+
 def _with_overrides(rules: RuleSet, overrides: dict[str, Scalar]) -> RuleSet:
     packs = []
     for loaded in rules.packs:
-        changed = {k.split(".", 1)[1]: v for k, v in overrides.items() if k.split(".", 1)[0] == loaded.id}
-        unknown = sorted(set(changed) - set(loaded.pack.parameters))
-        if unknown:
-            raise PackError(f"规则包「{loaded.id}」没有参数：{'、'.join(unknown)}。")
+        changed = overrides_of(loaded.id, overrides)
         if not changed:
             packs.append(loaded)
             continue
-        parameters = {
-            name: p.model_copy(update={"value": changed.get(name, p.value)})
-            for name, p in loaded.pack.parameters.items()
-        }
+        parameters = with_values(loaded.id, loaded.pack.parameters, changed)
         pack = loaded.pack.model_copy(update={"parameters": parameters})
         values = {name: p.value for name, p in parameters.items()}
         compiled = tuple(_compile_rule(loaded.path, pack, r, values, rules.populations) for r in pack.rules)

@@ -15,12 +15,22 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from assess import display
 from assess.features import FEATURE_NAMES
 from assess.paths import RULES_DIR
-from assess.rules.packs import PackError, Parameter, RuleSet, compile_expression, read_spec
+from assess.rules.expressions import Scalar
+from assess.rules.packs import (
+    PackError,
+    Parameter,
+    RuleSet,
+    compile_expression,
+    overrides_of,
+    read_spec,
+    with_values,
+)
 from assess.tiers.select import Allocation
 
 TIERS_DIR = RULES_DIR / "tiers"
 # Run outputs a tier expression may read beside the features: the firm's score and index in this run.
 RUN_COLUMNS = {"three_highs_score": "三高一核心评分", "innovation_index": "创新能力指数"}
+LIST_ORDER = ("little_giant", "leader", "three_highs")  # how the lists are shown; any other list comes after them
 _REQUIRED = ("quota", "near_share", "city_minimum", "city_proportional", "chain_cap")
 
 
@@ -118,8 +128,12 @@ def _filled(path: Path, label: str, template: str, parameters: dict[str, Paramet
     return template, [n for n in names if n not in parameters]
 
 
-def load_tier(path: Path, rules: RuleSet) -> LoadedTier:
+def load_tier(path: Path, rules: RuleSet, overrides: dict[str, Scalar] | None = None) -> LoadedTier:
+    """A tier pack, compiled; `overrides` ("pack.parameter" -> value) compile it with other values."""
     pack, sha = read_spec(path, TierPack)
+    changed = overrides_of(pack.id, overrides or {})
+    if changed:
+        pack = pack.model_copy(update={"parameters": with_values(pack.id, pack.parameters, changed)})
     extra = frozenset(RUN_COLUMNS)
 
     def compiled(label: str, text: str) -> str:
@@ -149,10 +163,18 @@ def load_tier(path: Path, rules: RuleSet) -> LoadedTier:
     return LoadedTier(pack, path, sha, tuple(gates), tuple(exclusions), near, tuple(dict.fromkeys(columns)))
 
 
-def load_tiers(rules: RuleSet, cutoff: float, directory: Path = TIERS_DIR) -> tuple[LoadedTier, ...]:
-    """Every tier pack. A `score_min` must be the classifier's cut-off, so that the 三高一核心 list and the
-    near-miss sentences of the scores never read against two different lines."""
-    tiers = tuple(load_tier(path, rules) for path in sorted(directory.glob("*.yaml")))
+def load_tiers(
+    rules: RuleSet, cutoff: float, directory: Path = TIERS_DIR, overrides: dict[str, Scalar] | None = None
+) -> tuple[LoadedTier, ...]:
+    """Every tier pack, in LIST_ORDER, with `overrides` for what-if comparisons. A `score_min` must be the
+    classifier's cut-off, so that the 三高一核心 list and the near-miss sentences of the scores never read against two
+    different lines."""
+    order = {name: i for i, name in enumerate(LIST_ORDER)}
+    paths = sorted(directory.glob("*.yaml"), key=lambda path: (order.get(path.stem, len(order)), path.name))
+    tiers = tuple(load_tier(path, rules, overrides) for path in paths)
+    missing = sorted({key.split(".", 1)[0] for key in overrides or {}} - {tier.id for tier in tiers})
+    if missing:
+        raise PackError(f"没有名为「{'、'.join(missing)}」的清单规则包。")
     for tier in tiers:
         if "score_min" in tier.pack.parameters and tier.value("score_min") != cutoff:
             raise PackError(

@@ -1,0 +1,39 @@
+"""Everything an assessment reads from `rules/`: the rule packs, the scoring configuration and the tier packs.
+
+`overrides` ("pack.parameter" -> value) load them with other values for a what-if comparison; each goes to the pack
+that owns it, a rule pack or a tier pack. The scoring files are not overridden: a changed model or index needs a new
+run (its scores are stored with it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assess.rules.expressions import Scalar
+from assess.rules.packs import PackError, RuleSet, load_rules
+from assess.scoring.config import SCORING_DIR, ScoringConfig, load_scoring
+from assess.tiers.packs import TIERS_DIR, LoadedTier, load_tiers
+
+
+@dataclass(frozen=True)
+class Config:
+    rules: RuleSet
+    scoring: ScoringConfig
+    tiers: tuple[LoadedTier, ...]
+
+
+def load_config(overrides: dict[str, Scalar] | None = None) -> Config:
+    overrides = overrides or {}
+    packs = {key.split(".", 1)[0] for key in overrides}
+    scoring_files = sorted(packs & {path.stem for path in SCORING_DIR.glob("*.yaml")})
+    if scoring_files:
+        raise PackError(
+            f"「{'、'.join(scoring_files)}」的参数决定评分本身，不能做假设分析：请改 rules/scoring/ 下的文件后重新评估"
+            "（assess run）。"
+        )
+    tier_ids = {path.stem for path in TIERS_DIR.glob("*.yaml")}  # a pack's id is its file's name
+    for_tiers = {key: value for key, value in overrides.items() if key.split(".", 1)[0] in tier_ids}
+    rules = load_rules(overrides={key: value for key, value in overrides.items() if key not in for_tiers})
+    scoring = load_scoring(rules)
+    cutoff = float(scoring.classifier.spec.value("cutoff"))
+    return Config(rules, scoring, load_tiers(rules, cutoff, overrides=for_tiers))

@@ -1,0 +1,67 @@
+"""What-if comparisons for the cultivation lists: other thresholds, one evaluation, nothing saved.
+
+The lists are drawn twice from a run's stored scores on the filings in force: with the packs as they are and with
+changed parameters. Each list's firms are counted by status, for the province and for every city, so that an analyst
+sees how many firms a changed gate or quota lets onto a list, and where.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from assess import runs
+from assess.rules.engine import FlagResult
+from assess.store import Store
+from assess.tiers.packs import LoadedTier
+
+STATUS_ORDER = ("selected", "near", "eligible", "excluded")
+KEY = ["list_id", "city", "status"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The tier packs and the flag results one side of the comparison reads."""
+
+    tiers: tuple[LoadedTier, ...]
+    flags: FlagResult
+
+
+def compare_lists(store: Store, run: runs.Run, year: int, before: Scenario, after: Scenario) -> pl.DataFrame:
+    """Columns: list_id, city (null for the province), status, before, after, change; in list order, the province
+    first, then the cities; a status no firm has on either side is left out."""
+    store.con.execute(
+        f"CREATE OR REPLACE TEMP VIEW run_scores AS SELECT * EXCLUDE (run_id) FROM scores WHERE run_id = {run.run_id:d}"
+    )
+    try:
+        cities = store.con.sql("SELECT credit_code, city FROM run_scores").pl()
+        counted = [_counted(store, scenario, year, cities) for scenario in (before, after)]
+    finally:
+        store.con.execute("DROP VIEW IF EXISTS run_scores")
+    order = {tier.id: i for i, tier in enumerate(before.tiers)}
+    return (
+        counted[0]
+        .join(counted[1], on=KEY, how="full", coalesce=True, suffix="_after", nulls_equal=True)
+        .select(
+            *KEY,
+            before=pl.col("len").fill_null(0).cast(pl.Int64),
+            after=pl.col("len_after").fill_null(0).cast(pl.Int64),
+        )
+        .with_columns(change=pl.col("after") - pl.col("before"))
+        .sort(
+            pl.col("list_id").replace_strict(order, default=len(order)),
+            pl.col("city").is_not_null(),
+            "city",
+            pl.col("status").replace_strict({s: i for i, s in enumerate(STATUS_ORDER)}, default=len(STATUS_ORDER)),
+        )
+    )
+
+
+def _counted(store: Store, scenario: Scenario, year: int, cities: pl.DataFrame) -> pl.DataFrame:
+    lists = runs.draw_lists(store, scenario.tiers, year, scenario.flags)
+    firms = pl.concat(
+        [frame.select("credit_code", "status", list_id=pl.lit(list_id)) for list_id, frame in lists.items()]
+    ).join(cities, on="credit_code", how="left")
+    province = firms.group_by("list_id", "status").len().with_columns(city=pl.lit(None, dtype=pl.String))
+    return pl.concat([province.select(*KEY, "len"), firms.group_by(KEY).len().select(*KEY, "len")])
