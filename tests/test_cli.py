@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import openpyxl
@@ -113,7 +114,7 @@ def test_usage_errors_exit_2(tmp_path: Path, db: Path) -> None:
     ("args", "said"),
     [
         (["filings", "--year", "二〇二四"], "选项「--year」的值无效：应为整数。用「assess filings --help」可查看"),
-        (["ingest"], "缺少参数 FILES（要导入的"),
+        (["ingest"], "缺少参数 文件（要导入的"),
         (["filng"], "没有「filng」这个命令。是不是「filings」？"),
         (["filings", "--town", "历下区"], "没有「--town」这个选项。"),
         (["filings", "--year"], "选项「--year」后面缺少它的值"),
@@ -124,6 +125,34 @@ def test_usage_errors_are_told_in_chinese(args: list[str], said: str) -> None:
     assert status == 2 and stdout == ""
     assert said in stderr and "错误：" in stderr
     assert not any(word in stderr for word in ("Usage", "Error", "Missing", "Invalid", "No such"))
+
+
+ENGLISH_CHROME = ("Usage", "Options", "Arguments", "Commands", "required", "default", "Show this message")
+PYTHON_TYPE = re.compile(r"<[A-Za-z\[\]]+>")  # the parser's own type labels: <int>, <list[Path]>
+
+
+def test_the_help_screens_are_chinese() -> None:
+    status, stdout, _ = run("--help")
+    assert status == 0 and stdout.startswith("用法：assess [选项] 命令")
+    listed = [
+        line.split()[0] for line in stdout.split("命令：\n")[1].splitlines() if line.startswith("  ") and line[2] != " "
+    ]
+    assert {"ingest", "filings", "run", "lists", "export", "simulate"} <= set(listed)
+    for command in listed:
+        status, stdout, _ = run(command, "--help")
+        assert status == 0 and stdout.startswith(f"用法：assess {command} "), command
+        assert "--help  " in stdout and "显示本帮助并退出。" in stdout, command
+        assert not any(word in stdout for word in ENGLISH_CHROME), (command, stdout)
+        assert not PYTHON_TYPE.search(stdout), (command, stdout)
+
+
+def test_a_help_screen_names_each_value_its_kind_and_default() -> None:
+    ingest = run("ingest", "--help")[1]
+    assert "用法：assess ingest [选项] 文件..." in ingest
+    assert "--year" in ingest and "整数" in ingest and "--accept-bad-check" in ingest and "文字（可重复）" in ingest
+    assert "［必填］" in ingest.split("选项：")[0]  # the files themselves
+    sample = run("sample", "--help")[1]
+    assert "［默认：1000］" in sample and "--out" in sample
 
 
 def test_db_defaults_to_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from assess import report
+from assess.cli.help import ChineseHelpCommand
 from assess.cli.usage import ChineseUsageGroup
 from assess.config import Config
 from assess.config import load_config as load_all
@@ -22,7 +24,15 @@ from assess.rules.expressions import Scalar
 from assess.rules.packs import PackError, RuleSet, load_rules
 from assess.store import Store, StoreError, resolve_db
 
-app = typer.Typer(
+
+class _App(typer.Typer):
+    """The Typer app whose commands draw their help in Chinese."""
+
+    def command(self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(name, cls=cls or ChineseHelpCommand, **kwargs)
+
+
+app = _App(
     cls=ChineseUsageGroup,
     help="山东省标志性产业链企业创新能力评估（assess）",
     no_args_is_help=True,

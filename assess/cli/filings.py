@@ -20,12 +20,13 @@ from assess.outputs.template import write_template
 @app.command()
 def ingest(
     files: Annotated[
-        list[Path], typer.Argument(help="要导入的 .xlsx / .xls / .csv / .parquet 文件", show_default=False)
+        list[Path],
+        typer.Argument(help="要导入的 .xlsx / .xls / .csv / .parquet 文件", metavar="文件", show_default=False),
     ],
     year: Annotated[int | None, typer.Option(help="整份文件的数据年度（表中没有“年度”列时使用）")] = None,
     unit: Annotated[str | None, typer.Option(help="金额单位：元、千元、万元或亿元（表头未注明单位时使用）")] = None,
     accept_bad_check: Annotated[
-        list[str] | None, typer.Option("--accept-bad-check", help="确认校验位有误但属实的信用代码（可重复）")
+        list[str] | None, typer.Option("--accept-bad-check", help="确认校验位有误但属实的信用代码")
     ] = None,
     errors_out: Annotated[Path | None, typer.Option("--errors-out", help="问题清单的输出路径（.xlsx）")] = None,
     as_json: JsonOption = False,
@@ -100,7 +101,7 @@ def uploads(as_json: JsonOption = False, db: DbOption = None) -> None:
 
 @app.command()
 def problems(
-    upload_id: Annotated[int, typer.Argument(help="上传批次编号（见 assess uploads）")],
+    upload_id: Annotated[int, typer.Argument(help="上传批次编号（见 assess uploads）", metavar="上传批次编号")],
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -115,7 +116,7 @@ def problems(
 
 @app.command()
 def retract(
-    upload_id: Annotated[int, typer.Argument(help="要撤回的上传批次编号")],
+    upload_id: Annotated[int, typer.Argument(help="要撤回的上传批次编号", metavar="上传批次编号")],
     db: DbOption = None,
 ) -> None:
     """撤回一个上传批次：其填报不再有效，被它替代的旧版本恢复有效；数据不删除。"""

@@ -61,7 +61,7 @@ def lists_command(
 
 @app.command()
 def explain(
-    credit_code: Annotated[str, typer.Argument(help="统一社会信用代码")],
+    credit_code: Annotated[str, typer.Argument(help="统一社会信用代码", metavar="信用代码")],
     year: Annotated[int, typer.Option(help="数据年度")],
     as_json: JsonOption = False,
     db: DbOption = None,

@@ -26,15 +26,21 @@ from typer._click.exceptions import (
     NoSuchOption,
     UsageError,
 )
+from typer._click.formatting import HelpFormatter
 from typer.core import TyperGroup
 
 from assess import report
+from assess.cli.help import argument_name, help_text
 
 _EXPECTED = {int: "应为整数", float: "应为数字", Path: "应为文件或目录的路径", str: "应为文字"}
 
 
 class ChineseUsageGroup(TyperGroup):
-    """The `assess` command group, reporting usage errors in Chinese on stderr."""
+    """The `assess` command group, reporting usage errors in Chinese on stderr and drawing its help in Chinese."""
+
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
+        commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
+        formatter.write(help_text(self, ctx, [(n, c) for n, c in commands if c is not None and not c.hidden]))
 
     def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
         name = args[0] if args else None
@@ -98,7 +104,7 @@ def _named(param: Parameter | None) -> str:
     if param.param_type_name == "option":
         return f"选项「{param.opts[0]}」"
     described = getattr(param, "help", None)
-    return f"参数 {(param.name or '').upper()}" + (f"（{described}）" if described else "")
+    return f"参数 {argument_name(param)}" + (f"（{described}）" if described else "")
 
 
 def _expected(param: Parameter | None) -> str:
