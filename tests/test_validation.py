@@ -141,6 +141,25 @@ def test_blank_and_total_rows_are_skipped_and_a_sheet_without_header_is_noted(tm
     assert notices["sheet"].to_list() == ["说明"]
 
 
+def test_blank_rows_after_the_last_filing_are_not_rows(tmp_path: Path, ingest: Ingester, store) -> None:
+    """Spreadsheet exports often end in empty or space-only lines: they are neither read nor counted."""
+    csv = tmp_path / "f.csv"
+    filings = [",".join(map(str, row)) for row in (HEADER, firm_row(1), firm_row(2))]
+    lines = [*filings, ",,,,,,,,", " ,,\u3000"]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert (ingest(csv).rows_read, store.filings().height) == (2, 2)
+    xlsx = write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(3), ["  ", "\u3000"]]})
+    assert (ingest(xlsx).rows_read, store.filings().height) == (1, 3)
+
+
+def test_a_column_written_wholly_in_full_width_digits_reads_as_numbers(tmp_path: Path, ingest: Ingester, store) -> None:
+    full_width = str.maketrans("0123456789", "０１２３４５６７８９")
+    rows = [HEADER, *(firm_row(i, 营业收入=str(5000 + i).translate(full_width)) for i in (1, 2))]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert (result.accepted, result.rejected) == (2, 0)
+    assert sorted(store.filings()["revenue"].to_list()) == [5001, 5002]
+
+
 def test_a_missing_required_column_rejects_the_sheet_with_one_notice(tmp_path: Path, ingest: Ingester) -> None:
     header = HEADER[:-1]
     rows = [header, firm_row(1)[:-1], firm_row(2)[:-1]]

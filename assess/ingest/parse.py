@@ -61,7 +61,7 @@ class ColumnContext:
     plain_numbers: bool = False  # every filled cell is already a plain decimal number: the cleaning can be skipped
 
 
-PLAIN_NUMBER = r"^-?\d+(\.\d+)?$"
+PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"  # ASCII digits only: a regex \d also takes full-width ones
 
 
 def text(raw: pl.Expr, contract: Contract, ascii_only: bool = False) -> pl.Expr:

@@ -122,7 +122,7 @@ class SheetValidator:
         filled = first.is_not_null()
         end = int(filled.arg_true().max()) + 1 if filled.any() else 0  # type: ignore[arg-type]
         body = sheet.cells.with_columns(row=sheet.row_numbers).slice(layout.data_start, end)
-        first = first.slice(0, end)
+        first, filled = first.slice(0, end), filled.slice(0, end)
         markers = [fold(m) for m in self.contract.total_markers]
         # Only a cell with a space or a character beyond printable ASCII can fold into a marker it does not equal.
         unusual = first.str.contains(r"[^\x21-\x7E]").fill_null(False)
