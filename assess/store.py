@@ -8,6 +8,7 @@ named by its SHA-256, so any figure can be traced back to a file, sheet and row.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -53,10 +54,21 @@ def _sql_type(spec: FieldSpec) -> str:
 
 @dataclass(frozen=True)
 class StagedFile:
-    """An upload's file copied beside the database, under a temporary name until the upload is saved."""
+    """An upload's file copied beside the database before anything reads it: its SHA-256, its validation and the copy
+    kept are of the same bytes, even if the original changes meanwhile."""
 
-    target: Path  # named by its SHA-256
-    partial: Path | None  # None when the same bytes are kept already
+    path: Path  # the copy, under the file's own name (messages name it): read this one
+    sha256: str
+    target: Path  # where it is kept, named by its SHA-256
+    keep: bool  # False when the same bytes are kept already, for an upload read with other options
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -144,20 +156,20 @@ class Store:
         return found.row(0, named=True) if found.height else None
 
     @contextmanager
-    def staged_file(self, source: Path, sha256: str) -> Iterator[StagedFile]:
-        """Copy an upload's file beside the database before it is read: once a large validation has filled the
-        process's memory, the same copy takes several times longer. What `save_upload` does not keep is removed."""
-        self.files_dir.mkdir(parents=True, exist_ok=True)
-        target = self.files_dir / f"{sha256}{source.suffix.lower()}"
-        partial = None
-        if not target.exists():  # the same bytes may be kept already, for an upload read with other options
-            partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.partial")
-            shutil.copyfile(source, partial)
+    def staged_file(self, source: Path) -> Iterator[StagedFile]:
+        """Copy an upload's file into a staging folder beside the database, before it is hashed or read (once a large
+        validation has filled the process's memory, the same copy takes several times longer). Whatever
+        `save_upload` does not keep is removed, whether the copy, the validation or the saving fails."""
+        staging = self.files_dir / f".staging-{uuid.uuid4().hex}"
         try:
-            yield StagedFile(target, partial)
+            staging.mkdir(parents=True)
+            copy = staging / source.name
+            shutil.copyfile(source, copy)
+            sha256 = file_sha256(copy)
+            target = self.files_dir / f"{sha256}{source.suffix.lower()}"
+            yield StagedFile(path=copy, sha256=sha256, target=target, keep=not target.exists())
         finally:
-            if partial is not None:
-                partial.unlink(missing_ok=True)
+            shutil.rmtree(staging, ignore_errors=True)
 
     def save_upload(
         self,
@@ -168,8 +180,8 @@ class Store:
         problems: pl.DataFrame,
     ) -> int:
         """Write one upload in one transaction: all of it lands, or none of it does, its kept file included."""
-        if staged.partial is not None:
-            staged.partial.replace(staged.target)
+        if staged.keep:
+            staged.path.replace(staged.target)
         self.con.begin()
         try:
             upload_id = self._insert_upload(record, staged.target.name)
@@ -182,7 +194,7 @@ class Store:
             self.con.commit()
         except BaseException:
             self.con.rollback()
-            if staged.partial is not None:
+            if staged.keep:
                 staged.target.unlink(missing_ok=True)
             raise
         return upload_id

@@ -171,7 +171,7 @@ def _stored_without_checks(path: Path, load: Callable[[DuckDBPyConnection], int]
 
     import duckdb
 
-    from assess.ingest.upload import file_sha256
+    from assess.store import file_sha256
 
     with tempfile.TemporaryDirectory(prefix="assess-bench-") as tmp:
         start = time.perf_counter()

@@ -3,13 +3,15 @@ which stay in history, and a retracted upload gives the superseded versions back
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from assess.contract import load_contract
-from assess.store import Store
+from assess.ingest import Options, ingest_files, upload
+from assess.store import Store, file_sha256
 from tests.conftest import HEADER, Ingester, firm_row, make_code, write_xlsx
 
 
@@ -106,6 +108,42 @@ def test_an_unreadable_file_leaves_nothing_behind_not_even_its_bytes(
     assert result.error is not None and result.upload_id is None
     assert _table_counts(store) == dict.fromkeys(("uploads", "filing_versions", "supplement_versions", "problems"), 0)
     assert list(store.files_dir.iterdir()) == []
+
+
+def test_a_file_that_cannot_be_copied_is_refused_in_chinese_and_the_batch_goes_on(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]})
+    second = write_xlsx(tmp_path / "b.xlsx", {"表1": [HEADER, firm_row(2)]})
+    copy = shutil.copyfile
+
+    def disk_full(source: Path, target: Path) -> Path:
+        if Path(source).name == "a.xlsx":
+            raise OSError(28, "No space left on device")
+        return copy(source, target)
+
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    refused, accepted = ingest_files(store, [first, second], Options())
+    assert refused.error is not None and "a.xlsx" in refused.error and "磁盘空间" in refused.error
+    assert refused.upload_id is None and accepted.accepted == 1
+    assert [p.name for p in store.files_dir.iterdir()] == [f"{accepted.sha256}.xlsx"]  # no staging left behind
+
+
+def test_the_bytes_hashed_validated_and_kept_are_the_same_even_if_the_original_changes(
+    tmp_path: Path, ingest: Ingester, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]})
+    original = upload.read_file
+
+    def edited_meanwhile(staged: Path) -> list:
+        write_xlsx(path, {"表1": [HEADER, firm_row(1, 营业收入=9999)]})  # the user saves the workbook again
+        return original(staged)
+
+    monkeypatch.setattr(upload, "read_file", edited_meanwhile)
+    result = ingest(path)
+    kept = store.files_dir / f"{result.sha256}.xlsx"
+    assert file_sha256(kept) == result.sha256
+    assert store.filings()["revenue"].to_list() == [Decimal("5000")]  # what the kept file says
 
 
 def test_the_database_persists_across_connections(tmp_path: Path, ingest: Ingester, store: Store) -> None:

@@ -7,7 +7,6 @@ gets its outcome (accepted, rejected, skipped) and the accepted ones are saved i
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from assess.ingest.problems import finalise, plain_amount, problems_frame, sheet
 from assess.ingest.sheets import RawSheet, UnreadableFile, read_file
 from assess.ingest.validate import Options, SheetResult, SheetValidator
 from assess.reference import Reference
-from assess.store import Store, UploadRecord, options_key
+from assess.store import StagedFile, Store, UploadRecord, options_key
 
 ROW_KEY = ["sheet", "row"]
 logger = logging.getLogger(__name__)
@@ -60,14 +59,6 @@ class IngestResult:
         }
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class Checked:
     """An upload validated but not yet saved."""
@@ -101,28 +92,39 @@ class Ingest:
         self.validator = SheetValidator(contract, reference, options)
 
     def file(self, path: Path) -> IngestResult:
-        sha256 = file_sha256(path)
+        try:
+            with self.store.staged_file(path) as staged:
+                return self._staged(path, staged)
+        except OSError:  # the file cannot be copied (unreadable, disk full, no permission): nothing of it is stored
+            logger.exception("an upload could not be staged")
+            return IngestResult(
+                file=path.name,
+                error=f"文件「{path.name}」无法复制到数据库旁的文件夹，未导入任何内容：请检查文件能否打开、磁盘空间和写入权限。",
+            )
+
+    def _staged(self, path: Path, staged: StagedFile) -> IngestResult:
         key = options_key(self.options.year, self.options.unit, self.options.accept_bad_check)
-        earlier = self.store.find_upload(sha256, key)
+        earlier = self.store.find_upload(staged.sha256, key)
         if earlier is not None:
             return _repeat(path, earlier, self.store.problems(earlier["upload_id"]))
-        with self.store.staged_file(path, sha256) as staged:
-            try:
-                checked = self.check(read_file(path), path.name)
-            except UnreadableFile as exc:
-                return IngestResult(file=path.name, sha256=sha256, error=str(exc))
-            except Exception:  # a defect of ours must not stop the other files of a batch, nor lose this one silently
-                logger.exception("ingest of an upload failed")
-                return IngestResult(
-                    file=path.name,
-                    sha256=sha256,
-                    error=f"文件「{path.name}」处理时出现程序错误，未导入任何内容；请把该文件发给系统维护人员。",
-                )
-            counts = checked.counts()
-            size = path.stat().st_size
-            record = UploadRecord(file_name=path.name, sha256=sha256, size_bytes=size, options=key, **counts)
-            upload_id = self.store.save_upload(record, staged, checked.filings, checked.supplements, checked.problems)
-        return IngestResult(file=path.name, sha256=sha256, upload_id=upload_id, problems=checked.problems, **counts)
+        try:
+            checked = self.check(read_file(staged.path), path.name)
+        except UnreadableFile as exc:
+            return IngestResult(file=path.name, sha256=staged.sha256, error=str(exc))
+        except Exception:  # a defect of ours must not stop the other files of a batch, nor lose this one silently
+            logger.exception("ingest of an upload failed")
+            return IngestResult(
+                file=path.name,
+                sha256=staged.sha256,
+                error=f"文件「{path.name}」处理时出现程序错误，未导入任何内容；请把该文件发给系统维护人员。",
+            )
+        counts = checked.counts()
+        size = staged.path.stat().st_size
+        record = UploadRecord(file_name=path.name, sha256=staged.sha256, size_bytes=size, options=key, **counts)
+        upload_id = self.store.save_upload(record, staged, checked.filings, checked.supplements, checked.problems)
+        return IngestResult(
+            file=path.name, sha256=staged.sha256, upload_id=upload_id, problems=checked.problems, **counts
+        )
 
     def check(self, sheets: list[RawSheet], file_name: str) -> Checked:
         results: list[SheetResult] = []
