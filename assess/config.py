@@ -33,7 +33,16 @@ def load_config(overrides: dict[str, Scalar] | None = None) -> Config:
         )
     tier_ids = {path.stem for path in TIERS_DIR.glob("*.yaml")}  # a pack's id is its file's name
     for_tiers = {key: value for key, value in overrides.items() if key.split(".", 1)[0] in tier_ids}
-    rules = load_rules(overrides={key: value for key, value in overrides.items() if key not in for_tiers})
+    rules = load_rules()
+    rubrics = sorted(packs & {p.id for p in rules.packs if p.rubric})
+    if rubrics:
+        raise PackError(
+            f"假设分析只比较一清零、一提升的标记结果和培育清单；评分规则包（{'、'.join(rubrics)}）的参数请改规则文件后"
+            "重新评估（assess run）。"
+        )
+    for_rules = {key: value for key, value in overrides.items() if key not in for_tiers}
+    if for_rules:
+        rules = load_rules(overrides=for_rules)
     scoring = load_scoring(rules)
     cutoff = float(scoring.classifier.spec.value("cutoff"))
     return Config(rules, scoring, load_tiers(rules, cutoff, overrides=for_tiers))

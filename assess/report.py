@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assess.ingest.upload import IngestResult
+from assess.rules.expressions import Scalar
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -181,7 +182,7 @@ def rubric_table(frame: pl.DataFrame, pack: str, indicators: dict[str, str]) -> 
     )
 
 
-def simulation_table(frame: pl.DataFrame, overrides: dict, titles: dict[str, str]) -> None:
+def simulation_table(frame: pl.DataFrame, overrides: dict[str, Scalar], titles: dict[str, str]) -> None:
     changed = "，".join(f"{k} = {v}" for k, v in overrides.items())
     _table(
         f"假设分析（{changed}）：各市被标记企业数的变化（未保存）",
@@ -202,10 +203,17 @@ def simulation_table(frame: pl.DataFrame, overrides: dict, titles: dict[str, str
 
 
 def list_simulation_table(
-    frame: pl.DataFrame, overrides: dict, titles: dict[str, str], statuses: dict, run_id: int
+    frame: pl.DataFrame,
+    overrides: dict[str, Scalar],
+    titles: dict[str, str],
+    statuses: dict[str | None, str],
+    run_id: int,
 ) -> None:
     """Every status of every list for the province; a city only where its count moves."""
     changed = "，".join(f"{k} = {v}" for k, v in overrides.items())
+    if frame.filter((pl.col("before") > 0) | (pl.col("after") > 0)).is_empty():
+        notice(f"假设分析（{changed}）：改动前后都没有企业进入任何培育清单（按第 {run_id} 次评估的评分）。")
+        return
     shown = frame.filter(pl.col("city").is_null() | (pl.col("change") != 0))
     _table(
         f"假设分析（{changed}）：培育清单的变化（按第 {run_id} 次评估的评分，未保存）",

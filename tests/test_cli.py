@@ -114,7 +114,9 @@ def test_usage_errors_exit_2(tmp_path: Path, db: Path) -> None:
     ("args", "said"),
     [
         (["filings", "--year", "二〇二四"], "选项「--year」的值无效：应为整数。用「assess filings --help」可查看"),
-        (["ingest"], "缺少参数 文件（要导入的"),
+        (["ingest"], "缺少参数「文件」。"),
+        (["problems", "第一批"], "参数「上传批次编号」的值无效：应为整数。"),
+        (["uploads", "extra"], "多出了参数：extra。用「assess uploads --help」可查看用法。"),
         (["filng"], "没有「filng」这个命令。是不是「filings」？"),
         (["filings", "--town", "历下区"], "没有「--town」这个选项。"),
         (["filings", "--year"], "选项「--year」后面缺少它的值"),
@@ -124,7 +126,7 @@ def test_usage_errors_are_told_in_chinese(args: list[str], said: str) -> None:
     status, stdout, stderr = run(*args)
     assert status == 2 and stdout == ""
     assert said in stderr and "错误：" in stderr
-    assert not any(word in stderr for word in ("Usage", "Error", "Missing", "Invalid", "No such"))
+    assert not any(word in stderr for word in ("Usage", "Error", "Missing", "Invalid", "No such", "Got"))
 
 
 ENGLISH_CHROME = ("Usage", "Options", "Arguments", "Commands", "required", "default", "Show this message")
@@ -308,7 +310,6 @@ def assessed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["stats", "--year", "2024"],
         ["rubric", "--year", "2024", "--pack", "tech_sme"],
         ["simulate", "--year", "2024", "--set", "yiqingling.revenue_min=3000"],
-        ["simulate", "--year", "2024", "--set", "little_giant.quota=1"],
         ["train"],
         ["score", "--year", "2024"],
         ["lists", "--year", "2024"],
@@ -320,3 +321,11 @@ def test_every_command_prints_its_human_output(assessed: Path, args: list[str]) 
     status, stdout, stderr = run(*args, "--db", assessed)
     assert status == 0, stderr
     assert stdout.strip()
+
+
+def test_a_what_if_on_lists_nobody_is_on_says_so(assessed: Path) -> None:
+    """The small store's firms have no history, so no list has anyone: the comparison says that, not an empty table.
+    (tests/test_tiers.py shows the table where the lists have firms.)"""
+    status, stdout, stderr = run("simulate", "--year", "2024", "--set", "little_giant.quota=1", "--db", assessed)
+    assert status == 0 and "科技小巨人候选" not in stdout
+    assert "改动前后都没有企业进入任何培育清单" in stderr

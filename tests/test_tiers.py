@@ -194,6 +194,9 @@ def test_what_if_a_gate_or_a_quota_moves_counts_the_lists_again_without_a_run(
     assert _province(lists, "little_giant", "selected") == (2, 1)
     assert _province(lists, "little_giant", "near")[1] == 1
     assert len(json.loads(_cli("lists", "--year", "2024", "--json", "--db", db)[1])["little_giant"]) == 2  # unsaved
+    status, stdout, _ = _cli("simulate", "--year", "2024", "--set", "little_giant.quota=1", "--db", db)
+    province = [line for line in stdout.splitlines() if "科技小巨人候选" in line and "全省" in line]
+    assert status == 0 and any("入选" in line and "-1" in line for line in province), stdout
 
 
 @pytest.mark.parametrize(
@@ -202,6 +205,11 @@ def test_what_if_a_gate_or_a_quota_moves_counts_the_lists_again_without_a_run(
         ("little_giant.quota=很多", "参数「little_giant.quota」应为数字"),
         ("little_giant.quorum=1", "没有参数：quorum"),
         ("classifier.cutoff=0.4", "不能做假设分析"),
+        ("tech_sme.employees_max=400", "评分规则包（tech_sme）的参数请改规则文件"),
+        ("little_giant.quota=-5", "quota 应为不小于 0 的整数"),
+        ("little_giant.quota=1.5", "quota 应为不小于 0 的整数"),
+        ("little_giant.near_share=2", "near_share 应为 0 到 1 之间的比例"),
+        ("yiqingling.revenue_min=nan", "应为有限的数字"),
     ],
 )
 def test_what_if_refuses_what_it_cannot_compare(

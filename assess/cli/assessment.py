@@ -176,13 +176,6 @@ def simulate(
     overrides = dict(_assignment(text) for text in assignments)
     baseline, changed = load_config(), load_config(overrides)
     packs = {name.split(".")[0] for name in overrides}
-    rubrics = sorted(packs & {p.id for p in baseline.rules.packs if p.rubric})
-    if rubrics:
-        raise fail(
-            f"假设分析只比较一清零、一提升的标记结果和培育清单；评分规则包（{'、'.join(rubrics)}）的参数请改规则文件后"
-            "重新评估。",
-            2,
-        )
     tiers_changed = bool(packs & {tier.id for tier in baseline.tiers})
     with store_for(db) as store:
         runs.prepare(store)
@@ -201,7 +194,7 @@ def simulate(
     shown = compared.filter(pl.col("rule_id").str.split(".").list.first().is_in(packs))  # the packs changed
     if not shown.is_empty():
         report.simulation_table(shown, overrides, {r.id: r.title for r in baseline.rules.flag_rules})
-    if run is not None and lists is not None:
+    if lists is not None:
         titles = {tier.id: tier.pack.title for tier in baseline.tiers}
         report.list_simulation_table(lists, overrides, titles, STATUS, run.run_id)
     else:

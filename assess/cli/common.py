@@ -66,9 +66,9 @@ def fail(message: str, status: int = 1) -> typer.Exit:
     return typer.Exit(status)
 
 
-def load_packs(overrides: dict[str, Scalar] | None = None) -> RuleSet:
+def load_packs() -> RuleSet:
     try:
-        return load_rules(overrides=overrides)
+        return load_rules()
     except PackError as exc:
         raise fail(str(exc)) from exc
 

@@ -16,6 +16,7 @@ from typing import Any, get_args, get_origin
 from rich.console import Console
 from rich.table import Table
 from typer._click.core import Command, Context, Parameter
+from typer._click.exceptions import UsageError
 from typer._click.formatting import HelpFormatter
 from typer.core import TyperCommand
 
@@ -24,7 +25,14 @@ HELP_OPTION_TEXT = "显示本帮助并退出。"
 
 
 class ChineseHelpCommand(TyperCommand):
-    """A command whose --help is drawn in Chinese."""
+    """A command whose --help is drawn in Chinese, and which names extra arguments in Chinese."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        ctx.allow_extra_args = True  # the parser's own refusal is English: the same check is made below
+        rest = super().parse_args(ctx, args)
+        if rest and not ctx.resilient_parsing:
+            raise UsageError(f"多出了参数：{' '.join(rest)}。", ctx)
+        return rest
 
     def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
         formatter.write(help_text(self, ctx))

@@ -8,6 +8,7 @@ public module: Typer is pinned, and tests/test_cli.py runs every kind of error t
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from difflib import get_close_matches
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from typer import Abort
-from typer._click.core import Context, Parameter
+from typer._click.core import Command, Context, Parameter
 from typer._click.exceptions import (
     BadOptionUsage,
     BadParameter,
@@ -42,7 +43,7 @@ class ChineseUsageGroup(TyperGroup):
         commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
         formatter.write(help_text(self, ctx, [(n, c) for n, c in commands if c is not None and not c.hidden]))
 
-    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Any, list[str]]:
+    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Command | None, list[str]]:
         name = args[0] if args else None
         if name is not None and not name.startswith("-") and self.get_command(ctx, name) is None:
             similar = get_close_matches(name, self.list_commands(ctx))
@@ -91,8 +92,10 @@ def usage_message(exc: UsageError) -> str:
         said = f"没有「{exc.option_name}」这个选项。{guess}"
     elif isinstance(exc, BadOptionUsage):
         said = f"选项「{exc.option_name}」后面缺少它的值（或者给不带值的开关选项写了值）。"
-    else:
-        said = exc.format_message()
+    elif re.search(r"[\u4e00-\u9fff]", exc.format_message()):  # ours, already Chinese
+        said = exc.format_message().rstrip("。") + "。"
+    else:  # the parser's own English, about nothing a user can be told more precisely
+        said = "命令行的写法不对。"
     if exc.ctx is None:
         return said
     return f"{said}用「{exc.ctx.command_path} --help」可查看用法。"
@@ -103,8 +106,7 @@ def _named(param: Parameter | None) -> str:
         return "参数"
     if param.param_type_name == "option":
         return f"选项「{param.opts[0]}」"
-    described = getattr(param, "help", None)
-    return f"参数 {argument_name(param)}" + (f"（{described}）" if described else "")
+    return f"参数「{argument_name(param)}」"
 
 
 def _expected(param: Parameter | None) -> str:

@@ -151,7 +151,7 @@ class SheetValidator:
         plans = [
             parse.evaluate(_distinct(f), p, self.contract)
             if p.per_value
-            else parse.evaluate(f.lazy(), p, self.contract, ascii_only=scan.get(f"ascii{i}", scan.get(f"plain{i}")))
+            else parse.evaluate(f.lazy(), p, self.contract, ascii_only=scan.get(f"ascii{i}", False))
             for i, (f, p) in enumerate(zip(frames, parsers, strict=True))
         ]
         results = []

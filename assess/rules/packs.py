@@ -8,6 +8,7 @@ the rule id and the reason.
 from __future__ import annotations
 
 import hashlib
+import math
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -386,6 +387,8 @@ def with_values(pack_id: str, parameters: dict[str, Parameter], changed: dict[st
     if unknown:
         raise PackError(f"规则包「{pack_id}」没有参数：{'、'.join(unknown)}。")
     for name, value in changed.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PackError(f"参数「{pack_id}.{name}」应为有限的数字，收到的是「{value}」。")
         expected = _kind(parameters[name].value)
         if _kind(value) != expected:
             raise PackError(f"参数「{pack_id}.{name}」应为{expected}，收到的是「{value}」。")

@@ -48,17 +48,40 @@ _WITH_LIMIT = {
 }
 
 
+# A value that may be of several types fails once per type, each error's location ending in the type's tag.
+_UNION_TAGS = {"bool": "true 或 false", "int": "整数", "float": "数字", "str": "文字"}
+# Patterns of our models, in words.
+_PATTERNS = {r"^[a-z][a-z0-9_]*$": "只能由小写英文字母、数字和下划线组成，且以字母开头"}
+
+
 def validation_message(path: Path, exc: ValidationError) -> str:
     """Which file, which field, what is wrong: the first few errors, then how many more there are."""
-    errors = exc.errors()
-    said = "；".join(_one(error) for error in errors[:SHOWN])
-    more = f"；另有 {len(errors) - SHOWN} 处问题" if len(errors) > SHOWN else ""
-    return f"规则文件「{path.name}」格式有误：{said}{more}。"
+    said = reasons(exc)
+    shown = "；".join(said[:SHOWN])
+    more = f"；另有 {len(said) - SHOWN} 处问题" if len(said) > SHOWN else ""
+    return f"规则文件「{path.name}」格式有误：{shown}{more}。"
 
 
-def _one(error: ErrorDetails) -> str:
-    where = ".".join(str(part) for part in error["loc"])
-    return f"{where}：{_reason(error)}" if where else _reason(error)
+def reasons(exc: ValidationError) -> list[str]:
+    """One sentence per place: the errors of one value tried as each type of a union become one."""
+    places: dict[str, list[ErrorDetails]] = {}
+    for error in exc.errors():
+        loc = error["loc"]
+        union = len(loc) > 1 and loc[-1] in _UNION_TAGS
+        places.setdefault(_where(loc[:-1] if union else loc), []).append(error)
+    said = []
+    for where, found in places.items():
+        tags = [str(e["loc"][-1]) for e in found if e["loc"] and e["loc"][-1] in _UNION_TAGS]
+        if len(tags) > 1:
+            reason = "应为以下之一：" + "、".join(_UNION_TAGS[tag] for tag in tags)
+        else:
+            reason = "；".join(_reason(e) for e in found)
+        said.append(f"{where}：{reason}" if where else reason)
+    return said
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
 
 
 def _reason(error: ErrorDetails) -> str:
@@ -67,6 +90,9 @@ def _reason(error: ErrorDetails) -> str:
         return _PLAIN[kind]
     if kind in _WITH_LIMIT:
         return _WITH_LIMIT[kind].format(**{key: _shown(value) for key, value in ctx.items()})
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        return _PATTERNS.get(pattern, f"应符合格式 {pattern}")
     if kind == "value_error" and "error" in ctx:  # our own validators: their message is Chinese already
         return str(ctx["error"])
     return error["msg"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assess import display
 from assess.features import FEATURE_NAMES
@@ -25,6 +25,7 @@ from assess.rules.packs import (
     read_spec,
     with_values,
 )
+from assess.rules.validation_messages import reasons
 from assess.tiers.select import Allocation
 
 TIERS_DIR = RULES_DIR / "tiers"
@@ -74,6 +75,15 @@ class TierPack(_Model):
         missing = [name for name in _REQUIRED if name not in self.parameters]
         if missing:
             raise ValueError(f"缺少参数：{'、'.join(missing)}")
+        for name in ("quota", "city_minimum", "chain_cap"):
+            value = self.parameters[name].value
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"参数 {name} 应为不小于 0 的整数，现为「{value}」")
+        share = self.parameters["near_share"].value
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+            raise ValueError(f"参数 near_share 应为 0 到 1 之间的比例，现为「{share}」")
+        if not isinstance(self.parameters["city_proportional"].value, bool):
+            raise ValueError("参数 city_proportional 应为 true 或 false")
         if self.near is not None and self.near.gate not in {g.id for g in self.gates}:
             raise ValueError(f"near.gate「{self.near.gate}」不是本规则包的门槛")
         return self
@@ -133,7 +143,11 @@ def load_tier(path: Path, rules: RuleSet, overrides: dict[str, Scalar] | None = 
     pack, sha = read_spec(path, TierPack)
     changed = overrides_of(pack.id, overrides or {})
     if changed:
-        pack = pack.model_copy(update={"parameters": with_values(pack.id, pack.parameters, changed)})
+        parameters = with_values(pack.id, pack.parameters, changed)
+        try:  # validated again: a quota of -5 or 1.5 is no list
+            pack = TierPack.model_validate({**dict(pack), "parameters": parameters})
+        except ValidationError as exc:
+            raise PackError(f"改动后的清单规则包「{pack.id}」不可用：{'；'.join(reasons(exc))}。") from exc
     extra = frozenset(RUN_COLUMNS)
 
     def compiled(label: str, text: str) -> str:
@@ -172,9 +186,6 @@ def load_tiers(
     order = {name: i for i, name in enumerate(LIST_ORDER)}
     paths = sorted(directory.glob("*.yaml"), key=lambda path: (order.get(path.stem, len(order)), path.name))
     tiers = tuple(load_tier(path, rules, overrides) for path in paths)
-    missing = sorted({key.split(".", 1)[0] for key in overrides or {}} - {tier.id for tier in tiers})
-    if missing:
-        raise PackError(f"没有名为「{'、'.join(missing)}」的清单规则包。")
     for tier in tiers:
         if "score_min" in tier.pack.parameters and tier.value("score_min") != cutoff:
             raise PackError(
