@@ -32,6 +32,15 @@ class StoreError(Exception):
     """A request the store cannot meet (unknown upload, already retracted); the message is Chinese."""
 
 
+def _unopenable(path: Path, exc: duckdb.IOException) -> str:
+    said = str(exc).lower()
+    if "lock" in said:
+        return f"数据库「{path.name}」正被另一个程序使用（例如正在进行的导入或评估）：请等它结束后再试。"
+    if "not a valid duckdb database" in said:
+        return f"文件「{path.name}」不是本系统的数据库，或已损坏：请检查 --db 或环境变量 ASSESS_DB 指向的文件。"
+    return f"数据库「{path.name}」无法打开：请检查文件所在的文件夹和读写权限。"
+
+
 def resolve_db(path: Path | None) -> Path:
     """--db PATH, else env ASSESS_DB, else ./assess.duckdb."""
     return path or Path(os.environ.get("ASSESS_DB") or DEFAULT_DB)
@@ -89,7 +98,10 @@ class Store:
         self.path = path
         self.contract = contract
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(path))
+        try:
+            self.con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            raise StoreError(_unopenable(path, exc)) from exc
         self._create_schema()
 
     def __enter__(self) -> Store:

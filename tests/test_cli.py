@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -155,6 +157,38 @@ def test_a_help_screen_names_each_value_its_kind_and_default() -> None:
     assert "［必填］" in ingest.split("选项：")[0]  # the files themselves
     sample = run("sample", "--help")[1]
     assert "［默认：1000］" in sample and "--out" in sample
+
+
+def test_a_database_in_use_by_another_process_is_refused_in_chinese(tmp_path: Path, db: Path) -> None:
+    assert run("uploads", "--db", db)[0] == 0  # creates it
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(db)!r}); print('open', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        status, stdout, stderr = run(
+            "ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1)]}), "--db", db
+        )
+    finally:
+        holder.communicate("")
+    assert status == 1 and stdout == ""
+    assert "正被另一个程序使用" in stderr and "Traceback" not in stderr
+    assert run("uploads", "--db", db)[0] == 0  # free again
+
+
+def test_a_file_that_is_no_database_is_refused_in_chinese(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.duckdb"
+    notes.write_text("这不是数据库", encoding="utf-8")
+    status, _, stderr = run("filings", "--db", notes)
+    assert status == 1 and "不是本系统的数据库" in stderr
+    assert notes.read_text(encoding="utf-8") == "这不是数据库"
 
 
 def test_db_defaults_to_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ import polars as pl
 import typer
 
 from assess import report, runs, simulation, stats
-from assess.cli.common import DbOption, JsonOption, app, fail, load_config, load_packs, open_store, store_for
+from assess.cli.common import DbOption, JsonOption, app, fail, load_config, load_packs, store_for
 from assess.cli.filings import write_problem_workbooks
 from assess.cli.lists import lists_json, selected_lists, show_lists
 from assess.contract import load_contract
@@ -39,7 +39,7 @@ def demo(
     db = out_dir / "assess.duckdb"
     files = [SAMPLE_DIR / "panel_2020-2024.xlsx", SAMPLE_DIR / "messy.xlsx"]
     config = load_config()
-    with open_store(db) as store:
+    with store_for(db) as store:
         results = ingest_files(store, files, Options())
         by_year = store.con.sql(
             "SELECT year, count(*) AS filings, count(DISTINCT city) AS cities FROM filings GROUP BY year ORDER BY year"

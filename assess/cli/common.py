@@ -47,15 +47,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出（标�
 UNITS = ("元", "千元", "万元", "亿元")
 
 
-def open_store(db: Path | None) -> Store:
-    return Store(resolve_db(db), load_contract())
-
-
 @contextmanager
 def store_for(db: Path | None) -> Iterator[Store]:
-    """The store, with a request it cannot meet reported in Chinese and exit status 1."""
+    """The store, with a request it cannot meet (or a database it cannot open) reported in Chinese, exit status 1."""
     try:
-        with open_store(db) as store:
+        with Store(resolve_db(db), load_contract()) as store:
             yield store
     except StoreError as exc:
         raise fail(str(exc)) from exc

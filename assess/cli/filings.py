@@ -11,7 +11,7 @@ import polars as pl
 import typer
 
 from assess import report
-from assess.cli.common import UNITS, DbOption, JsonOption, app, fail, open_store, store_for
+from assess.cli.common import UNITS, DbOption, JsonOption, app, fail, store_for
 from assess.ingest import IngestResult, Options, ingest_files
 from assess.outputs.problem_workbook import write_problem_workbook
 from assess.outputs.template import write_template
@@ -39,7 +39,7 @@ def ingest(
     options = Options(
         year=year, unit=unit, accept_bad_check=frozenset(c.strip().upper() for c in accept_bad_check or [])
     )
-    with open_store(db) as store:
+    with store_for(db) as store:
         results = ingest_files(store, [f for f in files if f.is_file()], options)
     results = [IngestResult(file=name, error=f"找不到文件「{name}」。") for name in missing] + results
     workbooks = write_problem_workbooks(results, errors_out)
@@ -80,7 +80,7 @@ def filings(
     db: DbOption = None,
 ) -> None:
     """查看当前有效的企业填报。"""
-    with open_store(db) as store:
+    with store_for(db) as store:
         frame = store.filings(year=year, city=city.removesuffix("市") if city else None)
     if as_json:
         report.json_out(report.records(frame))
@@ -91,7 +91,7 @@ def filings(
 @app.command()
 def uploads(as_json: JsonOption = False, db: DbOption = None) -> None:
     """列出所有上传批次及其行数统计。"""
-    with open_store(db) as store:
+    with store_for(db) as store:
         frame = store.uploads()
     if as_json:
         report.json_out(report.records(frame))
