@@ -16,11 +16,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check assess tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check assess tests bench
 	$(BIN)/ruff format --check assess tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) demo

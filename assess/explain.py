@@ -27,11 +27,12 @@ STATUS = {
 
 def explain_firm(store: Store, config: Config, credit_code: str, year: int) -> dict:
     run = runs.latest(store, year)
-    [firm] = _firm(store, run, credit_code) or [None]
-    if firm is None:
+    found = _firm(store, run, credit_code)
+    if not found:
         raise StoreError(
             f"统一社会信用代码 {credit_code} 在 {year} 年度第 {run.run_id} 次评估中没有记录（该年度没有有效填报）。"
         )
+    [firm] = found
     return {
         **{k: firm[k] for k in ("credit_code", "name", "city", "chain", "direction")},
         "year": year,

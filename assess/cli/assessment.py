@@ -194,7 +194,7 @@ def simulate(
     shown = compared.filter(pl.col("rule_id").str.split(".").list.first().is_in(packs))  # the packs changed
     if not shown.is_empty():
         report.simulation_table(shown, overrides, {r.id: r.title for r in baseline.rules.flag_rules})
-    if lists is not None:
+    if run is not None and lists is not None:
         titles = {tier.id: tier.pack.title for tier in baseline.tiers}
         report.list_simulation_table(lists, overrides, titles, STATUS, run.run_id)
     else:

@@ -10,21 +10,23 @@ import polars as pl
 
 from assess.contract import Contract
 
-PROBLEM_SCHEMA = {
-    "sheet": pl.String,
-    "row": pl.Int64,
-    "column": pl.String,
-    "code": pl.String,
-    "value": pl.String,
-    "detail": pl.String,
-}
+PROBLEM_SCHEMA = pl.Schema(
+    {
+        "sheet": pl.String(),
+        "row": pl.Int64(),
+        "column": pl.String(),
+        "code": pl.String(),
+        "value": pl.String(),
+        "detail": pl.String(),
+    }
+)
 FINAL_COLUMNS = ("file", "sheet", "row", "column", "code", "level", "value", "message", "hint")
 
 
 def problems_frame(frame: pl.DataFrame | None = None) -> pl.DataFrame:
     if frame is None:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    return frame.select(PROBLEM_SCHEMA.keys()).cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
+    return frame.select(PROBLEM_SCHEMA.names()).cast(PROBLEM_SCHEMA)
 
 
 def sheet_notice(sheet: str | None, code: str, detail: str, column: str | None = None) -> pl.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import polars as pl
 
@@ -59,6 +60,14 @@ class IngestResult:
         }
 
 
+class Counts(TypedDict):
+    rows_read: int
+    accepted: int
+    rejected: int
+    skipped: int
+    warnings: int
+
+
 @dataclass(frozen=True)
 class Checked:
     """An upload validated but not yet saved."""
@@ -71,7 +80,7 @@ class Checked:
     rejected: int
     skipped: int
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> Counts:
         """How the rows ended, as uploads record and results report them."""
         return {
             "rows_read": self.rows_read,
@@ -199,7 +208,7 @@ class Ingest:
             filed=pl.col("filed").cast(pl.Float64),
             supplement=pl.col("supplement").cast(pl.Float64),
         )
-        rows = (
+        compared = (
             joined.join(stored, on=keys, how="left")
             .lazy()
             .with_columns(
@@ -213,7 +222,7 @@ class Ingest:
             pl.format("由本文件中上年（{}年）的{}万元", pl.col("year") - 1, plain_amount(before))
         )
         return (
-            rows.filter((before > 0) & ((revenue > before * ratio) | (revenue < before / ratio)))
+            compared.filter((before > 0) & ((revenue > before * ratio) | (revenue < before / ratio)))
             .select(
                 "sheet",
                 "row",

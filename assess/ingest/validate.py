@@ -18,15 +18,17 @@ from assess.ingest.problems import plain_amount, problems_frame, sheet_notice
 from assess.ingest.sheets import RawSheet
 from assess.reference import Reference
 
-SUPPLEMENT_SCHEMA = {
-    "sheet": pl.String,
-    "row": pl.Int64,
-    "column": pl.String,
-    "credit_code": pl.String,
-    "year": pl.Int32,
-    "field": pl.String,
-    "value": parse.MONEY,
-}
+SUPPLEMENT_SCHEMA = pl.Schema(
+    {
+        "sheet": pl.String(),
+        "row": pl.Int64(),
+        "column": pl.String(),
+        "credit_code": pl.String(),
+        "year": pl.Int32(),
+        "field": pl.String(),
+        "value": parse.MONEY,
+    }
+)
 
 
 def field_dtype(spec: FieldSpec) -> pl.DataType:
@@ -344,7 +346,7 @@ class SheetValidator:
             )
         if not frames:
             return pl.DataFrame(schema=SUPPLEMENT_SCHEMA)
-        return pl.concat(frames).cast(SUPPLEMENT_SCHEMA)  # type: ignore[arg-type]
+        return pl.concat(frames).cast(SUPPLEMENT_SCHEMA)
 
 
 def _name(column: Column) -> str:

@@ -5,6 +5,7 @@ the data problems. With a city, only that city's firms (and problems on its acce
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import polars as pl
 
@@ -200,7 +201,7 @@ def workbook_content(
         year=run.year,
         scope=f"{city}市" if city else "全省",
         run_id=run.run_id,
-        data_as_of=uploads["uploaded_at"].max() if uploads.height else run.created_at,
+        data_as_of=cast(dt.datetime, uploads["uploaded_at"].max()) if uploads.height else run.created_at,
         written_at=dt.datetime.now().replace(microsecond=0),
         uploads=uploads.select("upload_id", "file_name", "sha256", "uploaded_at"),
         versions=versions(run.manifest),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.cell import Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -25,14 +25,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from assess.outputs.problem_workbook import LEVEL_NAMES
 from assess.outputs.xlsx import (
-    HEADER_ALIGNMENT,
-    HEADER_BORDER,
-    HEADER_FILL,
-    HEADER_FONT,
     TEXT_FORMAT,
+    as_cell,
     column_widths,
     display_width,
+    fit_page,
+    header_cell,
     safe_text,
+    set_widths,
     write_table,
 )
 
@@ -184,6 +184,7 @@ def write_lists_workbook(content: ListsWorkbook, path: Path) -> Path:
     """Write the cultivation lists of `content` to the workbook at `path`."""
     workbook = Workbook()
     guide = workbook.active
+    assert isinstance(guide, Worksheet)  # a new workbook opens on its one worksheet
     guide.title = GUIDE_SHEET
     _write_guide(guide, content)
     _write_summary(workbook.create_sheet(SUMMARY_SHEET), content.by_city, content.by_chain, content.institution_floor)
@@ -238,17 +239,17 @@ def _write_guide(sheet: Worksheet, content: ListsWorkbook) -> None:
         column_widths(THRESHOLD_HEADERS, thresholds),
     )
     widths[_HASH_COLUMN] = max(widths[_HASH_COLUMN], _HASH_WIDTH)
-    _set_widths(sheet, widths)
+    set_widths(sheet, widths)
     sheet.append([])
     _append_heading(sheet, "附注")
     for note in (*LEGEND, *content.notes):
         _append_note(sheet, note, sum(widths))
-    _set_print(sheet)
+    fit_page(sheet)
 
 
 def _value_cell(sheet: Worksheet, value: object) -> Cell:
     """A key/value sheet's value, left-aligned like the text around it; times to the minute."""
-    cell = _as_cell(sheet, value)
+    cell = as_cell(sheet, value)
     cell.alignment = _LEFT
     if isinstance(value, dt.datetime):
         cell.number_format = DATETIME
@@ -290,7 +291,7 @@ def _write_summary(sheet: Worksheet, by_city: pl.DataFrame, by_chain: pl.DataFra
     written = write_table(sheet, headers, city_rows, number_formats=SUMMARY_FORMATS)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{written}"
     _bold_row(sheet, written + 1)
-    _set_widths(sheet, column_widths(headers, [*city_rows, *chain_rows]))
+    set_widths(sheet, column_widths(headers, [*city_rows, *chain_rows]))
     sheet.append([])
     if by_city.height:
         _add_charts(sheet, by_city.height, written + 3)
@@ -313,10 +314,10 @@ def _total_target(frame: pl.DataFrame) -> float | None:
     targets = frame.get_column("inst_target").drop_nulls().unique()
     if targets.len() == 1:
         return float(targets[0])
-    firms = frame.get_column("inst_firms").sum()
-    if not firms:
+    firms = pl.col("inst_firms").sum()
+    if not frame.select(firms).item():
         return None
-    return float((frame.get_column("inst_target") * frame.get_column("inst_firms")).sum() / firms)
+    return float(frame.select((pl.col("inst_target") * pl.col("inst_firms")).sum() / firms).item())
 
 
 def _add_charts(sheet: Worksheet, keys: int, row: int) -> None:
@@ -344,7 +345,7 @@ def _bar_chart(title: str, number_format: str, width: float) -> BarChart:
     chart.type = "col"
     chart.grouping = "clustered"
     chart.title = title
-    chart.width = width
+    chart.width = width  # type: ignore[assignment]  # centimetres, any number; the stubs say int
     chart.height = _CHART_HEIGHT
     chart.y_axis.number_format = number_format
     chart.y_axis.majorGridlines = None
@@ -418,33 +419,11 @@ def _append_table(
     alignment: Alignment | None = None,
 ) -> None:
     """A styled header and `rows` below the sheet's content (`write_table` starts a sheet; this adds to one)."""
-    header_cells = [_as_cell(sheet, header) for header in headers]
-    for cell in header_cells:
-        cell.font, cell.fill, cell.alignment, cell.border = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT, HEADER_BORDER
-    sheet.append(header_cells)
+    sheet.append([header_cell(sheet, header) for header in headers])
     for values in rows:
-        cells = [_as_cell(sheet, value) for value in values]
+        cells = [as_cell(sheet, value) for value in values]
         for index, cell in enumerate(cells):
             cell.number_format = formats.get(index, cell.number_format)
             if alignment is not None:
                 cell.alignment = alignment
         sheet.append(cells)
-
-
-def _as_cell(sheet: Worksheet, value: object) -> Cell:
-    value = safe_text(sheet, value) if isinstance(value, str) else value
-    return value if isinstance(value, Cell) else WriteOnlyCell(sheet, value)
-
-
-def _set_widths(sheet: Worksheet, widths: Sequence[float]) -> None:
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-
-
-def _set_print(sheet: Worksheet) -> None:
-    """Landscape A4, fitted to the page width (the table sheets get this, and a repeated header, from write_table)."""
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True

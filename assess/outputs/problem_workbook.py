@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from assess.contract import Contract, load_contract
-from assess.outputs.xlsx import write_table
+from assess.outputs.xlsx import layout, write_table
 
 LIST_SHEET = "问题清单"
 SUMMARY_SHEET = "按代码汇总"
@@ -81,6 +81,6 @@ def _colour_levels(sheet: WriteOnlyWorksheet, rows: int) -> None:
         return
     cells = f"{_LEVEL_COLUMN}2:{_LEVEL_COLUMN}{rows + 1}"
     for name, (font, fill) in _LEVEL_STYLES.items():
-        sheet.conditional_formatting.add(
+        layout(sheet).conditional_formatting.add(
             cells, CellIsRule(operator="equal", formula=[f'"{name}"'], font=font, fill=fill)
         )

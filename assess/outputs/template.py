@@ -68,6 +68,7 @@ def write_template(path: Path) -> Path:
     contract = load_contract()
     workbook = Workbook()
     form = workbook.active
+    assert isinstance(form, Worksheet)  # a new workbook opens on its one worksheet
     form.title = FORM_SHEET
     _write_form(form, contract)
     _write_guide(workbook.create_sheet(GUIDE_SHEET), contract)

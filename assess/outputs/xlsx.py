@@ -15,15 +15,17 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain, islice
+from typing import Any, TypeAlias, cast
 
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-Sheet = Worksheet | WriteOnlyWorksheet
+Sheet: TypeAlias = Worksheet | WriteOnlyWorksheet
 
 TEXT_FORMAT = "@"
 HEADER_FONT = Font(bold=True)
@@ -87,42 +89,53 @@ def write_table(
     remaining = iter(rows)
     sample = list(islice(remaining, _WIDTH_SAMPLE_ROWS))
     header_row = len(preamble) + 2 if preamble else 1
-    _set_widths(sheet, column_widths(headers, sample))
-    _set_print(sheet, header_row)
+    set_widths(sheet, column_widths(headers, sample))
+    fit_page(sheet)
+    sheet.print_title_rows = f"{header_row}:{header_row}"
     sheet.freeze_panes = f"A{header_row + 1}"
     for line in preamble:
         sheet.append([safe_text(sheet, line)])
     if preamble:
         sheet.append([])
-    sheet.append([_styled_header(sheet, header) for header in headers])
+    sheet.append([header_cell(sheet, header) for header in headers])
     count = 0
     for values in chain(sample, remaining):
         sheet.append(_row(sheet, values, formats))
         count += 1
-    sheet.auto_filter.ref = f"A{header_row}:{get_column_letter(len(headers))}{header_row + count}"
+    layout(sheet).auto_filter.ref = f"A{header_row}:{get_column_letter(len(headers))}{header_row + count}"
     return count
 
 
-def _set_widths(sheet: Sheet, widths: Sequence[float]) -> None:
+def layout(sheet: Sheet) -> Worksheet:
+    """The sheet's layout attributes (column widths, print set-up, filter, conditional formats). A write-only
+    worksheet has them too, from `Worksheet._setup`, though openpyxl's type stubs do not declare them."""
+    return cast(Worksheet, sheet)
+
+
+def set_widths(sheet: Sheet, widths: Sequence[float]) -> None:
     for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
+        layout(sheet).column_dimensions[get_column_letter(index)].width = width
 
 
-def _set_print(sheet: Sheet, header_row: int) -> None:
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = f"{header_row}:{header_row}"
+def fit_page(sheet: Sheet) -> None:
+    """Landscape A4, fitted to the page width."""
+    page = layout(sheet).page_setup
+    page.orientation = "landscape"
+    page.paperSize = Worksheet.PAPERSIZE_A4
+    page.fitToWidth = 1
+    page.fitToHeight = 0
+    layout(sheet).sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
 
 
-def _as_cell(sheet: Sheet, value: object) -> Cell:
-    return value if isinstance(value, Cell) else WriteOnlyCell(sheet, value)
+def as_cell(sheet: Sheet, value: object) -> Cell:
+    """A cell object for `value`, so that it can be styled; text goes through `safe_text`."""
+    value = safe_text(sheet, value) if isinstance(value, str) else value
+    # openpyxl takes any cell value (Decimal, date and bool included), more than its type stubs say.
+    return value if isinstance(value, Cell) else WriteOnlyCell(sheet, cast(Any, value))
 
 
-def _styled_header(sheet: Sheet, header: str) -> Cell:
-    cell = _as_cell(sheet, safe_text(sheet, header))
+def header_cell(sheet: Sheet, header: str) -> Cell:
+    cell = as_cell(sheet, header)
     cell.font = HEADER_FONT
     cell.fill = HEADER_FILL
     cell.alignment = HEADER_ALIGNMENT
@@ -133,7 +146,7 @@ def _styled_header(sheet: Sheet, header: str) -> Cell:
 def _row(sheet: Sheet, values: Sequence[object], formats: Mapping[int, str]) -> list[object]:
     cells = [safe_text(sheet, value) if isinstance(value, str) else value for value in values]
     for index, number_format in formats.items():
-        cell = _as_cell(sheet, cells[index])
+        cell = as_cell(sheet, cells[index])
         cell.number_format = number_format
         cells[index] = cell
     return cells

@@ -14,14 +14,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-_ALLOWED: tuple[type[exp.Expression], ...] = (
+_ALLOWED: tuple[type[exp.Expr], ...] = (
     exp.And, exp.Or, exp.Not, exp.Paren,
     exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between,
     exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg,
     exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null,
     exp.Coalesce, exp.Case, exp.If, exp.Greatest, exp.Least, exp.Abs,
 )  # fmt: skip
-_PREDICATES: tuple[type[exp.Expression], ...] = (
+_PREDICATES: tuple[type[exp.Expr], ...] = (
     exp.And, exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between,
     exp.Boolean,
 )  # fmt: skip
@@ -33,7 +33,7 @@ class ExpressionError(ValueError):
     """Why an expression is refused, in Chinese."""
 
 
-def parse(text: str) -> exp.Expression:
+def parse(text: str) -> exp.Expr:
     try:
         statements = sqlglot.parse(text, read="duckdb")
     except ParseError as exc:
@@ -53,7 +53,7 @@ def parse(text: str) -> exp.Expression:
     return tree
 
 
-def names(tree: exp.Expression) -> set[str]:
+def names(tree: exp.Expr) -> set[str]:
     return {column.name for column in tree.find_all(exp.Column)}
 
 
@@ -61,10 +61,10 @@ def check(
     text: str,
     columns: frozenset[str],
     parameters: Mapping[str, Scalar],
-    populations: Mapping[str, exp.Expression],
+    populations: Mapping[str, exp.Expr],
     *,
     predicate: bool,
-) -> exp.Expression:
+) -> exp.Expr:
     """Parse and check an expression; return it with parameters and populations substituted."""
     tree = parse(text)
     unknown = sorted(names(tree) - columns - set(parameters) - set(populations))
@@ -75,17 +75,15 @@ def check(
     return substitute(tree, parameters, populations)
 
 
-def _is_predicate(tree: exp.Expression, populations: Mapping[str, exp.Expression]) -> bool:
+def _is_predicate(tree: exp.Expr, populations: Mapping[str, exp.Expr]) -> bool:
     node = tree.unnest()
     if isinstance(node, exp.Column):
         return node.name in populations or node.name.startswith(("is_", "has_", "in_"))
     return isinstance(node, _PREDICATES)
 
 
-def substitute(
-    tree: exp.Expression, parameters: Mapping[str, Scalar], populations: Mapping[str, exp.Expression]
-) -> exp.Expression:
-    def replace(node: exp.Expression) -> exp.Expression:
+def substitute(tree: exp.Expr, parameters: Mapping[str, Scalar], populations: Mapping[str, exp.Expr]) -> exp.Expr:
+    def replace(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and node.name in parameters:
             return literal(parameters[node.name])
         if isinstance(node, exp.Column) and node.name in populations:
@@ -95,7 +93,7 @@ def substitute(
     return tree.copy().transform(replace)
 
 
-def literal(value: Scalar) -> exp.Expression:
+def literal(value: Scalar) -> exp.Expr:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, int | float):
@@ -103,5 +101,5 @@ def literal(value: Scalar) -> exp.Expression:
     return exp.Literal.string(value)
 
 
-def to_sql(tree: exp.Expression) -> str:
+def to_sql(tree: exp.Expr) -> str:
     return tree.sql(dialect="duckdb")

@@ -159,7 +159,7 @@ class Populations:
     spec: PopulationFile
     path: Path
     sha256: str
-    trees: dict[str, exp.Expression]  # compiled, parameters and nested populations substituted
+    trees: dict[str, exp.Expr]  # compiled, parameters and nested populations substituted
 
 
 def _read(path: Path) -> tuple[dict, str]:
@@ -180,7 +180,7 @@ def load_populations(path: Path = RULES_DIR / "populations.yaml") -> Populations
     except ValidationError as exc:
         raise PackError(validation_message(path, exc)) from exc
     values = {name: p.value for name, p in spec.parameters.items()}
-    trees: dict[str, exp.Expression] = {}
+    trees: dict[str, exp.Expr] = {}
     pending = dict(spec.populations)
     while pending:  # a population may name others defined before or after it, but not itself
         ready = {
@@ -196,7 +196,7 @@ def load_populations(path: Path = RULES_DIR / "populations.yaml") -> Populations
     return Populations(spec=spec, path=path, sha256=sha, trees=trees)
 
 
-def _parsed(path: Path, rule: str, text: str) -> exp.Expression:
+def _parsed(path: Path, rule: str, text: str) -> exp.Expr:
     try:
         return expressions.parse(text)
     except ExpressionError as exc:
@@ -208,11 +208,11 @@ def _checked(
     rule: str,
     text: str,
     parameters: dict[str, Scalar],
-    populations: dict[str, exp.Expression],
+    populations: dict[str, exp.Expr],
     *,
     predicate: bool,
     extra_columns: frozenset[str] = frozenset(),
-) -> exp.Expression:
+) -> exp.Expr:
     try:
         return expressions.check(text, FEATURE_NAMES | extra_columns, parameters, populations, predicate=predicate)
     except ExpressionError as exc:

@@ -175,7 +175,7 @@ def _factor_sentence(rows: pl.DataFrame, names: list[str], contract: Contract) -
             text = pl.format(
                 "{}{}（参评企业第{}百分位）",
                 pl.lit(spec.title),
-                display.expr(pl.col("value"), spec.unit, pl.Float64, with_unit=True).fill_null("未填"),
+                display.expr(pl.col("value"), spec.unit, pl.Float64(), with_unit=True).fill_null("未填"),
                 display.expr(pl.col("pct"), display.PERCENTILE).fill_null("—"),
             )
         texts[j] = text
@@ -277,7 +277,7 @@ def _component_sentence(component: Component) -> pl.Expr:
     return pl.format(
         "{}{}（{}第{}百分位）：{}",
         pl.lit(component.title),
-        display.expr(pl.col(f"value_{cid}"), unit, pl.Float64, with_unit=True).fill_null("未填"),
+        display.expr(pl.col(f"value_{cid}"), unit, pl.Float64(), with_unit=True).fill_null("未填"),
         pl.lit(_PEERS[component.peers]),
         display.expr(pl.col(f"score_{cid}"), display.PERCENTILE),
         points,

@@ -48,6 +48,10 @@ ACCEPTED_CODE = _bad_check(_code("370211", "MA3C8K2Q"))  # acknowledged with --a
 ORG_CHECK_CODE = _code("370702", "31852746", org_check=_wrong_org_check("31852746"))
 
 
+# The columns every sheet of the workbook starts with.
+_IDENTITY = ("统一社会信用代码", "企业名称", "年度", "所属地市", "行业代码")
+
+
 @dataclass(frozen=True)
 class Row:
     cells: dict[str, object] = field(default_factory=dict)  # column key -> value; absent keys are empty cells
@@ -72,7 +76,7 @@ class Sheet:
 def write_messy_workbook(path: Path, seed: int = 7) -> None:
     """Write the messy workbook to `path`; `seed` picks the invented firms it is about."""
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the empty sheet a new workbook opens on
     for sheet in sheets(seed):
         _write_sheet(book.create_sheet(sheet.name), sheet)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -235,11 +239,29 @@ def _filings_2023(firms: list[dict[str, str]]) -> Sheet:
         Row(firm(24, 营业收入="25,000,000", 研发费用="750,000", 市场占有率=0.08, 高新技术企业="是")),
         Row(firm(2, 营业收入="81,200,000", 研发费用="3,900,000", 市场占有率=0.1, 研发机构级别="市级")),
     )
-    top = ("统一社会信用代码", "企业名称", "年度", "所属地市", "行业代码", "财务指标（元）", None, None)
-    top += ("从业人员", "研发人员", "研发机构级别", "市场占有率", "高新技术企业")
+    top = (
+        *_IDENTITY,
+        "财务指标（元）",
+        None,
+        None,
+        "从业人员",
+        "研发人员",
+        "研发机构级别",
+        "市场占有率",
+        "高新技术企业",
+    )
     sub = (None, None, None, None, None, "营业收入", "研发费用", "净资产", None, None, None, None, None)
-    columns = ("统一社会信用代码", "企业名称", "年度", "所属地市", "行业代码", "营业收入", "研发费用", "净资产")
-    columns += ("从业人员", "研发人员", "研发机构级别", "市场占有率", "高新技术企业")
+    columns = (
+        *_IDENTITY,
+        "营业收入",
+        "研发费用",
+        "净资产",
+        "从业人员",
+        "研发人员",
+        "研发机构级别",
+        "市场占有率",
+        "高新技术企业",
+    )
     merges = ("A1:M1", "F2:H2", *(f"{letter}2:{letter}3" for letter in "ABCDEIJKLM"))
     return Sheet(
         name="2023年填报（元）",
@@ -300,10 +322,16 @@ def _late_2024(firms: list[dict[str, str]]) -> Sheet:
         Row(firm(24, "26,800,000.00", "812,000.00")),
         Row(firm(25, "5,730,000.00", "245,600.00")),
     )
-    columns = ("统一社会信用代码", "企业名称", "年度", "所属地市", "行业代码", "营业收入", "研发费用", "从业人员")
-    columns += ("研发机构级别", "高新技术企业", "科技型中小企业")
-    header = ("统一社会信用代码", "企业名称", "年度", "所属地市", "行业代码", "营业收入（元）", "研发费用（元）")
-    header += ("从业人员", "研发机构级别", "高新技术企业", "科技型中小企业")
+    columns = (*_IDENTITY, "营业收入", "研发费用", "从业人员", "研发机构级别", "高新技术企业", "科技型中小企业")
+    header = (
+        *_IDENTITY,
+        "营业收入（元）",
+        "研发费用（元）",
+        "从业人员",
+        "研发机构级别",
+        "高新技术企业",
+        "科技型中小企业",
+    )
     return Sheet(
         name="2024年补报（元）",
         titles=("2024年度补报（合成数据，非真实企业；金额单位：元）",),

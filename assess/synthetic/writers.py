@@ -14,13 +14,13 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from assess.contract import FieldSpec, load_contract
-from assess.outputs.xlsx import TEXT_FORMAT
+from assess.outputs.xlsx import TEXT_FORMAT, as_cell
 
 TITLE = "合成数据（非真实企业）：山东省企业创新能力填报样例"
 SHEET = "填报数据"
@@ -79,8 +79,8 @@ def _number_format(spec: FieldSpec, dtype: pl.DataType) -> str | None:
 
 def _cell(
     sheet: WriteOnlyWorksheet, value: object, *, font: Font | None = None, number_format: str | None = None
-) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
+) -> Cell:
+    cell = as_cell(sheet, value)
     if font is not None:
         cell.font = font
     if number_format is not None:

@@ -5,6 +5,7 @@ top reasons, and what a near miss lacks."""
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import duckdb
 import polars as pl
@@ -33,7 +34,7 @@ def evaluate_tier(
     quota = tier.allocation.quota
     if quota:
         allocated = near_misses(allocated, math.ceil(float(tier.value("near_share")) * quota))
-    lowest = allocated.filter(pl.col("status") == SELECTED)["value"].min()
+    lowest = cast(float | None, allocated.filter(pl.col("status") == SELECTED)["value"].min())  # a Float64 column
     listed = allocated.with_columns(lacks=_lacks(tier, lowest))
     frames = [listed]
     if tier.near_sql is not None and not quota:
