@@ -12,6 +12,7 @@ from assess import runs
 from assess.config import Config
 from assess.rules.engine import evaluate_rules, message
 from assess.rules.packs import RuleSet
+from assess.staleness import changes_since, has_filing
 from assess.store import Store, StoreError
 from assess.tiers.evaluate import gated
 from assess.tiers.packs import LoadedTier
@@ -33,11 +34,13 @@ def explain_firm(store: Store, config: Config, credit_code: str, year: int) -> d
             f"统一社会信用代码 {credit_code} 在 {year} 年度第 {run.run_id} 次评估中没有记录（该年度没有有效填报）。"
         )
     [firm] = found
+    filed = has_filing(store, credit_code, year)  # else nothing can be evaluated again: the run's results alone
     return {
         **{k: firm[k] for k in ("credit_code", "name", "city", "chain", "direction")},
         "year": year,
         "run_id": run.run_id,
-        "rules": _rules(store, config.rules, year, credit_code),
+        "changes_since_run": changes_since(store, run, config, credit_code),
+        "rules": _rules(store, config.rules, year, credit_code) if filed else [],
         "rubrics": _rubrics(store, run, credit_code),
         "score": {
             "score": firm["score"],
@@ -48,7 +51,7 @@ def explain_firm(store: Store, config: Config, credit_code: str, year: int) -> d
             "reasons": firm["reasons"] or [],
             "index_reasons": firm["index_reasons"] or [],
         },
-        "lists": [_tier(store, run, tier, year, credit_code) for tier in config.tiers],
+        "lists": [_tier(store, run, tier, year, credit_code, filed) for tier in config.tiers],
     }
 
 
@@ -104,16 +107,18 @@ def _rubrics(store: Store, run: runs.Run, credit_code: str) -> list[dict]:
     return found
 
 
-def _tier(store: Store, run: runs.Run, tier: LoadedTier, year: int, credit_code: str) -> dict:
+def _tier(store: Store, run: runs.Run, tier: LoadedTier, year: int, credit_code: str, filed: bool) -> dict:
+    """The firm's place on a list in the run, and each gate evaluated on its filing in force (if it has one)."""
     scores = f"(SELECT * FROM scores WHERE run_id = {int(run.run_id)})"
-    [row] = gated(store.con, tier, year, scores, credit_code).to_dicts()
+    rows = gated(store.con, tier, year, scores, credit_code).to_dicts() if filed else []
+    row = rows[0] if rows else {"value": None}
     placed = store.con.execute(
         "SELECT status, rank, position, value, lacks FROM tier_results WHERE run_id = ? AND list_id = ? "
         "AND credit_code = ?",
         [run.run_id, tier.id, credit_code],
     ).fetchall()
     status, rank, position, value, lacks = placed[0] if placed else (None, None, None, row["value"], None)
-    frame = pl.DataFrame([row])
+    frame = pl.DataFrame(rows)
     gates = [
         {
             "id": gate.id,
@@ -121,7 +126,7 @@ def _tier(store: Store, run: runs.Run, tier: LoadedTier, year: int, credit_code:
             "passed": bool(row[f"gate_{gate.id}"]),
             "detail": frame.select(message(gate.message, frame.schema)).item(),
         }
-        for gate in tier.gates
+        for gate in (tier.gates if rows else ())
     ]
     return {
         "list_id": tier.id,

@@ -311,6 +311,13 @@ def explanation(found: dict) -> None:
         f"[bold]{found['name']}[/bold]（{found['credit_code']}），{found['city']}，"
         f"{found['chain'] or '不属标志性产业链'}；{found['year']} 年度第 {found['run_id']} 次评估。"
     )
+    if found["changes_since_run"]:
+        out.print(
+            "[bold yellow]注意：下面的规则结果和清单门槛按现在的填报和规则文件重算，清单状态、排名和评分是该次评估的；"
+        )
+        for change in found["changes_since_run"]:
+            out.print(f"[yellow]  · {change}[/yellow]")
+        out.print("[yellow]  两者可能不一致，重新评估（assess run）后再看。[/yellow]")
     out.print("[bold]规则结果[/bold]")
     for rule in found["rules"]:
         said, title = rule["message"], rule["title"]

@@ -8,11 +8,9 @@ and traced. A run is written in one transaction; `latest` is the newest run of a
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass
 from importlib import metadata
-from pathlib import Path
 
 import polars as pl
 
@@ -23,7 +21,7 @@ from assess.rules.packs import RuleSet
 from assess.scoring.config import ScoringConfig
 from assess.scoring.score import Scores, score_year
 from assess.scoring.train import Trained, ensure_model
-from assess.store import Store, StoreError
+from assess.store import Store, StoreError, file_sha256
 from assess.tiers.evaluate import evaluate_tier
 from assess.tiers.packs import LoadedTier
 
@@ -71,10 +69,6 @@ def prepare(store: Store) -> None:
     features.install(store.con, store.contract, load_reference(store.contract))
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def manifest(store: Store, rules: RuleSet, year: int) -> dict:
     # Every upload whose values the run can read: the year's filings, and earlier years' for the history features.
     uploads = store.con.execute(
@@ -98,7 +92,7 @@ def manifest(store: Store, rules: RuleSet, year: int) -> dict:
             for p in rules.packs
         ],
         "populations": {"file": rules.populations.path.name, "sha256": rules.populations.sha256},
-        "chain_map": {"file": features.CHAIN_MAP.name, "sha256": _sha256(features.CHAIN_MAP)},
+        "chain_map": {"file": features.CHAIN_MAP.name, "sha256": file_sha256(features.CHAIN_MAP)},
         "uploads": [u[0] for u in uploads],
         "packages": {name: metadata.version(name) for name in PACKAGES},
     }

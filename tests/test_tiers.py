@@ -3,6 +3,7 @@ run read through the command line (lists, explain)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,10 +12,14 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from assess import runs
 from assess.cli import app
-from assess.contract import Contract
+from assess.config import load_config
+from assess.contract import Contract, load_contract
+from assess.staleness import changes_since
+from assess.store import Store
 from assess.tiers.select import CHAIN_FULL, QUOTA_FULL, Allocation, allocate, near_misses, rank_order
-from tests.conftest import fixture_names, read_fixture, write_filings
+from tests.conftest import HEADER, firm_row, fixture_names, read_fixture, write_filings, write_xlsx
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tiers"
 
@@ -130,6 +135,46 @@ def test_explain_names_every_gate_with_the_firms_value(listed: tuple[Path, dict,
     assert {r["rule_id"] for r in explained["rules"]} >= {"three_highs_criteria.rd_share"}
     assert explained["score"]["source"] == "index" and explained["score"]["reasons"]
     assert _cli("explain", "91370100000000000X", "--year", "2024", "--db", db)[0] == 1
+
+
+def test_explain_says_what_changed_since_the_run(listed: tuple[Path, dict, dict[str, str]], tmp_path: Path) -> None:
+    """The statuses are the run's; gates and rule results are evaluated again on today's filings and files, so the
+    explanation names every change in between."""
+    db, _, names = listed
+    code = next(c for c, n in names.items() if n == "上年研发投入强度2.9%")
+    other = next(c for c in names if c != code)
+
+    def changes(credit_code: str) -> list[str]:
+        return json.loads(_cli("explain", credit_code, "--year", "2024", "--json", "--db", db)[1])["changes_since_run"]
+
+    assert changes(code) == []
+    newer = write_xlsx(tmp_path / "更正.xlsx", {"表1": [HEADER, firm_row(1, 统一社会信用代码=code, 营业收入=9000)]})
+    assert _cli("ingest", newer, "--db", db)[0] == 0
+    assert changes(code) == ["该企业的填报在评估之后有更新（上传批次 2）。"]
+    assert changes(other) == []  # another firm's explanation is not affected
+    assert _cli("retract", "1", "--db", db)[0] == 0
+    assert "该次评估读取的上传批次已被撤回：1。" in changes(other)
+    # Its only filing is gone: nothing can be evaluated again, and the run's results are shown alone.
+    gone = json.loads(_cli("explain", other, "--year", "2024", "--json", "--db", db)[1])
+    assert (
+        "该企业 2024 年度的填报现已不在库中（上传批次已撤回），规则结果和清单门槛无法重算。"
+        in gone["changes_since_run"]
+    )
+    assert gone["rules"] == [] and all(listed["gates"] == [] for listed in gone["lists"])
+    status, stdout, _ = _cli("explain", other, "--year", "2024", "--db", db)
+    assert status == 0 and "注意" in stdout and "重新评估" in stdout
+
+
+def test_a_changed_rule_file_is_named(listed: tuple[Path, dict, dict[str, str]]) -> None:
+    db, _, names = listed
+    config = load_config()
+    with Store(db, load_contract()) as store:
+        run = runs.latest(store, 2024)
+        packs = [p | {"sha256": "0" * 64} if p["id"] == "yitisheng" else p for p in run.manifest["packs"]]
+        tiers = [t | {"sha256": "0" * 64} if t["id"] == "leader" else t for t in run.manifest["tiers"]]
+        edited = dataclasses.replace(run, manifest=run.manifest | {"packs": packs, "tiers": tiers})
+        said = changes_since(store, edited, config, next(iter(names)))
+    assert said == [f"第 {run.run_id} 次评估之后，规则文件有改动：tiers/leader.yaml、yitisheng.yaml。"]
 
 
 def test_the_workbook_and_the_city_workbooks(listed: tuple[Path, dict, dict[str, str]], tmp_path: Path) -> None:

@@ -1,0 +1,78 @@
+"""What changed since a run, as far as one firm's explanation is concerned.
+
+`assess explain` shows a run's stored statuses, ranks and scores beside rule results and list gates evaluated again,
+on the filings and rule files as they are now. Where those changed after the run, the two can disagree; this module
+says so, in Chinese, from the run's manifest: the rule, population, chain-map and tier files it names (by SHA-256),
+the uploads it read that have since been retracted, and the firm's filings that have since been replaced.
+"""
+
+from __future__ import annotations
+
+from assess import features
+from assess.config import Config
+from assess.runs import HISTORY_YEARS, Run
+from assess.store import Store, file_sha256
+
+
+def changes_since(store: Store, run: Run, config: Config, credit_code: str) -> list[str]:
+    """One sentence per change that can make the explanation differ from the run's results; none when nothing did."""
+    said = []
+    changed_files = _changed_files(run, config)
+    if changed_files:
+        said.append(f"第 {run.run_id} 次评估之后，规则文件有改动：{'、'.join(changed_files)}。")
+    retracted = _retracted(store, run)
+    if retracted:
+        said.append(f"该次评估读取的上传批次已被撤回：{'、'.join(map(str, retracted))}。")
+    if not has_filing(store, credit_code, run.year):
+        said.append(f"该企业 {run.year} 年度的填报现已不在库中（上传批次已撤回），规则结果和清单门槛无法重算。")
+    newer = _newer_filings(store, run, credit_code)
+    if newer:
+        said.append(f"该企业的填报在评估之后有更新（上传批次 {'、'.join(map(str, newer))}）。")
+    return said
+
+
+def has_filing(store: Store, credit_code: str, year: int) -> bool:
+    """Whether the firm has a filing in force for the year, to evaluate rules and gates on."""
+    found = store.con.execute("SELECT count(*) FROM filings WHERE credit_code = ? AND year = ?", [credit_code, year])
+    return bool(found.fetchall()[0][0])
+
+
+def _changed_files(run: Run, config: Config) -> list[str]:
+    manifest = run.manifest
+    then = {p["file"]: p["sha256"] for p in manifest["packs"]}
+    then |= {t["file"]: t["sha256"] for t in manifest.get("tiers", [])}
+    then[manifest["populations"]["file"]] = manifest["populations"]["sha256"]
+    then[manifest["chain_map"]["file"]] = manifest["chain_map"]["sha256"]
+    now = {p.path.name: p.sha256 for p in config.rules.packs}
+    now |= {f"tiers/{t.path.name}": t.sha256 for t in config.tiers}
+    now[config.rules.populations.path.name] = config.rules.populations.sha256
+    now[features.CHAIN_MAP.name] = file_sha256(features.CHAIN_MAP)
+    return sorted(name for name in then.keys() | now.keys() if then.get(name) != now.get(name))
+
+
+def _retracted(store: Store, run: Run) -> list[int]:
+    read = run.manifest["uploads"]
+    if not read:
+        return []
+    rows = store.con.execute(
+        "SELECT upload_id FROM uploads WHERE retracted_at IS NOT NULL AND list_contains(?, upload_id) "
+        "ORDER BY upload_id",
+        [read],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _newer_filings(store: Store, run: Run, credit_code: str) -> list[int]:
+    """Uploads the run did not read that now hold the firm's filings or wide-year values of the years it used."""
+    rows = store.con.execute(
+        """
+        SELECT DISTINCT upload_id FROM (
+            SELECT upload_id, year FROM filings WHERE credit_code = $code
+            UNION ALL SELECT upload_id, year FROM supplements WHERE credit_code = $code
+        )
+        WHERE year BETWEEN $year - $history AND $year AND NOT list_contains($read, upload_id)
+        ORDER BY upload_id
+        """,
+        {"code": credit_code, "year": run.year, "history": HISTORY_YEARS, "read": run.manifest["uploads"]},
+    ).fetchall()
+    return [row[0] for row in rows]
