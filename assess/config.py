@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assess.rules.expressions import Scalar
-from assess.rules.packs import PackError, RuleSet, load_rules
+from assess.rules.packs import PackError, RuleSet, load_rules, with_overrides
 from assess.scoring.config import SCORING_DIR, ScoringConfig, load_scoring
 from assess.tiers.packs import TIERS_DIR, LoadedTier, load_tiers
 
@@ -42,7 +42,7 @@ def load_config(overrides: dict[str, Scalar] | None = None) -> Config:
         )
     for_rules = {key: value for key, value in overrides.items() if key not in for_tiers}
     if for_rules:
-        rules = load_rules(overrides=for_rules)
+        rules = with_overrides(rules, for_rules)
     scoring = load_scoring(rules)
     cutoff = float(scoring.classifier.spec.value("cutoff"))
     return Config(rules, scoring, load_tiers(rules, cutoff, overrides=for_tiers))

@@ -212,7 +212,7 @@ def list_simulation_table(
     """Every status of every list for the province; a city only where its count moves."""
     changed = "，".join(f"{k} = {v}" for k, v in overrides.items())
     if frame.filter((pl.col("before") > 0) | (pl.col("after") > 0)).is_empty():
-        notice(f"假设分析（{changed}）：改动前后都没有企业进入任何培育清单（按第 {run_id} 次评估的评分）。")
+        out.print(f"假设分析（{changed}）：改动前后都没有企业进入任何培育清单（按第 {run_id} 次评估的评分）。")
         return
     shown = frame.filter(pl.col("city").is_null() | (pl.col("change") != 0))
     _table(

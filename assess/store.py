@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ import polars as pl
 from assess.contract import Contract, FieldSpec
 
 SCHEMA_VERSION = 1
+ABANDONED_STAGING_SECONDS = 24 * 3600  # a staging folder this old belongs to no upload in progress
 DEFAULT_DB = "assess.duckdb"
 
 
@@ -32,12 +34,15 @@ class StoreError(Exception):
     """A request the store cannot meet (unknown upload, already retracted); the message is Chinese."""
 
 
-def _unopenable(path: Path, exc: duckdb.IOException) -> str:
-    said = str(exc).lower()
-    if "lock" in said:
+def _unopenable(path: Path, exc: Exception) -> str:
+    """Why the database cannot be opened, from DuckDB's message with the path taken out (a path may hold any word)."""
+    said = str(exc).replace(str(path.resolve()), "").replace(str(path), "").lower()
+    if "could not set lock" in said:
         return f"数据库「{path.name}」正被另一个程序使用（例如正在进行的导入或评估）：请等它结束后再试。"
     if "not a valid duckdb database" in said:
         return f"文件「{path.name}」不是本系统的数据库，或已损坏：请检查 --db 或环境变量 ASSESS_DB 指向的文件。"
+    if "version" in said:
+        return f"数据库「{path.name}」由更新版本的程序写入，本版本无法读取：请升级 assess。"
     return f"数据库「{path.name}」无法打开：请检查文件所在的文件夹和读写权限。"
 
 
@@ -97,12 +102,13 @@ class Store:
     def __init__(self, path: Path, contract: Contract) -> None:
         self.path = path
         self.contract = contract
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
+        except (OSError, duckdb.IOException) as exc:
             raise StoreError(_unopenable(path, exc)) from exc
         self._create_schema()
+        self._remove_abandoned_staging()
 
     def __enter__(self) -> Store:
         return self
@@ -166,6 +172,14 @@ class Store:
             "SELECT * FROM uploads WHERE sha256 = ? AND options = ? AND retracted_at IS NULL", [sha256, options]
         )
         return found.row(0, named=True) if found.height else None
+
+    def _remove_abandoned_staging(self) -> None:
+        """Staging folders left by a process that was killed mid-upload (an error never leaves one). Only old ones:
+        another store of this process may be staging an upload right now."""
+        cutoff = time.time() - ABANDONED_STAGING_SECONDS
+        for folder in self.files_dir.glob(".staging-*"):
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
 
     @contextmanager
     def staged_file(self, source: Path) -> Iterator[StagedFile]:

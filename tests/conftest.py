@@ -89,6 +89,12 @@ def fixture_names(fixture: dict) -> dict[str, str]:
     return {make_code(i): f["name"] for i, f in enumerate(fixture["filings"], start=1)}
 
 
+@pytest.fixture(autouse=True)
+def _in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands write where they are run (问题清单 workbooks, ./assess.duckdb): never into the project."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def contract() -> Contract:
     return load_contract()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -191,6 +192,29 @@ def test_a_file_that_is_no_database_is_refused_in_chinese(tmp_path: Path) -> Non
     assert notes.read_text(encoding="utf-8") == "这不是数据库"
 
 
+def test_a_path_holding_the_word_lock_is_not_taken_for_a_locked_database(tmp_path: Path) -> None:
+    junk = tmp_path / "blocklist" / "a.duckdb"
+    junk.parent.mkdir()
+    junk.write_text("junk", encoding="utf-8")
+    status, _, stderr = run("uploads", "--db", junk)
+    assert status == 1 and "不是本系统的数据库" in stderr and "另一个程序" not in stderr
+
+
+def test_a_program_error_goes_to_the_log_file_never_to_the_terminal(tmp_path: Path) -> None:
+    """The user reads one Chinese sentence; the traceback (which may quote a cell) goes only to ASSESS_LOG."""
+    upload = write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1)]})
+    db = tmp_path / "a.duckdb"
+    (tmp_path / "a.duckdb.files").write_text("a file where the kept files' folder should be", encoding="utf-8")
+    command = [str(Path(sys.executable).with_name("assess")), "ingest", str(upload), "--db", str(db)]
+    quiet = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "ASSESS_LOG": ""})
+    log = tmp_path / "assess.log"
+    logged = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "ASSESS_LOG": str(log)})
+    for finished in (quiet, logged):
+        assert finished.returncode == 2 and "无法复制到数据库旁的文件夹" in finished.stderr
+        assert "Traceback" not in finished.stderr and "staged" not in finished.stderr
+    assert "Traceback" in log.read_text(encoding="utf-8")
+
+
 def test_db_defaults_to_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSESS_DB", str(tmp_path / "env.duckdb"))
     run("ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1)]}))
@@ -232,6 +256,13 @@ def test_demo_builds_a_fresh_database_from_the_bundled_sample_data(tmp_path: Pat
     assert payload["model"]["fallback"] is False and payload["model"]["cv"]["roc_auc"] > 0.7
     assert Path(payload["workbook"]).name == "2024_全省_培育清单.xlsx" and Path(payload["workbook"]).exists()
     assert payload["lists"]["three_highs"] and payload["lists"]["little_giant"]
+
+
+def test_demo_never_empties_a_folder_holding_other_files(tmp_path: Path) -> None:
+    (tmp_path / "我的报表.xlsx").write_bytes(b"not the demo's")
+    status, _, stderr = run("demo", "--dir", tmp_path)
+    assert status == 1 and "不是演示输出的文件" in stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["我的报表.xlsx"]
 
 
 def _ingest_fixture(tmp_path: Path, db: Path) -> None:
@@ -360,6 +391,6 @@ def test_every_command_prints_its_human_output(assessed: Path, args: list[str]) 
 def test_a_what_if_on_lists_nobody_is_on_says_so(assessed: Path) -> None:
     """The small store's firms have no history, so no list has anyone: the comparison says that, not an empty table.
     (tests/test_tiers.py shows the table where the lists have firms.)"""
-    status, stdout, stderr = run("simulate", "--year", "2024", "--set", "little_giant.quota=1", "--db", assessed)
+    status, stdout, _ = run("simulate", "--year", "2024", "--set", "little_giant.quota=1", "--db", assessed)
     assert status == 0 and "科技小巨人候选" not in stdout
-    assert "改动前后都没有企业进入任何培育清单" in stderr
+    assert "改动前后都没有企业进入任何培育清单" in stdout

@@ -84,6 +84,12 @@ def test_counts_accept_integers_written_as_excel_floats(count: int, as_float: bo
     assert frame["value"][0] == count
 
 
+@given(st.sampled_from(["٥٠٠١", "५०००", "৫০০০"]), st.sampled_from(["revenue", "employees"]))
+def test_digits_of_other_scripts_are_not_numbers_to_store_as_empty(text: str, field: str) -> None:
+    frame = _parse(field, [text])
+    assert frame["value"][0] is None and frame["f0"][0]  # E-NUMBER, not a silent empty value
+
+
 @given(st.sampled_from(["", "—", "-", "/", "  "]))
 def test_missing_markers_are_missing_not_errors(text: str) -> None:
     frame = _parse("revenue", [text])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,8 @@ def demo(
 ) -> None:
     """演示：用自带的合成样例数据新建数据库，导入、逐年评估，输出汇总和一清零一提升目标进展。"""
     if out_dir.exists():
+        if not _only_demo_outputs(out_dir):
+            raise fail(f"目录「{out_dir}」里有不是演示输出的文件，未做任何改动：请用 --dir 换一个新目录。")
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     db = out_dir / "assess.duckdb"
@@ -199,6 +202,14 @@ def simulate(
         report.list_simulation_table(lists, overrides, titles, STATUS, run.run_id)
     else:
         report.notice(f"{year} 年度还没有评估，未比较培育清单（先运行 assess run --year {year}）。")
+
+
+# What `assess demo` writes into its folder; a folder holding anything else is not rebuilt.
+DEMO_OUTPUTS = ("assess.duckdb*", "*_培育清单.xlsx", "*_问题清单.xlsx")  # the database, its files and models
+
+
+def _only_demo_outputs(folder: Path) -> bool:
+    return folder.is_dir() and all(any(fnmatch(e.name, p) for p in DEMO_OUTPUTS) for e in folder.iterdir())
 
 
 def _latest_for_lists(store: Store, year: int, required: bool) -> runs.Run | None:

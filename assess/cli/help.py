@@ -15,6 +15,7 @@ from typing import Any, get_args, get_origin
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from typer._click.core import Command, Context, Parameter
 from typer._click.exceptions import UsageError
 from typer._click.formatting import HelpFormatter
@@ -60,9 +61,16 @@ def help_text(command: Command, ctx: Context, commands: list[tuple[str, Command]
         blocks.append(_section("选项", rows))
     if commands:
         blocks.append(
-            _section("命令", [(name, "", (sub.help or "").strip().splitlines()[0]) for name, sub in commands])
+            _section(
+                "命令", [(name, "", next(iter((sub.help or "").strip().splitlines()), "")) for name, sub in commands]
+            )
         )
     return "\n\n".join(blocks) + "\n"
+
+
+def _summary(command: Command) -> str:
+    """A command's first line of help, for the list of commands."""
+    return next(iter((command.help or "").strip().splitlines()), "")
 
 
 def _section(title: str, rows: list[tuple[str, str, str]]) -> str:
@@ -71,7 +79,7 @@ def _section(title: str, rows: list[tuple[str, str, str]]) -> str:
     for _ in used:
         table.add_column(overflow="fold")
     for row in rows:
-        table.add_row(*(row[i] for i in used))
+        table.add_row(*(Text(row[i]) for i in used))  # plain text: a help text such as [0-9] is not markup
     width = max(60, shutil.get_terminal_size().columns)
     buffer = io.StringIO()
     Console(file=buffer, width=width - 2, color_system=None, soft_wrap=False).print(table)

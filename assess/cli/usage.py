@@ -32,6 +32,7 @@ from typer.core import TyperGroup
 
 from assess import report
 from assess.cli.help import argument_name, help_text
+from assess.cli.logs import route_logs
 
 _EXPECTED = {int: "应为整数", float: "应为数字", Path: "应为文件或目录的路径", str: "应为文字"}
 
@@ -59,6 +60,7 @@ class ChineseUsageGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        route_logs()
         if not standalone_mode:  # the caller handles the parser's exceptions itself
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:

@@ -26,7 +26,9 @@ VALUE = pl.col("value")  # the parsed value, available to the checks
 NUMERIC_CELL = pl.col("numeric_cell")  # the file held this cell as a number (credit-code column only)
 MONEY = pl.Decimal(38, 6)
 _WIDE = pl.Decimal(38, 12)
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+# Digits are spelled [0-9] in every pattern here: polars' \d also matches other scripts' digits (٥, ५), which
+# NFKC leaves as they are and no cast reads.
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _NO_DETAIL = pl.lit("")
 
 Stage = dict[str, pl.Expr]
@@ -61,7 +63,7 @@ class ColumnContext:
     plain_numbers: bool = False  # every filled cell is already a plain decimal number: the cleaning can be skipped
 
 
-PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"  # ASCII digits only: a regex \d also takes full-width ones
+PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
 def text(raw: pl.Expr, contract: Contract, ascii_only: bool = False) -> pl.Expr:
@@ -131,7 +133,7 @@ def _parse_credit_code(ctx: ColumnContext) -> Parsed:
         ],
         stages=[
             {"code": _folded()},
-            {"numeric": NUMERIC_CELL | pl.col("code").str.contains(r"^\d+(\.\d+)?E\+?\d+$|^\d+\.\d+$")},
+            {"numeric": NUMERIC_CELL | pl.col("code").str.contains(r"^[0-9]+(\.[0-9]+)?E\+?[0-9]+$|^[0-9]+\.[0-9]+$")},
             {"well_formed": pl.col("code").str.contains(uscc.PATTERN) & ~pl.col("numeric")},
             {"checks": uscc.checks_expr(pl.col("code"))},
             {
@@ -152,7 +154,7 @@ def _format_detail(code: pl.Expr) -> pl.Expr:
 def looks_float_derived(code: pl.Expr) -> pl.Expr:
     """18 digits that are exactly what Excel's 15 significant digits, read back as a double, would give. Text that
     looks like this rarely is text, so only then is the file asked for the cells' real types."""
-    digits = code.str.contains(r"^\d{18}$")
+    digits = code.str.contains(r"^[0-9]{18}$")
     value = code.cast(pl.Int64, strict=False)
     rounded = ((value + 500) // 1000) * 1000
     return digits & (rounded.cast(pl.Float64).cast(pl.Int64) == value)
@@ -176,7 +178,7 @@ def _parse_city(ctx: ColumnContext) -> Parsed:
     value, name = pl.col("city_text"), pl.col("city_name")
     names = sorted(set(ctx.contract.cities.values()))
     return Parsed(
-        pl.when(value.str.contains(r"^\d{6}$"))
+        pl.when(value.str.contains(r"^[0-9]{6}$"))
         .then(value.str.slice(0, 4).replace_strict(ctx.contract.cities, default=None))
         .when(name.is_in(names))
         .then(name),
@@ -192,9 +194,9 @@ def _parse_industry(ctx: ColumnContext) -> Parsed:
     sections = ctx.reference.industry_sections
     value, digits = pl.col("industry_text"), pl.col("digits")
     section = digits.replace_strict(sections, default=None)
-    letter = value.str.extract(r"^([A-Z])\d", 1)
+    letter = value.str.extract(r"^([A-Z])[0-9]", 1)
     padded = pl.lit("0") + digits
-    lost_zero = digits.str.contains(r"^\d{1,3}$") & padded.is_in(list(sections))
+    lost_zero = digits.str.contains(r"^[0-9]{1,3}$") & padded.is_in(list(sections))
     detail = pl.when(lost_zero).then(pl.format("（可能丢失了首位的0，应为「{}」）", padded)).otherwise(_NO_DETAIL)
     return Parsed(
         pl.when(section.is_not_null() & (letter.is_null() | (letter == section))).then(digits),
@@ -267,7 +269,7 @@ def _parse_date(ctx: ColumnContext) -> Parsed:
         [Check("E-VALUE", TEXT.is_not_null() & VALUE.is_null(), pl.lit("（应为日期，如2015-03-01）"))],
         stages=[
             {
-                "date_text": TEXT.str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
+                "date_text": TEXT.str.replace(r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$", "")
                 .str.replace_all(r"[年月/.]", "-")
                 .str.replace("日", "")
             }

@@ -8,6 +8,7 @@ gets its outcome (accepted, rejected, skipped) and the accepted ones are saved i
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
@@ -101,15 +102,16 @@ class Ingest:
         self.validator = SheetValidator(contract, reference, options)
 
     def file(self, path: Path) -> IngestResult:
-        try:
-            with self.store.staged_file(path) as staged:
-                return self._staged(path, staged)
-        except OSError:  # the file cannot be copied (unreadable, disk full, no permission): nothing of it is stored
-            logger.exception("an upload could not be staged")
-            return IngestResult(
-                file=path.name,
-                error=f"文件「{path.name}」无法复制到数据库旁的文件夹，未导入任何内容：请检查文件能否打开、磁盘空间和写入权限。",
-            )
+        with ExitStack() as stack:
+            try:
+                staged = stack.enter_context(self.store.staged_file(path))
+            except OSError:  # the file cannot be copied (unreadable, disk full, no permission): nothing is stored
+                logger.exception("an upload could not be staged")
+                return IngestResult(
+                    file=path.name,
+                    error=f"文件「{path.name}」无法复制到数据库旁的文件夹，未导入任何内容：请检查文件能否打开、磁盘空间和写入权限。",
+                )
+            return self._staged(path, staged)
 
     def _staged(self, path: Path, staged: StagedFile) -> IngestResult:
         key = options_key(self.options.year, self.options.unit, self.options.accept_bad_check)

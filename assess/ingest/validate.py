@@ -216,7 +216,7 @@ class SheetValidator:
             return None
         # Text codes look float-derived about once in a thousand all-digit codes; number cells always do, and fail
         # their check 30 times in 31. Either a failing one or more look-alikes than chance explains means numbers.
-        looks, digits = parse.looks_float_derived(pl.col("code")), pl.col("code").str.contains(r"^\d{18}$")
+        looks, digits = parse.looks_float_derived(pl.col("code")), pl.col("code").str.contains(r"^[0-9]{18}$")
         found = evaluated.select(
             failing=(looks & ~pl.col("check_ok")).any(), looking=looks.sum(), digits=digits.sum()
         ).row(0, named=True)

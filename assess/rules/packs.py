@@ -372,7 +372,7 @@ def load_rules(directory: Path = RULES_DIR, overrides: dict[str, Scalar] | None 
             continue
         packs.append(load_pack(path, populations))
     loaded = RuleSet(populations=populations, packs=tuple(packs))
-    return loaded if not overrides else _with_overrides(loaded, overrides)
+    return loaded if not overrides else with_overrides(loaded, overrides)
 
 
 def overrides_of(pack_id: str, overrides: dict[str, Scalar]) -> dict[str, Scalar]:
@@ -401,7 +401,8 @@ def _kind(value: Scalar) -> str:
     return "数字" if isinstance(value, int | float) else "文字"
 
 
-def _with_overrides(rules: RuleSet, overrides: dict[str, Scalar]) -> RuleSet:
+def with_overrides(rules: RuleSet, overrides: dict[str, Scalar]) -> RuleSet:
+    """The packs compiled again with other parameter values ("pack.parameter" -> value)."""
     packs = []
     for loaded in rules.packs:
         changed = overrides_of(loaded.id, overrides)
