@@ -3,7 +3,9 @@ which stay in history, and a retracted upload gives the superseded versions back
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -144,6 +146,21 @@ def test_the_bytes_hashed_validated_and_kept_are_the_same_even_if_the_original_c
     kept = store.files_dir / f"{result.sha256}.xlsx"
     assert file_sha256(kept) == result.sha256
     assert store.filings()["revenue"].to_list() == [Decimal("5000")]  # what the kept file says
+
+
+def test_a_staging_folder_abandoned_by_a_killed_process_is_removed_later(tmp_path: Path) -> None:
+    """A killed process cannot clean up the copy it was staging; the next store opened does, once it is old."""
+    path = tmp_path / "db" / "assess.duckdb"
+    files = path.with_name("assess.duckdb.files")
+    abandoned, recent = files / ".staging-abandoned", files / ".staging-recent"
+    for folder in (abandoned, recent):
+        folder.mkdir(parents=True)
+        (folder / "填报.xlsx").write_bytes(b"a copy of an upload")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(abandoned, (two_days_ago, two_days_ago))
+    with Store(path, load_contract()):
+        pass
+    assert not abandoned.exists() and recent.exists()  # a recent one may be an upload in progress
 
 
 def test_the_database_persists_across_connections(tmp_path: Path, ingest: Ingester, store: Store) -> None:
