@@ -144,7 +144,7 @@ def stats_summary(summary: dict) -> None:
         f"{_larger(summary)}研发机构覆盖率 {_rate(province['rate'])}"
         f"（{province['covered']}/{province['firms']}，目标 {_rate(thresholds['coverage_target'])} 左右）。"
     )
-    for key, title in (("by_city", "各市"), ("by_chain", "各产业链方向")):
+    for key, title in (("by_city", "各市"), ("by_flagship_chain", "各标志性产业链"), ("by_chain", "各产业链方向")):
         table = Table(title=title)
         for header in ("名称", "无研发活动（家）", _larger(summary), "有研发机构", "覆盖率"):
             table.add_column(header)

@@ -1,6 +1,8 @@
 """The plan's two firm-level targets as figures: firms without R&D activity (target 0) and R&D-institution coverage
-among the larger firms (target about 70%, the `yitisheng` pack's `coverage_target`), for the province, each city
-and each of the 29 directions. Thresholds and target come from the run's manifest, so old runs read as they ran."""
+among the larger firms (target about 70%, the `yitisheng` pack's `coverage_target`), for the province, each city,
+each of the 29 directions (`by_chain`) and each of the 11 flagship chains (`by_flagship_chain`, which also counts a
+firm whose chain is known but not its direction). Thresholds and target come from the run's manifest, so old runs
+read as they ran; a run saved before chain counts were kept gives its chains as the sums of their directions."""
 
 from __future__ import annotations
 
@@ -39,7 +41,12 @@ def targets(counts: pl.DataFrame, year: int, contract: Contract, manifest: dict)
     with the thresholds and target that run used."""
     counts = counts.filter(pl.col("year") == year)
     no_rd_pack, institution_pack = _parameters(manifest, "yiqingling"), _parameters(manifest, "yitisheng")
-    groups = {"by_city": ("city", _cities(contract)), "by_chain": ("direction", _directions(contract))}
+    counts = _with_chain_counts(counts, contract)
+    groups = {
+        "by_city": ("city", _cities(contract)),
+        "by_chain": ("direction", _directions(contract)),
+        "by_flagship_chain": ("chain", list(contract.chains)),
+    }
 
     def no_rd(level: str) -> int:
         return _by(counts, NO_RD_RULE, level).get(None, (0, 0))[1]
@@ -63,6 +70,20 @@ def targets(counts: pl.DataFrame, year: int, contract: Contract, manifest: dict)
         result["no_rd"][name] = {key: no_rd_by.get(key, (0, 0))[1] for key in keys}
         result["institution_coverage"][name] = {key: _coverage(*coverage_by.get(key, (0, 0))) for key in keys}
     return result
+
+
+def _with_chain_counts(counts: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    """The counts, with chain rows summed from the directions when the run kept none."""
+    if counts.filter(pl.col("level") == "chain").height:
+        return counts
+    chain_of = {direction: chain for chain, directions in contract.chains.items() for direction in directions}
+    summed = (
+        counts.filter(pl.col("level") == "direction")
+        .with_columns(level=pl.lit("chain"), key=pl.col("key").replace_strict(chain_of, default=None))
+        .group_by("rule_id", "year", "level", "key")
+        .agg(pl.col("population").sum(), pl.col("hits").sum())
+    )
+    return pl.concat([counts, summed.select(counts.columns)], how="vertical_relaxed")
 
 
 def compare(baseline: pl.DataFrame, simulated: pl.DataFrame) -> pl.DataFrame:

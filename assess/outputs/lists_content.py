@@ -138,14 +138,11 @@ def _summary(
             for name in cities
         ]
     )
-    directions = {d: chain for chain, ds in store.contract.chains.items() for d in ds}
     no_rd = runs.hits(store, run, NO_RD_RULE, city)
-    coverage = figures["institution_coverage"]["by_chain"]
+    coverage = figures["institution_coverage"]["by_flagship_chain"]
     rows = []
     for chain in store.contract.chains:
-        in_chain = [d for d, c in directions.items() if c == chain]
-        firms = sum(coverage[d]["firms"] for d in in_chain)
-        covered = sum(coverage[d]["covered"] for d in in_chain)
+        firms, covered = coverage[chain]["firms"], coverage[chain]["covered"]
         rows.append(
             {
                 "key": chain,

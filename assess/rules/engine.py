@@ -1,7 +1,7 @@
 """Evaluating compiled packs against the features of one year, in DuckDB.
 
 All flag rules of all packs are evaluated in one scan of the feature view; DuckDB returns only the flagged firms and
-the counts by province, city and direction. Rubrics are scored the same way, one query per pack.
+the counts by province, city, direction and chain. Rubrics are scored the same way, one query per pack.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ IDENTITY = ("credit_code", "name", "year", "city", "direction", "chain")
 @dataclass(frozen=True)
 class FlagResult:
     hits: pl.DataFrame  # rule_id, identity columns, message
-    counts: pl.DataFrame  # rule_id, year, level (province/city/direction), key, population, hits
+    counts: pl.DataFrame  # rule_id, year, level (province/city/direction/chain), key, population, hits
 
 
 def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | None) -> FlagResult:
@@ -45,10 +45,11 @@ def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | N
     ).pl()
     grouped = con.sql(
         f"""
-        SELECT year, city, direction, GROUPING(city) AS no_city, GROUPING(direction) AS no_direction,
+        SELECT year, city, direction, chain,
+               GROUPING(city) AS no_city, GROUPING(direction) AS no_direction, GROUPING(chain) AS no_chain,
                {", ".join(f"count_if(pop_{i}) AS pop_{i}, count_if(hit_{i}) AS hit_{i}" for i in range(len(compiled)))}
-        FROM (SELECT year, city, direction, {booleans} {source})
-        GROUP BY GROUPING SETS ((year), (year, city), (year, direction))
+        FROM (SELECT year, city, direction, chain, {booleans} {source})
+        GROUP BY GROUPING SETS ((year), (year, city), (year, direction), (year, chain))
         """,
         params={"year": year},
     ).pl()
@@ -88,6 +89,8 @@ def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.Dat
         .then(pl.lit("city"))
         .when(pl.col("no_direction") == 0)
         .then(pl.lit("direction"))
+        .when(pl.col("no_chain") == 0)
+        .then(pl.lit("chain"))
         .otherwise(pl.lit("province"))
     )
     frames = [
@@ -95,14 +98,14 @@ def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.Dat
             rule_id=pl.lit(rule.id),
             year="year",
             level=level,
-            key=pl.coalesce("city", "direction"),
+            key=pl.coalesce("city", "direction", "chain"),
             population=pl.col(f"pop_{i}").cast(pl.Int64),
             hits=pl.col(f"hit_{i}").cast(pl.Int64),
         )
         for i, rule in enumerate(compiled)
     ]
-    # A firm outside every direction has no direction row to count in.
-    return pl.concat(frames).filter(~((pl.col("level") == "direction") & pl.col("key").is_null()))
+    # A firm outside every direction (or chain) has no direction (or chain) row to count in.
+    return pl.concat(frames).filter(~(pl.col("level").is_in(["direction", "chain"]) & pl.col("key").is_null()))
 
 
 def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: int) -> pl.DataFrame:
