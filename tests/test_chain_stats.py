@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 from typer.testing import CliRunner
 
@@ -76,3 +77,32 @@ def test_a_run_saved_before_chain_counts_gives_its_chains_as_sums_of_their_direc
         "rate": 0.4,
     }
     assert figures["no_rd"]["by_flagship_chain"]["高端装备"] == 0
+
+
+def test_a_city_workbook_shows_institution_coverage_by_chain(tmp_path: Path) -> None:
+    """Firms of 1亿元 and more, all in 新一代信息技术: two in 济南 (one with an R&D institution), one in 青岛."""
+    rows = [
+        HEADER,
+        firm_row(1, 营业收入=20000, 研发机构级别="省级"),
+        firm_row(2, 营业收入=20000, 研发机构级别="无"),
+        firm_row(3, 营业收入=20000, 研发机构级别="无", 所属地市="青岛"),
+    ]
+    db, folder = tmp_path / "a.duckdb", tmp_path / "各市"
+    for args in (
+        ["ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": rows})],
+        ["run", "--year", "2024"],
+        ["export", "--year", "2024", "--by-city", folder],
+    ):
+        result = runner.invoke(app, [*map(str, args), "--db", str(db)])
+        assert result.exit_code == 0, result.stderr
+
+    def chain_row(city: str) -> dict[str, object]:
+        sheet = openpyxl.load_workbook(folder / f"2024_{city}_培育清单.xlsx")["汇总"]
+        table = list(sheet.iter_rows(values_only=True))
+        header = next(row for row in table if row[0] == "产业链")
+        found = next(row for row in table[table.index(header) :] if row[0] == "新一代信息技术")
+        return dict(zip(header, found, strict=True))
+
+    jinan, qingdao = chain_row("济南"), chain_row("青岛")
+    assert (jinan["有研发机构（家）"], jinan["研发机构覆盖率"]) == (1, 0.5)
+    assert (qingdao["有研发机构（家）"], qingdao["研发机构覆盖率"]) == (0, 0)

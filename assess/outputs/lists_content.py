@@ -120,7 +120,8 @@ def _hits(store: Store, run: runs.Run, rule_id: str, city: str | None, fields: l
 def _summary(
     store: Store, run: runs.Run, lists: dict[str, pl.DataFrame], city: str | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    figures = stats.targets(runs.counts(store, run), run.year, store.contract, run.manifest)
+    counts = runs.counts(store, run)
+    figures = stats.targets(counts, run.year, store.contract, run.manifest)
     target = float(figures["thresholds"]["coverage_target"])
     selected = {k: f.filter(pl.col("status") == "入选") for k, f in lists.items()}
     cities = [city] if city else list(figures["no_rd"]["by_city"])
@@ -139,19 +140,23 @@ def _summary(
         ]
     )
     no_rd = runs.hits(store, run, NO_RD_RULE, city)
-    coverage = figures["institution_coverage"]["by_flagship_chain"]
+    coverage = (
+        stats.city_chain_coverage(counts, run.year, city, store.contract)
+        if city
+        else figures["institution_coverage"]["by_flagship_chain"]
+    )
     rows = []
     for chain in store.contract.chains:
-        firms, covered = coverage[chain]["firms"], coverage[chain]["covered"]
+        # A run saved before counts by city and chain were kept leaves a city's coverage by chain blank.
+        firms, covered = (coverage[chain]["firms"], coverage[chain]["covered"]) if coverage else (None, None)
         rows.append(
             {
                 "key": chain,
                 **{k: selected[k].filter(pl.col("chain") == chain).height for k in LIST_IDS},
                 "no_rd": no_rd.filter(pl.col("chain") == chain).height,
-                # Counts by chain are kept for the province only; a city workbook leaves coverage by chain blank.
-                "inst_firms": None if city else firms,
-                "inst_covered": None if city else covered,
-                "inst_rate": None if city or not firms else covered / firms,
+                "inst_firms": firms,
+                "inst_covered": covered,
+                "inst_rate": covered / firms if firms and covered is not None else None,
                 "inst_target": target,
             }
         )

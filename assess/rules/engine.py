@@ -1,7 +1,7 @@
 """Evaluating compiled packs against the features of one year, in DuckDB.
 
 All flag rules of all packs are evaluated in one scan of the feature view; DuckDB returns only the flagged firms and
-the counts by province, city, direction and chain. Rubrics are scored the same way, one query per pack.
+the counts by province, city, direction, chain and city-and-chain. Rubrics are scored the same way, one query per pack.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ IDENTITY = ("credit_code", "name", "year", "city", "direction", "chain")
 @dataclass(frozen=True)
 class FlagResult:
     hits: pl.DataFrame  # rule_id, identity columns, message
-    counts: pl.DataFrame  # rule_id, year, level (province/city/direction/chain), key, population, hits
+    counts: pl.DataFrame  # rule_id, year, level (province/city/direction/chain/city_chain), key, population, hits
 
 
 def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | None) -> FlagResult:
@@ -49,7 +49,7 @@ def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | N
                GROUPING(city) AS no_city, GROUPING(direction) AS no_direction, GROUPING(chain) AS no_chain,
                {", ".join(f"count_if(pop_{i}) AS pop_{i}, count_if(hit_{i}) AS hit_{i}" for i in range(len(compiled)))}
         FROM (SELECT year, city, direction, chain, {booleans} {source})
-        GROUP BY GROUPING SETS ((year), (year, city), (year, direction), (year, chain))
+        GROUP BY GROUPING SETS ((year), (year, city), (year, direction), (year, chain), (year, city, chain))
         """,
         params={"year": year},
     ).pl()
@@ -83,9 +83,19 @@ def message(template: str, schema: pl.Schema) -> pl.Expr:
     return pl.format(pattern, *values) if values else pl.lit(template)
 
 
+CITY_CHAIN_SEPARATOR = "/"  # neither a city's nor a chain's name holds one
+
+
+def city_chain_key(city: str, chain: str) -> str:
+    """The key of a count by city and chain."""
+    return f"{city}{CITY_CHAIN_SEPARATOR}{chain}"
+
+
 def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataFrame:
     level = (
-        pl.when(pl.col("no_city") == 0)
+        pl.when((pl.col("no_city") == 0) & (pl.col("no_chain") == 0))
+        .then(pl.lit("city_chain"))
+        .when(pl.col("no_city") == 0)
         .then(pl.lit("city"))
         .when(pl.col("no_direction") == 0)
         .then(pl.lit("direction"))
@@ -98,14 +108,16 @@ def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.Dat
             rule_id=pl.lit(rule.id),
             year="year",
             level=level,
-            key=pl.coalesce("city", "direction", "chain"),
+            key=pl.when(level == "city_chain")
+            .then(pl.concat_str(["city", "chain"], separator=CITY_CHAIN_SEPARATOR))
+            .otherwise(pl.coalesce("city", "direction", "chain")),
             population=pl.col(f"pop_{i}").cast(pl.Int64),
             hits=pl.col(f"hit_{i}").cast(pl.Int64),
         )
         for i, rule in enumerate(compiled)
     ]
     # A firm outside every direction (or chain) has no direction (or chain) row to count in.
-    return pl.concat(frames).filter(~(pl.col("level").is_in(["direction", "chain"]) & pl.col("key").is_null()))
+    return pl.concat(frames).filter(pl.col("key").is_not_null() | (pl.col("level") == "province"))
 
 
 def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: int) -> pl.DataFrame:
