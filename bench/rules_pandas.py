@@ -11,8 +11,8 @@ feature views (assess/features.py), with the same reference data:
 - yitisheng.no_rd_institution: revenue at least 10,000万元 and R&D institution '无'.
 
 A missing value satisfies no condition, as in the engine's SQL. `evaluate` returns the flagged firms with the
-engine's columns and messages, and the population and flagged counts by year for the province, each city and each
-direction.
+engine's columns and messages, and the population and flagged counts by year for the province, each city, each
+direction, each chain and each city and chain.
 """
 
 from __future__ import annotations
@@ -38,7 +38,14 @@ NO_INSTITUTION = "无"
 COLUMNS = (RULE_COLUMNS[0], "name", *RULE_COLUMNS[1:])
 MONEY = ("main_revenue", "revenue", "rd_expense")
 HIT_COLUMNS = ["rule_id", "credit_code", "name", "year", "city", "direction", "chain", "message"]
-LEVELS = {"province": ["year"], "city": ["year", "city"], "direction": ["year", "direction"]}
+LEVELS = {
+    "province": ["year"],
+    "city": ["year", "city"],
+    "direction": ["year", "direction"],
+    "chain": ["year", "chain"],
+    "city_chain": ["year", "city", "chain"],
+}
+IN_CHAINS = ("direction", "chain", "city_chain")  # levels a firm outside the flagship chains has no row in
 
 
 def load(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -62,7 +69,7 @@ def evaluate(filings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     above_scale = filings["above_scale"].fillna(filings["main_revenue"].fillna(revenue) >= MAIN_REVENUE_MIN)
     industrial = code.map(by_code["section"]).isin(INDUSTRIAL_SECTIONS)
     base = industrial & above_scale.fillna(False).astype(bool) & chain.notna()
-    flags = pd.DataFrame({"year": filings["year"], "city": filings["city"], "direction": direction})
+    flags = pd.DataFrame({"year": filings["year"], "city": filings["city"], "direction": direction, "chain": chain})
     flags["pop_0"] = base & (revenue >= ACTIVITY_REVENUE_MIN)
     flags["hit_0"] = flags["pop_0"] & (filings["rd_expense"] == 0)
     flags["pop_1"] = base & (revenue >= INSTITUTION_REVENUE_MIN)
@@ -122,10 +129,13 @@ def _plain(amount: pd.Series) -> pd.Series:
 def _counts(flags: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for level, keys in LEVELS.items():
-        # A firm outside every direction has no direction row to count in; a firm without a city counts under none.
-        grouped = flags.groupby(keys, dropna=level == "direction")[["pop_0", "hit_0", "pop_1", "hit_1"]].sum()
+        # A firm outside every direction (or chain) has no row there to count in; one without a city counts under none.
+        grouped = flags.groupby(keys, dropna=level in IN_CHAINS)[["pop_0", "hit_0", "pop_1", "hit_1"]].sum()
         grouped = grouped.reset_index()
-        key = grouped[keys[1]] if len(keys) > 1 else pd.Series(None, index=grouped.index, dtype="str")
+        if level == "city_chain":  # the engine's key: both names
+            key = grouped["city"] + "/" + grouped["chain"]
+        else:
+            key = grouped[keys[1]] if len(keys) > 1 else pd.Series(None, index=grouped.index, dtype="str")
         for i, rule_id in enumerate(RULE_IDS):
             frames.append(
                 pd.DataFrame(

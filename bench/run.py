@@ -239,7 +239,7 @@ def check_same(case: str, out: Path, reference: Path) -> None:
         )
     if not counts.equals(expected_counts):
         differ = counts.join(expected_counts, on=["rule_id", "year", "level", "key"], how="full", nulls_equal=True)
-        raise SystemExit(f"{case} counts cities or directions otherwise:\n{differ}")
+        raise SystemExit(f"{case} counts cities, directions or chains otherwise:\n{differ}")
 
 
 class RulesResult(CaseResult):
@@ -366,7 +366,7 @@ def section(results: dict[str, RulesResult], counts: pl.DataFrame, store: dict, 
             "**engine**: on an open `Store`, `runs.prepare(store)` (reference tables and feature views; median "
             f"{engine.median('prepare_seconds'):.2f} s) then `evaluate_flags(store.con, load_rules(), None)`: both "
             "flag rules for every year, giving the flagged firms with their messages and the counts by province, "
-            "city and direction as polars frames.",
+            "city, direction, chain and city and chain as polars frames.",
             "- ",
         ),
         *prose(
@@ -417,8 +417,8 @@ def section(results: dict[str, RulesResult], counts: pl.DataFrame, store: dict, 
         *prose(
             "Every engine and pandas run was checked against the first engine run (the script stops otherwise): "
             "the same (credit_code, year, rule) flagged, with the same name, city, direction, chain and message, "
-            "and the same population and flagged counts for the province, every city and every direction in "
-            "every year. All agreed. Province counts:"
+            "and the same population and flagged counts for the province, every city, direction, chain and city "
+            "and chain in every year. All agreed. Province counts:"
         ),
         "",
         "| rule | year | population | flagged | share |",

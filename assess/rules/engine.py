@@ -117,7 +117,8 @@ def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.Dat
         for i, rule in enumerate(compiled)
     ]
     # A firm outside every direction (or chain) has no direction (or chain) row to count in.
-    return pl.concat(frames).filter(pl.col("key").is_not_null() | (pl.col("level") == "province"))
+    outside = pl.col("level").is_in(["direction", "chain", "city_chain"]) & pl.col("key").is_null()
+    return pl.concat(frames).filter(~outside)
 
 
 def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: int) -> pl.DataFrame:
