@@ -106,7 +106,7 @@ def score_case(db: Path) -> dict:
         "store_seconds": end - scored,
         "firms": frame.height,
         "scored": int(frame["scored"].sum()),
-        "reasons": int(frame["reasons"].list.len().sum() + frame["index_reasons"].list.len().sum()),
+        "reasons": int(frame["reasons"].list.len().sum()) + int(frame["index_reasons"].list.len().sum()),
         "model_id": record.model_id,
     }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import openpyxl
@@ -51,9 +51,14 @@ def firm_row(serial: int, **overrides: object) -> list[object]:
     return list(row.values())
 
 
+# A sheet's rows as write_xlsx takes them: HEADER (list[str]) and firm_row() (list[object]) mix in one list.
+Rows = list[Sequence[object]]
+
+
 def write_xlsx(path: Path, sheets: dict[str, Sequence[Sequence[object]]]) -> Path:
     """A real workbook; text that starts with = is stored as text, as a user's typed '=... would be."""
     book = openpyxl.Workbook()
+    assert book.active is not None  # a new workbook has one default sheet
     book.remove(book.active)
     for name, rows in sheets.items():
         sheet = book.create_sheet(name)
@@ -101,7 +106,7 @@ def contract() -> Contract:
 
 
 @pytest.fixture
-def store(tmp_path: Path, contract: Contract) -> Store:
+def store(tmp_path: Path, contract: Contract) -> Iterator[Store]:
     with Store(tmp_path / "db" / "assess.duckdb", contract) as opened:
         yield opened
 

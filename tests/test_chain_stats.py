@@ -14,14 +14,14 @@ from assess import stats
 from assess.cli import app
 from assess.contract import load_contract
 from assess.stats import NO_INSTITUTION_RULE, NO_RD_RULE
-from tests.conftest import HEADER, firm_row, write_xlsx
+from tests.conftest import HEADER, Rows, firm_row, write_xlsx
 
 runner = CliRunner()
 
 
 def _stats(tmp_path: Path) -> dict:
     header = [*HEADER, "所属产业链"]
-    rows = [
+    rows: Rows = [
         header,
         # Revenue of 6,000万 and no R&D expense: each is flagged by 一清零 if it is in a flagship chain.
         [*firm_row(1, 营业收入=6000, 研发费用=0), None],  # 3562: direction 集成电路 of 新一代信息技术
@@ -81,7 +81,7 @@ def test_a_run_saved_before_chain_counts_gives_its_chains_as_sums_of_their_direc
 
 def test_a_city_workbook_shows_institution_coverage_by_chain(tmp_path: Path) -> None:
     """Firms of 1亿元 and more, all in 新一代信息技术: two in 济南 (one with an R&D institution), one in 青岛."""
-    rows = [
+    rows: Rows = [
         HEADER,
         firm_row(1, 营业收入=20000, 研发机构级别="省级"),
         firm_row(2, 营业收入=20000, 研发机构级别="无"),
@@ -96,7 +96,7 @@ def test_a_city_workbook_shows_institution_coverage_by_chain(tmp_path: Path) -> 
         result = runner.invoke(app, [*map(str, args), "--db", str(db)])
         assert result.exit_code == 0, result.stderr
 
-    def chain_row(city: str) -> dict[str, object]:
+    def chain_row(city: str) -> dict[object, object]:
         sheet = openpyxl.load_workbook(folder / f"2024_{city}_培育清单.xlsx")["汇总"]
         table = list(sheet.iter_rows(values_only=True))
         header = next(row for row in table if row[0] == "产业链")

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from assess.cli import app
 from assess.contract import load_contract
 from assess.paths import SAMPLE_DIR
-from tests.conftest import HEADER, firm_row, make_code, write_xlsx
+from tests.conftest import HEADER, Rows, firm_row, make_code, write_xlsx
 
 runner = CliRunner()
 
@@ -229,8 +229,10 @@ def test_template_round_trips_through_ingest(tmp_path: Path, db: Path) -> None:
     values = dict(zip(HEADER, firm_row(1), strict=True))
     headers = [c.value for c in sheet[1]]
     for col, header in enumerate(headers, start=1):
+        assert isinstance(header, str)
         for name, value in values.items():
             if header.startswith(name):
+                assert isinstance(value, str | int)  # firm_row holds text and whole numbers only
                 sheet.cell(row=2, column=col, value=value)
     book.save(out)
     status, stdout, _ = run("ingest", out, "--json", "--db", db)
@@ -266,7 +268,7 @@ def test_demo_never_empties_a_folder_holding_other_files(tmp_path: Path) -> None
 
 
 def _ingest_fixture(tmp_path: Path, db: Path) -> None:
-    rows = [
+    rows: Rows = [
         HEADER,
         firm_row(1, 营业收入=6000, 研发费用=0),
         firm_row(2, 营业收入=20000, 研发机构级别="无", 所属地市="青岛"),
@@ -338,7 +340,7 @@ def test_train_and_score_json_and_a_changed_model_refused(db: Path) -> None:
 
 
 def test_too_few_labels_fall_back_to_the_index(tmp_path: Path, db: Path) -> None:
-    rows = [[*HEADER, "三高一核心评审结果"]]
+    rows: Rows = [[*HEADER, "三高一核心评审结果"]]
     rows += [[*firm_row(i, 研发费用=50 * i), "通过" if i % 2 else "未通过"] for i in range(1, 7)]
     assert run("ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": rows}), "--db", db)[0] == 0
     status, stdout, stderr = run("train", "--json", "--db", db)
@@ -358,7 +360,7 @@ def assessed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small store with one run of 2024 (six labelled firms: the score falls back to the index)."""
     folder = tmp_path_factory.mktemp("assessed")
     db = folder / "cli.duckdb"
-    rows = [[*HEADER, "三高一核心评审结果"]]
+    rows: Rows = [[*HEADER, "三高一核心评审结果"]]
     rows += [[*firm_row(i, 研发费用=50 * i), "通过" if i % 2 else "未通过"] for i in range(1, 7)]
     assert run("ingest", write_xlsx(folder / "f.xlsx", {"表1": rows}), "--db", db)[0] == 0
     assert run("run", "--year", "2024", "--db", db)[0] == 0

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import openpyxl
 
-from tests.conftest import HEADER, Ingester, codes_at, firm_row, make_code, write_xlsx
+from assess.store import Store
+from tests.conftest import HEADER, Ingester, Rows, codes_at, firm_row, make_code, write_xlsx
 
 
-def test_title_rows_above_the_header_are_skipped(tmp_path: Path, ingest: Ingester, store) -> None:
-    rows = [["山东省企业创新能力填报表"], ["填报单位：某市科技局"], [], HEADER, firm_row(1)]
+def test_title_rows_above_the_header_are_skipped(tmp_path: Path, ingest: Ingester, store: Store) -> None:
+    rows: Rows = [["山东省企业创新能力填报表"], ["填报单位：某市科技局"], [], HEADER, firm_row(1)]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
     assert (result.rows_read, result.accepted) == (1, 1)
     assert store.filings()["credit_code"].to_list() == [make_code(1)]
 
 
-def test_aliases_full_width_text_and_spaces_are_matched(tmp_path: Path, ingest: Ingester, store) -> None:
+def test_aliases_full_width_text_and_spaces_are_matched(tmp_path: Path, ingest: Ingester, store: Store) -> None:
     header = [
         "信用代码",
         "单位名称",
@@ -36,24 +37,31 @@ def test_aliases_full_width_text_and_spaces_are_matched(tmp_path: Path, ingest: 
     assert filing["revenue"] == Decimal("1234.5") and filing["rd_institution"] == "企业自建"
 
 
-def test_a_unit_in_the_header_converts_money_exactly_to_wan_yuan(tmp_path: Path, ingest: Ingester, store) -> None:
+def test_a_unit_in_the_header_converts_money_exactly_to_wan_yuan(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
     header = [h.replace("营业收入", "营业收入（元）").replace("研发费用", "研发费用(亿元)") for h in HEADER]
-    rows = [header, firm_row(1, 营业收入=50_000_000, 研发费用=0.0123), firm_row(2, 营业收入="49,999,999.99")]
+    rows: Rows = [header, firm_row(1, 营业收入=50_000_000, 研发费用=0.0123), firm_row(2, 营业收入="49,999,999.99")]
     assert ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows})).accepted == 2
     frame = store.filings().sort("credit_code")
     assert frame["revenue"].to_list() == [Decimal("5000"), Decimal("4999.999999")]
     assert frame["rd_expense"].to_list()[0] == Decimal("123")
 
 
-def test_the_uploads_stated_unit_applies_where_the_header_has_none(tmp_path: Path, ingest: Ingester, store) -> None:
+def test_the_uploads_stated_unit_applies_where_the_header_has_none(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
     path = write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1, 营业收入=5000, 研发费用=100)]})
     ingest(path, unit="千元")
     assert store.filings()["revenue"].to_list() == [Decimal("500")]
 
 
-def test_a_two_row_header_with_year_groups_makes_wide_year_values(tmp_path: Path, ingest: Ingester, store) -> None:
+def test_a_two_row_header_with_year_groups_makes_wide_year_values(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
+    assert sheet is not None  # a new workbook has one default sheet
     sheet.title = "两行表头"
     base = [h for h in HEADER if h not in ("营业收入", "研发费用")]
     sheet.append(["企业年度数据（合成）"])
@@ -74,9 +82,9 @@ def test_a_two_row_header_with_year_groups_makes_wide_year_values(tmp_path: Path
     assert history == [(2023, "rd_expense", Decimal("80")), (2023, "revenue", Decimal("4000"))]
 
 
-def test_a_group_row_with_a_unit_sets_the_unit_of_its_sub_cells(tmp_path: Path, ingest: Ingester, store) -> None:
+def test_a_group_row_with_a_unit_sets_the_unit_of_its_sub_cells(tmp_path: Path, ingest: Ingester, store: Store) -> None:
     base = [h for h in HEADER if h not in ("营业收入", "研发费用")]
-    rows = [
+    rows: Rows = [
         [None] * len(base) + ["财务指标（元）", None],
         [*base, "营业收入", "研发费用"],
         [*(dict(zip(HEADER, firm_row(1), strict=True))[h] for h in base), 50_000_000, 1_000_000],
@@ -87,9 +95,9 @@ def test_a_group_row_with_a_unit_sets_the_unit_of_its_sub_cells(tmp_path: Path, 
 
 
 def test_a_history_only_sheet_stores_supplements_without_other_required_fields(
-    tmp_path: Path, ingest: Ingester, store
+    tmp_path: Path, ingest: Ingester, store: Store
 ) -> None:
-    rows = [
+    rows: Rows = [
         ["统一社会信用代码", "企业名称", "2021年营业收入", "2022年营业收入（元）", "2023年营业收入"],
         [make_code(1), "合成企业1", 3000, 35_000_000, 4000],
         [make_code(2), None, "约3000", None, None],
@@ -103,10 +111,10 @@ def test_a_history_only_sheet_stores_supplements_without_other_required_fields(
 
 
 def test_a_wide_value_that_disagrees_with_a_full_filing_of_its_year_is_a_warning(
-    tmp_path: Path, ingest: Ingester, store
+    tmp_path: Path, ingest: Ingester, store: Store
 ) -> None:
-    full = [HEADER, firm_row(1, 年度=2023, 营业收入=4000)]
-    wide = [["统一社会信用代码", "企业名称", "2023年营业收入"], [make_code(1), "合成企业1", 4500]]
+    full: Rows = [HEADER, firm_row(1, 年度=2023, 营业收入=4000)]
+    wide: Rows = [["统一社会信用代码", "企业名称", "2023年营业收入"], [make_code(1), "合成企业1", 4500]]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"填报": full, "历史": wide}))
     conflict = result.problems.filter(result.problems["code"] == "W-WIDE-CONFLICT")
     assert conflict.select("sheet", "row").rows() == [("历史", 2)]

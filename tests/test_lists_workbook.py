@@ -9,6 +9,8 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from openpyxl.cell import Cell, MergedCell
+from openpyxl.chart._chart import ChartBase
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assess.outputs.lists_workbook import ListsWorkbook, Threshold, write_lists_workbook
@@ -183,7 +185,7 @@ def header(sheet: Worksheet, row: int = 1) -> list[object]:
     return [cell.value for cell in sheet[row]]
 
 
-def column(sheet: Worksheet, title: str, row: int = 1) -> list[openpyxl.cell.Cell]:
+def column(sheet: Worksheet, title: str, row: int = 1) -> list[Cell | MergedCell]:
     """The cells under the header `title` (the first such header), header excluded."""
     index = header(sheet, row).index(title) + 1
     return [sheet.cell(r, index) for r in range(row + 1, sheet.max_row + 1)]
@@ -338,7 +340,7 @@ def test_guide_notes_follow_the_legend(book: openpyxl.Workbook) -> None:
     sheet = book["说明"]
     texts = [row[0] for row in sheet.iter_rows(values_only=True)]
     notes = texts[texts.index("附注") + 1 :]
-    assert notes[0].startswith("依据：[政策]")
+    assert isinstance(notes[0], str) and notes[0].startswith("依据：[政策]")
     assert notes[-2:] == ["评分来源：模型 three_highs（2025-02）。", "本数据为合成数据，仅用于演示。"]
     assert sheet.merged_cells.ranges
 
@@ -356,18 +358,24 @@ def summary_tables(sheet: Worksheet) -> dict[str, list[tuple[object, ...]]]:
     return tables
 
 
+def count(value: object) -> float:
+    """A number in 汇总's tables, which openpyxl types as any cell value."""
+    assert isinstance(value, int | float)
+    return value
+
+
 def test_summary_tables_and_totals(book: openpyxl.Workbook) -> None:
     tables = summary_tables(book["汇总"])
     assert list(tables) == ["地市", "产业链"]
     cities = tables["地市"]
     assert [row[0] for row in cities] == ["济南市", "青岛市", "烟台市", "合计"]
     *rows, total = cities
-    assert total[1:7] == tuple(sum(row[i] for row in rows) for i in range(1, 7)) == (12, 6, 3, 9, 150, 93)
+    assert total[1:7] == tuple(sum(count(row[i]) for row in rows) for i in range(1, 7)) == (12, 6, 3, 9, 150, 93)
     assert total[7] == pytest.approx(93 / 150)
     assert total[8] == pytest.approx(0.8)
     *chains, chain_total = tables["产业链"]
     assert chain_total[0] == "合计"
-    assert chain_total[1:7] == tuple(sum(row[i] for row in chains) for i in range(1, 7))
+    assert chain_total[1:7] == tuple(sum(count(row[i]) for row in chains) for i in range(1, 7))
     assert chain_total[8] == pytest.approx((0.8 * 40 + 0.9 * 50) / 90)  # targets differ: weighted by firms
 
 
@@ -384,10 +392,16 @@ def test_summary_layout(book: openpyxl.Workbook) -> None:
     assert sheet.cell(chain_header + 1, 8).number_format == "0.0%"
 
 
+def charts(sheet: Worksheet) -> list[ChartBase]:
+    """The charts on a sheet: openpyxl keeps them in `_charts`, an attribute its type stubs leave out."""
+    found: list[ChartBase] = vars(sheet)["_charts"]
+    return found
+
+
 def test_summary_has_charts(written: Path) -> None:
     sheet = openpyxl.load_workbook(written)["汇总"]
-    assert len(sheet._charts) == 2
-    assert all(chart.tagname == "barChart" for chart in sheet._charts)
+    assert len(charts(sheet)) == 2
+    assert all(chart.tagname == "barChart" for chart in charts(sheet))
 
 
 def test_summary_without_cities_has_no_chart(tmp_path: Path) -> None:
@@ -395,7 +409,7 @@ def test_summary_without_cities_has_no_chart(tmp_path: Path) -> None:
     empty = pl.DataFrame(schema=SUMMARY_SCHEMA)
     path = write_lists_workbook(ListsWorkbook(**{**vars(content), "by_city": empty}), tmp_path / "x.xlsx")
     sheet = openpyxl.load_workbook(path)["汇总"]
-    assert not sheet._charts
+    assert not charts(sheet)
     assert [cell.value for cell in sheet[2]][:8] == ["合计", 0, 0, 0, 0, 0, 0, None]
 
 

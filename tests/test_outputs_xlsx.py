@@ -7,6 +7,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assess.contract import Contract
@@ -133,9 +134,12 @@ def test_characters_xml_cannot_hold_are_replaced(tmp_path: Path) -> None:
 def test_safe_text_in_a_normal_worksheet(tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
+    assert sheet is not None  # a new workbook has one default sheet
     sheet.append([safe_text(sheet, text) for text in (HYPERLINK_NAME, "=1+1", "普通文本")])
     book.save(tmp_path / "t.xlsx")
-    row = openpyxl.load_workbook(tmp_path / "t.xlsx").active[1]
+    saved = openpyxl.load_workbook(tmp_path / "t.xlsx").active
+    assert saved is not None
+    row = saved[1]
     assert [cell.value for cell in row] == [HYPERLINK_NAME, "=1+1", "普通文本"]
     assert all(cell.data_type == "s" for cell in row)
 
@@ -143,11 +147,13 @@ def test_safe_text_in_a_normal_worksheet(tmp_path: Path) -> None:
 def test_write_table_number_formats_and_preamble(tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
+    assert sheet is not None
     written = write_table(
         sheet, ["代码", "金额"], [["0610", 1.5], [None, 2]], number_formats={0: "@"}, preamble=["说明"]
     )
     book.save(tmp_path / "t.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "t.xlsx").active
+    assert sheet is not None
     assert written == 2
     assert header(sheet, 3) == ["代码", "金额"]
     assert sheet.freeze_panes == "A4"
@@ -170,7 +176,10 @@ def test_template_layout(template_book: openpyxl.Workbook, contract: Contract) -
 
 
 def test_template_headers_are_read_back_as_their_fields(template_book: openpyxl.Workbook, contract: Contract) -> None:
-    read = [read_header(text, contract).field for text in header(template_book["填报表"])]
+    read = []
+    for text in header(template_book["填报表"]):
+        assert isinstance(text, str)  # read_header takes text; a header that is not would not match a field anyway
+        read.append(read_header(text, contract).field)
     assert read == [spec.name for spec in contract.fields]
 
 
@@ -187,13 +196,13 @@ def test_template_code_columns_are_text(template_book: openpyxl.Workbook, contra
     form = template_book["填报表"]
     column = [spec.name for spec in contract.fields].index(field) + 1
     assert {form.cell(row=row, column=column).number_format for row in range(2, TEMPLATE_ROWS + 2)} == {"@"}
-    assert form.column_dimensions[form.cell(row=1, column=column).column_letter].number_format == "@"
+    assert form.column_dimensions[get_column_letter(column)].number_format == "@"
 
 
 def test_template_drop_downs(template_book: openpyxl.Workbook, contract: Contract) -> None:
     form = template_book["填报表"]
     lists = {str(dv.sqref).split(":")[0]: dv.formula1 for dv in form.data_validations.dataValidation}
-    letters = {spec.name: form.cell(row=1, column=i).column_letter for i, spec in enumerate(contract.fields, start=1)}
+    letters = {spec.name: get_column_letter(i) for i, spec in enumerate(contract.fields, start=1)}
     assert lists[f"{letters['rd_institution']}2"] == '"无,企业自建,市级,省级,国家级"'
     assert lists[f"{letters['award_level']}2"] == '"无,省部级,国家级"'
     assert lists[f"{letters['is_hte']}2"] == '"是,否"'
@@ -211,7 +220,9 @@ def test_guide_lists_every_field_and_alias(template_book: openpyxl.Workbook, con
     for spec in contract.fields:
         row = table[spec.name]
         assert row[1] == spec.header_with_unit
-        assert all(alias in (row[2] or "") for alias in spec.aliases)
+        aliases = row[2] or ""
+        assert isinstance(aliases, str)
+        assert all(alias in aliases for alias in spec.aliases)
         assert row[5] == ("是" if spec.required else "否")
     assert guide.freeze_panes == f"A{start + 2}"
     assert guide.auto_filter.ref == f"A{start + 1}:G{start + 1 + len(contract.fields)}"

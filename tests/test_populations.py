@@ -8,7 +8,7 @@ from assess import runs
 from assess.rules.expressions import to_sql
 from assess.rules.packs import load_populations
 from assess.store import Store
-from tests.conftest import HEADER, Ingester, firm_row, make_code, write_xlsx
+from tests.conftest import HEADER, Ingester, Rows, firm_row, make_code, write_xlsx
 
 SIZES = ("large_enterprise", "medium_enterprise", "small_enterprise", "micro_enterprise", "sme")
 
@@ -21,7 +21,7 @@ def _members(store: Store, population: str) -> set[str]:
 
 
 def test_size_classes_follow_the_2017_bands_with_both_bounds(tmp_path: Path, ingest: Ingester, store: Store) -> None:
-    rows = [
+    rows: Rows = [
         HEADER,
         firm_row(1, 从业人员=1000, 营业收入=40000),  # large: both bounds
         firm_row(2, 从业人员=1000, 营业收入=39999.99),  # medium: revenue short of large
@@ -42,7 +42,7 @@ def test_size_classes_follow_the_2017_bands_with_both_bounds(tmp_path: Path, ing
 
 def test_the_statistics_bureaus_flag_decides_above_scale_status(tmp_path: Path, ingest: Ingester, store: Store) -> None:
     header = [*HEADER, "规上企业", "主营业务收入"]
-    rows = [
+    rows: Rows = [
         header,
         [*firm_row(1, 营业收入=1500), "是", None],  # flagged 规上 although small
         [*firm_row(2, 营业收入=9000), "否", None],  # flagged not 规上 although large

@@ -10,29 +10,30 @@ import polars as pl
 import pytest
 import xlwt
 
-from tests.conftest import HEADER, Ingester, codes_at, firm_row, make_code, write_xlsx
+from assess.store import Store
+from tests.conftest import HEADER, Ingester, Rows, codes_at, firm_row, make_code, write_xlsx
 
-ROWS = [HEADER, firm_row(1), firm_row(2, 所属地市="青岛市", 营业收入="1,234.5"), firm_row(3, 所属地市="370203")]
+ROWS: Rows = [HEADER, firm_row(1), firm_row(2, 所属地市="青岛市", 营业收入="1,234.5"), firm_row(3, 所属地市="370203")]
 
 
-def _csv_text(rows: list[list[object]]) -> str:
+def _csv_text(rows: Rows) -> str:
     return "\n".join(",".join("" if v is None else f'"{v}"' if "," in str(v) else str(v) for v in row) for row in rows)
 
 
-def _expect_three_filings(store) -> None:
+def _expect_three_filings(store: Store) -> None:
     frame = store.filings().sort("credit_code")
     assert frame["credit_code"].to_list() == sorted(make_code(i) for i in (1, 2, 3))
     assert sorted(frame["city"].to_list()) == ["济南", "青岛", "青岛"]
     assert sorted(float(v) for v in frame["revenue"]) == [1234.5, 5000.0, 5000.0]
 
 
-def test_xlsx(tmp_path: Path, ingest: Ingester, store) -> None:
+def test_xlsx(tmp_path: Path, ingest: Ingester, store: Store) -> None:
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": ROWS}))
     assert (result.rows_read, result.accepted) == (3, 3)
     _expect_three_filings(store)
 
 
-def test_xls(tmp_path: Path, ingest: Ingester, store) -> None:
+def test_xls(tmp_path: Path, ingest: Ingester, store: Store) -> None:
     book = xlwt.Workbook(encoding="utf-8")
     sheet = book.add_sheet("表1")
     for r, row in enumerate(ROWS):
@@ -45,7 +46,7 @@ def test_xls(tmp_path: Path, ingest: Ingester, store) -> None:
 
 
 @pytest.mark.parametrize(("encoding", "name"), [("gb18030", "gbk.csv"), ("utf-8-sig", "bom.csv"), ("utf-8", "u.csv")])
-def test_csv_in_each_encoding(tmp_path: Path, ingest: Ingester, store, encoding: str, name: str) -> None:
+def test_csv_in_each_encoding(tmp_path: Path, ingest: Ingester, store: Store, encoding: str, name: str) -> None:
     path = tmp_path / name
     path.write_bytes(_csv_text(ROWS).encode(encoding))
     result = ingest(path)
@@ -54,7 +55,7 @@ def test_csv_in_each_encoding(tmp_path: Path, ingest: Ingester, store, encoding:
     assert store.filings()["name"].to_list()[0].startswith("合成企业")
 
 
-def test_parquet(tmp_path: Path, ingest: Ingester, store) -> None:
+def test_parquet(tmp_path: Path, ingest: Ingester, store: Store) -> None:
     frame = pl.DataFrame([pl.Series(h, [str(r[i]) for r in ROWS[1:]]) for i, h in enumerate(HEADER)])
     frame.write_parquet(tmp_path / "f.parquet")
     result = ingest(tmp_path / "f.parquet")
@@ -70,7 +71,12 @@ def test_parquet_rows_are_numbered_from_2(tmp_path: Path, ingest: Ingester) -> N
 
 
 def test_csv_rows_are_physical_lines_even_after_a_multi_line_cell(tmp_path: Path, ingest: Ingester) -> None:
-    rows = [["企业填报（合成数据）"], HEADER, firm_row(1, 企业名称='"第一行\n第二行"'), firm_row(2, 所属地市="杭州")]
+    rows: Rows = [
+        ["企业填报（合成数据）"],
+        HEADER,
+        firm_row(1, 企业名称='"第一行\n第二行"'),
+        firm_row(2, 所属地市="杭州"),
+    ]
     path = tmp_path / "f.csv"
     path.write_text("\n".join(",".join("" if v is None else str(v) for v in row) for row in rows), encoding="utf-8")
     result = ingest(path)
@@ -85,14 +91,14 @@ def test_a_credit_code_in_scientific_notation_in_csv_is_numeric(tmp_path: Path, 
 
 def test_numeric_credit_code_cells_are_told_apart_from_text_ones_in_xlsx(tmp_path: Path, ingest: Ingester) -> None:
     as_text = "913701001234560000"  # looks like what a number cell gives back, but typed as text: only its check fails
-    rows = [HEADER, firm_row(1, 统一社会信用代码=913701001234567000), firm_row(2, 统一社会信用代码=as_text)]
+    rows: Rows = [HEADER, firm_row(1, 统一社会信用代码=913701001234567000), firm_row(2, 统一社会信用代码=as_text)]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
     assert codes_at(result, 2) == {"E-USCC-NUMERIC"}
     assert "E-USCC-CHECK" in codes_at(result, 3) and "E-USCC-NUMERIC" not in codes_at(result, 3)
 
 
 def test_a_file_that_is_not_a_spreadsheet_is_an_error_and_stores_nothing(
-    tmp_path: Path, ingest: Ingester, store
+    tmp_path: Path, ingest: Ingester, store: Store
 ) -> None:
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"not a zip file")
@@ -102,7 +108,7 @@ def test_a_file_that_is_not_a_spreadsheet_is_an_error_and_stores_nothing(
     assert store.uploads().height == 0
 
 
-def test_a_file_without_a_recognisable_header_is_an_error(tmp_path: Path, ingest: Ingester, store) -> None:
+def test_a_file_without_a_recognisable_header_is_an_error(tmp_path: Path, ingest: Ingester, store: Store) -> None:
     path = write_xlsx(tmp_path / "f.xlsx", {"表1": [["甲", "乙", "丙"], [1, 2, 3]]})
     result = ingest(path)
     assert result.error is not None and "表头" in result.error
@@ -124,7 +130,7 @@ def _with_error_cell(path: Path, cell: str, literal: str) -> Path:
 
 
 def test_an_excel_error_cell_is_reported_as_what_it_is_not_as_blank(tmp_path: Path, ingest: Ingester) -> None:
-    rows = [[*HEADER, "研发人员"], [*firm_row(1), 10], [*firm_row(2), 10]]
+    rows: Rows = [[*HEADER, "研发人员"], [*firm_row(1), 10], [*firm_row(2), 10]]
     path = write_xlsx(tmp_path / "f.xlsx", {"表1": rows})
     _with_error_cell(_with_error_cell(path, "F2", "#DIV/0!"), "J3", "#N/A")  # 营业收入 of row 2, 研发人员 of row 3
     result = ingest(path)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from assess.contract import load_contract
 from assess.ingest import Options, ingest_files
 from assess.store import Store
-from tests.conftest import HEADER, firm_row, write_xlsx
+from tests.conftest import HEADER, Rows, firm_row, write_xlsx
 
 KINDS = ("filing", "error", "blank", "spaces", "total")
 SKIPPED = {"blank", "spaces", "total"}
@@ -23,16 +23,17 @@ CONTRACT = load_contract()
 
 
 def _row(kind: str, serial: int) -> list[object]:
-    return {
+    rows: dict[str, list[object]] = {
         "filing": firm_row(serial),
         "error": firm_row(serial, 所属地市="杭州"),
         "blank": [None] * len(HEADER),
         "spaces": ["  ", "\u3000"],
         "total": ["合 计", None, None, None, None, 10000],
-    }[kind]
+    }
+    return rows[kind]
 
 
-def _write(path: Path, rows: list[list[object]]) -> Path:
+def _write(path: Path, rows: Rows) -> Path:
     if path.suffix == ".xlsx":
         return write_xlsx(path, {"表1": rows})
     path.write_text("\n".join(",".join("" if v is None else str(v) for v in row) for row in rows), encoding="utf-8")
@@ -46,7 +47,8 @@ def _write(path: Path, rows: list[list[object]]) -> Path:
     suffix=st.sampled_from([".csv", ".xlsx"]),
 )
 def test_every_row_is_accepted_rejected_or_skipped(kinds: list[str], titles: int, suffix: str) -> None:
-    rows = [["2024年企业填报表（合成数据）"]] * titles + [HEADER]
+    rows: Rows = [["2024年企业填报表（合成数据）"]] * titles
+    rows.append(HEADER)
     rows += [_row(kind, serial) for serial, kind in enumerate(kinds, start=1)]
     # Rows after the last one with content are not rows of the table.
     last = max((i for i, kind in enumerate(kinds) if kind not in ("blank", "spaces")), default=-1)

@@ -9,6 +9,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from assess.contract import load_contract
@@ -29,7 +30,7 @@ def test_a_failure_in_the_middle_of_an_upload_leaves_the_database_as_it_was(
     before = _table_counts(store)
     original = Store._insert_problems
 
-    def fail_after_filings(self: Store, upload_id: int, problems) -> None:
+    def fail_after_filings(self: Store, upload_id: int, problems: pl.DataFrame) -> None:
         original(self, upload_id, problems)
         raise RuntimeError("disk full")
 
@@ -80,6 +81,7 @@ def test_retracting_an_upload_restores_what_it_superseded_and_deletes_nothing(
     a = write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]})
     ingest(a)
     second = ingest(write_xlsx(tmp_path / "b.xlsx", {"表1": [HEADER, firm_row(1, 营业收入=6000), firm_row(2)]}))
+    assert second.upload_id is not None
     store.retract(second.upload_id)
     current = dict(store.filings().select("credit_code", "revenue").iter_rows())
     assert current == {make_code(1): Decimal("5000")}
@@ -97,6 +99,7 @@ def test_the_uploaded_file_is_kept_by_its_hash_beside_the_database(
     result = ingest(write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]}))
     kept = store.files_dir / f"{result.sha256}.xlsx"
     assert kept.read_bytes() == (tmp_path / "a.xlsx").read_bytes()
+    assert result.upload_id is not None
     upload = store.upload(result.upload_id)
     assert (upload["file_name"], upload["sha256"], upload["stored_file"]) == ("a.xlsx", result.sha256, kept.name)
 

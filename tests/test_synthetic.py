@@ -120,6 +120,7 @@ def test_expert_label_is_given_for_a_subset_and_follows_rd_intensity(panel: pl.D
     labelled = panel.filter(pl.col("expert_label").is_not_null())
     assert 0.03 < labelled.height / panel.height < 0.3
     positive = labelled["expert_label"].mean()
+    assert isinstance(positive, float)  # Series.mean is typed as any Python literal or None
     assert 0.15 < positive < 0.6
     intensity = labelled.select(pl.col("rd_expense") / pl.col("revenue")).to_series().to_numpy()
     label = labelled["expert_label"].to_numpy().astype(bool)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import cast
 
 import openpyxl
 import polars as pl
@@ -24,7 +25,11 @@ from tests.conftest import HEADER, firm_row, fixture_names, read_fixture, write_
 FIXTURES = Path(__file__).parent / "fixtures" / "tiers"
 
 
-def _eligible(rows: list[tuple[str, str, str | None, float, float | None]]) -> pl.DataFrame:
+# (credit_code, city, chain, value, rd_intensity)
+Candidate = tuple[str, str, str | None, float, float | None]
+
+
+def _eligible(rows: list[Candidate]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["credit_code", "city", "chain", "value", "rd_intensity"], orient="row").pipe(
         rank_order
     )
@@ -67,7 +72,7 @@ def test_a_city_minimum_reserves_seats_before_the_province_wide_ranking() -> Non
 
 
 def test_proportional_seats_follow_each_citys_eligible_firms_by_largest_remainder() -> None:
-    rows = [(f"A{i}", "济南", None, 10 - i, 0.03) for i in range(6)]
+    rows: list[Candidate] = [(f"A{i}", "济南", None, 10 - i, 0.03) for i in range(6)]
     rows += [(f"B{i}", "青岛", None, 3 - i, 0.03) for i in range(3)]
     rows += [("C0", "烟台", None, 0.1, 0.03)]
     allocated = allocate(_eligible(rows), Allocation(quota=5, proportional=True))
@@ -195,7 +200,7 @@ def test_the_workbook_and_the_city_workbooks(listed: tuple[Path, dict, dict[str,
     giants = book["科技小巨人候选"]
     header = [c.value for c in giants[1]]
     rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in giants.iter_rows(min_row=2)]
-    chosen = sorted(r["企业名称"] for r in rows if r["状态"] == "入选")
+    chosen = sorted(cast(str, r["企业名称"]) for r in rows if r["状态"] == "入选")  # firm names are text cells
     assert chosen == sorted(fixture["expect"]["little_giant"]["selected"])
     formula = next(
         row for row in giants.iter_rows(min_row=2) if str(row[header.index("企业名称")].value).startswith("=")

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from assess import uscc
-from tests.conftest import HEADER, Ingester, codes_at, firm_row, make_code, write_xlsx
+from assess.store import Store
+from tests.conftest import HEADER, Ingester, Rows, codes_at, firm_row, make_code, write_xlsx
 
 # One row per case, written below the header at Excel row 2; (overrides of the clean row, expected code).
-ROW_CASES = {
+ROW_CASES: dict[str, tuple[dict[str, object], str]] = {
     "E-USCC-FORMAT": ({"统一社会信用代码": "91370100MA3C5X2"}, "E-USCC-FORMAT"),
     "E-USCC-FORMAT-letters": ({"统一社会信用代码": "91370100MA3C5XOOI1"}, "E-USCC-FORMAT"),
     "E-USCC-CHECK": (
@@ -50,21 +51,28 @@ def test_a_numeric_industry_code_that_lost_its_leading_zero_says_so(tmp_path: Pa
 
 def test_staff_above_employees_is_rejected(tmp_path: Path, ingest: Ingester) -> None:
     header = [*HEADER, "研发人员", "科技人员"]
-    rows = [header, [*firm_row(1, 从业人员=50), 60, 10], [*firm_row(2, 从业人员=50), 10, 51], [*firm_row(3), 200, 200]]
+    rows: Rows = [
+        header,
+        [*firm_row(1, 从业人员=50), 60, 10],
+        [*firm_row(2, 从业人员=50), 10, 51],
+        [*firm_row(3), 200, 200],
+    ]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
     assert codes_at(result, 2) == {"E-STAFF"} and codes_at(result, 3) == {"E-STAFF"} and codes_at(result, 4) == set()
     assert result.accepted == 1
 
 
 def test_a_percentage_outside_0_to_100_is_rejected(tmp_path: Path, ingest: Ingester) -> None:
-    rows = [[*HEADER, "市场占有率"], [*firm_row(1), 150], [*firm_row(2), "12.5%"], [*firm_row(3), 30]]
+    rows: Rows = [[*HEADER, "市场占有率"], [*firm_row(1), 150], [*firm_row(2), "12.5%"], [*firm_row(3), 30]]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
     assert codes_at(result, 2) == {"E-PERCENT"}
     assert result.accepted == 2
 
 
-def test_a_percent_column_of_fractions_is_scaled_once_with_a_warning(tmp_path: Path, ingest: Ingester, store) -> None:
-    rows = [[*HEADER, "主导产品市场占有率"], [*firm_row(1), 0.12], [*firm_row(2), 0.5]]
+def test_a_percent_column_of_fractions_is_scaled_once_with_a_warning(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
+    rows: Rows = [[*HEADER, "主导产品市场占有率"], [*firm_row(1), 0.12], [*firm_row(2), 0.5]]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
     assert codes_at(result) == {"W-PERCENT-FRACTION"}
     assert sorted(float(v) for v in store.filings()["market_share"]) == [12.0, 50.0]
@@ -73,8 +81,8 @@ def test_a_percent_column_of_fractions_is_scaled_once_with_a_warning(tmp_path: P
 def test_the_same_firm_and_year_twice_rejects_every_such_row_and_names_them_all(
     tmp_path: Path, ingest: Ingester
 ) -> None:
-    rows = [HEADER, firm_row(1), firm_row(2), firm_row(1, 营业收入=6000)]
-    other = [HEADER, firm_row(1, 营业收入=7000)]
+    rows: Rows = [HEADER, firm_row(1), firm_row(2), firm_row(1, 营业收入=6000)]
+    other: Rows = [HEADER, firm_row(1, 营业收入=7000)]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows, "表2": other}))
     duplicates = result.problems.filter(result.problems["code"] == "E-DUPLICATE")
     assert sorted(zip(duplicates["sheet"], duplicates["row"], strict=True)) == [("表1", 2), ("表1", 4), ("表2", 2)]
@@ -97,7 +105,7 @@ def test_warnings_keep_the_row(tmp_path: Path, ingest: Ingester) -> None:
     wrong = "2" if uscc.org_check_char(org8) == "1" else "1"
     wrong_org = f"91370100{org8}{wrong}"
     wrong_org += uscc.check_char(wrong_org)  # the 18th character checks; the 17th does not
-    rows = [
+    rows: Rows = [
         [*HEADER, "备注"],
         [*firm_row(1, 研发费用=6000), "x"],
         [*firm_row(2, 统一社会信用代码=outside), None],
@@ -114,7 +122,7 @@ def test_warnings_keep_the_row(tmp_path: Path, ingest: Ingester) -> None:
 def test_revenue_jumping_tenfold_against_the_previous_year_is_a_warning(tmp_path: Path, ingest: Ingester) -> None:
     first = write_xlsx(tmp_path / "2023.xlsx", {"表1": [HEADER, firm_row(1, 年度=2023, 营业收入=1000)]})
     ingest(first)
-    rows = [HEADER, firm_row(1, 营业收入=10001), firm_row(2, 年度=2023, 营业收入=5000), firm_row(2, 营业收入=499)]
+    rows: Rows = [HEADER, firm_row(1, 营业收入=10001), firm_row(2, 年度=2023, 营业收入=5000), firm_row(2, 营业收入=499)]
     result = ingest(write_xlsx(tmp_path / "2024.xlsx", {"表1": rows}))
     assert codes_at(result, 2) == {"W-JUMP"}  # against the store
     assert codes_at(result, 4) == {"W-JUMP"}  # against the same upload
@@ -124,7 +132,7 @@ def test_revenue_jumping_tenfold_against_the_previous_year_is_a_warning(tmp_path
 
 
 def test_blank_and_total_rows_are_skipped_and_a_sheet_without_header_is_noted(tmp_path: Path, ingest: Ingester) -> None:
-    rows = [
+    rows: Rows = [
         ["2024年企业填报表"],
         HEADER,
         firm_row(1),
@@ -141,7 +149,7 @@ def test_blank_and_total_rows_are_skipped_and_a_sheet_without_header_is_noted(tm
     assert notices["sheet"].to_list() == ["说明"]
 
 
-def test_blank_rows_after_the_last_filing_are_not_rows(tmp_path: Path, ingest: Ingester, store) -> None:
+def test_blank_rows_after_the_last_filing_are_not_rows(tmp_path: Path, ingest: Ingester, store: Store) -> None:
     """Spreadsheet exports often end in empty or space-only lines: they are neither read nor counted."""
     csv = tmp_path / "f.csv"
     filings = [",".join(map(str, row)) for row in (HEADER, firm_row(1), firm_row(2))]
@@ -152,9 +160,11 @@ def test_blank_rows_after_the_last_filing_are_not_rows(tmp_path: Path, ingest: I
     assert (ingest(xlsx).rows_read, store.filings().height) == (1, 3)
 
 
-def test_a_column_written_wholly_in_full_width_digits_reads_as_numbers(tmp_path: Path, ingest: Ingester, store) -> None:
+def test_a_column_written_wholly_in_full_width_digits_reads_as_numbers(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
     full_width = str.maketrans("0123456789", "０１２３４５６７８９")
-    rows = [HEADER, *(firm_row(i, 营业收入=str(5000 + i).translate(full_width)) for i in (1, 2))]
+    rows: Rows = [HEADER, *(firm_row(i, 营业收入=str(5000 + i).translate(full_width)) for i in (1, 2))]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
     assert (result.accepted, result.rejected) == (2, 0)
     assert sorted(store.filings()["revenue"].to_list()) == [5001, 5002]
@@ -162,13 +172,13 @@ def test_a_column_written_wholly_in_full_width_digits_reads_as_numbers(tmp_path:
 
 def test_a_missing_required_column_rejects_the_sheet_with_one_notice(tmp_path: Path, ingest: Ingester) -> None:
     header = HEADER[:-1]
-    rows = [header, firm_row(1)[:-1], firm_row(2)[:-1]]
+    rows: Rows = [header, firm_row(1)[:-1], firm_row(2)[:-1]]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
     assert codes_at(result) == {"E-REQUIRED"} and result.rejected == 2
     assert "研发机构级别" in result.problems["message"][0]
 
 
-def test_a_row_without_year_takes_the_uploads_year(tmp_path: Path, ingest: Ingester, store) -> None:
+def test_a_row_without_year_takes_the_uploads_year(tmp_path: Path, ingest: Ingester, store: Store) -> None:
     header = [h for h in HEADER if h != "年度"]
     row = [v for h, v in zip(HEADER, firm_row(1), strict=True) if h != "年度"]
     path = write_xlsx(tmp_path / "f.xlsx", {"表1": [header, row]})
@@ -179,7 +189,7 @@ def test_a_row_without_year_takes_the_uploads_year(tmp_path: Path, ingest: Inges
 
 def test_upload_level_problems_name_the_column_as_the_sheet_wrote_it(tmp_path: Path, ingest: Ingester) -> None:
     header = ["信用代码", *HEADER[1:5], "营业收入（元）", *HEADER[6:]]
-    rows = [
+    rows: Rows = [
         header,
         firm_row(1, 年度=2023, 营业收入=1_000_000),
         firm_row(1, 营业收入=100_000_000),
@@ -191,13 +201,16 @@ def test_upload_level_problems_name_the_column_as_the_sheet_wrote_it(tmp_path: P
     assert located == {("W-JUMP", 3, "营业收入（元）"), ("E-DUPLICATE", 4, "信用代码"), ("E-DUPLICATE", 5, "信用代码")}
 
 
-def test_the_same_firm_on_two_history_sheets_is_not_a_duplicate(tmp_path: Path, ingest: Ingester, store) -> None:
-    revenue = [
+def test_the_same_firm_on_two_history_sheets_is_not_a_duplicate(tmp_path: Path, ingest: Ingester, store: Store) -> None:
+    revenue: Rows = [
         ["统一社会信用代码", "企业名称", "2022年营业收入", "2023年营业收入"],
         [make_code(1), "合成企业1", 3000, 4000],
     ]
-    rd = [["统一社会信用代码", "企业名称", "2022年研发费用", "2023年研发费用"], [make_code(1), "合成企业1", 90, 120]]
-    again = [["统一社会信用代码", "企业名称", "2023年营业收入"], [make_code(1), "合成企业1", 4100]]
+    rd: Rows = [
+        ["统一社会信用代码", "企业名称", "2022年研发费用", "2023年研发费用"],
+        [make_code(1), "合成企业1", 90, 120],
+    ]
+    again: Rows = [["统一社会信用代码", "企业名称", "2023年营业收入"], [make_code(1), "合成企业1", 4100]]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"历年收入": revenue, "历年研发": rd}))
     assert (result.accepted, result.rejected) == (2, 0)
     assert store.con.execute("SELECT count(*) FROM supplements").fetchall()[0][0] == 4
