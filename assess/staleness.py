@@ -44,7 +44,8 @@ def _changed_files(run: Run, config: Config) -> list[str]:
     then[manifest["populations"]["file"]] = manifest["populations"]["sha256"]
     then[manifest["chain_map"]["file"]] = manifest["chain_map"]["sha256"]
     now = {p.path.name: p.sha256 for p in config.rules.packs}
-    now |= {f"tiers/{t.path.name}": t.sha256 for t in config.tiers}
+    if "tiers" in manifest:  # a run without scoring drew no lists
+        now |= {f"tiers/{t.path.name}": t.sha256 for t in config.tiers}
     now[config.rules.populations.path.name] = config.rules.populations.sha256
     now[features.CHAIN_MAP.name] = file_sha256(features.CHAIN_MAP)
     return sorted(name for name in then.keys() | now.keys() if then.get(name) != now.get(name))
