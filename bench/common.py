@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -220,3 +220,36 @@ def parse_args(
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     return parser, args
+
+
+def file_case_args(doc: str, cases: Mapping[str, Callable[[Path], dict]]) -> argparse.Namespace | None:
+    """The command line of a benchmark whose cases each read one file. With `--case NAME --file PATH`, run that case
+    once and print its measurement as JSON (and return None); else return the arguments of a whole run."""
+
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--file", type=Path, help="the file the case reads (with --case)")
+
+    parser, args = parse_args(doc, cases, add_arguments)
+    if args.case is None:
+        return args
+    if args.file is None:
+        parser.error("--case needs --file")
+    print(json.dumps(cases[args.case](args.file.resolve())))
+    return None
+
+
+def measure_alternating(script: str | Path, cases: Iterable[str], repeats: int, *args: str) -> dict[str, list[Run]]:
+    """Each case `repeats` times, the cases taking turns so that all see the same machine state; progress on
+    stderr."""
+    runs: dict[str, list[Run]] = {case: [] for case in cases}
+    for i in range(repeats):
+        for case, done in runs.items():
+            run = measure(script, case, *args)
+            done.append(run)
+            print(
+                f"{case} run {i + 1}/{repeats}: {run.seconds:.2f} s, process CPU {run.process_cpu_seconds:.2f} s, "
+                f"{run.peak_rss_mb:.0f} MB",
+                file=sys.stderr,
+                flush=True,
+            )
+    return runs

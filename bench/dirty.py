@@ -11,8 +11,6 @@ once, then times three cases, each run in its own process under `/usr/bin/time -
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 import time
@@ -29,9 +27,9 @@ from common import (  # bench/common.py, beside this script
     CaseResult,
     assess_digest,
     ensure_built,
+    file_case_args,
     machine,
-    measure,
-    parse_args,
+    measure_alternating,
     section_head,
     write_section,
 )
@@ -253,22 +251,11 @@ def section(results: list[CaseResult], repeats: int) -> str:
 
 
 def main() -> None:
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--file", type=Path, help="the file the case reads (with --case)")
-
-    parser, args = parse_args(__doc__, CASES, add_arguments)
-    if args.case is not None:
-        if args.file is None:
-            parser.error("--case needs --file")
-        print(json.dumps(CASES[args.case](args.file.resolve())))
+    args = file_case_args(__doc__ or "", CASES)
+    if args is None:
         return
     path = ensure_built(PATH, SOURCES, "generating", write_messy)
-    runs: dict[str, list] = {case: [] for case in CASES}
-    for i in range(args.repeats):
-        for case, done in runs.items():
-            run = measure(__file__, case, "--file", str(path))
-            done.append(run)
-            print(f"{case} run {i + 1}/{args.repeats}: {run.seconds:.2f} s, {run.peak_rss_mb:.0f} MB", file=sys.stderr)
+    runs = measure_alternating(__file__, CASES, args.repeats, "--file", str(path))
     results = [CaseResult(case, done) for case, done in runs.items()]
     outcomes = [{k: v for k, v in r.report.items() if k != "seconds"} for r in results[1].runs]
     if any(o != outcomes[0] for o in outcomes):

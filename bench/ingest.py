@@ -8,8 +8,6 @@ case with time.perf_counter and prints the measurement as one JSON line.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 import time
@@ -25,12 +23,11 @@ from common import (  # bench/common.py, beside this script
     PROJECT_DIR,
     RESULTS_PATH,
     CaseResult,
-    Run,
     assess_digest,
     ensure_built,
+    file_case_args,
     machine,
-    measure,
-    parse_args,
+    measure_alternating,
     section_head,
     verdict,
     write_section,
@@ -240,18 +237,7 @@ class IngestResult(CaseResult):
 
 def run_dataset(dataset: Dataset, repeats: int) -> list[IngestResult]:
     """The bare read, the ingest (and the floor) alternate, so all see the same machine state."""
-    path = ensure_data(dataset)
-    runs: dict[str, list[Run]] = {case: [] for case in dataset.cases}
-    for i in range(repeats):
-        for case, done in runs.items():
-            run = measure(__file__, case, "--file", str(path))
-            done.append(run)
-            print(
-                f"{case} run {i + 1}/{repeats}: {run.seconds:.2f} s, process CPU {run.process_cpu_seconds:.2f} s, "
-                f"{run.peak_rss_mb:.0f} MB",
-                file=sys.stderr,
-                flush=True,
-            )
+    runs = measure_alternating(__file__, dataset.cases, repeats, "--file", str(ensure_data(dataset)))
     return [IngestResult(case, done, dataset) for case, done in runs.items()]
 
 
@@ -366,14 +352,8 @@ def section(results: list[list[IngestResult]], repeats: int, digest: str) -> str
 
 
 def main() -> None:
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--file", type=Path, help="the file the case reads (with --case)")
-
-    parser, args = parse_args(__doc__, CASES, add_arguments)
-    if args.case is not None:
-        if args.file is None:
-            parser.error("--case needs --file")
-        print(json.dumps(CASES[args.case](args.file.resolve())))
+    args = file_case_args(__doc__ or "", CASES)
+    if args is None:
         return
     results = [run_dataset(dataset, args.repeats) for dataset in DATASETS]
     digests = {run.report["code"] for _, ingested, *_ in results for run in ingested.runs}
