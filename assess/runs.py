@@ -98,6 +98,20 @@ def manifest(store: Store, rules: RuleSet, year: int) -> dict:
     }
 
 
+def tiers_manifest(tiers: tuple[LoadedTier, ...]) -> list[dict]:
+    """The tier packs as a run's manifest records them."""
+    return [
+        {
+            "id": t.id,
+            "version": t.pack.version,
+            "file": f"tiers/{t.path.name}",
+            "sha256": t.sha256,
+            "parameters": {name: p.value for name, p in t.pack.parameters.items()},
+        }
+        for t in tiers
+    ]
+
+
 def require_year(store: Store, year: int) -> None:
     if not store.con.execute("SELECT count(*) FROM filings WHERE year = ?", [year]).fetchall()[0][0]:
         raise StoreError(f"数据库中没有 {year} 年度的有效填报：请先用 assess ingest 导入该年度的数据。")
@@ -122,16 +136,7 @@ def execute(
         scored = score_year(store, rules, scoring, year, ensure_model(store, scoring.classifier))
         manifest_["scoring"] = {**scoring.manifest(), "model": model_manifest(scored.trained)}
         lists = _lists(store, tiers, year, flags, scored)
-        manifest_["tiers"] = [
-            {
-                "id": t.id,
-                "version": t.pack.version,
-                "file": f"tiers/{t.path.name}",
-                "sha256": t.sha256,
-                "parameters": {name: p.value for name, p in t.pack.parameters.items()},
-            }
-            for t in tiers
-        ]
+        manifest_["tiers"] = tiers_manifest(tiers)
     return _save(store, year, manifest_, flags, rubrics, scored, lists)
 
 

@@ -8,16 +8,15 @@ the uploads it read that have since been retracted, and the firm's filings that 
 
 from __future__ import annotations
 
-from assess import features
 from assess.config import Config
-from assess.runs import HISTORY_YEARS, Run
-from assess.store import Store, file_sha256
+from assess.runs import HISTORY_YEARS, Run, manifest, tiers_manifest
+from assess.store import Store
 
 
 def changes_since(store: Store, run: Run, config: Config, credit_code: str) -> list[str]:
     """One sentence per change that can make the explanation differ from the run's results; none when nothing did."""
     said = []
-    changed_files = _changed_files(run, config)
+    changed_files = _changed_files(store, run, config)
     if changed_files:
         said.append(f"第 {run.run_id} 次评估之后，规则文件有改动：{'、'.join(changed_files)}。")
     retracted = _retracted(store, run)
@@ -37,18 +36,18 @@ def has_filing(store: Store, credit_code: str, year: int) -> bool:
     return bool(found.fetchall()[0][0])
 
 
-def _changed_files(run: Run, config: Config) -> list[str]:
-    manifest = run.manifest
-    then = {p["file"]: p["sha256"] for p in manifest["packs"]}
-    then |= {t["file"]: t["sha256"] for t in manifest.get("tiers", [])}
-    then[manifest["populations"]["file"]] = manifest["populations"]["sha256"]
-    then[manifest["chain_map"]["file"]] = manifest["chain_map"]["sha256"]
-    now = {p.path.name: p.sha256 for p in config.rules.packs}
-    if "tiers" in manifest:  # a run without scoring drew no lists
-        now |= {f"tiers/{t.path.name}": t.sha256 for t in config.tiers}
-    now[config.rules.populations.path.name] = config.rules.populations.sha256
-    now[features.CHAIN_MAP.name] = file_sha256(features.CHAIN_MAP)
+def _changed_files(store: Store, run: Run, config: Config) -> list[str]:
+    """The files whose digest in the run's manifest differs from the same manifest built today."""
+    today = manifest(store, config.rules, run.year)
+    if "tiers" in run.manifest:  # a run without scoring drew no lists
+        today["tiers"] = tiers_manifest(config.tiers)
+    then, now = _file_digests(run.manifest), _file_digests(today)
     return sorted(name for name in then.keys() | now.keys() if then.get(name) != now.get(name))
+
+
+def _file_digests(recorded: dict) -> dict[str, str]:
+    entries = [*recorded["packs"], *recorded.get("tiers", []), recorded["populations"], recorded["chain_map"]]
+    return {entry["file"]: entry["sha256"] for entry in entries}
 
 
 def _retracted(store: Store, run: Run) -> list[int]:

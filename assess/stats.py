@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from assess.contract import Contract
-from assess.rules.engine import city_chain_key
+from assess.rules.engine import CITY_CHAIN, city_chain_key
 
 NO_RD_RULE = "yiqingling.no_rd_activity"
 NO_INSTITUTION_RULE = "yitisheng.no_rd_institution"
@@ -75,10 +75,10 @@ def targets(counts: pl.DataFrame, year: int, contract: Contract, manifest: dict)
 
 def city_chain_coverage(counts: pl.DataFrame, year: int, city: str, contract: Contract) -> dict[str, dict] | None:
     """R&D-institution coverage in each flagship chain within one city; None for a run that kept no such counts."""
-    rows = counts.filter((pl.col("year") == year) & (pl.col("level") == "city_chain"))
+    rows = counts.filter((pl.col("year") == year) & (pl.col("level") == CITY_CHAIN))
     if rows.is_empty():
         return None
-    found = _by(rows, NO_INSTITUTION_RULE, "city_chain")
+    found = _by(rows, NO_INSTITUTION_RULE, CITY_CHAIN)
     return {chain: _coverage(*found.get(city_chain_key(city, chain), (0, 0))) for chain in contract.chains}
 
 

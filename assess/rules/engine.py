@@ -83,6 +83,7 @@ def message(template: str, schema: pl.Schema) -> pl.Expr:
     return pl.format(pattern, *values) if values else pl.lit(template)
 
 
+CITY_CHAIN = "city_chain"  # the level of counts by city and chain
 CITY_CHAIN_SEPARATOR = "/"  # neither a city's nor a chain's name holds one
 
 
@@ -94,7 +95,7 @@ def city_chain_key(city: str, chain: str) -> str:
 def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataFrame:
     level = (
         pl.when((pl.col("no_city") == 0) & (pl.col("no_chain") == 0))
-        .then(pl.lit("city_chain"))
+        .then(pl.lit(CITY_CHAIN))
         .when(pl.col("no_city") == 0)
         .then(pl.lit("city"))
         .when(pl.col("no_direction") == 0)
@@ -108,7 +109,7 @@ def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.Dat
             rule_id=pl.lit(rule.id),
             year="year",
             level=level,
-            key=pl.when(level == "city_chain")
+            key=pl.when(level == CITY_CHAIN)
             .then(pl.concat_str(["city", "chain"], separator=CITY_CHAIN_SEPARATOR))
             .otherwise(pl.coalesce("city", "direction", "chain")),
             population=pl.col(f"pop_{i}").cast(pl.Int64),
@@ -117,7 +118,7 @@ def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.Dat
         for i, rule in enumerate(compiled)
     ]
     # A firm outside every direction (or chain) has no direction (or chain) row to count in.
-    outside = pl.col("level").is_in(["direction", "chain", "city_chain"]) & pl.col("key").is_null()
+    outside = pl.col("level").is_in(["direction", "chain", CITY_CHAIN]) & pl.col("key").is_null()
     return pl.concat(frames).filter(~outside)
 
 
