@@ -12,10 +12,9 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from assess.paths import SCHEMAS_DIR
+from assess.resources import SCHEMAS_DIR, read_yaml
 
 Kind = Literal[
     "credit_code",
@@ -114,18 +113,13 @@ def _header_lookup(fields: tuple[FieldSpec, ...]) -> dict[str, str]:
     return {fold(text): spec.name for spec in fields for text in (spec.header, *spec.aliases)}
 
 
-def _read_yaml(path: Path) -> dict:
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
 @cache
 def load_contract(schemas_dir: Path = SCHEMAS_DIR) -> Contract:
-    filing = _read_yaml(schemas_dir / "filing.yaml")
+    filing = read_yaml(schemas_dir / "filing.yaml")
     fields = tuple(FieldSpec(**spec) for spec in filing["fields"])
-    problems = _read_yaml(schemas_dir / "problems.yaml")["problems"]
-    cities = _read_yaml(schemas_dir / "cities.yaml")
-    chains = _read_yaml(schemas_dir / "chains.yaml")["chains"]
+    problems = read_yaml(schemas_dir / "problems.yaml")["problems"]
+    cities = read_yaml(schemas_dir / "cities.yaml")
+    chains = read_yaml(schemas_dir / "chains.yaml")["chains"]
     return Contract(
         version=filing["version"],
         fields=fields,

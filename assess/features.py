@@ -11,20 +11,20 @@ files takes effect at the next run without touching the stored filings. No polic
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import duckdb
 import polars as pl
-import yaml
 
 from assess.contract import Contract
-from assess.paths import RULES_DIR, SCHEMAS_DIR
 from assess.reference import Reference
+from assess.resources import SCHEMAS_DIR, read_text, read_yaml
 
-CHAIN_MAP = RULES_DIR / "chain_map.csv"
 FEATURES_FILE = SCHEMAS_DIR / "features.yaml"
 LEADER, LITTLE_GIANT = "科技领军", "科技小巨人"  # designations (the contract's choices) the tier exclusions read
 
@@ -48,8 +48,7 @@ class FeatureSpec:
 
 
 def _load() -> tuple[FeatureSpec, ...]:
-    with FEATURES_FILE.open(encoding="utf-8") as handle:
-        return tuple(FeatureSpec(**item) for item in yaml.safe_load(handle)["features"])
+    return tuple(FeatureSpec(**item) for item in read_yaml(FEATURES_FILE)["features"])
 
 
 FEATURES: tuple[FeatureSpec, ...] = _load()
@@ -65,13 +64,14 @@ def view_for(sql_fragments: Iterable[str]) -> str:
     return VIEWS[max(levels, key=_ORDER.index, default="base")]
 
 
-def _chain_map_rows() -> list[tuple[str, str, str, int]]:
-    with CHAIN_MAP.open(encoding="utf-8") as handle:
-        return [(r["code"], r["direction"], r["chain"], i) for i, r in enumerate(csv.DictReader(handle))]
+def _chain_map_rows(chain_map: Path) -> list[tuple[str, str, str, int]]:
+    rows = csv.DictReader(io.StringIO(read_text(chain_map)))
+    return [(r["code"], r["direction"], r["chain"], i) for i, r in enumerate(rows)]
 
 
-def install(con: duckdb.DuckDBPyConnection, contract: Contract, reference: Reference) -> None:
-    """Create the reference tables and the `features` view on this connection."""
+def install(con: duckdb.DuckDBPyConnection, contract: Contract, reference: Reference, chain_map: Path) -> None:
+    """Create the reference tables and the `features` view on this connection; `chain_map` is the rule folder's
+    mapping of industry codes to chain directions."""
     con.register(
         "industry_codes_src",
         pl.DataFrame(
@@ -80,7 +80,7 @@ def install(con: duckdb.DuckDBPyConnection, contract: Contract, reference: Refer
     )
     con.register(
         "chain_map_src",
-        pl.DataFrame(_chain_map_rows(), schema=["code", "direction", "chain", "ord"], orient="row").to_arrow(),
+        pl.DataFrame(_chain_map_rows(chain_map), schema=["code", "direction", "chain", "ord"], orient="row").to_arrow(),
     )
     directions = [(d, chain) for chain, ds in contract.chains.items() for d in ds]
     con.register("directions_src", pl.DataFrame(directions, schema=["direction", "chain"], orient="row").to_arrow())

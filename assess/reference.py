@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from assess.contract import Contract
-from assess.paths import industry_codes_path
+from assess.resources import INDUSTRY_CODES, read_text
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,10 @@ class Reference:
 
 @cache
 def _industry(path: Path) -> dict[str, str]:
-    with path.open(encoding="utf-8") as handle:
-        return {row["code"]: row["section"] for row in csv.DictReader(handle) if row["level"] != "1"}
+    rows = csv.DictReader(io.StringIO(read_text(path)))
+    return {row["code"]: row["section"] for row in rows if row["level"] != "1"}
 
 
 def load_reference(contract: Contract, today: dt.date | None = None) -> Reference:
     this_year = (today or dt.date.today()).year
-    return Reference(industry_sections=_industry(industry_codes_path()), year_bounds=(contract.first_year, this_year))
+    return Reference(industry_sections=_industry(INDUSTRY_CODES), year_bounds=(contract.first_year, this_year))

@@ -25,8 +25,8 @@ import pyarrow as pa
 from common import RULE_COLUMNS  # bench/common.py, beside this module
 
 from assess.contract import load_contract
-from assess.features import CHAIN_MAP
 from assess.reference import load_reference
+from assess.resources import PACKAGED_RULES
 
 MAIN_REVENUE_MIN = 2000  # 万元, above_scale_industrial
 NO_RD_ACTIVITY, ACTIVITY_REVENUE_MIN = "yiqingling.no_rd_activity", 5000  # 万元
@@ -99,7 +99,7 @@ def evaluate(filings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _by_code(codes: pd.Index, sections: dict[str, str]) -> pd.DataFrame:
     """Section, direction and chain of each industry code (the index). In rules/chain_map.csv the most specific
     matching code wins, then the file's order."""
-    with CHAIN_MAP.open(encoding="utf-8") as handle:
+    with (PACKAGED_RULES / "chain_map.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     table = {}
     for code in codes:

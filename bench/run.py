@@ -96,17 +96,19 @@ def engine(db: Path, out: Path) -> dict:
     year (the other flag packs, such as the 三高一核心 criteria, have no counterpart in the pandas baseline)."""
     import dataclasses
 
-    from assess import runs
     from assess.contract import load_contract
+    from assess.resources import PACKAGED_RULES
     from assess.rules.engine import evaluate_flags
-    from assess.rules.packs import load_rules
+    from assess.run.config import load_config
+    from assess.run.context import install_features
     from assess.store import Store
 
     with Store(db, load_contract()) as store:
         start, cpu = time.perf_counter(), time.process_time()
-        runs.prepare(store)
+        config = load_config(PACKAGED_RULES)
+        install_features(store, config)
         prepared = time.perf_counter()
-        rules = load_rules()
+        rules = config.rules
         targets = dataclasses.replace(rules, packs=tuple(p for p in rules.packs if p.id in TARGET_PACKS))
         result = evaluate_flags(store.con, targets, None)
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
@@ -370,9 +372,10 @@ def section(results: dict[str, RulesResult], counts: pl.DataFrame, store: dict, 
             "- ",
         ),
         *prose(
-            "**engine**: on an open `Store`, `runs.prepare(store)` (reference tables and feature views; median "
+            "**engine**: on an open `Store`, `load_config` and `install_features` (packs, reference tables and "
+            "feature views; median "
             f"{engine.median('prepare_seconds'):.2f} s) then `evaluate_flags` with the `yiqingling` and "
-            "`yitisheng` packs of `load_rules()`, year `None`: their two flag rules for every year, giving the "
+            "`yitisheng` packs, year `None`: their two flag rules for every year, giving the "
             "flagged firms with their messages and the counts by province, city, direction, chain and city and "
             "chain as polars frames.",
             "- ",

@@ -44,16 +44,17 @@ def train_case(db: Path) -> dict:
     temporal check, the final fit, the skops file, the model card and the registry."""
     import numpy as np
 
-    from assess import runs
     from assess.contract import load_contract
-    from assess.rules.packs import load_rules
-    from assess.scoring.config import load_scoring
+    from assess.resources import PACKAGED_RULES
+    from assess.run.config import load_config
+    from assess.run.context import install_features
     from assess.scoring.train import labelled, train
     from assess.store import Store
 
-    config = load_scoring(load_rules()).classifier
+    everything = load_config(PACKAGED_RULES)
+    config = everything.scoring.classifier
     with Store(db, load_contract()) as store:
-        runs.prepare(store)
+        install_features(store, everything)
         start = time.perf_counter()
         data = labelled(store, config)
         rows = np.sort(np.random.default_rng(SAMPLE_SEED).choice(data.size, TRAIN_ROWS, replace=False))
@@ -74,20 +75,19 @@ def train_case(db: Path) -> dict:
 def score_case(db: Path) -> dict:
     """Every firm with a filing in YEAR: the index with its reasons, and for the SMEs in flagship chains the
     calibrated score with its factors, sub-judgements and R&D-intensity sentence; then the rows stored in DuckDB."""
-    from assess import runs
     from assess.contract import load_contract
-    from assess.rules.packs import load_rules
+    from assess.resources import PACKAGED_RULES
+    from assess.run.config import load_config
+    from assess.run.context import install_features
     from assess.scoring import persist
-    from assess.scoring.config import load_scoring
     from assess.scoring.score import score_year
     from assess.scoring.train import Trained
     from assess.store import Store
 
-    rules = load_rules()
-    config = load_scoring(rules)
+    everything = load_config(PACKAGED_RULES)
+    rules, config = everything.rules, everything.scoring
     with Store(db, load_contract()) as store:
-        runs.prepare(store)
-        persist.prepare(store)
+        install_features(store, everything)
         [(labels, model_id)] = store.con.execute(
             "SELECT labels_sha256, model_id FROM models ORDER BY model_id DESC LIMIT 1"
         ).fetchall()

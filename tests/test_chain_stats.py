@@ -10,10 +10,9 @@ import openpyxl
 import polars as pl
 from typer.testing import CliRunner
 
-from assess import stats
 from assess.cli import app
 from assess.contract import load_contract
-from assess.stats import NO_INSTITUTION_RULE, NO_RD_RULE
+from assess.run import stats
 from tests.conftest import HEADER, Rows, firm_row, write_xlsx
 
 runner = CliRunner()
@@ -57,7 +56,7 @@ def test_a_run_saved_before_chain_counts_gives_its_chains_as_sums_of_their_direc
     counts = pl.DataFrame(
         [
             (rule, 2024, level, key, population, hits)
-            for rule in (NO_RD_RULE, NO_INSTITUTION_RULE)
+            for rule in ("yiqingling.no_rd_activity", "yitisheng.no_rd_institution")
             for level, key, population, hits in rows
         ],
         schema=["rule_id", "year", "level", "key", "population", "hits"],
@@ -65,8 +64,18 @@ def test_a_run_saved_before_chain_counts_gives_its_chains_as_sums_of_their_direc
     )
     manifest = {
         "packs": [
-            {"id": "yiqingling", "parameters": {"revenue_min": 5000}},
-            {"id": "yitisheng", "parameters": {"revenue_min": 10000, "coverage_target": 0.7}},
+            {
+                "id": "yiqingling",
+                "role": "no_rd_activity",
+                "rules": ["yiqingling.no_rd_activity"],
+                "parameters": {"revenue_min": 5000},
+            },
+            {
+                "id": "yitisheng",
+                "role": "institution_coverage",
+                "rules": ["yitisheng.no_rd_institution"],
+                "parameters": {"revenue_min": 10000, "coverage_target": 0.7},
+            },
         ]
     }
     figures = stats.targets(counts, 2024, contract, manifest)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from assess.cli import app
 from assess.contract import load_contract
-from assess.paths import SAMPLE_DIR
+from assess.resources import SAMPLE_DIR
 from tests.conftest import HEADER, Rows, firm_row, make_code, write_xlsx
 
 runner = CliRunner()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
@@ -13,7 +14,7 @@ from openpyxl.cell import Cell, MergedCell
 from openpyxl.chart._chart import ChartBase
 from openpyxl.worksheet.worksheet import Worksheet
 
-from assess.outputs.lists_workbook import ListsWorkbook, Threshold, write_lists_workbook
+from assess.outputs.lists_workbook import ListSheet, ListsWorkbook, Threshold, write_lists_workbook
 from tests.conftest import make_code
 from tests.test_pdf_conversion import MIN_PDF_BYTES, convert_to_pdf
 
@@ -109,6 +110,18 @@ def summary(keys: list[str], targets: list[float]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=SUMMARY_SCHEMA, orient="row")
 
 
+def _lists(three_highs: pl.DataFrame, little_giant: pl.DataFrame, leader: pl.DataFrame) -> tuple[ListSheet, ...]:
+    return (
+        ListSheet("three_highs", "三高一核心", three_highs),
+        ListSheet("little_giant", "科技小巨人候选", little_giant),
+        ListSheet("leader", "科技领军候选", leader),
+    )
+
+
+def _with_leader(content: ListsWorkbook, leader: pl.DataFrame) -> ListsWorkbook:
+    return dataclasses.replace(content, lists=(*content.lists[:2], dataclasses.replace(content.lists[2], frame=leader)))
+
+
 def make_content() -> ListsWorkbook:
     """A provincial run: two uploads, three thresholds, three cities, two chains, and a firm named like a formula."""
     firm = {"city": "济南市", "chain": "高端装备", "direction": "工业母机", "revenue": 12000.5}
@@ -143,22 +156,24 @@ def make_content() -> ListsWorkbook:
         no_institution=pl.DataFrame(
             [{**firm, "credit_code": make_code(13), "name": "济南示例电子有限公司", "rd_institution": "无"}]
         ).with_columns(message=pl.lit("营业收入1亿元以上，尚无研发机构")),
-        three_highs=pl.DataFrame(
-            [
-                list_row("接近", 4, 5, "接近企业", 0.61, "三高一核心评分", "评分低于入选线0.02"),
-                list_row("入选", 2, 2, "第二名企业", 0.70, "三高一核心评分"),
-                list_row("入选", 1, 1, HYPERLINK_NAME, 0.9, "三高一核心评分"),
-                list_row("入选", 3, 3, "第三名企业", 0.65, "三高一核心评分"),
-            ],
-            schema=LIST_SCHEMA,
-        ),
-        little_giant=pl.DataFrame(schema=LIST_SCHEMA),
-        leader=pl.DataFrame(
-            [
-                list_row("入选", 1, 21, "领军企业", 91.5, "创新能力指数"),
-                {**list_row("接近", 3, 22, "领军接近企业", 88.0, "创新能力指数", "名额已满"), "rd_intensity": None},
-            ],
-            schema=LIST_SCHEMA,
+        lists=_lists(
+            pl.DataFrame(
+                [
+                    list_row("接近", 4, 5, "接近企业", 0.61, "三高一核心评分", "评分低于入选线0.02"),
+                    list_row("入选", 2, 2, "第二名企业", 0.70, "三高一核心评分"),
+                    list_row("入选", 1, 1, HYPERLINK_NAME, 0.9, "三高一核心评分"),
+                    list_row("入选", 3, 3, "第三名企业", 0.65, "三高一核心评分"),
+                ],
+                schema=LIST_SCHEMA,
+            ),
+            pl.DataFrame(schema=LIST_SCHEMA),
+            pl.DataFrame(
+                [
+                    list_row("入选", 1, 21, "领军企业", 91.5, "创新能力指数"),
+                    {**list_row("接近", 3, 22, "领军接近企业", 88.0, "创新能力指数", "名额已满"), "rd_intensity": None},
+                ],
+                schema=LIST_SCHEMA,
+            ),
         ),
         problems=pl.DataFrame(
             [
@@ -275,16 +290,16 @@ def test_missing_values_stay_empty(book: openpyxl.Workbook) -> None:
 
 def test_not_finite_numbers_are_left_empty(tmp_path: Path) -> None:
     content = make_content()
-    leader = content.leader.with_columns(rd_intensity=pl.Series([float("nan"), float("inf")]))
-    path = write_lists_workbook(ListsWorkbook(**{**vars(content), "leader": leader}), tmp_path / "x.xlsx")
+    leader = content.lists[2].frame.with_columns(rd_intensity=pl.Series([float("nan"), float("inf")]))
+    path = write_lists_workbook(_with_leader(content, leader), tmp_path / "x.xlsx")
     assert [cell.value for cell in column(openpyxl.load_workbook(path)["科技领军候选"], "研发投入强度")] == [None, None]
 
 
 def test_mixed_value_labels_are_refused(tmp_path: Path) -> None:
     content = make_content()
-    leader = content.leader.with_columns(value_label=pl.Series(["创新能力指数", "三高一核心评分"]))
+    leader = content.lists[2].frame.with_columns(value_label=pl.Series(["创新能力指数", "三高一核心评分"]))
     with pytest.raises(ValueError, match="value_label"):
-        write_lists_workbook(ListsWorkbook(**{**vars(content), "leader": leader}), tmp_path / "x.xlsx")
+        write_lists_workbook(_with_leader(content, leader), tmp_path / "x.xlsx")
 
 
 def test_problem_levels_in_chinese(book: openpyxl.Workbook) -> None:

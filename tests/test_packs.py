@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assess.paths import RULES_DIR
-from assess.rules.packs import PackError, load_rules
+from assess.kernel.spec import PackError
+from assess.resources import PACKAGED_RULES
+from assess.rules.packs import load_rules
 
 GOOD_RULE = """
 id: {pack}
@@ -30,7 +31,7 @@ rules:
 def _rules_dir(tmp_path: Path, condition: str, message: str = "营业收入{revenue}万元", pack: str = "probe") -> Path:
     directory = tmp_path / "rules"
     directory.mkdir()
-    shutil.copy(RULES_DIR / "populations.yaml", directory)
+    shutil.copy(PACKAGED_RULES / "populations.yaml", directory)
     text = GOOD_RULE.format(pack=pack, condition=condition, message=message)
     (directory / f"{pack}.yaml").write_text(text, encoding="utf-8")
     return directory
@@ -104,19 +105,18 @@ def test_a_message_naming_an_unknown_value_is_refused(tmp_path: Path) -> None:
 
 def test_an_override_of_an_unknown_parameter_is_refused() -> None:
     with pytest.raises(PackError, match="revenue_max"):
-        load_rules(overrides={"yiqingling.revenue_max": 1})
+        load_rules(PACKAGED_RULES, overrides={"yiqingling.revenue_max": 1})
 
 
 def test_every_rule_parameter_and_population_is_documented() -> None:
-    from assess.rules.docs import DOC, render
-    from assess.scoring.config import load_scoring
-    from assess.tiers.packs import load_tiers
+    from assess.run.config import load_config
+    from assess.run.docs import render
 
-    rules = load_rules()
-    scoring = load_scoring(rules)
-    tiers = load_tiers(rules, float(scoring.classifier.spec.value("cutoff")))
-    text = DOC.read_text(encoding="utf-8")
-    assert text == render(rules, scoring, tiers), "docs/rules.md is stale: run .venv/bin/python -m assess.rules.docs"
+    config = load_config(PACKAGED_RULES)
+    rules, scoring, tiers = config.rules, config.scoring, config.tiers
+    text = (Path(__file__).parent.parent / "docs" / "rules.md").read_text(encoding="utf-8")
+    stale = "docs/rules.md is stale: run .venv/bin/python -m assess.run.docs docs/rules.md"
+    assert text == render(rules, scoring, tiers), stale
     assert all(f"`{name}`" in text for tier in tiers for name in tier.pack.parameters)
     assert all(f"`{c.id}`" in text for c in scoring.index.spec.components)
     assert all(f"`{name}`" in text for name in [*scoring.classifier.spec.parameters, *scoring.index.spec.parameters])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assess import runs
-from assess.rules.expressions import to_sql
-from assess.rules.packs import load_populations
+from assess.kernel.expressions import to_sql
+from assess.kernel.populations import load_populations
+from assess.resources import PACKAGED_RULES
+from assess.run.config import load_config
+from assess.run.context import install_features
 from assess.store import Store
 from tests.conftest import HEADER, Ingester, Rows, firm_row, make_code, write_xlsx
 
@@ -14,8 +16,8 @@ SIZES = ("large_enterprise", "medium_enterprise", "small_enterprise", "micro_ent
 
 
 def _members(store: Store, population: str) -> set[str]:
-    runs.prepare(store)
-    tree = load_populations().trees[population]
+    install_features(store, load_config(PACKAGED_RULES))
+    tree = load_populations(PACKAGED_RULES / "populations.yaml").trees[population]
     sql = f"SELECT credit_code FROM features_base WHERE coalesce({to_sql(tree)}, false)"
     return {row[0] for row in store.con.execute(sql).fetchall()}
 

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from assess import runs, stats
 from assess.contract import Contract
-from assess.paths import RULES_DIR
+from assess.resources import PACKAGED_RULES
 from assess.rules.engine import evaluate_rules
 from assess.rules.packs import load_rules
+from assess.run import runs, stats
+from assess.run.config import load_config
+from assess.run.context import RunContext
 from assess.store import Store
 from tests.conftest import Ingester, fixture_names, read_fixture, write_filings
 
@@ -26,7 +28,8 @@ def _run(fixture: dict, tmp_path: Path, ingest: Ingester, store: Store, contract
     """Write the fixture's filings to a workbook, ingest it and run the assessment."""
     result = ingest(write_filings(tmp_path / "fixture.xlsx", fixture, contract))
     assert result.rejected == 0, result.problems["message"].to_list()
-    return runs.execute(store, load_rules(overrides=fixture.get("set")), fixture["year"])
+    config = load_config(PACKAGED_RULES, fixture.get("set"))
+    return runs.execute(RunContext(store, config, fixture["year"]), scoring=False)
 
 
 def _names(fixture: dict) -> dict[str, str]:
@@ -82,7 +85,7 @@ def test_a_run_records_what_it_read(tmp_path: Path, ingest: Ingester, store: Sto
     done = _run(_fixture("yiqingling_yitisheng.yaml"), tmp_path, ingest, store, contract)
     manifest = runs.latest(store, 2024).manifest
     assert manifest == done.manifest
-    every_pack = {path.stem for path in RULES_DIR.glob("*.yaml")} - {"populations"}
+    every_pack = {path.stem for path in PACKAGED_RULES.glob("*.yaml")} - {"populations"}
     assert {p["id"] for p in manifest["packs"]} == every_pack >= {"yiqingling", "yitisheng", "tech_sme", "hte_ready"}
     assert all(len(p["sha256"]) == 64 for p in manifest["packs"])
     assert manifest["uploads"] == [1] and manifest["packages"]["duckdb"]
@@ -92,7 +95,7 @@ def test_three_highs_sub_judgements(tmp_path: Path, ingest: Ingester, store: Sto
     fixture = _fixture("three_highs_criteria.yaml")
     _run(fixture, tmp_path, ingest, store, contract)
     names = _names(fixture)
-    rules = load_rules().pack(fixture["pack"]).rules
+    rules = load_rules(PACKAGED_RULES).pack(fixture["pack"]).rules
     evaluated = evaluate_rules(store.con, rules, fixture["year"])
     by_firm = {names[row["credit_code"]]: row for row in evaluated.to_dicts()}
     outside = set(fixture["expect_applies_to_all_but"])

@@ -11,22 +11,23 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from assess import runs
 from assess.contract import load_contract
 from assess.ingest import Options, ingest_files
-from assess.paths import SAMPLE_DIR
-from assess.rules.packs import load_rules
+from assess.resources import PACKAGED_RULES, SAMPLE_DIR
+from assess.run import runs
+from assess.run.config import load_config
+from assess.run.context import RunContext, install_features
 from assess.scoring import model as classifier
 from assess.scoring import persist
-from assess.scoring.config import ClassifierSpec, IndexSpec, load_scoring
+from assess.scoring.config import ClassifierSpec, IndexSpec
 from assess.scoring.explainer import Explainer
 from assess.scoring.index import compute_index
 from assess.scoring.score import score_year
 from assess.scoring.train import Trained, ensure_model, feature_select, labelled, train
 from assess.store import Store, StoreError
 
-RULES = load_rules()
-SCORING = load_scoring(RULES)
+ALL = load_config(PACKAGED_RULES)
+RULES, SCORING = ALL.rules, ALL.scoring
 CONFIG = SCORING.classifier
 YEAR = 2024
 
@@ -37,7 +38,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     with Store(path, load_contract()) as store:
         [result] = ingest_files(store, [SAMPLE_DIR / "panel_2020-2024.xlsx"], Options())
         assert result.rejected == 0
-        runs.prepare(store)
+        install_features(store, ALL)
         yield store
 
 
@@ -180,7 +181,7 @@ def test_a_model_card_is_written_beside_the_model(sample: Store, trained: Traine
 
 
 def test_the_run_manifest_names_the_model_file_and_its_hash(sample: Store, trained: Trained) -> None:
-    done = runs.execute(sample, RULES, YEAR, SCORING)
+    done = runs.execute(RunContext(sample, ALL, YEAR))
     model = done.manifest["scoring"]["model"]
     record = ensure_model(sample, CONFIG).record
     assert record is not None and model["sha256"] == record.sha256 and model["file"] == record.file

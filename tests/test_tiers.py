@@ -13,11 +13,13 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from assess import runs
 from assess.cli import app
-from assess.config import load_config
 from assess.contract import Contract, load_contract
-from assess.staleness import changes_since
+from assess.resources import PACKAGED_RULES
+from assess.run import runs
+from assess.run.config import load_config
+from assess.run.context import RunContext
+from assess.run.staleness import changes_since
 from assess.store import Store
 from assess.tiers.select import CHAIN_FULL, QUOTA_FULL, Allocation, allocate, near_misses, rank_order
 from tests.conftest import HEADER, firm_row, fixture_names, read_fixture, write_filings, write_xlsx
@@ -172,13 +174,13 @@ def test_explain_says_what_changed_since_the_run(listed: tuple[Path, dict, dict[
 
 def test_a_changed_rule_file_is_named(listed: tuple[Path, dict, dict[str, str]]) -> None:
     db, _, names = listed
-    config = load_config()
+    config = load_config(PACKAGED_RULES)
     with Store(db, load_contract()) as store:
         run = runs.latest(store, 2024)
         packs = [p | {"sha256": "0" * 64} if p["id"] == "yitisheng" else p for p in run.manifest["packs"]]
         tiers = [t | {"sha256": "0" * 64} if t["id"] == "leader" else t for t in run.manifest["tiers"]]
         edited = dataclasses.replace(run, manifest=run.manifest | {"packs": packs, "tiers": tiers})
-        said = changes_since(store, edited, config, next(iter(names)))
+        said = changes_since(RunContext(store, config, 2024), edited, next(iter(names)))
     assert said == [f"第 {run.run_id} 次评估之后，规则文件有改动：tiers/leader.yaml、yitisheng.yaml。"]
 
 

@@ -1,6 +1,7 @@
 """The `assess` command line: a thin shell over the library, one module per group of commands."""
 
-from assess.cli import assessment, filings, lists, scoring  # noqa: F401 - importing registers the commands
+# Importing registers the commands, in the order help lists them.
+from assess.cli import filings, assessment, lists, scoring, rules  # noqa: F401  # isort: skip
 from assess.cli.common import app
 
 __all__ = ["app"]

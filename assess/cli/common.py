@@ -1,28 +1,20 @@
-"""What every command shares: the Typer app, the --db and --json options, opening the store, failing in Chinese.
+"""What every command shares: the Typer app and the --db, --rules and --json options.
 
-Exit status, for every command: 0 success; 1 a request that cannot be met (unknown upload, ...), with a Chinese
-message on stderr; 2 unreadable input or a usage error. With --json, stdout holds only the JSON.
+Exit status, for every command: 0 success; 1 a request that cannot be met (unknown upload, a rule folder with an
+error, a failure of the program itself), with a Chinese message on stderr; 2 unreadable input or a usage error. With
+--json, stdout holds only the JSON. The errors are turned into messages in one place, `ChineseUsageGroup.main`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand
 
-from assess import report
 from assess.cli.help import ChineseHelpCommand
 from assess.cli.usage import ChineseUsageGroup
-from assess.config import Config
-from assess.config import load_config as load_all
-from assess.contract import load_contract
-from assess.rules.expressions import Scalar
-from assess.rules.packs import PackError, RuleSet, load_rules
-from assess.store import Store, StoreError, resolve_db
 
 
 class _App(typer.Typer):
@@ -32,46 +24,25 @@ class _App(typer.Typer):
         return super().command(name, cls=cls or ChineseHelpCommand, **kwargs)
 
 
-app = _App(
-    cls=ChineseUsageGroup,
-    help="山东省标志性产业链企业创新能力评估（assess）",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+def new_app(help_text: str) -> _App:
+    return _App(
+        cls=ChineseUsageGroup,
+        help=help_text,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+
+app = new_app("山东省标志性产业链企业创新能力评估（assess）")
 
 DbOption = Annotated[
     Path | None, typer.Option("--db", help="数据库文件；默认取环境变量 ASSESS_DB，否则 ./assess.duckdb")
 ]
+RulesOption = Annotated[
+    Path | None,
+    typer.Option("--rules", help="规则文件夹（见 assess rules init）；默认取环境变量 ASSESS_RULES，否则用自带的规则"),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出（标准输出只有 JSON）")]
+YearOption = Annotated[int, typer.Option(help="数据年度")]
 UNITS = ("元", "千元", "万元", "亿元")
-
-
-@contextmanager
-def store_for(db: Path | None) -> Iterator[Store]:
-    """The store, with a request it cannot meet (or a database it cannot open) reported in Chinese, exit status 1."""
-    try:
-        with Store(resolve_db(db), load_contract()) as store:
-            yield store
-    except StoreError as exc:
-        raise fail(str(exc)) from exc
-
-
-def fail(message: str, status: int = 1) -> typer.Exit:
-    report.error(message)
-    return typer.Exit(status)
-
-
-def load_packs() -> RuleSet:
-    try:
-        return load_rules()
-    except PackError as exc:
-        raise fail(str(exc)) from exc
-
-
-def load_config(overrides: dict[str, Scalar] | None = None) -> Config:
-    """The rule packs, the scoring configuration and the tier packs, or a Chinese message and exit status 1."""
-    try:
-        return load_all(overrides)
-    except PackError as exc:
-        raise fail(str(exc)) from exc

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 
-from assess import report
-from assess.cli.common import UNITS, DbOption, JsonOption, app, fail, store_for
-from assess.ingest import IngestResult, Options, ingest_files
-from assess.outputs.problem_workbook import write_problem_workbook
-from assess.outputs.template import write_template
+from assess import api
+from assess.cli import render
+from assess.cli.common import UNITS, DbOption, JsonOption, app
+from assess.errors import InputError
+from assess.ingest import Options
 
 
 @app.command()
@@ -34,42 +32,22 @@ def ingest(
 ) -> None:
     """导入企业填报文件：逐行校验，合格的行入库，问题写入问题清单。"""
     if unit is not None and unit not in UNITS:
-        raise fail(f"--unit 只能是 {'、'.join(UNITS)} 之一，收到的是「{unit}」。", 2)
-    missing = [str(f) for f in files if not f.is_file()]
+        raise InputError(f"--unit 只能是 {'、'.join(UNITS)} 之一，收到的是「{unit}」。")
     options = Options(
         year=year, unit=unit, accept_bad_check=frozenset(c.strip().upper() for c in accept_bad_check or [])
     )
-    with store_for(db) as store:
-        results = ingest_files(store, [f for f in files if f.is_file()], options)
-    results = [IngestResult(file=name, error=f"找不到文件「{name}」。") for name in missing] + results
-    workbooks = write_problem_workbooks(results, errors_out)
+    with api.open_store(db) as store:
+        results = api.ingest(store, files, options)
+    workbooks = api.problem_workbooks(results, errors_out)
     if as_json:
-        report.json_out([r.as_json() for r in results])
+        render.json_out([r.as_json() for r in results])
     else:
-        report.ingest_summary(results, workbooks)
+        render.ingest_summary(results, workbooks)
     for result in results:
         if result.error:
-            report.error(result.error)
+            render.error(result.error)
     if any(r.error for r in results):
         raise typer.Exit(2)
-
-
-def write_problem_workbooks(
-    results: list[IngestResult], errors_out: Path | None, directory: Path | None = None
-) -> dict[int, Path]:
-    """One 问题清单 per file with problems (named after the file; a name two files share gets the upload number), or
-    all of them in --errors-out. Keyed by the result's position."""
-    with_problems = {i: r for i, r in enumerate(results) if r.problems.height}
-    if errors_out is not None and with_problems:
-        path = write_problem_workbook(pl.concat([r.problems for r in with_problems.values()]), errors_out)
-        return dict.fromkeys(with_problems, path)
-    stems = Counter(Path(r.file).stem for r in with_problems.values())
-    paths = {}
-    for i, r in with_problems.items():
-        stem = Path(r.file).stem
-        name = f"{stem}_问题清单.xlsx" if stems[stem] == 1 else f"{stem}_第{r.upload_id or i + 1}批_问题清单.xlsx"
-        paths[i] = write_problem_workbook(r.problems, (directory or Path.cwd()) / name)
-    return paths
 
 
 @app.command()
@@ -80,23 +58,23 @@ def filings(
     db: DbOption = None,
 ) -> None:
     """查看当前有效的企业填报。"""
-    with store_for(db) as store:
-        frame = store.filings(year=year, city=city.removesuffix("市") if city else None)
+    with api.open_store(db) as store:
+        frame = store.filings(year=year, city=api.city_name(city))
     if as_json:
-        report.json_out(report.records(frame))
+        render.json_out(render.records(frame))
     else:
-        report.filings_table(frame)
+        render.filings_table(frame)
 
 
 @app.command()
 def uploads(as_json: JsonOption = False, db: DbOption = None) -> None:
     """列出所有上传批次及其行数统计。"""
-    with store_for(db) as store:
+    with api.open_store(db) as store:
         frame = store.uploads()
     if as_json:
-        report.json_out(report.records(frame))
+        render.json_out(render.records(frame))
     else:
-        report.uploads_table(frame)
+        render.uploads_table(frame)
 
 
 @app.command()
@@ -106,12 +84,12 @@ def problems(
     db: DbOption = None,
 ) -> None:
     """重新列出某个上传批次的问题。"""
-    with store_for(db) as store:
+    with api.open_store(db) as store:
         frame = store.problems(upload_id)
     if as_json:
-        report.json_out(report.records(frame.drop("file", "hint")))
+        render.json_out(render.records(frame.drop("file", "hint")))
     else:
-        report.problems_table(frame)
+        render.problems_table(frame)
 
 
 @app.command()
@@ -120,15 +98,15 @@ def retract(
     db: DbOption = None,
 ) -> None:
     """撤回一个上传批次：其填报不再有效，被它替代的旧版本恢复有效；数据不删除。"""
-    with store_for(db) as store:
-        store.retract(upload_id)
-    report.notice(f"已撤回上传批次 {upload_id}。")
+    with api.open_store(db) as store:
+        api.retract(store, upload_id)
+    render.notice(f"已撤回上传批次 {upload_id}。")
 
 
 @app.command()
 def template(out: Annotated[Path, typer.Option("--out", help="输出的 .xlsx 文件")]) -> None:
     """生成空白填报模板（含填报说明）。"""
-    report.notice(f"空白填报模板已写入：{write_template(out)}")
+    render.notice(f"空白填报模板已写入：{api.template(out)}")
 
 
 @app.command()
@@ -139,16 +117,8 @@ def sample(
     seed: Annotated[int, typer.Option(help="随机种子：同一种子生成相同数据")] = 1,
 ) -> None:
     """生成合成的企业填报数据（非真实企业，供演示和测试）。"""
-    from assess.synthetic.panel import generate_panel
-    from assess.synthetic.writers import write_panel
-
     match = re.fullmatch(r"(\d{4})-(\d{4})", years)
-    if not match or int(match.group(1)) > int(match.group(2)):
-        raise fail(f"--years 应写成“起始年-结束年”，如 2020-2024，收到的是「{years}」。", 2)
-    if enterprises < 1:
-        raise fail(f"--enterprises 应为正整数，收到的是 {enterprises}。", 2)
-    if out.suffix.lower() not in (".xlsx", ".csv", ".parquet"):
-        raise fail("--out 只能是 .xlsx、.csv 或 .parquet 文件。", 2)
-    panel = generate_panel(enterprises, int(match.group(1)), int(match.group(2)), seed)
-    write_panel(panel, out)
-    report.notice(f"已生成 {panel.height} 行合成数据（{enterprises} 家企业）：{out}")
+    if not match:
+        raise InputError(f"--years 应写成“起始年-结束年”，如 2020-2024，收到的是「{years}」。")
+    rows = api.sample(out, enterprises, int(match.group(1)), int(match.group(2)), seed)
+    render.notice(f"已生成 {rows} 行合成数据（{enterprises} 家企业）：{out}")

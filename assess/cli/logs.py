@@ -22,3 +22,9 @@ def route_logs() -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     logger.propagate = False
+
+
+def log_failure(exc: BaseException, command: str) -> str | None:
+    """Log a failure of the program with its traceback; the log file's path, or None when no log is kept."""
+    logging.getLogger("assess").error("%s failed", command, exc_info=exc)
+    return os.environ.get(LOG_ENV) or None

@@ -7,51 +7,43 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from assess import report, runs
-from assess.cli.common import DbOption, JsonOption, app, load_config, store_for
-from assess.scoring import persist
-from assess.scoring.score import CRITERIA, score_year
-from assess.scoring.train import ensure_model, train
+from assess import api
+from assess.cli import render
+from assess.cli.common import DbOption, JsonOption, RulesOption, YearOption, app
 
 
 @app.command(name="train")
-def train_command(as_json: JsonOption = False, db: DbOption = None) -> None:
+def train_command(as_json: JsonOption = False, db: DbOption = None, rules: RulesOption = None) -> None:
     """训练三高一核心评分模型：用库中全部专家评审结果，按企业分组交叉验证，写出模型和模型卡。"""
-    config = load_config().scoring
-    with store_for(db) as store:
-        runs.prepare(store)
-        trained = train(store, config.classifier)
-        card = (persist.models_dir(store) / trained.record.file).with_suffix(".md") if trained.record else None
-    payload = {**trained.report, "model_card": str(card) if card else None}
+    if not as_json:
+        render.notice("正在训练三高一核心评分模型（按企业分组交叉验证），约需半分钟到一分钟……")
+    with api.open_store(db) as store:
+        trained = api.train(store, rules)
+    payload = {**trained.report, "model_card": str(trained.model_card) if trained.model_card else None}
     if as_json:
-        report.json_out(payload)
+        render.json_out(payload)
     else:
-        report.train_summary(payload, card)
+        render.train_summary(payload, trained.model_card)
     if trained.fallback and as_json:
-        report.error(trained.report["message"])
+        render.error(trained.report["message"])
 
 
 @app.command()
 def score(
-    year: Annotated[int, typer.Option(help="数据年度")],
+    year: YearOption,
     limit: Annotated[int, typer.Option(help="表格显示的企业数（--json 输出全部）")] = 20,
     as_json: JsonOption = False,
     db: DbOption = None,
+    rules: RulesOption = None,
 ) -> None:
     """三高一核心评分：标志性产业链领域的每家中小企业，评分、创新能力指数和原因（未保存；assess run 会保存）。"""
-    loaded = load_config()
-    config = loaded.scoring
-    with store_for(db) as store:
-        runs.prepare(store)
-        runs.require_year(store, year)
-        trained = ensure_model(store, config.classifier)
-        frame = score_year(store, loaded.rules, config, year, trained).frame
-    scored = frame.filter(pl.col("scored")).sort(["score", "index", "credit_code"], descending=[True, True, False])
-    if trained.fallback:
-        report.error(trained.report["message"])
+    with api.open_store(db) as store:
+        found = api.score(store, year, rules)
+    if found.fallback:
+        render.error(found.fallback)
     if as_json:
-        report.json_out(
-            scored.select(
+        render.json_out(
+            found.frame.select(
                 "credit_code",
                 "name",
                 "city",
@@ -59,9 +51,9 @@ def score(
                 "score",
                 "score_source",
                 "index",
-                three_highs=pl.struct(*CRITERIA),
+                three_highs=pl.struct(*found.criteria),
                 reasons="reasons",
             ).to_dicts()
         )
         return
-    report.scores_table(scored, limit)
+    render.scores_table(found.frame, limit)

@@ -30,9 +30,13 @@ from typer._click.exceptions import (
 from typer._click.formatting import HelpFormatter
 from typer.core import TyperGroup
 
-from assess import report
+from assess.cli import render
 from assess.cli.help import argument_name, help_text
-from assess.cli.logs import route_logs
+from assess.cli.logs import LOG_ENV, log_failure, route_logs
+from assess.errors import InputError
+from assess.kernel.spec import PackError
+from assess.resources import ResourceError
+from assess.store import StoreError
 
 _EXPECTED = {int: "应为整数", float: "应为数字", Path: "应为文件或目录的路径", str: "应为文字"}
 
@@ -69,17 +73,46 @@ class ChineseUsageGroup(TyperGroup):
             exc.show()
             status = exc.exit_code
         except UsageError as exc:
-            report.error(usage_message(exc))
+            render.error(usage_message(exc))
             status = exc.exit_code
         except ClickException as exc:
-            report.error(exc.format_message())
+            render.error(exc.format_message())
             status = exc.exit_code
         except Abort:
-            report.error("已中止。")
+            render.error("已中止。")
             status = 1
+        except Exception as exc:
+            render.error(failure_message(exc, self._command_path(args)))
+            status = 2 if _is_input_error(exc) else 1
         else:
             status = result if isinstance(result, int) else 0
         sys.exit(status)
+
+    def _command_path(self, args: Sequence[str] | None) -> str:
+        """`assess <command>` as typed, for the sentence that says what failed."""
+        words = [word for word in (sys.argv[1:] if args is None else args) if not word.startswith("-")]
+        known = words[:1] if words and self.get_command(Context(self), words[0]) is not None else []
+        return " ".join(["assess", *known])
+
+
+# Requests the library refuses with a Chinese message of its own: said as they are, exit status 1 (2 for input).
+_SAID = (StoreError, PackError, ResourceError, InputError)
+
+
+def _is_input_error(exc: Exception) -> bool:
+    return isinstance(exc, InputError)
+
+
+def failure_message(exc: Exception, command: str) -> str:
+    """The library's own message for a request it refuses; for a failure of the program, one sentence saying what
+    failed and where the details are (the traceback, which may quote a filing, goes only to the ASSESS_LOG file)."""
+    if isinstance(exc, _SAID):
+        return str(exc)
+    where = log_failure(exc, command)
+    details = (
+        f"详情已写入日志文件「{where}」" if where else f"设置环境变量 {LOG_ENV}（日志文件路径）后重新运行可查看详情"
+    )
+    return f"「{command}」执行失败，程序内部出错（{type(exc).__name__}）：{details}。"
 
 
 def usage_message(exc: UsageError) -> str:

@@ -9,15 +9,14 @@ from typing import cast
 
 import polars as pl
 
-from assess import display, runs, stats
-from assess.config import Config
-from assess.outputs.lists_workbook import ListsWorkbook, Threshold
-from assess.rules.packs import Parameter
+from assess import display
+from assess.kernel.spec import Parameter
+from assess.outputs.lists_workbook import ListSheet, ListsWorkbook, Threshold
+from assess.run import runs, stats
+from assess.run.config import Config
 from assess.store import Store
 from assess.tiers.packs import LoadedTier
 
-NO_RD_RULE, NO_INSTITUTION_RULE = stats.NO_RD_RULE, stats.NO_INSTITUTION_RULE
-LIST_IDS = ("three_highs", "little_giant", "leader")  # the workbook's list sheets, in order
 _STATUS = {"selected": "入选", "near": "接近"}
 _COUNTED = ("件", "家", "人", "项", "年", "万元", "%")
 
@@ -129,7 +128,7 @@ def _summary(
         [
             {
                 "key": name,
-                **{k: selected[k].filter(pl.col("city") == name).height for k in LIST_IDS},
+                **{k: selected[k].filter(pl.col("city") == name).height for k in lists},
                 "no_rd": figures["no_rd"]["by_city"].get(name, 0),
                 "inst_firms": figures["institution_coverage"]["by_city"][name]["firms"],
                 "inst_covered": figures["institution_coverage"]["by_city"][name]["covered"],
@@ -139,9 +138,9 @@ def _summary(
             for name in cities
         ]
     )
-    no_rd = runs.hits(store, run, NO_RD_RULE, city)
+    no_rd = runs.hits(store, run, stats.role_rule(run.manifest, stats.NO_RD), city)
     coverage = (
-        stats.city_chain_coverage(counts, run.year, city, store.contract)
+        stats.city_chain_coverage(counts, run.year, city, store.contract, run.manifest)
         if city
         else figures["institution_coverage"]["by_flagship_chain"]
     )
@@ -152,7 +151,7 @@ def _summary(
         rows.append(
             {
                 "key": chain,
-                **{k: selected[k].filter(pl.col("chain") == chain).height for k in LIST_IDS},
+                **{k: selected[k].filter(pl.col("chain") == chain).height for k in lists},
                 "no_rd": no_rd.filter(pl.col("chain") == chain).height,
                 "inst_firms": firms,
                 "inst_covered": covered,
@@ -185,7 +184,7 @@ def workbook_content(
     uploads = store.uploads().filter(pl.col("upload_id").is_in(run.manifest["uploads"]))
     lists = {tier.id: _list_frame(store, run, tier, city) for tier in config.tiers}
     by_city, by_chain = _summary(store, run, lists, city)
-    floor = next(p for p in run.manifest["packs"] if p["id"] == "yitisheng")["parameters"]["revenue_min"]
+    floor = stats.role_pack(run.manifest, stats.INSTITUTION)["parameters"]["revenue_min"]
     model = run.manifest.get("scoring", {}).get("model", {})
     source = (
         "三高一核心评分：标注不足，未训练模型，评分为创新能力指数 / 100。"
@@ -212,10 +211,10 @@ def workbook_content(
         institution_floor=_amount(floor),
         by_city=by_city,
         by_chain=by_chain,
-        no_rd=_hits(store, run, NO_RD_RULE, city, ["revenue", "rd_expense"]),
-        no_institution=_hits(store, run, NO_INSTITUTION_RULE, city, ["revenue", "rd_institution"]),
-        three_highs=lists.get("three_highs", pl.DataFrame()),
-        little_giant=lists.get("little_giant", pl.DataFrame()),
-        leader=lists.get("leader", pl.DataFrame()),
+        no_rd=_hits(store, run, stats.role_rule(run.manifest, stats.NO_RD), city, ["revenue", "rd_expense"]),
+        no_institution=_hits(
+            store, run, stats.role_rule(run.manifest, stats.INSTITUTION), city, ["revenue", "rd_institution"]
+        ),
+        lists=tuple(ListSheet(tier.id, tier.pack.sheet, lists[tier.id]) for tier in config.tiers),
         problems=_problems(store, run.manifest["uploads"], city),
     )

@@ -40,9 +40,6 @@ GUIDE_SHEET = "说明"
 SUMMARY_SHEET = "汇总"
 NO_RD_SHEET = "研发活动清零"
 NO_INSTITUTION_SHEET = "研发机构提升"
-THREE_HIGHS_SHEET = "三高一核心"
-LITTLE_GIANT_SHEET = "科技小巨人候选"
-LEADER_SHEET = "科技领军候选"
 PROBLEMS_SHEET = "数据问题"
 
 MONEY = "#,##0.00"
@@ -67,18 +64,15 @@ LEGEND = (
 UPLOAD_HEADERS = ("编号", "文件", "SHA-256", "上传时间")
 VERSION_HEADERS = ("项目", "版本", "SHA-256")
 THRESHOLD_HEADERS = ("来源", "参数", "说明", "取值", "依据")
-SUMMARY_COUNTS = ("three_highs", "little_giant", "leader", "no_rd", "inst_firms", "inst_covered")
-SUMMARY_HEADERS = (
-    "三高一核心（家）",
-    "科技小巨人候选（家）",
-    "科技领军候选（家）",
+# After one count column per list (its sheet's name), the targets' columns of 汇总.
+TARGET_COUNTS = ("no_rd", "inst_firms", "inst_covered")
+TARGET_HEADERS = (
     "无研发活动（家，目标清零）",
     "营收{floor}以上企业（家）",  # the 一提升 pack's revenue floor, as the run used it
     "有研发机构（家）",
     "研发机构覆盖率",
     "覆盖率目标",
 )
-SUMMARY_FORMATS = {**{i: INTEGER for i in range(1, 7)}, 7: SUMMARY_PERCENT, 8: SUMMARY_PERCENT}
 
 _TITLE_FONT = Font(bold=True, size=14)
 _BOLD = Font(bold=True)
@@ -90,9 +84,6 @@ _GUIDE_COLUMNS = len(THRESHOLD_HEADERS)
 _LINE_HEIGHT = 15.0  # points, one line of the default font
 _CHART_HEIGHT = 7.5  # cm
 _CHART_ROWS = 16  # rows of the default 15 pt the charts take (7.5 cm is 14.2 rows), with a margin
-_CANDIDATE_COLUMNS = (2, 4)  # B:D, the three lists' counts
-_COVERAGE_COLUMNS = (8, 9)  # H:I, coverage and its target
-_SPLIT_COLUMN = 6  # the right-hand chart starts at column F, under 营收1亿元以上企业
 
 
 @dataclass(frozen=True)
@@ -102,6 +93,13 @@ class Threshold:
     title: str  # Chinese description
     value: str  # display text already formatted, e.g. "5000万元", "3%", "600"
     basis: str  # "policy" | "official" | "default", shown as [政策] / [官方] / [默认]
+
+
+@dataclass(frozen=True)
+class ListSheet:
+    id: str  # the tier pack's id: the count columns of 汇总 are named by it
+    sheet: str  # the sheet's name, as the tier pack declares it
+    frame: pl.DataFrame  # status, rank, credit_code, name, ..., value, value_label, ..., lacks
 
 
 @dataclass(frozen=True)
@@ -116,14 +114,12 @@ class ListsWorkbook:
     thresholds: tuple[Threshold, ...]
     notes: tuple[str, ...]  # extra lines for 说明
     institution_floor: str  # the revenue floor of the 一提升 coverage, as read: "1亿元"
-    # key, three_highs, little_giant, leader, no_rd, inst_firms, inst_covered, inst_rate (0-1|null), inst_target (0-1)
+    # key, one count per list (by its id), no_rd, inst_firms, inst_covered, inst_rate (0-1|null), inst_target (0-1)
     by_city: pl.DataFrame
     by_chain: pl.DataFrame  # the same columns, key being the chain
     no_rd: pl.DataFrame  # credit_code, name, city, chain, direction, revenue, rd_expense, message
     no_institution: pl.DataFrame  # credit_code, name, city, chain, direction, revenue, rd_institution, message
-    three_highs: pl.DataFrame  # a list frame: status, rank, credit_code, name, ..., value, value_label, ..., lacks
-    little_giant: pl.DataFrame
-    leader: pl.DataFrame
+    lists: tuple[ListSheet, ...]  # in the tier packs' order
     problems: pl.DataFrame  # upload_id, file, sheet, row, column, code, level, value, message
 
 
@@ -187,15 +183,11 @@ def write_lists_workbook(content: ListsWorkbook, path: Path) -> Path:
     assert isinstance(guide, Worksheet)  # a new workbook opens on its one worksheet
     guide.title = GUIDE_SHEET
     _write_guide(guide, content)
-    _write_summary(workbook.create_sheet(SUMMARY_SHEET), content.by_city, content.by_chain, content.institution_floor)
+    _write_summary(workbook.create_sheet(SUMMARY_SHEET), content)
     _write_frame(workbook.create_sheet(NO_RD_SHEET), content.no_rd, NO_RD_COLUMNS)
     _write_frame(workbook.create_sheet(NO_INSTITUTION_SHEET), content.no_institution, NO_INSTITUTION_COLUMNS)
-    for name, frame in (
-        (THREE_HIGHS_SHEET, content.three_highs),
-        (LITTLE_GIANT_SHEET, content.little_giant),
-        (LEADER_SHEET, content.leader),
-    ):
-        _write_list(workbook.create_sheet(name), frame)
+    for listed in content.lists:
+        _write_list(workbook.create_sheet(listed.sheet), listed.frame)
     problems = content.problems.with_columns(
         pl.col("level").replace_strict(LEVEL_NAMES, default=pl.col("level"), return_dtype=pl.String)
     )
@@ -282,30 +274,71 @@ def _widest(*widths: Sequence[float]) -> list[float]:
 # --- 汇总 ---------------------------------------------------------------------------------------------------------
 
 
-def _write_summary(sheet: Worksheet, by_city: pl.DataFrame, by_chain: pl.DataFrame, floor: str) -> None:
+@dataclass(frozen=True)
+class _SummaryLayout:
+    """The columns of 汇总: 地市 or 产业链, one count per list, then the targets' columns."""
+
+    lists: tuple[ListSheet, ...]
+
+    @property
+    def counts(self) -> tuple[str, ...]:
+        return (*(listed.id for listed in self.lists), *TARGET_COUNTS)
+
+    def headers(self, floor: str) -> tuple[str, ...]:
+        return (*(f"{listed.sheet}（家）" for listed in self.lists), *(h.format(floor=floor) for h in TARGET_HEADERS))
+
+    @property
+    def formats(self) -> dict[int, str]:
+        counted = len(self.counts)
+        return {
+            **{i: INTEGER for i in range(1, counted + 1)},
+            counted + 1: SUMMARY_PERCENT,
+            counted + 2: SUMMARY_PERCENT,
+        }
+
+    @property
+    def candidates(self) -> tuple[int, int]:
+        """The lists' count columns (B onwards), for the chart of candidates."""
+        return 2, 1 + max(1, len(self.lists))
+
+    @property
+    def coverage(self) -> tuple[int, int]:
+        """Coverage and its target, the last two columns."""
+        last = 1 + len(self.counts) + 2
+        return last - 1, last
+
+    @property
+    def split(self) -> int:
+        """The right-hand chart starts under 营收…以上企业 (the firms the coverage counts)."""
+        return 1 + len(self.lists) + 2
+
+
+def _write_summary(sheet: Worksheet, content: ListsWorkbook) -> None:
     """The table by city (frozen; 合计 kept out of the filter), its charts below it, then the table by chain."""
-    city_rows = _summary_rows(by_city)
-    chain_rows = _summary_rows(by_chain)
-    summary_headers = tuple(header.format(floor=floor) for header in SUMMARY_HEADERS)
+    layout = _SummaryLayout(content.lists)
+    city_rows = _summary_rows(content.by_city, layout)
+    chain_rows = _summary_rows(content.by_chain, layout)
+    summary_headers = layout.headers(content.institution_floor)
     headers = ("地市", *summary_headers)
-    written = write_table(sheet, headers, city_rows, number_formats=SUMMARY_FORMATS)
+    written = write_table(sheet, headers, city_rows, number_formats=layout.formats)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{written}"
     _bold_row(sheet, written + 1)
     set_widths(sheet, column_widths(headers, [*city_rows, *chain_rows]))
     sheet.append([])
-    if by_city.height:
-        _add_charts(sheet, by_city.height, written + 3)
+    if content.by_city.height:
+        _add_charts(sheet, content.by_city.height, written + 3, layout)
         for _ in range(_CHART_ROWS):
             sheet.append([])
-    _append_table(sheet, ("产业链", *summary_headers), chain_rows, SUMMARY_FORMATS)
+    _append_table(sheet, ("产业链", *summary_headers), chain_rows, layout.formats)
     _bold_row(sheet, sheet.max_row)
 
 
-def _summary_rows(frame: pl.DataFrame) -> list[tuple[object, ...]]:
+def _summary_rows(frame: pl.DataFrame, layout: _SummaryLayout) -> list[tuple[object, ...]]:
     """One row per key, then 合计: the counts summed, the coverage rate computed from the sums."""
-    rows = frame.select("key", *SUMMARY_COUNTS, _finite(frame, "inst_rate"), _finite(frame, "inst_target")).rows()
-    sums = [int(frame.get_column(name).sum()) for name in SUMMARY_COUNTS]
-    firms, covered = sums[SUMMARY_COUNTS.index("inst_firms")], sums[SUMMARY_COUNTS.index("inst_covered")]
+    counts = layout.counts
+    rows = frame.select("key", *counts, _finite(frame, "inst_rate"), _finite(frame, "inst_target")).rows()
+    sums = [int(frame.get_column(name).sum()) for name in counts]
+    firms, covered = sums[counts.index("inst_firms")], sums[counts.index("inst_covered")]
     return [*rows, (TOTAL, *sums, covered / firms if firms else None, _total_target(frame))]
 
 
@@ -320,19 +353,19 @@ def _total_target(frame: pl.DataFrame) -> float | None:
     return float(frame.select((pl.col("inst_target") * pl.col("inst_firms")).sum() / firms).item())
 
 
-def _add_charts(sheet: Worksheet, keys: int, row: int) -> None:
+def _add_charts(sheet: Worksheet, keys: int, row: int, layout: _SummaryLayout) -> None:
     """Candidates per city (left) and institution coverage against its target (right), side by side at `row`."""
     categories = Reference(sheet, min_col=1, min_row=2, max_row=keys + 1)
-    candidates = _bar_chart("各市培育候选企业（家）", INTEGER, _span_cm(sheet, 1, _SPLIT_COLUMN))
-    candidates.add_data(_series(sheet, _CANDIDATE_COLUMNS, keys), titles_from_data=True)
+    candidates = _bar_chart("各市培育候选企业（家）", INTEGER, _span_cm(sheet, 1, layout.split))
+    candidates.add_data(_series(sheet, layout.candidates, keys), titles_from_data=True)
     candidates.set_categories(categories)
-    coverage = _bar_chart("各市研发机构覆盖率与目标", "0%", _span_cm(sheet, _SPLIT_COLUMN, len(SUMMARY_HEADERS) + 2))
-    coverage.add_data(_series(sheet, _COVERAGE_COLUMNS, keys), titles_from_data=True)
+    coverage = _bar_chart("各市研发机构覆盖率与目标", "0%", _span_cm(sheet, layout.split, layout.coverage[1] + 1))
+    coverage.add_data(_series(sheet, layout.coverage, keys), titles_from_data=True)
     coverage.set_categories(categories)
     coverage.y_axis.scaling.min = 0
     coverage.y_axis.scaling.max = 1
     sheet.add_chart(candidates, f"A{row}")
-    sheet.add_chart(coverage, f"{get_column_letter(_SPLIT_COLUMN)}{row}")
+    sheet.add_chart(coverage, f"{get_column_letter(layout.split)}{row}")
 
 
 def _series(sheet: Worksheet, columns: tuple[int, int], keys: int) -> Reference:

@@ -6,14 +6,13 @@ the counts by province, city, direction, chain and city-and-chain. Rubrics are s
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
-from assess import display
-from assess.features import BY_NAME, view_for
+from assess.features import view_for
+from assess.kernel.messages import message
 from assess.rules.packs import CompiledRule, LoadedPack, RuleSet
 
 IDENTITY = ("credit_code", "name", "year", "city", "direction", "chain")
@@ -65,22 +64,6 @@ def _hits(flagged: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataF
         for i, rule in enumerate(compiled)
     ]
     return pl.concat(frames)
-
-
-def _unit(column: str) -> str | None:
-    return BY_NAME[column].unit if column in BY_NAME else display.RUN_UNITS.get(column)
-
-
-def message(template: str, schema: pl.Schema) -> pl.Expr:
-    """A rule's message template (parameters already filled) filled per firm with the feature columns it names, each
-    value as `display` shows its unit."""
-    pattern, values = "", []
-    for literal, column, _, _ in string.Formatter().parse(template):
-        pattern += literal
-        if column:
-            pattern += "{}"
-            values.append(display.expr(pl.col(column), _unit(column), schema[column]).fill_null(display.MISSING))
-    return pl.format(pattern, *values) if values else pl.lit(template)
 
 
 CITY_CHAIN = "city_chain"  # the level of counts by city and chain

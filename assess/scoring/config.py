@@ -8,30 +8,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from assess.features import BY_NAME, FEATURE_NAMES
-from assess.paths import RULES_DIR
-from assess.rules.packs import PackError, Parameter, Populations, RuleSet, compile_expression, population_sql, read_spec
+from assess.kernel.populations import Populations, compile_expression, population_sql
+from assess.kernel.spec import PackError, Parameter, SpecModel, read_spec
+from assess.rules.packs import RuleSet
 
-SCORING_DIR = RULES_DIR / "scoring"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+SCORING_FOLDER = "scoring"  # inside a rule folder
 
 
-class Criterion(_Model):
+class Criterion(SpecModel):
     title: str
     rules: list[str]  # rule ids of the criteria pack; the criterion holds when any of them flags the firm
 
 
-class ModelFeature(_Model):
+class ModelFeature(SpecModel):
     name: str
     monotone: Literal["increasing", "none"]
 
 
-class ClassifierSpec(_Model):
+class ClassifierSpec(SpecModel):
     id: Literal["classifier"]
     version: int
     title: str
@@ -59,13 +56,13 @@ class ClassifierSpec(_Model):
         return self.parameters[name].value
 
 
-class Stage(_Model):
+class Stage(SpecModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
     condition: str
 
 
-class Component(_Model):
+class Component(SpecModel):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
     group: str
@@ -75,7 +72,7 @@ class Component(_Model):
     weights: dict[str, float]
 
 
-class IndexSpec(_Model):
+class IndexSpec(SpecModel):
     id: Literal["innovation_index"]
     version: int
     title: str
@@ -175,8 +172,8 @@ def _index(path: Path, populations: Populations) -> IndexConfig:
     return IndexConfig(spec=spec, path=path, sha256=sha, stage_sql=f"CASE {whens} END", components=components)
 
 
-def load_scoring(rules: RuleSet, directory: Path = SCORING_DIR) -> ScoringConfig:
+def load_scoring(rules: RuleSet) -> ScoringConfig:
     return ScoringConfig(
-        classifier=_classifier(directory / "classifier.yaml", rules),
-        index=_index(directory / "innovation_index.yaml", rules.populations),
+        classifier=_classifier(rules.directory / SCORING_FOLDER / "classifier.yaml", rules),
+        index=_index(rules.directory / SCORING_FOLDER / "innovation_index.yaml", rules.populations),
     )

@@ -25,14 +25,6 @@ ALLOWED_TYPES = (
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 )
 
-_SCHEMA = """
-CREATE SEQUENCE IF NOT EXISTS model_ids START 1;
-CREATE TABLE IF NOT EXISTS models (
-    model_id INTEGER PRIMARY KEY, created_at TIMESTAMP NOT NULL, file VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
-    labels_sha256 VARCHAR NOT NULL, config_sha256 VARCHAR NOT NULL, report JSON NOT NULL
-);
-"""
-
 
 @dataclass(frozen=True)
 class ModelRecord:
@@ -49,15 +41,10 @@ def models_dir(store: Store) -> Path:
     return store.path.with_name(store.path.name + ".models")
 
 
-def prepare(store: Store) -> None:
-    store.con.execute(_SCHEMA)
-
-
 def save(
     store: Store, model: CalibratedClassifierCV, card: str, labels_sha256: str, config_sha256: str, report: dict
 ) -> ModelRecord:
     """Write the model and its card, then register them; the file name carries the hash, so a rewrite is visible."""
-    prepare(store)
     data = sio.dumps(model)
     sha = hashlib.sha256(data).hexdigest()
     directory = models_dir(store)
@@ -77,7 +64,6 @@ def save(
 
 def find(store: Store, labels_sha256: str, config_sha256: str) -> ModelRecord | None:
     """The newest model trained on exactly these labels with exactly this configuration."""
-    prepare(store)
     rows = store.con.execute(
         """SELECT model_id, created_at, file, sha256, labels_sha256, config_sha256, report FROM models
            WHERE labels_sha256 = ? AND config_sha256 = ? ORDER BY model_id DESC LIMIT 1""",

@@ -12,21 +12,20 @@ import polars as pl
 
 from assess import display
 from assess.features import view_for
-from assess.rules.engine import message
+from assess.kernel.messages import message
 from assess.tiers.packs import RUN_COLUMNS, LoadedTier
-from assess.tiers.select import CHAIN_FULL, NEAR, SELECTED, allocate, near_misses, rank_order
+from assess.tiers.select import CHAIN_FULL, EXCLUDED, NEAR, SELECTED, allocate, near_misses, rank_order
 
 RESULT_COLUMNS = ("credit_code", "status", "rank", "position", "value", "gates", "lacks", "reasons")
-EXCLUDED = "excluded"
 TOP_REASONS = 3
 
 
 def evaluate_tier(
-    con: duckdb.DuckDBPyConnection, tier: LoadedTier, year: int, flagged: dict[str, set[str]]
+    con: duckdb.DuckDBPyConnection, tier: LoadedTier, year: int, flagged: dict[str, set[str]], scores: str
 ) -> pl.DataFrame:
-    """One row per firm on the list, near it, eligible for it or excluded from it (RESULT_COLUMNS). Reads the view
-    `run_scores` (credit_code, score, index, reasons, index_reasons, rd_intensity_needed) of the run's scores."""
-    firms = gated(con, tier, year, "run_scores")
+    """One row per firm on the list, near it, eligible for it or excluded from it (RESULT_COLUMNS). `scores` names
+    the relation of the run's scores (credit_code, score, index, reasons, index_reasons, rd_intensity_needed)."""
+    firms = gated(con, tier, year, scores)
     passed = pl.all_horizontal([pl.col(f"gate_{g.id}") for g in tier.gates])
     excluded = _exclusions(tier, flagged)
     eligible = firms.filter(passed & excluded.is_null())

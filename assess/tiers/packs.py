@@ -5,64 +5,54 @@ with the same expression checks as the rule packs."""
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from assess import display
-from assess.features import FEATURE_NAMES
-from assess.paths import RULES_DIR
-from assess.rules.expressions import Scalar
-from assess.rules.packs import (
-    PackError,
-    Parameter,
-    RuleSet,
-    compile_expression,
-    overrides_of,
-    read_spec,
-    with_values,
-)
-from assess.rules.validation_messages import reasons
+from assess.kernel.expressions import Scalar
+from assess.kernel.messages import fill_parameters
+from assess.kernel.populations import compile_expression
+from assess.kernel.spec import ID_PATTERN, PackError, Parameter, SpecModel, overrides_of, read_spec, with_values
+from assess.kernel.validation_messages import reasons
+from assess.rules.packs import RuleSet
 from assess.tiers.select import Allocation
 
-TIERS_DIR = RULES_DIR / "tiers"
+TIERS_FOLDER = "tiers"  # inside a rule folder
 # Run outputs a tier expression may read beside the features: the firm's score and index in this run.
 RUN_COLUMNS = {"three_highs_score": "三高一核心评分", "innovation_index": "创新能力指数"}
-LIST_ORDER = ("little_giant", "leader", "three_highs")  # how the lists are shown; any other list comes after them
+RESERVED_SHEETS = ("说明", "汇总", "研发活动清零", "研发机构提升", "数据问题")  # the workbook's fixed sheets
 _REQUIRED = ("quota", "near_share", "city_minimum", "city_proportional", "chain_cap")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Gate(_Model):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+class Gate(SpecModel):
+    id: str = Field(pattern=ID_PATTERN)
     title: str
     condition: str
     message: str  # the firm's value beside the threshold, {column} and {parameter} placeholders
 
 
-class Exclusion(_Model):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+class Exclusion(SpecModel):
+    id: str = Field(pattern=ID_PATTERN)
     title: str
     condition: str | None = None  # an expression over features and parameters
     flagged_by: list[str] = Field(default_factory=list)  # rule ids of this run's flag packs
     when: str | None = None  # a boolean parameter that switches a flagged_by exclusion on
 
 
-class Near(_Model):
+class Near(SpecModel):
     gate: str  # the one gate a near miss fails
     condition: str  # how close it must come
 
 
-class TierPack(_Model):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+class TierPack(SpecModel):
+    id: str = Field(pattern=ID_PATTERN)
     version: int
     title: str
+    role: Literal["list"]
+    sheet: str = Field(min_length=1, max_length=31)  # the workbook sheet; Excel allows 31 characters
+    order: int  # lists are drawn, shown and written in this order
     source: str
     rank_by: Literal["three_highs_score", "innovation_index"]
     parameters: dict[str, Parameter]
@@ -128,16 +118,6 @@ class LoadedTier:
         return RUN_COLUMNS[self.pack.rank_by]
 
 
-def _filled(path: Path, label: str, template: str, parameters: dict[str, Parameter]) -> tuple[str, list[str]]:
-    names = [name for _, name, _, _ in string.Formatter().parse(template) if name]
-    unknown = sorted(set(names) - FEATURE_NAMES - set(RUN_COLUMNS) - set(parameters))
-    if unknown:
-        raise PackError(f"规则文件「{path.name}」中「{label}」的提示语引用了未知的列或参数：{'、'.join(unknown)}。")
-    for name, parameter in parameters.items():
-        template = template.replace("{" + name + "}", display.value(parameter.value, parameter.unit))
-    return template, [n for n in names if n not in parameters]
-
-
 def load_tier(path: Path, rules: RuleSet, overrides: dict[str, Scalar] | None = None) -> LoadedTier:
     """A tier pack, compiled; `overrides` ("pack.parameter" -> value) compile it with other values."""
     pack, sha = read_spec(path, TierPack)
@@ -155,9 +135,10 @@ def load_tier(path: Path, rules: RuleSet, overrides: dict[str, Scalar] | None = 
             path, label, text, pack.parameters, rules.populations, predicate=True, extra_columns=extra
         )
 
-    gates, columns = [], []
+    gates: list[CompiledGate] = []
+    columns: list[str] = []
     for gate in pack.gates:
-        message, named = _filled(path, f"{pack.id}.{gate.id}", gate.message, pack.parameters)
+        message, named = fill_parameters(path, f"{pack.id}.{gate.id}", gate.message, pack.parameters, extra)
         gates.append(CompiledGate(gate.id, gate.title, compiled(f"{pack.id}.{gate.id}", gate.condition), message))
         columns += named
     known = {rule.id for rule in rules.flag_rules}
@@ -177,15 +158,16 @@ def load_tier(path: Path, rules: RuleSet, overrides: dict[str, Scalar] | None = 
     return LoadedTier(pack, path, sha, tuple(gates), tuple(exclusions), near, tuple(dict.fromkeys(columns)))
 
 
-def load_tiers(
-    rules: RuleSet, cutoff: float, directory: Path = TIERS_DIR, overrides: dict[str, Scalar] | None = None
-) -> tuple[LoadedTier, ...]:
-    """Every tier pack, in LIST_ORDER, with `overrides` for what-if comparisons. A `score_min` must be the
-    classifier's cut-off, so that the 三高一核心 list and the near-miss sentences of the scores never read against two
-    different lines."""
-    order = {name: i for i, name in enumerate(LIST_ORDER)}
-    paths = sorted(directory.glob("*.yaml"), key=lambda path: (order.get(path.stem, len(order)), path.name))
-    tiers = tuple(load_tier(path, rules, overrides) for path in paths)
+def load_tiers(rules: RuleSet, cutoff: float, overrides: dict[str, Scalar] | None = None) -> tuple[LoadedTier, ...]:
+    """Every tier pack of the rule folder in its declared order, with `overrides` for what-if comparisons. A
+    `score_min` must be the classifier's cut-off, so that the 三高一核心 list and the near-miss sentences of the scores
+    never read against two different lines."""
+    paths = sorted((rules.directory / TIERS_FOLDER).glob("*.yaml"))
+    tiers = tuple(sorted((load_tier(path, rules, overrides) for path in paths), key=lambda t: (t.pack.order, t.id)))
+    sheets = [t.pack.sheet for t in tiers]
+    repeated = sorted({s for s in sheets if sheets.count(s) > 1} | {s for s in sheets if s in RESERVED_SHEETS})
+    if repeated:
+        raise PackError(f"清单规则包的工作表名重复或与固定工作表同名：{'、'.join(repeated)}。")
     for tier in tiers:
         if "score_min" in tier.pack.parameters and tier.value("score_min") != cutoff:
             raise PackError(

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-SELECTED, NEAR, ELIGIBLE = "selected", "near", "eligible"
+SELECTED, NEAR, ELIGIBLE, EXCLUDED = "selected", "near", "eligible", "excluded"
+STATUS_TITLES: dict[str | None, str] = {
+    SELECTED: "入选",
+    NEAR: "接近（名额或评分线以下）",
+    ELIGIBLE: "符合门槛，未入选",
+    EXCLUDED: "符合门槛，但被排除",
+    None: "未通过门槛",
+}
 QUOTA_FULL, CHAIN_FULL = "quota", "chain_cap"
 
 

@@ -8,15 +8,16 @@ the uploads it read that have since been retracted, and the firm's filings that 
 
 from __future__ import annotations
 
-from assess.config import Config
-from assess.runs import HISTORY_YEARS, Run, manifest, tiers_manifest
+from assess.run.context import RunContext
+from assess.run.runs import HISTORY_YEARS, Run, manifest, tiers_manifest
 from assess.store import Store
 
 
-def changes_since(store: Store, run: Run, config: Config, credit_code: str) -> list[str]:
+def changes_since(ctx: RunContext, run: Run, credit_code: str) -> list[str]:
     """One sentence per change that can make the explanation differ from the run's results; none when nothing did."""
+    store = ctx.store
     said = []
-    changed_files = _changed_files(store, run, config)
+    changed_files = _changed_files(ctx, run)
     if changed_files:
         said.append(f"第 {run.run_id} 次评估之后，规则文件有改动：{'、'.join(changed_files)}。")
     retracted = _retracted(store, run)
@@ -36,11 +37,11 @@ def has_filing(store: Store, credit_code: str, year: int) -> bool:
     return bool(found.fetchall()[0][0])
 
 
-def _changed_files(store: Store, run: Run, config: Config) -> list[str]:
+def _changed_files(ctx: RunContext, run: Run) -> list[str]:
     """The files whose digest in the run's manifest differs from the same manifest built today."""
-    today = manifest(store, config.rules, run.year)
+    today = manifest(ctx)
     if "tiers" in run.manifest:  # a run without scoring drew no lists
-        today["tiers"] = tiers_manifest(config.tiers)
+        today["tiers"] = tiers_manifest(ctx.config.tiers)
     then, now = _file_digests(run.manifest), _file_digests(today)
     return sorted(name for name in then.keys() | now.keys() if then.get(name) != now.get(name))
 

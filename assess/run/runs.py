@@ -14,45 +14,15 @@ from importlib import metadata
 
 import polars as pl
 
-from assess import features
-from assess.reference import load_reference
-from assess.rules.engine import FlagResult, evaluate_flags, evaluate_rubric
-from assess.rules.packs import RuleSet
-from assess.scoring.config import ScoringConfig
+from assess.rules.engine import FlagResult, evaluate_rubric
+from assess.run.context import RunContext
 from assess.scoring.score import Scores, score_year
 from assess.scoring.train import Trained, ensure_model
-from assess.store import Store, StoreError, file_sha256
-from assess.tiers.evaluate import evaluate_tier
+from assess.store import Store, StoreError
 from assess.tiers.packs import LoadedTier
 
 HISTORY_YEARS = 3  # the history features read years Y-3..Y (the three-year CAGR)
 PACKAGES = ("assess", "polars", "duckdb", "sqlglot", "pydantic", "fastexcel", "openpyxl", "scikit-learn", "skops")
-
-_SCHEMA = """
-CREATE SEQUENCE IF NOT EXISTS run_ids START 1;
-CREATE TABLE IF NOT EXISTS runs (
-    run_id INTEGER PRIMARY KEY, year INTEGER NOT NULL, created_at TIMESTAMP NOT NULL, manifest JSON NOT NULL
-);
-CREATE TABLE IF NOT EXISTS rule_hits (
-    run_id INTEGER NOT NULL, rule_id VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, name VARCHAR, year INTEGER,
-    city VARCHAR, direction VARCHAR, chain VARCHAR, message VARCHAR
-);
-CREATE TABLE IF NOT EXISTS rule_counts (
-    run_id INTEGER NOT NULL, rule_id VARCHAR NOT NULL, year INTEGER, level VARCHAR NOT NULL, key VARCHAR,
-    population BIGINT NOT NULL, hits BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS rubric_results (run_id INTEGER NOT NULL, pack_id VARCHAR NOT NULL, result JSON NOT NULL);
-CREATE TABLE IF NOT EXISTS scores (
-    run_id INTEGER NOT NULL, credit_code VARCHAR NOT NULL, name VARCHAR, city VARCHAR, direction VARCHAR,
-    chain VARCHAR, scored BOOLEAN NOT NULL, score DOUBLE, score_source VARCHAR, "index" DOUBLE, stage VARCHAR,
-    rd_share BOOLEAN, growth BOOLEAN, market_share BOOLEAN, core_tech BOOLEAN, reasons VARCHAR[],
-    index_reasons VARCHAR[], rd_intensity DOUBLE, rd_intensity_needed DOUBLE
-);
-CREATE TABLE IF NOT EXISTS tier_results (
-    run_id INTEGER NOT NULL, list_id VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, status VARCHAR NOT NULL,
-    rank BIGINT, position BIGINT, value DOUBLE, gates VARCHAR, lacks VARCHAR, reasons VARCHAR[]
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -63,13 +33,10 @@ class Run:
     manifest: dict
 
 
-def prepare(store: Store) -> None:
-    """Tables for runs, and the feature views on this connection."""
-    store.con.execute(_SCHEMA)
-    features.install(store.con, store.contract, load_reference(store.contract))
-
-
-def manifest(store: Store, rules: RuleSet, year: int) -> dict:
+def manifest(ctx: RunContext) -> dict:
+    """What a run reads: the rule folder (path and SHA-256 of each file), each pack with its role and parameters,
+    the population definitions and chain mapping, the uploads in force and the package versions."""
+    store, config, year = ctx.store, ctx.config, ctx.year
     # Every upload whose values the run can read: the year's filings, and earlier years' for the history features.
     uploads = store.con.execute(
         """
@@ -79,20 +46,24 @@ def manifest(store: Store, rules: RuleSet, year: int) -> dict:
         """,
         [year, HISTORY_YEARS, year] * 2,
     ).fetchall()
+    folder = config.folder_manifest()
     return {
         "year": year,
+        "rules_folder": folder,
         "packs": [
             {
                 "id": p.id,
                 "version": p.pack.version,
                 "file": p.path.name,
                 "sha256": p.sha256,
+                "role": p.pack.role,
+                "rules": [rule.id for rule in p.rules],
                 "parameters": {name: parameter.value for name, parameter in p.pack.parameters.items()},
             }
-            for p in rules.packs
+            for p in config.rules.packs
         ],
-        "populations": {"file": rules.populations.path.name, "sha256": rules.populations.sha256},
-        "chain_map": {"file": features.CHAIN_MAP.name, "sha256": file_sha256(features.CHAIN_MAP)},
+        "populations": {"file": config.rules.populations.path.name, "sha256": config.rules.populations.sha256},
+        "chain_map": {"file": config.chain_map.name, "sha256": folder["files"].get(config.chain_map.name)},
         "uploads": [u[0] for u in uploads],
         "packages": {name: metadata.version(name) for name in PACKAGES},
     }
@@ -117,46 +88,22 @@ def require_year(store: Store, year: int) -> None:
         raise StoreError(f"数据库中没有 {year} 年度的有效填报：请先用 assess ingest 导入该年度的数据。")
 
 
-def execute(
-    store: Store,
-    rules: RuleSet,
-    year: int,
-    scoring: ScoringConfig | None = None,
-    tiers: tuple[LoadedTier, ...] = (),
-) -> Run:
-    """Evaluate every pack for the data year; given the scoring configuration, score every firm (training the
-    classifier first when none exists for the store's labels) and draw up the tier lists; persist the run."""
-    prepare(store)
+def execute(ctx: RunContext, *, scoring: bool = True) -> Run:
+    """Evaluate every pack for the context's year; with `scoring`, score every firm (training the classifier first
+    when none exists for the store's labels) and draw up the tier lists; persist the run."""
+    store, config, year = ctx.store, ctx.config, ctx.year
     require_year(store, year)
-    flags = evaluate_flags(store.con, rules, year)
-    rubrics = {p.id: evaluate_rubric(store.con, p, year) for p in rules.packs if p.rubric is not None}
-    manifest_ = manifest(store, rules, year)
+    rubrics = {p.id: evaluate_rubric(ctx.con, p, year) for p in config.rules.packs if p.rubric is not None}
+    manifest_ = manifest(ctx)
     scored, lists = None, {}
-    if scoring is not None:
-        scored = score_year(store, rules, scoring, year, ensure_model(store, scoring.classifier))
-        manifest_["scoring"] = {**scoring.manifest(), "model": model_manifest(scored.trained)}
-        lists = _lists(store, tiers, year, flags, scored)
-        manifest_["tiers"] = tiers_manifest(tiers)
-    return _save(store, year, manifest_, flags, rubrics, scored, lists)
-
-
-def _lists(
-    store: Store, tiers: tuple[LoadedTier, ...], year: int, flags: FlagResult, scored: Scores
-) -> dict[str, pl.DataFrame]:
-    store.con.register("run_scores", scored.frame.with_columns(pl.col("rd_intensity_needed").fill_nan(None)).to_arrow())
-    try:
-        return draw_lists(store, tiers, year, flags)
-    finally:
-        store.con.unregister("run_scores")
-
-
-def draw_lists(store: Store, tiers: tuple[LoadedTier, ...], year: int, flags: FlagResult) -> dict[str, pl.DataFrame]:
-    """Every tier's list, read against the relation `run_scores` that the caller provides (see `evaluate_tier`);
-    the exclusions read which firms the flag rules flagged."""
-    flagged: dict[str, set[str]] = {}
-    for rule_id, code in flags.hits.select("rule_id", "credit_code").iter_rows():
-        flagged.setdefault(rule_id, set()).add(code)
-    return {tier.id: evaluate_tier(store.con, tier, year, flagged) for tier in tiers}
+    if scoring:
+        trained = ensure_model(store, config.scoring.classifier)
+        scored = score_year(store, config.rules, config.scoring, year, trained)
+        manifest_["scoring"] = {**config.scoring.manifest(), "model": model_manifest(scored.trained)}
+        with ctx.scores(scored.frame) as relation:
+            lists = ctx.draw_lists(relation)
+        manifest_["tiers"] = tiers_manifest(config.tiers)
+    return _save(store, year, manifest_, ctx.flags, rubrics, scored, lists)
 
 
 def model_manifest(trained: Trained) -> dict:
@@ -225,7 +172,6 @@ def _insert(store: Store, table: str, frame: pl.DataFrame) -> None:
 
 
 def latest(store: Store, year: int) -> Run:
-    prepare(store)
     found = store.con.execute(
         "SELECT run_id, year, created_at, manifest FROM runs WHERE year = ? ORDER BY run_id DESC LIMIT 1", [year]
     ).fetchall()

@@ -11,13 +11,18 @@ import sys
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 from rich.console import Console
 from rich.table import Table
 
 from assess.ingest.upload import IngestResult
-from assess.rules.expressions import Scalar
+from assess.kernel.expressions import Scalar
+
+if TYPE_CHECKING:
+    from assess.run.runs import Run
+    from assess.tiers.packs import LoadedTier
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -27,6 +32,10 @@ LEVELS = {"error": "错误", "warning": "警告", "info": "提示"}
 
 def notice(message: str) -> None:
     err.print(message)
+
+
+def run_source(run: Run) -> None:
+    notice(f"以下结果来自 {run.year} 年度第 {run.run_id} 次评估（{run.created_at:%Y-%m-%d %H:%M}）。")
 
 
 def error(message: str) -> None:
@@ -347,3 +356,19 @@ def explanation(found: dict) -> None:
             out.print(f"    {'✓' if gate['passed'] else '✗'} {gate['title']}：{gate['detail']}")
         if listed["lacks"]:
             out.print(f"    差距：{listed['lacks']}")
+
+
+def lists_json(lists: dict[str, pl.DataFrame]) -> dict[str, list[dict]]:
+    """`{"little_giant": [{"rank", "credit_code", "name", "city", "score"}, ...], ...}`, `score` being the value
+    the list is ranked by."""
+    return {
+        list_id: frame.select("rank", "credit_code", "name", "city", score="value").to_dicts()
+        for list_id, frame in lists.items()
+    }
+
+
+def show_lists(lists: dict[str, pl.DataFrame], tiers: tuple[LoadedTier, ...], limit: int) -> None:
+    by_id = {tier.id: tier for tier in tiers}
+    for list_id, frame in lists.items():
+        tier = by_id[list_id]
+        list_table(frame, tier.pack.title, tier.rank_title, tier.allocation.quota, limit)

@@ -23,9 +23,9 @@ from types import TracebackType
 import duckdb
 import polars as pl
 
-from assess.contract import Contract, FieldSpec
+from assess.contract import Contract
+from assess.store import schema
 
-SCHEMA_VERSION = 1
 ABANDONED_STAGING_SECONDS = 24 * 3600  # a staging folder this old belongs to no upload in progress
 DEFAULT_DB = "assess.duckdb"
 
@@ -49,21 +49,6 @@ def _unopenable(path: Path, exc: Exception) -> str:
 def resolve_db(path: Path | None) -> Path:
     """--db PATH, else env ASSESS_DB, else ./assess.duckdb."""
     return path or Path(os.environ.get("ASSESS_DB") or DEFAULT_DB)
-
-
-_SQL_TYPES = {
-    "year": "INTEGER",
-    "boolean": "BOOLEAN",
-    "money": "DECIMAL(38,6)",
-    "percent": "DECIMAL(38,6)",
-    "count": "BIGINT",
-    "set": "VARCHAR[]",
-    "date": "DATE",
-}
-
-
-def _sql_type(spec: FieldSpec) -> str:
-    return _SQL_TYPES.get(spec.kind, "VARCHAR")
 
 
 @dataclass(frozen=True)
@@ -107,7 +92,7 @@ class Store:
             self.con = duckdb.connect(str(path))
         except (OSError, duckdb.IOException) as exc:
             raise StoreError(_unopenable(path, exc)) from exc
-        self._create_schema()
+        self._open_schema()
         self._remove_abandoned_staging()
 
     def __enter__(self) -> Store:
@@ -128,41 +113,34 @@ class Store:
     def field_names(self) -> list[str]:
         return [spec.name for spec in self.contract.fields]
 
-    def _create_schema(self) -> None:
-        fields = ",\n".join(f"{spec.name} {_sql_type(spec)}" for spec in self.contract.fields)
-        self.con.execute(
-            f"""
-            CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
-            CREATE SEQUENCE IF NOT EXISTS upload_ids START 1;
-            CREATE TABLE IF NOT EXISTS uploads (
-                upload_id INTEGER PRIMARY KEY, file_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
-                size_bytes BIGINT NOT NULL, uploaded_at TIMESTAMP NOT NULL, options VARCHAR NOT NULL,
-                stored_file VARCHAR NOT NULL, rows_read INTEGER NOT NULL, accepted INTEGER NOT NULL,
-                rejected INTEGER NOT NULL, skipped INTEGER NOT NULL, warnings INTEGER NOT NULL,
-                retracted_at TIMESTAMP
-            );
-            CREATE TABLE IF NOT EXISTS filing_versions (
-                upload_id INTEGER NOT NULL, seq INTEGER NOT NULL, sheet VARCHAR, row_number BIGINT NOT NULL,
-                {fields},
-                extra JSON, is_current BOOLEAN NOT NULL
-            );
-            CREATE TABLE IF NOT EXISTS supplement_versions (
-                upload_id INTEGER NOT NULL, seq INTEGER NOT NULL, sheet VARCHAR, row_number BIGINT NOT NULL,
-                column_header VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, year INTEGER NOT NULL,
-                field VARCHAR NOT NULL, value DECIMAL(38,6) NOT NULL, is_current BOOLEAN NOT NULL
-            );
-            CREATE TABLE IF NOT EXISTS problems (
-                upload_id INTEGER NOT NULL, seq INTEGER NOT NULL, sheet VARCHAR, row_number BIGINT,
-                column_header VARCHAR, code VARCHAR NOT NULL, level VARCHAR NOT NULL, value VARCHAR,
-                message VARCHAR NOT NULL, hint VARCHAR NOT NULL
-            );
-            CREATE OR REPLACE VIEW filings AS
-                SELECT * EXCLUDE (is_current) FROM filing_versions WHERE is_current;
-            CREATE OR REPLACE VIEW supplements AS
-                SELECT * EXCLUDE (is_current) FROM supplement_versions WHERE is_current;
-            INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');
-            """
-        )
+    def _open_schema(self) -> None:
+        """Create the tables of a new database, or migrate one written by an earlier version, in one transaction."""
+        con = self.con
+        con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        found = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        version = int(found[0][0]) if found else schema.SCHEMA_VERSION
+        if version > schema.SCHEMA_VERSION:
+            self.con.close()
+            raise StoreError(
+                f"数据库「{self.path.name}」由更新版本的程序写入（结构版本 {version}），本版本无法读取：请升级 assess。"
+            )
+        if found and version == schema.SCHEMA_VERSION:
+            schema.create(con, self.contract)  # views are replaced, nothing else changes
+            return
+        con.begin()
+        try:
+            for step in range(version, schema.SCHEMA_VERSION):
+                schema.MIGRATIONS[step](con)
+            schema.create(con, self.contract)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(schema.SCHEMA_VERSION)])
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0][0])
 
     # --- uploads ---------------------------------------------------------------------------------------------------
 
@@ -350,6 +328,12 @@ class Store:
             WHERE upload_id = ? ORDER BY seq
             """,
             [upload_id],
+        )
+
+    def filings_by_year(self) -> pl.DataFrame:
+        """Per year: filings in force and the cities they come from."""
+        return self._frame(
+            "SELECT year, count(*) AS filings, count(DISTINCT city) AS cities FROM filings GROUP BY year ORDER BY year"
         )
 
     def filings(self, year: int | None = None, city: str | None = None) -> pl.DataFrame:

@@ -1,16 +1,20 @@
 """`docs/rules.md`, generated from the packs, the populations and the feature list, so that the documentation of
-every rule id, parameter and population cannot drift from what runs. Regenerate with
-`.venv/bin/python -m assess.rules.docs`; a test fails when the committed file differs."""
+every rule id, parameter and population cannot drift from what runs. Regenerate from the packaged rules with
+`.venv/bin/python -m assess.run.docs docs/rules.md`; a test fails when the committed file differs."""
 
 from __future__ import annotations
 
-from assess.features import BY_NAME, FEATURES
-from assess.paths import PROJECT_DIR
-from assess.rules.packs import BASIS_LABELS, LoadedPack, Parameter, RuleSet, load_rules
-from assess.scoring.config import ScoringConfig, load_scoring
-from assess.tiers.packs import LoadedTier, load_tiers
+import sys
+from pathlib import Path
 
-DOC = PROJECT_DIR / "docs" / "rules.md"
+from assess.features import BY_NAME, FEATURES
+from assess.kernel.spec import BASIS_LABELS, Parameter
+from assess.resources import PACKAGED_RULES
+from assess.rules.packs import LoadedPack, RuleSet
+from assess.run.config import load_config
+from assess.scoring.config import ScoringConfig
+from assess.tiers.packs import LoadedTier
+
 _LEVELS = {"base": "本年", "history": "历年", "peer": "同行"}
 
 
@@ -165,8 +169,5 @@ def render(rules: RuleSet, scoring: ScoringConfig, tiers: tuple[LoadedTier, ...]
 
 
 if __name__ == "__main__":
-    DOC.parent.mkdir(exist_ok=True)
-    loaded = load_rules()
-    scoring = load_scoring(loaded)
-    tiers = load_tiers(loaded, float(scoring.classifier.spec.value("cutoff")))
-    DOC.write_text(render(loaded, scoring, tiers), encoding="utf-8")
+    config = load_config(PACKAGED_RULES)
+    Path(sys.argv[1]).write_text(render(config.rules, config.scoring, config.tiers), encoding="utf-8")

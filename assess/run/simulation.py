@@ -7,39 +7,23 @@ sees how many firms a changed gate or quota lets onto a list, and where.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
-from assess import runs
-from assess.rules.engine import FlagResult
-from assess.store import Store
-from assess.tiers.packs import LoadedTier
+from assess.run import runs
+from assess.run.context import RunContext
 
 STATUS_ORDER = ("selected", "near", "eligible", "excluded")
 KEY = ["list_id", "city", "status"]
 
 
-@dataclass(frozen=True)
-class Scenario:
-    """The tier packs and the flag results one side of the comparison reads."""
-
-    tiers: tuple[LoadedTier, ...]
-    flags: FlagResult
-
-
-def compare_lists(store: Store, run: runs.Run, year: int, before: Scenario, after: Scenario) -> pl.DataFrame:
-    """Columns: list_id, city (null for the province), status, before, after, change; in list order, the province
-    first, then the cities; a status no firm has on either side is left out."""
-    store.con.execute(
-        f"CREATE OR REPLACE TEMP VIEW run_scores AS SELECT * EXCLUDE (run_id) FROM scores WHERE run_id = {run.run_id:d}"
-    )
-    try:
-        cities = store.con.sql("SELECT credit_code, city FROM run_scores").pl()
-        counted = [_counted(store, scenario, year, cities) for scenario in (before, after)]
-    finally:
-        store.con.execute("DROP VIEW IF EXISTS run_scores")
-    order = {tier.id: i for i, tier in enumerate(before.tiers)}
+def compare_lists(run: runs.Run, before: RunContext, after: RunContext) -> pl.DataFrame:
+    """The lists drawn from the run's stored scores with each context's packs. Columns: list_id, city (null for the
+    province), status, before, after, change; in list order, the province first, then the cities; a status no firm
+    has on either side is left out."""
+    with before.stored_scores(run.run_id) as scores:
+        cities = before.con.sql(f"SELECT credit_code, city FROM {scores}").pl()
+        counted = [_counted(ctx, scores, cities) for ctx in (before, after)]
+    order = {tier.id: i for i, tier in enumerate(before.config.tiers)}
     return (
         counted[0]
         .join(counted[1], on=KEY, how="full", coalesce=True, suffix="_after", nulls_equal=True)
@@ -58,8 +42,8 @@ def compare_lists(store: Store, run: runs.Run, year: int, before: Scenario, afte
     )
 
 
-def _counted(store: Store, scenario: Scenario, year: int, cities: pl.DataFrame) -> pl.DataFrame:
-    lists = runs.draw_lists(store, scenario.tiers, year, scenario.flags)
+def _counted(ctx: RunContext, scores: str, cities: pl.DataFrame) -> pl.DataFrame:
+    lists = ctx.draw_lists(scores)
     firms = pl.concat(
         [frame.select("credit_code", "status", list_id=pl.lit(list_id)) for list_id, frame in lists.items()]
     ).join(cities, on="credit_code", how="left")

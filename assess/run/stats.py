@@ -11,8 +11,20 @@ import polars as pl
 from assess.contract import Contract
 from assess.rules.engine import CITY_CHAIN, city_chain_key
 
-NO_RD_RULE = "yiqingling.no_rd_activity"
-NO_INSTITUTION_RULE = "yitisheng.no_rd_institution"
+NO_RD, INSTITUTION = "no_rd_activity", "institution_coverage"  # the roles of the two target packs
+
+
+def role_pack(manifest: dict, role: str) -> dict:
+    """The manifest's entry for the pack that played this role in the run: its id, rule ids and parameters."""
+    found = [p for p in manifest["packs"] if p.get("role") == role]
+    if not found:
+        raise KeyError(f"评估记录中没有承担角色 {role} 的规则包。")
+    return found[0]
+
+
+def role_rule(manifest: dict, role: str) -> str:
+    """The id of the flag rule that played this role in the run."""
+    return str(role_pack(manifest, role)["rules"][0])
 
 
 def _cities(contract: Contract) -> list[str]:
@@ -33,15 +45,15 @@ def _coverage(population: int, hits: int) -> dict:
     return {"firms": population, "covered": covered, "rate": covered / population if population else None}
 
 
-def _parameters(manifest: dict, pack_id: str) -> dict:
-    return next(p["parameters"] for p in manifest["packs"] if p["id"] == pack_id)
-
-
 def targets(counts: pl.DataFrame, year: int, contract: Contract, manifest: dict) -> dict:
     """The `assess stats` figures for one year from a run's counts (cities and directions without firms show 0),
     with the thresholds and target that run used."""
     counts = counts.filter(pl.col("year") == year)
-    no_rd_pack, institution_pack = _parameters(manifest, "yiqingling"), _parameters(manifest, "yitisheng")
+    no_rd_pack, institution_pack = (
+        role_pack(manifest, NO_RD)["parameters"],
+        role_pack(manifest, INSTITUTION)["parameters"],
+    )
+    no_rd_rule, institution_rule = role_rule(manifest, NO_RD), role_rule(manifest, INSTITUTION)
     counts = _with_chain_counts(counts, contract)
     groups = {
         "by_city": ("city", _cities(contract)),
@@ -50,7 +62,7 @@ def targets(counts: pl.DataFrame, year: int, contract: Contract, manifest: dict)
     }
 
     def no_rd(level: str) -> int:
-        return _by(counts, NO_RD_RULE, level).get(None, (0, 0))[1]
+        return _by(counts, no_rd_rule, level).get(None, (0, 0))[1]
 
     result: dict = {
         "year": year,
@@ -62,23 +74,23 @@ def targets(counts: pl.DataFrame, year: int, contract: Contract, manifest: dict)
             "coverage_target": institution_pack["coverage_target"],
         },
     }
-    result["institution_coverage"]["province"] = _coverage(
-        *_by(counts, NO_INSTITUTION_RULE, "province").get(None, (0, 0))
-    )
+    result["institution_coverage"]["province"] = _coverage(*_by(counts, institution_rule, "province").get(None, (0, 0)))
     for name, (level, keys) in groups.items():
-        no_rd_by = _by(counts, NO_RD_RULE, level)
-        coverage_by = _by(counts, NO_INSTITUTION_RULE, level)
+        no_rd_by = _by(counts, no_rd_rule, level)
+        coverage_by = _by(counts, institution_rule, level)
         result["no_rd"][name] = {key: no_rd_by.get(key, (0, 0))[1] for key in keys}
         result["institution_coverage"][name] = {key: _coverage(*coverage_by.get(key, (0, 0))) for key in keys}
     return result
 
 
-def city_chain_coverage(counts: pl.DataFrame, year: int, city: str, contract: Contract) -> dict[str, dict] | None:
+def city_chain_coverage(
+    counts: pl.DataFrame, year: int, city: str, contract: Contract, manifest: dict
+) -> dict[str, dict] | None:
     """R&D-institution coverage in each flagship chain within one city; None for a run that kept no such counts."""
     rows = counts.filter((pl.col("year") == year) & (pl.col("level") == CITY_CHAIN))
     if rows.is_empty():
         return None
-    found = _by(rows, NO_INSTITUTION_RULE, CITY_CHAIN)
+    found = _by(rows, role_rule(manifest, INSTITUTION), CITY_CHAIN)
     return {chain: _coverage(*found.get(city_chain_key(city, chain), (0, 0))) for chain in contract.chains}
 
 

@@ -8,25 +8,21 @@ import json
 
 import polars as pl
 
-from assess import runs
-from assess.config import Config
-from assess.rules.engine import evaluate_rules, message
+from assess.kernel.messages import message
+from assess.rules.engine import evaluate_rules
 from assess.rules.packs import RuleSet
-from assess.staleness import changes_since, has_filing
+from assess.run import runs
+from assess.run.context import RunContext
+from assess.run.staleness import changes_since, has_filing
 from assess.store import Store, StoreError
 from assess.tiers.evaluate import gated
 from assess.tiers.packs import LoadedTier
-
-STATUS = {
-    "selected": "入选",
-    "near": "接近（名额或评分线以下）",
-    "eligible": "符合门槛，未入选",
-    "excluded": "符合门槛，但被排除",
-    None: "未通过门槛",
-}
+from assess.tiers.select import STATUS_TITLES
 
 
-def explain_firm(store: Store, config: Config, credit_code: str, year: int) -> dict:
+def explain_firm(ctx: RunContext, credit_code: str) -> dict:
+    """The explanation of one firm in the context's year, against the year's latest run."""
+    store, config, year = ctx.store, ctx.config, ctx.year
     run = runs.latest(store, year)
     found = _firm(store, run, credit_code)
     if not found:
@@ -39,7 +35,7 @@ def explain_firm(store: Store, config: Config, credit_code: str, year: int) -> d
         **{k: firm[k] for k in ("credit_code", "name", "city", "chain", "direction")},
         "year": year,
         "run_id": run.run_id,
-        "changes_since_run": changes_since(store, run, config, credit_code),
+        "changes_since_run": changes_since(ctx, run, credit_code),
         "rules": _rules(store, config.rules, year, credit_code) if filed else [],
         "rubrics": _rubrics(store, run, credit_code),
         "score": {
@@ -51,8 +47,13 @@ def explain_firm(store: Store, config: Config, credit_code: str, year: int) -> d
             "reasons": firm["reasons"] or [],
             "index_reasons": firm["index_reasons"] or [],
         },
-        "lists": [_tier(store, run, tier, year, credit_code, filed) for tier in config.tiers],
+        "lists": _lists(ctx, run, credit_code, filed),
     }
+
+
+def _lists(ctx: RunContext, run: runs.Run, credit_code: str, filed: bool) -> list[dict]:
+    with ctx.stored_scores(run.run_id) as scores:
+        return [_tier(ctx, run, tier, scores, credit_code, filed) for tier in ctx.config.tiers]
 
 
 def _firm(store: Store, run: runs.Run, credit_code: str) -> list[dict]:
@@ -107,12 +108,11 @@ def _rubrics(store: Store, run: runs.Run, credit_code: str) -> list[dict]:
     return found
 
 
-def _tier(store: Store, run: runs.Run, tier: LoadedTier, year: int, credit_code: str, filed: bool) -> dict:
+def _tier(ctx: RunContext, run: runs.Run, tier: LoadedTier, scores: str, credit_code: str, filed: bool) -> dict:
     """The firm's place on a list in the run, and each gate evaluated on its filing in force (if it has one)."""
-    scores = f"(SELECT * FROM scores WHERE run_id = {int(run.run_id)})"
-    rows = gated(store.con, tier, year, scores, credit_code).to_dicts() if filed else []
+    rows = gated(ctx.con, tier, ctx.year, scores, credit_code).to_dicts() if filed else []
     row = rows[0] if rows else {"value": None}
-    placed = store.con.execute(
+    placed = ctx.con.execute(
         "SELECT status, rank, position, value, lacks FROM tier_results WHERE run_id = ? AND list_id = ? "
         "AND credit_code = ?",
         [run.run_id, tier.id, credit_code],
@@ -132,7 +132,7 @@ def _tier(store: Store, run: runs.Run, tier: LoadedTier, year: int, credit_code:
         "list_id": tier.id,
         "title": tier.pack.title,
         "status": status,
-        "status_text": STATUS[status],
+        "status_text": STATUS_TITLES[status],
         "rank": rank,
         "position": position,
         "ranked_by": tier.rank_title,

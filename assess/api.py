@@ -1,0 +1,433 @@
+"""The library API: one typed function per job a user has, which the command line, the web app and scripts call.
+
+Each function takes an open `Store` (see `open_store`) or a database path, and the rule folder to read (`rules`:
+None means env ASSESS_RULES, else the packaged rules), and returns typed results; nothing here prints. Requests that
+cannot be met raise `StoreError`, `PackError` or `ResourceError` with a Chinese message; input that is not usable as
+given raises `InputError` (the command line's exit status 2).
+
+The scoring stack (scikit-learn) is imported only by the jobs that score, so that reading uploads or filings starts
+quickly.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from assess.contract import load_contract
+from assess.errors import InputError
+from assess.ingest import IngestResult, Options, ingest_files
+from assess.kernel.expressions import Scalar
+from assess.resources import PACKAGED_RULES, SAMPLE_DIR, rules_dir
+from assess.store import Store, StoreError, resolve_db
+
+if TYPE_CHECKING:
+    from assess.run.config import Config
+    from assess.run.runs import Run
+    from assess.tiers.packs import LoadedTier
+
+__all__ = [
+    "DemoResult",
+    "InputError",
+    "ListsResult",
+    "RunResult",
+    "Simulation",
+    "Store",
+    "demo",
+    "explain",
+    "export_workbooks",
+    "flags",
+    "ingest",
+    "init_rules",
+    "lists",
+    "load_config",
+    "open_store",
+    "problem_workbooks",
+    "retract",
+    "rubric",
+    "run_year",
+    "sample",
+    "score",
+    "simulate",
+    "stats",
+    "template",
+    "train",
+]
+
+SYNTHETIC = "演示数据均为合成数据（sample_data/），企业名称、信用代码和数值都是随机生成的，不代表任何真实企业。"
+DEMO_FILES = ("panel_2020-2024.xlsx", "messy.xlsx")
+# What `demo` writes into its folder; a folder holding anything else is not rebuilt.
+DEMO_OUTPUTS = ("assess.duckdb*", "*_培育清单.xlsx", "*_问题清单.xlsx")
+
+
+@contextmanager
+def open_store(db: Path | None = None) -> Iterator[Store]:
+    """The store at `db`, else env ASSESS_DB, else ./assess.duckdb; created or migrated as needed."""
+    with Store(resolve_db(db), load_contract()) as store:
+        yield store
+
+
+def load_config(rules: Path | None = None, overrides: dict[str, Scalar] | None = None) -> Config:
+    """Every pack of the rule folder (--rules, else ASSESS_RULES, else the packaged rules), compiled."""
+    from assess.run.config import load_config as load
+
+    return load(rules_dir(rules), overrides)
+
+
+# --- filings -------------------------------------------------------------------------------------------------------
+
+
+def ingest(store: Store, files: Sequence[Path], options: Options) -> list[IngestResult]:
+    """Each file its own upload and transaction; a file that does not exist is a result with its error."""
+    missing = [IngestResult(file=str(f), error=f"找不到文件「{f}」。") for f in files if not f.is_file()]
+    return missing + ingest_files(store, [f for f in files if f.is_file()], options)
+
+
+def problem_workbooks(
+    results: Sequence[IngestResult], errors_out: Path | None = None, directory: Path | None = None
+) -> dict[int, Path]:
+    """One 问题清单 per file with problems (named after the file; a name two files share gets the upload number), or
+    all of them in `errors_out`. Keyed by the result's position."""
+    from assess.outputs.problem_workbook import write_problem_workbook
+
+    with_problems = {i: r for i, r in enumerate(results) if r.problems.height}
+    if errors_out is not None and with_problems:
+        path = write_problem_workbook(pl.concat([r.problems for r in with_problems.values()]), errors_out)
+        return dict.fromkeys(with_problems, path)
+    stems = Counter(Path(r.file).stem for r in with_problems.values())
+    paths = {}
+    for i, r in with_problems.items():
+        stem = Path(r.file).stem
+        name = f"{stem}_问题清单.xlsx" if stems[stem] == 1 else f"{stem}_第{r.upload_id or i + 1}批_问题清单.xlsx"
+        paths[i] = write_problem_workbook(r.problems, (directory or Path.cwd()) / name)
+    return paths
+
+
+def retract(store: Store, upload_id: int) -> None:
+    store.retract(upload_id)
+
+
+def city_name(city: str | None) -> str | None:
+    """A city as the store keeps it (济南市 -> 济南); refused when it is not one of Shandong's cities."""
+    if city is None:
+        return None
+    name = city.strip().removesuffix("市")
+    if name not in load_contract().cities.values():
+        raise InputError(f"没有名为「{city}」的地市：应为山东省16市之一，如 济南。")
+    return name
+
+
+# --- runs ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run: Run
+    stats: dict  # the 一清零 / 一提升 figures (see `stats`)
+    lists: dict[str, pl.DataFrame]  # each list's selected firms in rank order, by tier id
+    tiers: tuple[LoadedTier, ...]
+
+
+def run_year(store: Store, year: int, rules: Path | None = None) -> RunResult:
+    """Evaluate every pack for the year, score, draw the lists and keep the run with its manifest."""
+    from assess.run import runs
+    from assess.run.context import RunContext
+
+    config = load_config(rules)
+    done = runs.execute(RunContext(store, config, year))
+    return RunResult(done, _figures(store, done), _selected(store, done, config.tiers), config.tiers)
+
+
+def _figures(store: Store, run: Run) -> dict:
+    from assess.run import runs, stats
+
+    return stats.targets(runs.counts(store, run), run.year, store.contract, run.manifest)
+
+
+def _selected(store: Store, run: Run, tiers: tuple[LoadedTier, ...]) -> dict[str, pl.DataFrame]:
+    from assess.run import runs
+
+    return {tier.id: runs.tier_results(store, run, tier.id, ("selected",)) for tier in tiers}
+
+
+def run_scores(store: Store, run: Run) -> pl.DataFrame:
+    """A stored run's scores of the SMEs the classifier scores, best first."""
+    from assess.run import runs
+
+    return runs.scores(store, run)
+
+
+def latest_run(store: Store, year: int) -> Run:
+    from assess.run import runs
+
+    return runs.latest(store, year)
+
+
+@dataclass(frozen=True)
+class YearFigures:
+    run: Run
+    figures: dict
+
+
+def stats(store: Store, year: int) -> YearFigures:
+    """The year's latest run as figures against the plan's targets: province, cities, chains, directions."""
+    run = latest_run(store, year)
+    return YearFigures(run, _figures(store, run))
+
+
+@dataclass(frozen=True)
+class Flags:
+    run: Run
+    hits: pl.DataFrame  # rule_id, credit_code, name, year, city, direction, chain, message
+    titles: dict[str, str]  # rule id -> title
+
+
+def flags(
+    store: Store, year: int, rule: str | None = None, city: str | None = None, rules: Path | None = None
+) -> Flags:
+    """The firms the flag rules picked out in the year's latest run, for one rule or city if given."""
+    from assess.run import runs
+
+    config = load_config(rules)
+    titles = {r.id: r.title for r in config.rules.flag_rules}
+    if rule is not None and rule not in titles:
+        raise InputError(f"没有名为「{rule}」的规则：可用的有 {'、'.join(titles)}。")
+    run = latest_run(store, year)
+    return Flags(run, runs.hits(store, run, rule, city_name(city)), titles)
+
+
+@dataclass(frozen=True)
+class Rubric:
+    run: Run
+    frame: pl.DataFrame  # one row per firm: gates, points per indicator, score, verdicts
+    title: str
+    indicators: dict[str, str]  # indicator id -> title
+
+
+def rubric(store: Store, year: int, pack: str, rules: Path | None = None) -> Rubric:
+    from assess.run import runs
+
+    loaded = load_config(rules).rules.pack(pack)
+    run = latest_run(store, year)
+    frame = runs.rubric(store, run, pack)
+    if frame.is_empty():
+        raise StoreError(f"第 {run.run_id} 次评估中没有评分规则包「{pack}」的结果。")
+    return Rubric(run, frame, loaded.pack.title, {i.id: i.title for i in loaded.pack.indicators})
+
+
+@dataclass(frozen=True)
+class ListsResult:
+    run: Run
+    lists: dict[str, pl.DataFrame]  # by tier id, the selected firms in rank order
+    tiers: tuple[LoadedTier, ...]
+
+
+def lists(store: Store, year: int, rules: Path | None = None) -> ListsResult:
+    config = load_config(rules)
+    run = latest_run(store, year)
+    return ListsResult(run, _selected(store, run, config.tiers), config.tiers)
+
+
+def explain(store: Store, credit_code: str, year: int, rules: Path | None = None) -> dict:
+    """Why a firm is on (or off) each list: rules, score and index with reasons, gates, ranks, what changed since."""
+    from assess.run.context import RunContext
+    from assess.run.explain import explain_firm
+
+    return explain_firm(RunContext(store, load_config(rules), year), credit_code.strip().upper())
+
+
+@dataclass(frozen=True)
+class Simulation:
+    year: int
+    overrides: dict[str, Scalar]
+    changes: pl.DataFrame  # per rule and city: population and flagged firms before and after
+    packs: frozenset[str]  # the packs changed
+    flag_titles: dict[str, str]
+    run: Run | None  # the run whose scores the lists were drawn from, if the year has one
+    lists: pl.DataFrame | None  # per list, city and status: firms before and after
+    list_titles: dict[str, str]
+
+
+def simulate(store: Store, year: int, overrides: dict[str, Scalar], rules: Path | None = None) -> Simulation:
+    """Other thresholds, nothing saved: flagged firms by rule and city, and the lists drawn again from the year's
+    latest run's scores (required when a tier parameter changed)."""
+    from assess.run import runs, simulation
+    from assess.run.context import RunContext
+    from assess.run.stats import compare
+
+    baseline, changed = load_config(rules), load_config(rules, overrides)
+    packs = frozenset(name.split(".")[0] for name in overrides)
+    before = RunContext(store, baseline, year)
+    after = before.with_config(changed)
+    try:
+        run: Run | None = runs.latest(store, year)
+    except StoreError:
+        if packs & {tier.id for tier in baseline.tiers}:
+            raise
+        run = None
+    compared = simulation.compare_lists(run, before, after) if run is not None else None
+    return Simulation(
+        year=year,
+        overrides=overrides,
+        changes=compare(before.flags.counts, after.flags.counts),
+        packs=packs,
+        flag_titles={r.id: r.title for r in baseline.rules.flag_rules},
+        run=run,
+        lists=compared,
+        list_titles={tier.id: tier.pack.title for tier in baseline.tiers},
+    )
+
+
+# --- scoring -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    report: dict  # cross-validated metrics, or why no model was trained
+    fallback: bool
+    model_card: Path | None
+
+
+def train(store: Store, rules: Path | None = None) -> TrainResult:
+    """Train the 三高一核心 classifier on every expert decision in the store; write the model and its card."""
+    from assess.run.context import install_features
+    from assess.scoring import persist
+    from assess.scoring.train import train as fit
+
+    config = load_config(rules)
+    install_features(store, config)  # the labels are read with the features
+    trained = fit(store, config.scoring.classifier)
+    card = (persist.models_dir(store) / trained.record.file).with_suffix(".md") if trained.record else None
+    return TrainResult(trained.report, trained.fallback, card)
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    frame: pl.DataFrame  # the scored SMEs, best first
+    fallback: str | None  # why the index stands in for the classifier, if it does
+    criteria: tuple[str, ...]  # the columns of the four 三高一核心 sub-judgements
+
+
+def score(store: Store, year: int, rules: Path | None = None) -> ScoreResult:
+    """Score the year's SMEs without keeping a run (training first when no model fits the store's labels)."""
+    from assess.run import runs
+    from assess.run.context import install_features
+    from assess.scoring.score import CRITERIA, score_year
+    from assess.scoring.train import ensure_model
+
+    config = load_config(rules)
+    install_features(store, config)
+    runs.require_year(store, year)
+    trained = ensure_model(store, config.scoring.classifier)
+    frame = score_year(store, config.rules, config.scoring, year, trained).frame
+    scored = frame.filter(pl.col("scored")).sort(["score", "index", "credit_code"], descending=[True, True, False])
+    return ScoreResult(scored, trained.report["message"] if trained.fallback else None, CRITERIA)
+
+
+# --- outputs -------------------------------------------------------------------------------------------------------
+
+
+def export_workbooks(
+    store: Store,
+    year: int,
+    out: Path | None = None,
+    by_city: Path | None = None,
+    city: str | None = None,
+    rules: Path | None = None,
+    notes: tuple[str, ...] = (),
+) -> list[Path]:
+    """The managers' workbook of the year's latest run: one file (`out`, the province or one city) or one per city
+    into the folder `by_city` (<year>_<city>_培育清单.xlsx)."""
+    from assess.outputs.lists_content import workbook_content
+    from assess.outputs.lists_workbook import write_lists_workbook
+
+    if (out is None) == (by_city is None):
+        raise InputError("请给出 --out FILE.xlsx 或 --by-city DIR 之一。")
+    if out is not None and out.suffix.lower() != ".xlsx":
+        raise InputError("--out 只能是 .xlsx 文件。")
+    wanted = city_name(city)
+    config = load_config(rules)
+    run = latest_run(store, year)
+    if out is not None:
+        return [write_lists_workbook(workbook_content(store, run, config, wanted, notes), out)]
+    assert by_city is not None
+    by_city.mkdir(parents=True, exist_ok=True)
+    cities = [wanted] if wanted else list(dict.fromkeys(store.contract.cities.values()))
+    return [
+        write_lists_workbook(
+            workbook_content(store, run, config, name, notes), by_city / f"{year}_{name}_培育清单.xlsx"
+        )
+        for name in cities
+    ]
+
+
+def template(out: Path) -> Path:
+    """The blank filing template with its instructions."""
+    from assess.outputs.template import write_template
+
+    return write_template(out)
+
+
+def sample(out: Path, enterprises: int, first_year: int, last_year: int, seed: int) -> int:
+    """A synthetic panel (no real firm) written as .xlsx, .csv or .parquet; the rows written."""
+    from assess.synthetic.panel import generate_panel
+    from assess.synthetic.writers import write_panel
+
+    if first_year > last_year:
+        raise InputError(f"年度范围的起始年 {first_year} 晚于结束年 {last_year}。")
+    if enterprises < 1:
+        raise InputError(f"--enterprises 应为正整数，收到的是 {enterprises}。")
+    if out.suffix.lower() not in (".xlsx", ".csv", ".parquet"):
+        raise InputError("--out 只能是 .xlsx、.csv 或 .parquet 文件。")
+    panel = generate_panel(enterprises, first_year, last_year, seed)
+    write_panel(panel, out)
+    return panel.height
+
+
+def init_rules(target: Path) -> list[Path]:
+    """Copy the packaged rule folder to `target` (new or empty) for a province to edit; the files written."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InputError(f"「{target}」已存在且不是空文件夹：规则文件未复制，请换一个新文件夹。")
+    shutil.copytree(PACKAGED_RULES, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    return sorted(p for p in target.rglob("*") if p.is_file())
+
+
+# --- the demo ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    db: Path
+    uploads: list[IngestResult]
+    problem_workbooks: dict[int, Path]
+    by_year: pl.DataFrame  # year, filings, cities
+    runs: list[RunResult] = field(default_factory=list)  # one per year, oldest first
+    workbook: Path | None = None  # the latest year's province workbook
+
+
+def demo(out_dir: Path, rules: Path | None = None) -> DemoResult:
+    """A new store in `out_dir` from the bundled synthetic sample: ingest, a run per year, the latest year's
+    workbook and the problem lists. A folder holding anything but the demo's own outputs is refused."""
+    if out_dir.exists():
+        if not (out_dir.is_dir() and all(any(fnmatch(e.name, p) for p in DEMO_OUTPUTS) for e in out_dir.iterdir())):
+            raise StoreError(f"目录「{out_dir}」里有不是演示输出的文件，未做任何改动：请用 --dir 换一个新目录。")
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    db = out_dir / "assess.duckdb"
+    with open_store(db) as store:
+        results = ingest(store, [SAMPLE_DIR / name for name in DEMO_FILES], Options())
+        by_year = store.filings_by_year()
+        done = [run_year(store, year, rules) for year in by_year["year"].to_list()]
+        [workbook] = export_workbooks(
+            store, done[-1].run.year, out=out_dir / f"{done[-1].run.year}_全省_培育清单.xlsx", rules=rules,
+            notes=(SYNTHETIC,),
+        )  # fmt: skip
+    return DemoResult(db, results, problem_workbooks(results, None, out_dir), by_year, done, workbook)

@@ -1,0 +1,68 @@
+"""Everything an assessment reads from a rule folder: the rule packs, the scoring configuration and the tier packs.
+
+`overrides` ("pack.parameter" -> value) load them with other values for a what-if comparison; each goes to the pack
+that owns it, a rule pack or a tier pack. The scoring files are not overridden: a changed model or index needs a new
+run (its scores are stored with it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from assess.kernel.expressions import Scalar
+from assess.kernel.spec import PackError
+from assess.rules.packs import RuleSet, load_rules, with_overrides
+from assess.scoring.config import SCORING_FOLDER, ScoringConfig, load_scoring
+from assess.tiers.packs import TIERS_FOLDER, LoadedTier, load_tiers
+
+CHAIN_MAP_FILE = "chain_map.csv"  # industry codes to the plan's chain directions, inside a rule folder
+
+
+@dataclass(frozen=True)
+class Config:
+    directory: Path  # the rule folder
+    rules: RuleSet
+    scoring: ScoringConfig
+    tiers: tuple[LoadedTier, ...]
+
+    @property
+    def chain_map(self) -> Path:
+        return self.directory / CHAIN_MAP_FILE
+
+    def folder_manifest(self) -> dict:
+        """The rule folder a run used: its path and the SHA-256 of every file in it."""
+        files = sorted(p for p in self.directory.rglob("*") if p.is_file())
+        return {
+            "path": str(self.directory.resolve()),
+            "files": {
+                p.relative_to(self.directory).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files
+            },
+        }
+
+
+def load_config(directory: Path, overrides: dict[str, Scalar] | None = None) -> Config:
+    overrides = overrides or {}
+    packs = {key.split(".", 1)[0] for key in overrides}
+    scoring_files = sorted(packs & {path.stem for path in (directory / SCORING_FOLDER).glob("*.yaml")})
+    if scoring_files:
+        raise PackError(
+            f"「{'、'.join(scoring_files)}」的参数决定评分本身，不能做假设分析：请改规则文件夹中 scoring/ 下的文件后"
+            "重新评估（assess run）。"
+        )
+    tier_ids = {path.stem for path in (directory / TIERS_FOLDER).glob("*.yaml")}  # a pack's id is its file's name
+    for_tiers = {key: value for key, value in overrides.items() if key.split(".", 1)[0] in tier_ids}
+    rules = load_rules(directory)
+    rubrics = sorted(packs & {p.id for p in rules.packs if p.rubric})
+    if rubrics:
+        raise PackError(
+            f"假设分析只比较一清零、一提升的标记结果和培育清单；评分规则包（{'、'.join(rubrics)}）的参数请改规则文件后"
+            "重新评估（assess run）。"
+        )
+    for_rules = {key: value for key, value in overrides.items() if key not in for_tiers}
+    if for_rules:
+        rules = with_overrides(rules, for_rules)
+    scoring = load_scoring(rules)
+    cutoff = float(scoring.classifier.spec.value("cutoff"))
+    return Config(directory, rules, scoring, load_tiers(rules, cutoff, overrides=for_tiers))

@@ -1,0 +1,80 @@
+"""The run context: what an assessment of one year builds on a store, held by one object and passed along.
+
+It installs the feature views for the rule folder it was given (reference tables and the chain mapping), evaluates
+the flags once, and owns the relation holding the scores the lists are drawn from: the scores just computed, or a
+stored run's. Tiers, explanations, what-if comparisons and the outputs receive the context (or what it holds)
+instead of reading names that someone else left on the connection.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+
+import duckdb
+import polars as pl
+
+from assess import features
+from assess.reference import load_reference
+from assess.rules.engine import FlagResult, evaluate_flags
+from assess.run.config import Config
+from assess.store import Store
+from assess.tiers.evaluate import evaluate_tier
+
+_NAMES = itertools.count(1)
+
+
+def install_features(store: Store, config: Config) -> None:
+    """The reference tables and feature views on the store's connection, with the rule folder's chain mapping."""
+    features.install(store.con, store.contract, load_reference(store.contract), config.chain_map)
+
+
+class RunContext:
+    def __init__(self, store: Store, config: Config, year: int) -> None:
+        self.store = store
+        self.config = config
+        self.year = year
+        install_features(store, config)
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        return self.store.con
+
+    def with_config(self, config: Config) -> RunContext:
+        """The same year and store read with other packs (a what-if comparison); the rule folder is the same."""
+        return RunContext(self.store, config, self.year)
+
+    @cached_property
+    def flags(self) -> FlagResult:
+        return evaluate_flags(self.con, self.config.rules, self.year)
+
+    @contextmanager
+    def scores(self, frame: pl.DataFrame) -> Iterator[str]:
+        """A relation holding these scores, by a name no other context uses, for as long as the block runs."""
+        name = f"run_scores_{next(_NAMES)}"
+        self.con.register(name, frame.with_columns(pl.col("rd_intensity_needed").fill_nan(None)).to_arrow())
+        try:
+            yield name
+        finally:
+            self.con.unregister(name)
+
+    @contextmanager
+    def stored_scores(self, run_id: int) -> Iterator[str]:
+        """A relation holding a stored run's scores, as `scores` does for fresh ones."""
+        name = f"run_scores_{next(_NAMES)}"
+        self.con.execute(
+            f"CREATE TEMP VIEW {name} AS SELECT * EXCLUDE (run_id) FROM scores WHERE run_id = {int(run_id):d}"
+        )
+        try:
+            yield name
+        finally:
+            self.con.execute(f"DROP VIEW IF EXISTS {name}")
+
+    def draw_lists(self, scores: str) -> dict[str, pl.DataFrame]:
+        """Every tier's list from the scores relation; the exclusions read which firms the flag rules flagged."""
+        flagged: dict[str, set[str]] = {}
+        for rule_id, code in self.flags.hits.select("rule_id", "credit_code").iter_rows():
+            flagged.setdefault(rule_id, set()).add(code)
+        return {tier.id: evaluate_tier(self.con, tier, self.year, flagged, scores) for tier in self.config.tiers}

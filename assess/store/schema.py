@@ -1,0 +1,123 @@
+"""The store's tables, in one place, with the schema version and the migrations from each earlier version.
+
+Every table of the database is created here: the filings side (uploads, versions, problems), the runs side (runs and
+their results) and the registered models. A database of an earlier version is migrated when it is opened, in one
+transaction; every later change of a table bumps SCHEMA_VERSION, adds a migration below and a fixture database of
+the version before it under tests/fixtures/stores/.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import duckdb
+
+from assess.contract import Contract, FieldSpec
+
+SCHEMA_VERSION = 2
+
+_SQL_TYPES = {
+    "year": "INTEGER",
+    "boolean": "BOOLEAN",
+    "money": "DECIMAL(38,6)",
+    "percent": "DECIMAL(38,6)",
+    "count": "BIGINT",
+    "set": "VARCHAR[]",
+    "date": "DATE",
+}
+
+
+def _sql_type(spec: FieldSpec) -> str:
+    return _SQL_TYPES.get(spec.kind, "VARCHAR")
+
+
+def _filings_sql(contract: Contract) -> str:
+    fields = ",\n".join(f"{spec.name} {_sql_type(spec)}" for spec in contract.fields)
+    return f"""
+    CREATE SEQUENCE IF NOT EXISTS upload_ids START 1;
+    CREATE TABLE IF NOT EXISTS uploads (
+        upload_id INTEGER PRIMARY KEY, file_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+        size_bytes BIGINT NOT NULL, uploaded_at TIMESTAMP NOT NULL, options VARCHAR NOT NULL,
+        stored_file VARCHAR NOT NULL, rows_read INTEGER NOT NULL, accepted INTEGER NOT NULL,
+        rejected INTEGER NOT NULL, skipped INTEGER NOT NULL, warnings INTEGER NOT NULL,
+        retracted_at TIMESTAMP
+    );
+    CREATE TABLE IF NOT EXISTS filing_versions (
+        upload_id INTEGER NOT NULL, seq INTEGER NOT NULL, sheet VARCHAR, row_number BIGINT NOT NULL,
+        {fields},
+        extra JSON, is_current BOOLEAN NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS supplement_versions (
+        upload_id INTEGER NOT NULL, seq INTEGER NOT NULL, sheet VARCHAR, row_number BIGINT NOT NULL,
+        column_header VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, year INTEGER NOT NULL,
+        field VARCHAR NOT NULL, value DECIMAL(38,6) NOT NULL, is_current BOOLEAN NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS problems (
+        upload_id INTEGER NOT NULL, seq INTEGER NOT NULL, sheet VARCHAR, row_number BIGINT,
+        column_header VARCHAR, code VARCHAR NOT NULL, level VARCHAR NOT NULL, value VARCHAR,
+        message VARCHAR NOT NULL, hint VARCHAR NOT NULL
+    );
+    CREATE OR REPLACE VIEW filings AS
+        SELECT * EXCLUDE (is_current) FROM filing_versions WHERE is_current;
+    CREATE OR REPLACE VIEW supplements AS
+        SELECT * EXCLUDE (is_current) FROM supplement_versions WHERE is_current;
+    """
+
+
+_RUNS_SQL = """
+CREATE SEQUENCE IF NOT EXISTS run_ids START 1;
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY, year INTEGER NOT NULL, created_at TIMESTAMP NOT NULL, manifest JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rule_hits (
+    run_id INTEGER NOT NULL, rule_id VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, name VARCHAR, year INTEGER,
+    city VARCHAR, direction VARCHAR, chain VARCHAR, message VARCHAR
+);
+CREATE TABLE IF NOT EXISTS rule_counts (
+    run_id INTEGER NOT NULL, rule_id VARCHAR NOT NULL, year INTEGER, level VARCHAR NOT NULL, key VARCHAR,
+    population BIGINT NOT NULL, hits BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rubric_results (run_id INTEGER NOT NULL, pack_id VARCHAR NOT NULL, result JSON NOT NULL);
+CREATE TABLE IF NOT EXISTS scores (
+    run_id INTEGER NOT NULL, credit_code VARCHAR NOT NULL, name VARCHAR, city VARCHAR, direction VARCHAR,
+    chain VARCHAR, scored BOOLEAN NOT NULL, score DOUBLE, score_source VARCHAR, "index" DOUBLE, stage VARCHAR,
+    rd_share BOOLEAN, growth BOOLEAN, market_share BOOLEAN, core_tech BOOLEAN, reasons VARCHAR[],
+    index_reasons VARCHAR[], rd_intensity DOUBLE, rd_intensity_needed DOUBLE
+);
+CREATE TABLE IF NOT EXISTS tier_results (
+    run_id INTEGER NOT NULL, list_id VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, status VARCHAR NOT NULL,
+    rank BIGINT, position BIGINT, value DOUBLE, gates VARCHAR, lacks VARCHAR, reasons VARCHAR[]
+);
+CREATE SEQUENCE IF NOT EXISTS model_ids START 1;
+CREATE TABLE IF NOT EXISTS models (
+    model_id INTEGER PRIMARY KEY, created_at TIMESTAMP NOT NULL, file VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+    labels_sha256 VARCHAR NOT NULL, config_sha256 VARCHAR NOT NULL, report JSON NOT NULL
+);
+"""
+
+
+def create(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Every table and view, where missing."""
+    con.execute(_filings_sql(contract) + _RUNS_SQL)
+
+
+# Version 1 kept no pack roles in a run's manifest: its two target packs were known by id.
+_V1_ROLES = {"yiqingling": ("no_rd_activity", "yiqingling.no_rd_activity"),
+             "yitisheng": ("institution_coverage", "yitisheng.no_rd_institution")}  # fmt: skip
+
+
+def _v1_to_v2(con: duckdb.DuckDBPyConnection) -> None:
+    """Runs and models moved into the store's schema (version 1 created them on first use), and each run's manifest
+    names the role of its target packs, as runs record them from version 2 on."""
+    con.execute(_RUNS_SQL)
+    for run_id, text in con.execute("SELECT run_id, manifest FROM runs").fetchall():
+        manifest = json.loads(text)
+        for pack in manifest.get("packs", []):
+            role, rule = _V1_ROLES.get(pack["id"], (None, None))
+            pack.setdefault("role", role)
+            pack.setdefault("rules", [rule] if rule else [])
+        con.execute("UPDATE runs SET manifest = ? WHERE run_id = ?", [json.dumps(manifest, ensure_ascii=False), run_id])
+
+
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2}  # from version N to N + 1
