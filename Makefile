@@ -14,15 +14,15 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/assess demo
 
-test: $(STAMP)
-	$(BIN)/ruff check assess tests bench
-	$(BIN)/mypy
+test: lint
 	$(BIN)/pytest -q
 
+# Style, formatting, types and the layers of docs/architecture.md (no import from a lower layer to a higher one).
 lint: $(STAMP)
-	$(BIN)/ruff check assess tests bench
-	$(BIN)/ruff format --check assess tests bench
+	$(BIN)/ruff check assess tests bench scripts
+	$(BIN)/ruff format --check assess tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) demo

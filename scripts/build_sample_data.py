@@ -1,4 +1,5 @@
-"""Regenerate the committed sample files (all synthetic): `.venv/bin/python sample_data/build.py`.
+"""Regenerate the committed sample files in sample_data/ (all synthetic):
+`.venv/bin/python scripts/build_sample_data.py`.
 
 Deterministic: the seeds below fix every value, so running it again rewrites the same data.
 """
@@ -11,7 +12,7 @@ from assess.synthetic.messy import write_messy_workbook
 from assess.synthetic.panel import generate_panel
 from assess.synthetic.writers import write_panel
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "sample_data"
 
 PANEL_SEED = 20240601
 PANEL_ENTERPRISES = 1500

@@ -1,0 +1,59 @@
+"""A database written by an earlier version opens with today's code: it is migrated once, in place, and its stored
+runs read as they ran (figures, lists, the managers' workbook)."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+
+from assess import api
+from assess.contract import load_contract
+from assess.store import Store, StoreError, schema
+
+FIXTURES = Path(__file__).parent / "fixtures" / "stores"
+
+
+def _unpacked(name: str, folder: Path) -> Path:
+    target = folder / name.removesuffix(".gz")
+    with gzip.open(FIXTURES / name, "rb") as packed, target.open("wb") as plain:
+        shutil.copyfileobj(packed, plain)
+    return target
+
+
+def test_every_earlier_version_has_a_migration_and_a_fixture() -> None:
+    assert sorted(schema.MIGRATIONS) == list(range(1, schema.SCHEMA_VERSION))
+    for version in schema.MIGRATIONS:
+        assert (FIXTURES / f"store-v{version}.duckdb.gz").is_file(), f"no fixture database of schema version {version}"
+
+
+def test_a_version_1_store_is_migrated_and_its_run_reads_as_it_ran(tmp_path: Path) -> None:
+    db = _unpacked("store-v1.duckdb.gz", tmp_path)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("1",)]
+        runs_before = con.execute("SELECT run_id, year FROM runs").fetchall()
+        hits_before = con.execute("SELECT count(*) FROM rule_hits").fetchall()
+    with api.open_store(db) as store:
+        assert store.schema_version == schema.SCHEMA_VERSION
+        assert store.con.execute("SELECT run_id, year FROM runs").fetchall() == runs_before
+        assert store.con.execute("SELECT count(*) FROM rule_hits").fetchall() == hits_before
+        figures = api.stats(store, 2024).figures
+        [workbook] = api.export_workbooks(store, 2024, out=tmp_path / "v1.xlsx")
+    # The run of version 1 knew its target packs by id; the migration gave them their roles.
+    assert figures["thresholds"]["no_rd_revenue_min"] == 5000 and figures["thresholds"]["coverage_target"] == 0.7
+    assert "研发机构提升" in openpyxl.load_workbook(workbook, read_only=True).sheetnames
+    with api.open_store(db) as store:  # a second opening finds nothing to migrate
+        assert store.schema_version == schema.SCHEMA_VERSION
+
+
+def test_a_store_of_a_newer_version_is_refused_in_chinese(tmp_path: Path) -> None:
+    db = tmp_path / "newer.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(schema.SCHEMA_VERSION + 1)])
+    with pytest.raises(StoreError, match="更新版本"), Store(db, load_contract()):
+        pass
