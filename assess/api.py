@@ -5,8 +5,8 @@ None means env ASSESS_RULES, else the packaged rules), and returns typed results
 cannot be met raise `StoreError`, `PackError` or `ResourceError` with a Chinese message; input that is not usable as
 given raises `InputError` (the command line's exit status 2).
 
-The scoring stack (scikit-learn) is imported only by the jobs that score, so that reading uploads or filings starts
-quickly.
+Every heavy library (polars, DuckDB, pydantic, sqlglot, the readers, scikit-learn) is imported only by the jobs that
+use it, so that importing this module costs next to nothing and each command loads only what it needs.
 """
 
 from __future__ import annotations
@@ -20,18 +20,17 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import polars as pl
-
-from assess.contract import load_contract
-from assess.errors import InputError
-from assess.ingest import IngestResult, Options, ingest_files
-from assess.kernel.expressions import Scalar
+from assess.errors import InputError, StoreError
 from assess.resources import PACKAGED_RULES, SAMPLE_DIR, rules_dir
-from assess.store import Store, StoreError, resolve_db
 
 if TYPE_CHECKING:
+    import polars as pl
+
+    from assess.ingest import IngestResult, Options
+    from assess.kernel.expressions import Scalar
     from assess.run.config import Config
     from assess.run.runs import Run
+    from assess.store import Store
     from assess.tiers.packs import LoadedTier
 
 __all__ = [
@@ -40,7 +39,6 @@ __all__ = [
     "ListsResult",
     "RunResult",
     "Simulation",
-    "Store",
     "demo",
     "explain",
     "export_workbooks",
@@ -71,6 +69,9 @@ DEMO_OUTPUTS = ("assess.duckdb*", "*_培育清单.xlsx", "*_问题清单.xlsx")
 @contextmanager
 def open_store(db: Path | None = None) -> Iterator[Store]:
     """The store at `db`, else env ASSESS_DB, else ./assess.duckdb; created or migrated as needed."""
+    from assess.contract import load_contract
+    from assess.store import Store, resolve_db
+
     with Store(resolve_db(db), load_contract()) as store:
         yield store
 
@@ -87,6 +88,8 @@ def load_config(rules: Path | None = None, overrides: dict[str, Scalar] | None =
 
 def ingest(store: Store, files: Sequence[Path], options: Options) -> list[IngestResult]:
     """Each file its own upload and transaction; a file that does not exist is a result with its error."""
+    from assess.ingest import IngestResult, ingest_files
+
     missing = [IngestResult(file=str(f), error=f"找不到文件「{f}」。") for f in files if not f.is_file()]
     return missing + ingest_files(store, [f for f in files if f.is_file()], options)
 
@@ -96,6 +99,8 @@ def problem_workbooks(
 ) -> dict[int, Path]:
     """One 问题清单 per file with problems (named after the file; a name two files share gets the upload number), or
     all of them in `errors_out`. Keyed by the result's position."""
+    import polars as pl
+
     from assess.outputs.problem_workbook import write_problem_workbook
 
     with_problems = {i: r for i, r in enumerate(results) if r.problems.height}
@@ -117,6 +122,8 @@ def retract(store: Store, upload_id: int) -> None:
 
 def city_name(city: str | None) -> str | None:
     """A city as the store keeps it (济南市 -> 济南); refused when it is not one of Shandong's cities."""
+    from assess.contract import load_contract
+
     if city is None:
         return None
     name = city.strip().removesuffix("市")
@@ -318,6 +325,8 @@ class ScoreResult:
 
 def score(store: Store, year: int, rules: Path | None = None) -> ScoreResult:
     """Score the year's SMEs without keeping a run (training first when no model fits the store's labels)."""
+    import polars as pl
+
     from assess.run import runs
     from assess.run.context import install_features
     from assess.scoring.score import CRITERIA, score_year
@@ -416,6 +425,8 @@ class DemoResult:
 def demo(out_dir: Path, rules: Path | None = None) -> DemoResult:
     """A new store in `out_dir` from the bundled synthetic sample: ingest, a run per year, the latest year's
     workbook and the problem lists. A folder holding anything but the demo's own outputs is refused."""
+    from assess.ingest import Options
+
     if out_dir.exists():
         if not (out_dir.is_dir() and all(any(fnmatch(e.name, p) for p in DEMO_OUTPUTS) for e in out_dir.iterdir())):
             raise StoreError(f"目录「{out_dir}」里有不是演示输出的文件，未做任何改动：请用 --dir 换一个新目录。")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import shutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import openpyxl
@@ -12,6 +13,7 @@ import yaml
 from assess import uscc
 from assess.contract import Contract, load_contract
 from assess.ingest import IngestResult, Options, ingest_files
+from assess.resources import PACKAGED_RULES
 from assess.store import Store
 
 HEADER = [
@@ -87,6 +89,21 @@ def write_filings(path: Path, fixture: dict, contract: Contract) -> Path:
             values = {**fixture["base"], **own, **earlier, "credit_code": make_code(index)}
             rows.append([values.get(name) for name in fields])
     return write_xlsx(path, {"填报": [[contract.field(name).header for name in fields], *rows]})
+
+
+def rule_folder(target: Path, overrides: Mapping[str, object]) -> Path:
+    """The packaged rule folder copied to `target`, with each "pack.parameter" of `overrides` (a fixture's `set:`)
+    written into the file of its pack, a rule pack or a tier pack. Commands read a rule folder (--rules, ASSESS_RULES)
+    rather than overrides: this gives a fixture the thresholds it is built around, whatever default rules/ holds."""
+    shutil.copytree(PACKAGED_RULES, target, ignore=shutil.ignore_patterns("__pycache__"))
+    for key, value in overrides.items():
+        pack, name = key.split(".", 1)
+        [path] = [p for p in (target / f"{pack}.yaml", target / "tiers" / f"{pack}.yaml") if p.is_file()]
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert name in spec["parameters"], key
+        spec["parameters"][name]["value"] = value
+        path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
 
 
 def fixture_names(fixture: dict) -> dict[str, str]:

@@ -24,11 +24,14 @@ YEAR = 2024
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store of 300 synthetic firms, 2021-2024, ingested and its classifier trained once for the module; tests
-    work on copies (which find the model registered, so their runs do not train again)."""
+    """A store of 300 (or more) synthetic firms, 2021-2024, ingested and its classifier trained once for the module;
+    tests work on copies (which find the model registered, so their runs do not train again)."""
     folder = tmp_path_factory.mktemp("small")
     panel = folder / "合成样例.xlsx"
-    api.sample(panel, 300, 2021, YEAR, 5)
+    # About one firm in six of the sample carries a confirmed expert decision: enough firms for the classifier to
+    # train on, whatever min_per_class the packaged rules set.
+    needed = int(api.load_config().scoring.classifier.spec.value("min_per_class"))
+    api.sample(panel, max(300, 10 * needed), 2021, YEAR, 5)
     db = folder / "assess.duckdb"
     with api.open_store(db) as store:
         [result] = api.ingest(store, [panel], Options())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,18 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+from assess import api
 from assess.cli import app
-from assess.contract import load_contract
-from assess.resources import SAMPLE_DIR
+from assess.resources import PACKAGED_RULES, SAMPLE_DIR
+from assess.run.config import load_config
 from tests.conftest import HEADER, Rows, firm_row, make_code, write_xlsx
 
 runner = CliRunner()
+CONFIG = load_config(PACKAGED_RULES)
+NO_RD_FLOOR = float(CONFIG.rules.pack("yiqingling").pack.parameters["revenue_min"].value)  # 一清零 (万元)
+INSTITUTION_FLOOR = float(CONFIG.rules.pack("yitisheng").pack.parameters["revenue_min"].value)  # 一提升 (万元)
+# Labelled firms, 通过 and 未通过 by turns: fewer of each than the classifier needs, so scores fall back to the index.
+LABELLED = 2 * min(3, int(CONFIG.scoring.classifier.spec.value("min_per_class")) - 1)
 
 
 @pytest.fixture
@@ -241,23 +248,26 @@ def test_template_round_trips_through_ingest(tmp_path: Path, db: Path) -> None:
     assert (result["rows_read"], result["accepted"]) == (1, 1), result["problems"]
 
 
-def test_demo_builds_a_fresh_database_from_the_bundled_sample_data(tmp_path: Path) -> None:
+def test_a_second_demo_starts_afresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole demo on the bundled sample runs once per suite, from the installed wheel (test_packaging.py); here a
+    small synthetic sample stands in for it, run twice into the same folder."""
+    sample = tmp_path / "样例"
+    sample.mkdir()
+    assert (
+        run("sample", "--out", sample / "panel_2020-2024.xlsx", "--enterprises", "40", "--years", "2023-2024")[0] == 0
+    )
+    shutil.copy(SAMPLE_DIR / "messy.xlsx", sample / "messy.xlsx")
+    monkeypatch.setattr(api, "SAMPLE_DIR", sample)
     target = tmp_path / "demo"
     for _ in range(2):  # a second run starts afresh rather than repeating uploads
         status, stdout, _ = run("demo", "--dir", target, "--json")
         assert status == 0
-    payload = json.loads(stdout)
-    panel, messy = payload["uploads"]
-    assert not panel["duplicate_upload"] and panel["rejected"] == 0 and panel["accepted"] == panel["rows_read"]
-    assert messy["rejected"] > 0 and messy["upload_id"] == 2
-    assert (target / "assess.duckdb").exists() and (target / "messy_问题清单.xlsx").exists()
-    assert [row["year"] for row in payload["by_year"]] == [2020, 2021, 2022, 2023, 2024]
-    assert [r["year"] for r in payload["runs"]] == [2020, 2021, 2022, 2023, 2024]
-    latest = payload["stats"][-1]
-    assert latest["year"] == 2024 and set(latest["no_rd"]["by_city"]) == set(load_contract().cities.values())
-    assert payload["model"]["fallback"] is False and payload["model"]["cv"]["roc_auc"] > 0.7
-    assert Path(payload["workbook"]).name == "2024_全省_培育清单.xlsx" and Path(payload["workbook"]).exists()
-    assert payload["lists"]["three_highs"] and payload["lists"]["little_giant"]
+    panel, messy = json.loads(stdout)["uploads"]
+    assert not panel["duplicate_upload"] and panel["upload_id"] == 1 and messy["upload_id"] == 2
+    assert sorted(p.name for p in target.iterdir() if p.suffix == ".xlsx") == [
+        "2024_全省_培育清单.xlsx",
+        "messy_问题清单.xlsx",
+    ]
 
 
 def test_demo_never_empties_a_folder_holding_other_files(tmp_path: Path) -> None:
@@ -270,9 +280,9 @@ def test_demo_never_empties_a_folder_holding_other_files(tmp_path: Path) -> None
 def _ingest_fixture(tmp_path: Path, db: Path) -> None:
     rows: Rows = [
         HEADER,
-        firm_row(1, 营业收入=6000, 研发费用=0),
-        firm_row(2, 营业收入=20000, 研发机构级别="无", 所属地市="青岛"),
-        firm_row(3, 营业收入=4000, 研发费用=0),
+        firm_row(1, 营业收入=NO_RD_FLOOR + 1000, 研发费用=0),  # flagged by 一清零
+        firm_row(2, 营业收入=2 * INSTITUTION_FLOOR, 研发机构级别="无", 所属地市="青岛"),  # flagged by 一提升
+        firm_row(3, 营业收入=NO_RD_FLOOR - 1000, 研发费用=0),  # short of 一清零's revenue floor
     ]
     assert run("ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": rows}), "--db", db)[0] == 0
 
@@ -305,7 +315,8 @@ def test_run_flags_stats_and_rubric(tmp_path: Path, db: Path) -> None:
 
 def test_simulate_shows_what_moves_without_writing_a_run(tmp_path: Path, db: Path) -> None:
     _ingest_fixture(tmp_path, db)
-    status, stdout, _ = run("simulate", "--year", "2024", "--set", "yiqingling.revenue_min=3000", "--json", "--db", db)
+    lower = f"yiqingling.revenue_min={NO_RD_FLOOR - 2000:g}"  # takes in the third firm
+    status, stdout, _ = run("simulate", "--year", "2024", "--set", lower, "--json", "--db", db)
     assert status == 0
     changes = json.loads(stdout)["changes"]
     province = next(c for c in changes if c["rule_id"] == "yiqingling.no_rd_activity" and c["level"] == "province")
@@ -339,16 +350,23 @@ def test_train_and_score_json_and_a_changed_model_refused(db: Path) -> None:
     assert status == 1 and stdout == "" and "拒绝使用" in stderr
 
 
-def test_too_few_labels_fall_back_to_the_index(tmp_path: Path, db: Path) -> None:
+def _too_few_labels(**overrides: object) -> Rows:
     rows: Rows = [[*HEADER, "三高一核心评审结果"]]
-    rows += [[*firm_row(i, 研发费用=50 * i), "通过" if i % 2 else "未通过"] for i in range(1, 7)]
-    assert run("ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": rows}), "--db", db)[0] == 0
+    rows += [
+        [*firm_row(i, **{"研发费用": 50 * i, **overrides}), "通过" if i % 2 else "未通过"]
+        for i in range(1, LABELLED + 1)
+    ]
+    return rows
+
+
+def test_too_few_labels_fall_back_to_the_index(tmp_path: Path, db: Path) -> None:
+    assert run("ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": _too_few_labels()}), "--db", db)[0] == 0
     status, stdout, stderr = run("train", "--json", "--db", db)
     trained = json.loads(stdout)
     assert status == 0 and trained["fallback"] is True and trained["cv"] is None and "标注不足" in stderr
     status, stdout, _ = run("score", "--year", "2024", "--json", "--db", db)
     scored = json.loads(stdout)
-    assert status == 0 and len(scored) == 6
+    assert status == 0 and len(scored) == LABELLED
     for firm in scored:
         assert firm["score"] == pytest.approx(firm["index"] / 100) and firm["score_source"] == "index"
         assert "指数" in firm["reasons"][0]
@@ -357,11 +375,11 @@ def test_too_few_labels_fall_back_to_the_index(tmp_path: Path, db: Path) -> None
 
 @pytest.fixture(scope="module")
 def assessed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small store with one run of 2024 (six labelled firms: the score falls back to the index)."""
+    """A small store with one run of 2024: too few labelled firms, so the score falls back to the index; the firms
+    differ only in name and code and have no R&D institution, so every index (and score) is 0."""
     folder = tmp_path_factory.mktemp("assessed")
     db = folder / "cli.duckdb"
-    rows: Rows = [[*HEADER, "三高一核心评审结果"]]
-    rows += [[*firm_row(i, 研发费用=50 * i), "通过" if i % 2 else "未通过"] for i in range(1, 7)]
+    rows = _too_few_labels(研发费用=100, 研发机构级别="无")
     assert run("ingest", write_xlsx(folder / "f.xlsx", {"表1": rows}), "--db", db)[0] == 0
     assert run("run", "--year", "2024", "--db", db)[0] == 0
     return db
@@ -391,8 +409,9 @@ def test_every_command_prints_its_human_output(assessed: Path, args: list[str]) 
 
 
 def test_a_what_if_on_lists_nobody_is_on_says_so(assessed: Path) -> None:
-    """The small store's firms have no history, so no list has anyone: the comparison says that, not an empty table.
-    (tests/test_tiers.py shows the table where the lists have firms.)"""
+    """The small store's firms have no history (so no growth) and a score of 0, below the cut-off and its near band:
+    no list has anyone, and the comparison says that, not an empty table. (tests/test_tiers.py shows the table where
+    the lists have firms.)"""
     status, stdout, _ = run("simulate", "--year", "2024", "--set", "little_giant.quota=1", "--db", assessed)
     assert status == 0 and "科技小巨人候选" not in stdout
     assert "改动前后都没有企业进入任何培育清单" in stdout

@@ -3,6 +3,7 @@ with no ../shared and no source tree beside it, runs the demo and writes the man
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import tomllib
 from pathlib import Path
 
 import openpyxl
+
+from assess.contract import load_contract
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +23,23 @@ def test_every_package_of_the_source_tree_ships_in_the_wheel() -> None:
     )
     found = {".".join(init.parent.relative_to(PROJECT).parts) for init in (PROJECT / "assess").rglob("__init__.py")}
     assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"
+
+
+def _the_demo_assessed_the_bundled_sample(payload: dict, target: Path) -> None:
+    """The demo (run once per suite, here, from the installed wheel): both sample files in, every year assessed, the
+    classifier trained on the sample's expert decisions, the lists drawn and the workbook written."""
+    panel, messy = payload["uploads"]
+    assert not panel["duplicate_upload"] and panel["rejected"] == 0 and panel["accepted"] == panel["rows_read"]
+    assert messy["rejected"] > 0 and messy["upload_id"] == 2
+    assert (target / "assess.duckdb").exists() and (target / "messy_问题清单.xlsx").exists()
+    assert [row["year"] for row in payload["by_year"]] == [2020, 2021, 2022, 2023, 2024]
+    assert [r["year"] for r in payload["runs"]] == [2020, 2021, 2022, 2023, 2024]
+    latest = payload["stats"][-1]
+    assert latest["year"] == 2024 and set(latest["no_rd"]["by_city"]) == set(load_contract().cities.values())
+    assert payload["model"]["fallback"] is False and payload["model"]["cv"]["roc_auc"] > 0.7
+    workbook = target.parent / payload["workbook"]  # as the command line names it, from where it ran
+    assert workbook.name == "2024_全省_培育清单.xlsx" and workbook.is_file()
+    assert payload["lists"]["three_highs"] and payload["lists"]["little_giant"]
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -41,7 +61,8 @@ def test_the_installed_wheel_runs_the_demo_and_exports_the_workbook(tmp_path: Pa
     # Nothing of the checkout may be reachable: no PYTHONPATH, no rule folder named by the environment.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ASSESS_RULES", "ASSESS_DB", "VIRTUAL_ENV")}
     assess = str(venv / "bin" / "assess")
-    _run([assess, "demo", "--dir", "演示"], work, env)
+    payload = json.loads(_run([assess, "demo", "--dir", "演示", "--json"], work, env).stdout)
+    _the_demo_assessed_the_bundled_sample(payload, work / "演示")
     out = work / "2024_全省.xlsx"
     _run(
         [assess, "export", "--year", "2024", "--out", str(out), "--db", str(work / "演示" / "assess.duckdb")], work, env

@@ -10,9 +10,9 @@ import pytest
 from assess.contract import Contract
 from assess.resources import PACKAGED_RULES
 from assess.rules.engine import evaluate_rules
-from assess.rules.packs import load_rules
+from assess.rules.packs import Indicator
 from assess.run import runs, stats
-from assess.run.config import load_config
+from assess.run.config import Config, load_config
 from assess.run.context import RunContext
 from assess.store import Store
 from tests.conftest import Ingester, fixture_names, read_fixture, write_filings
@@ -24,12 +24,16 @@ def _fixture(name: str) -> dict:
     return read_fixture(FIXTURES / name)
 
 
+def _config(fixture: dict) -> Config:
+    """The packaged rules with the fixture's `set:`, the thresholds its filings are built around."""
+    return load_config(PACKAGED_RULES, fixture.get("set"))
+
+
 def _run(fixture: dict, tmp_path: Path, ingest: Ingester, store: Store, contract: Contract) -> runs.Run:
     """Write the fixture's filings to a workbook, ingest it and run the assessment."""
     result = ingest(write_filings(tmp_path / "fixture.xlsx", fixture, contract))
     assert result.rejected == 0, result.problems["message"].to_list()
-    config = load_config(PACKAGED_RULES, fixture.get("set"))
-    return runs.execute(RunContext(store, config, fixture["year"]), scoring=False)
+    return runs.execute(RunContext(store, _config(fixture), fixture["year"]), scoring=False)
 
 
 def _names(fixture: dict) -> dict[str, str]:
@@ -65,12 +69,23 @@ def test_rubric_points_match_the_worked_examples(
     fixture = _fixture(name)
     done = _run(fixture, tmp_path, ingest, store, contract)
     results = {row["credit_code"]: row for row in runs.rubric(store, done, fixture["pack"]).to_dicts()}
+    indicators = _config(fixture).rules.pack(fixture["pack"]).pack.indicators
     for code, firm in _names(fixture).items():
-        expected = fixture["expect_points"][firm]
+        expected = dict(fixture["expect_points"][firm])
+        measured = fixture.get("expect_measured", {}).get(firm)
+        if measured is not None:  # bands that are [默认]: the points are the pack's band for the worked-out value
+            points = {i.id: _band_points(i, measured[i.id]) for i in indicators}
+            expected |= points | {"score": sum(points.values())}
         row = results[code]
         for key, value in expected.items():
             column = key if key in ("score", "verdict") else f"points_{key}"
             assert row[column] == value, (firm, key)
+
+
+def _band_points(indicator: Indicator, value: float) -> float:
+    """The points an indicator of one measure gives `value`: the first band it reaches, else none."""
+    [measure] = indicator.measures
+    return next((b.points for b in measure.bands if value > b.min or (value == b.min and not b.strict)), 0.0)
 
 
 def test_a_flagged_firm_carries_a_message_naming_its_value_and_the_threshold(
@@ -95,7 +110,7 @@ def test_three_highs_sub_judgements(tmp_path: Path, ingest: Ingester, store: Sto
     fixture = _fixture("three_highs_criteria.yaml")
     _run(fixture, tmp_path, ingest, store, contract)
     names = _names(fixture)
-    rules = load_rules(PACKAGED_RULES).pack(fixture["pack"]).rules
+    rules = _config(fixture).rules.pack(fixture["pack"]).rules
     evaluated = evaluate_rules(store.con, rules, fixture["year"])
     by_firm = {names[row["credit_code"]]: row for row in evaluated.to_dicts()}
     outside = set(fixture["expect_applies_to_all_but"])

@@ -75,7 +75,8 @@ def test_shuffled_labels_score_at_chance_and_real_labels_do_not(sample: Store, t
 
 def test_cross_validation_keeps_each_firm_on_one_side(sample: Store) -> None:
     data = labelled(sample, CONFIG)
-    for train_rows, test_rows in classifier._folds(data, 5, 1):
+    folds, seed = int(CONFIG.spec.value("cv_folds")), int(CONFIG.spec.value("seed"))
+    for train_rows, test_rows in classifier._folds(data, folds, seed):
         assert not set(data.firm[train_rows]) & set(data.firm[test_rows])
 
 

@@ -15,14 +15,14 @@ from typer.testing import CliRunner
 
 from assess.cli import app
 from assess.contract import Contract, load_contract
-from assess.resources import PACKAGED_RULES
+from assess.resources import RULES_ENV, rules_dir
 from assess.run import runs
 from assess.run.config import load_config
 from assess.run.context import RunContext
 from assess.run.staleness import changes_since
 from assess.store import Store
 from assess.tiers.select import CHAIN_FULL, QUOTA_FULL, Allocation, allocate, near_misses, rank_order
-from tests.conftest import HEADER, firm_row, fixture_names, read_fixture, write_filings, write_xlsx
+from tests.conftest import HEADER, firm_row, fixture_names, read_fixture, rule_folder, write_filings, write_xlsx
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tiers"
 
@@ -101,8 +101,11 @@ def _cli(*args: str | Path) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def listed(tmp_path: Path, contract: Contract) -> tuple[Path, dict, dict[str, str]]:
+def listed(tmp_path: Path, contract: Contract, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict, dict[str, str]]:
+    """The fixture's filings ingested and run. Every command of the test reads the rule folder of the fixture's `set:`
+    (through ASSESS_RULES): the packaged rules with the thresholds the fixture's firms are built around."""
     fixture = read_fixture(FIXTURES / "lists.yaml")
+    monkeypatch.setenv(RULES_ENV, str(rule_folder(tmp_path / "rules", fixture["set"])))
     db = tmp_path / "lists.duckdb"
     assert _cli("ingest", write_filings(tmp_path / "f.xlsx", fixture, contract), "--db", db)[0] == 0
     assert _cli("run", "--year", str(fixture["year"]), "--db", db)[0] == 0
@@ -174,7 +177,7 @@ def test_explain_says_what_changed_since_the_run(listed: tuple[Path, dict, dict[
 
 def test_a_changed_rule_file_is_named(listed: tuple[Path, dict, dict[str, str]]) -> None:
     db, _, names = listed
-    config = load_config(PACKAGED_RULES)
+    config = load_config(rules_dir())  # the fixture's rule folder, as the commands read it
     with Store(db, load_contract()) as store:
         run = runs.latest(store, 2024)
         packs = [p | {"sha256": "0" * 64} if p["id"] == "yitisheng" else p for p in run.manifest["packs"]]

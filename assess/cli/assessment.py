@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
 from assess import api
 from assess.cli import render
 from assess.cli.common import DbOption, JsonOption, RulesOption, YearOption, app
 from assess.errors import InputError
-from assess.kernel.expressions import Scalar
-from assess.tiers.select import STATUS_TITLES
+
+if TYPE_CHECKING:
+    from assess.kernel.expressions import Scalar
 
 
 @app.command()
@@ -132,6 +132,10 @@ def simulate(
     rules: RulesOption = None,
 ) -> None:
     """假设分析：改动阈值后各市被标记的企业和培育清单如何变化（不保存评估）。"""
+    import polars as pl
+
+    from assess.tiers.select import STATUS_TITLES
+
     overrides = dict(_assignment(text) for text in assignments)
     with api.open_store(db) as store:
         found = api.simulate(store, year, overrides, rules)

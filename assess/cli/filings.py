@@ -12,7 +12,6 @@ from assess import api
 from assess.cli import render
 from assess.cli.common import UNITS, DbOption, JsonOption, app
 from assess.errors import InputError
-from assess.ingest import Options
 
 
 @app.command()
@@ -31,6 +30,8 @@ def ingest(
     db: DbOption = None,
 ) -> None:
     """导入企业填报文件：逐行校验，合格的行入库，问题写入问题清单。"""
+    from assess.ingest import Options
+
     if unit is not None and unit not in UNITS:
         raise InputError(f"--unit 只能是 {'、'.join(UNITS)} 之一，收到的是「{unit}」。")
     options = Options(

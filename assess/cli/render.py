@@ -13,14 +13,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from assess.ingest.upload import IngestResult
-from assess.kernel.expressions import Scalar
-
+# For annotations only: every command loads this module, `assess --help` included, so polars is imported by the
+# functions that use it.
 if TYPE_CHECKING:
+    import polars as pl
+
+    from assess.ingest.upload import IngestResult
+    from assess.kernel.expressions import Scalar
     from assess.run.runs import Run
     from assess.tiers.packs import LoadedTier
 
@@ -57,6 +59,8 @@ def json_out(payload: object) -> None:
 
 def records(frame: pl.DataFrame) -> list[dict]:
     """Rows as dicts for JSON: decimals (money in 万元) become numbers."""
+    import polars as pl
+
     decimals = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
     return frame.with_columns(pl.col(decimals).cast(pl.Float64)).to_dicts()
 
@@ -105,6 +109,8 @@ def filings_table(frame: pl.DataFrame) -> None:
 
 
 def uploads_table(frame: pl.DataFrame) -> None:
+    import polars as pl
+
     shown = frame.with_columns(
         state=pl.when(pl.col("retracted_at").is_null()).then(pl.lit("有效")).otherwise(pl.lit("已撤回")),
         uploaded_at=pl.col("uploaded_at").dt.strftime("%Y-%m-%d %H:%M"),
@@ -127,6 +133,8 @@ def uploads_table(frame: pl.DataFrame) -> None:
 
 
 def problems_table(frame: pl.DataFrame) -> None:
+    import polars as pl
+
     shown = frame.with_columns(level=pl.col("level").replace_strict(LEVELS))
     _table(f"问题（共 {frame.height} 个）", shown, {"code": "代码", "level": "级别", "message": "说明"})
 
@@ -164,6 +172,8 @@ def stats_summary(summary: dict) -> None:
 
 
 def flags_table(frame: pl.DataFrame, titles: dict[str, str]) -> None:
+    import polars as pl
+
     _table(
         f"被标记的企业（共 {frame.height} 家次）",
         frame.with_columns(rule=pl.col("rule_id").replace_strict(titles, default=pl.col("rule_id"))),
@@ -172,6 +182,8 @@ def flags_table(frame: pl.DataFrame, titles: dict[str, str]) -> None:
 
 
 def rubric_table(frame: pl.DataFrame, pack: str, indicators: dict[str, str]) -> None:
+    import polars as pl
+
     points = [c for c in frame.columns if c.startswith("points_")]
     shown = frame.with_columns(
         verdict=pl.when("verdict").then(pl.lit("符合")).otherwise(pl.lit("不符合")),
@@ -192,6 +204,8 @@ def rubric_table(frame: pl.DataFrame, pack: str, indicators: dict[str, str]) -> 
 
 
 def simulation_table(frame: pl.DataFrame, overrides: dict[str, Scalar], titles: dict[str, str]) -> None:
+    import polars as pl
+
     changed = "，".join(f"{k} = {v}" for k, v in overrides.items())
     _table(
         f"假设分析（{changed}）：各市被标记企业数的变化（未保存）",
@@ -219,6 +233,8 @@ def list_simulation_table(
     run_id: int,
 ) -> None:
     """Every status of every list for the province; a city only where its count moves."""
+    import polars as pl
+
     changed = "，".join(f"{k} = {v}" for k, v in overrides.items())
     if frame.filter((pl.col("before") > 0) | (pl.col("after") > 0)).is_empty():
         out.print(f"假设分析（{changed}）：改动前后都没有企业进入任何培育清单（按第 {run_id} 次评估的评分）。")
@@ -284,6 +300,8 @@ def model_summary(model: dict) -> None:
 
 
 def scores_table(frame: pl.DataFrame, limit: int) -> None:
+    import polars as pl
+
     shown = frame.head(limit).with_columns(
         score=pl.col("score").round(3),
         index=pl.col("index").round(1),
@@ -306,6 +324,8 @@ def scores_table(frame: pl.DataFrame, limit: int) -> None:
 
 
 def list_table(frame: pl.DataFrame, title: str, ranked_by: str, quota: int, limit: int) -> None:
+    import polars as pl
+
     quota_text = f"名额 {quota} 家" if quota else "不设名额"
     _table(
         f"{title}：{frame.height} 家（{quota_text}；按{ranked_by}排序，显示前 {min(limit, frame.height)} 家）",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import polars as pl
 import typer
 
 from assess import api
@@ -37,6 +36,8 @@ def score(
     rules: RulesOption = None,
 ) -> None:
     """三高一核心评分：标志性产业链领域的每家中小企业，评分、创新能力指数和原因（未保存；assess run 会保存）。"""
+    import polars as pl
+
     with api.open_store(db) as store:
         found = api.score(store, year, rules)
     if found.fallback:

@@ -33,10 +33,7 @@ from typer.core import TyperGroup
 from assess.cli import render
 from assess.cli.help import argument_name, help_text
 from assess.cli.logs import LOG_ENV, log_failure, route_logs
-from assess.errors import InputError
-from assess.kernel.spec import PackError
-from assess.resources import ResourceError
-from assess.store import StoreError
+from assess.errors import InputError, PackError, ResourceError, StoreError
 
 _EXPECTED = {int: "应为整数", float: "应为数字", Path: "应为文件或目录的路径", str: "应为文字"}
 

@@ -11,16 +11,14 @@ from typing import Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from assess.errors import PackError
 from assess.kernel.expressions import Scalar
 from assess.kernel.validation_messages import validation_message
+from assess.resources import parse_yaml
 
 Basis = Literal["policy", "official", "default"]
 BASIS_LABELS = {"policy": "[政策]", "official": "[官方]", "default": "[默认]"}
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
-
-
-class PackError(Exception):
-    """A pack that cannot be used; the message names the file, the rule and the reason in Chinese."""
 
 
 class SpecModel(BaseModel):
@@ -43,7 +41,7 @@ def read_mapping(path: Path) -> tuple[dict, str]:
     """A spec file's mapping and the SHA-256 of its bytes."""
     try:
         data = path.read_bytes()
-        loaded = yaml.safe_load(data)
+        loaded = parse_yaml(data)
     except (OSError, yaml.YAMLError) as exc:
         raise PackError(f"规则文件「{path.name}」无法读取：{exc}") from exc
     if not isinstance(loaded, dict):

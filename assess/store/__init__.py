@@ -24,14 +24,11 @@ import duckdb
 import polars as pl
 
 from assess.contract import Contract
+from assess.errors import StoreError
 from assess.store import schema
 
 ABANDONED_STAGING_SECONDS = 24 * 3600  # a staging folder this old belongs to no upload in progress
 DEFAULT_DB = "assess.duckdb"
-
-
-class StoreError(Exception):
-    """A request the store cannot meet (unknown upload, already retracted); the message is Chinese."""
 
 
 def _unopenable(path: Path, exc: Exception) -> str:
@@ -125,8 +122,7 @@ class Store:
                 f"数据库「{self.path.name}」由更新版本的程序写入（结构版本 {version}），本版本无法读取：请升级 assess。"
             )
         if found and version == schema.SCHEMA_VERSION:
-            schema.create(con, self.contract)  # views are replaced, nothing else changes
-            return
+            return  # every table and view is there: they were created with this version
         con.begin()
         try:
             for step in range(version, schema.SCHEMA_VERSION):
@@ -307,7 +303,8 @@ class Store:
     # --- reading ---------------------------------------------------------------------------------------------------
 
     def _frame(self, sql: str, params: list | dict | None = None) -> pl.DataFrame:
-        return self.con.sql(sql, params=params).pl()
+        # polars reads the relation itself: `.pl()` would import pyarrow, a tenth of a second at every start-up.
+        return pl.DataFrame(self.con.sql(sql, params=params))
 
     def upload(self, upload_id: int) -> dict:
         found = self._frame("SELECT * FROM uploads WHERE upload_id = ?", [upload_id])
