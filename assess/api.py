@@ -69,10 +69,9 @@ DEMO_OUTPUTS = ("assess.duckdb*", "*_培育清单.xlsx", "*_问题清单.xlsx")
 @contextmanager
 def open_store(db: Path | None = None) -> Iterator[Store]:
     """The store at `db`, else env ASSESS_DB, else ./assess.duckdb; created or migrated as needed."""
-    from assess.contract import load_contract
     from assess.store import Store, resolve_db
 
-    with Store(resolve_db(db), load_contract()) as store:
+    with Store(resolve_db(db)) as store:
         yield store
 
 

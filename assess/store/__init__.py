@@ -19,13 +19,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
-from assess.contract import Contract
 from assess.errors import StoreError
 from assess.store import schema
+
+if TYPE_CHECKING:
+    from assess.contract import Contract
 
 ABANDONED_STAGING_SECONDS = 24 * 3600  # a staging folder this old belongs to no upload in progress
 DEFAULT_DB = "assess.duckdb"
@@ -81,9 +84,11 @@ class UploadRecord:
 
 
 class Store:
-    def __init__(self, path: Path, contract: Contract) -> None:
+    def __init__(self, path: Path, contract: Contract | None = None) -> None:
+        """The store at `path`; `contract` is the filing contract, by default the packaged one, loaded when first
+        needed (reading uploads from a current store needs none, and so starts without pydantic)."""
         self.path = path
-        self.contract = contract
+        self._contract = contract
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(str(path))
@@ -105,6 +110,14 @@ class Store:
     def files_dir(self) -> Path:
         """Uploaded files, named by SHA-256, beside the database."""
         return self.path.with_name(self.path.name + ".files")
+
+    @property
+    def contract(self) -> Contract:
+        if self._contract is None:
+            from assess.contract import load_contract
+
+            self._contract = load_contract()
+        return self._contract
 
     @property
     def field_names(self) -> list[str]:

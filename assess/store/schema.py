@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from assess.contract import Contract, FieldSpec
+if TYPE_CHECKING:
+    from assess.contract import Contract, FieldSpec
 
 SCHEMA_VERSION = 2
 
