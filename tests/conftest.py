@@ -93,12 +93,14 @@ def write_filings(path: Path, fixture: dict, contract: Contract) -> Path:
 
 def rule_folder(target: Path, overrides: Mapping[str, object]) -> Path:
     """The packaged rule folder copied to `target`, with each "pack.parameter" of `overrides` (a fixture's `set:`)
-    written into the file of its pack, a rule pack or a tier pack. Commands read a rule folder (--rules, ASSESS_RULES)
-    rather than overrides: this gives a fixture the thresholds it is built around, whatever default rules/ holds."""
+    written into the file of its pack, a rule pack, a tier pack or a scoring file. Commands read a rule folder
+    (--rules, ASSESS_RULES) rather than overrides: this gives a fixture the thresholds it is built around, whatever
+    default rules/ holds."""
     shutil.copytree(PACKAGED_RULES, target, ignore=shutil.ignore_patterns("__pycache__"))
     for key, value in overrides.items():
         pack, name = key.split(".", 1)
-        [path] = [p for p in (target / f"{pack}.yaml", target / "tiers" / f"{pack}.yaml") if p.is_file()]
+        places = (target / f"{pack}.yaml", target / "tiers" / f"{pack}.yaml", target / "scoring" / f"{pack}.yaml")
+        [path] = [p for p in places if p.is_file()]
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
         assert name in spec["parameters"], key
         spec["parameters"][name]["value"] = value

@@ -18,7 +18,7 @@ from assess import api
 from assess.cli import app
 from assess.resources import PACKAGED_RULES, SAMPLE_DIR
 from assess.run.config import load_config
-from tests.conftest import HEADER, Rows, firm_row, make_code, write_xlsx
+from tests.conftest import HEADER, Rows, firm_row, make_code, rule_folder, write_xlsx
 
 runner = CliRunner()
 CONFIG = load_config(PACKAGED_RULES)
@@ -371,6 +371,18 @@ def test_too_few_labels_fall_back_to_the_index(tmp_path: Path, db: Path) -> None
         assert firm["score"] == pytest.approx(firm["index"] / 100) and firm["score_source"] == "index"
         assert "指数" in firm["reasons"][0]
     assert run("run", "--year", "2024", "--db", db)[0] == 0
+
+
+def test_fewer_labels_than_folds_fall_back_instead_of_failing(tmp_path: Path, db: Path) -> None:
+    """A province that lowers min_per_class below the folds of the grouped cross-validation still gets the index
+    fallback, not a failure: every fold needs each class."""
+    folds = int(CONFIG.scoring.classifier.spec.value("cv_folds"))
+    rules = rule_folder(tmp_path / "规则", {"classifier.min_per_class": 2})
+    rows: Rows = [[*HEADER, "三高一核心评审结果"]]
+    rows += [[*firm_row(i, 研发费用=50 * i), "通过" if i % 2 else "未通过"] for i in range(1, 2 * (folds - 1) + 1)]
+    assert run("ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": rows}), "--db", db)[0] == 0
+    status, stdout, stderr = run("train", "--json", "--db", db, "--rules", rules)
+    assert status == 0 and json.loads(stdout)["fallback"] is True and f"至少需要 {folds} 条" in stderr
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from assess.contract import load_contract
+from assess.features import BY_NAME
 from assess.ingest import Options, ingest_files
 from assess.resources import PACKAGED_RULES, SAMPLE_DIR
 from assess.run import runs
@@ -25,6 +26,8 @@ from assess.scoring.index import compute_index
 from assess.scoring.score import score_year
 from assess.scoring.train import Trained, ensure_model, feature_select, labelled, train
 from assess.store import Store, StoreError
+from assess.synthetic.panel import generate_panel
+from assess.synthetic.writers import write_panel
 
 ALL = load_config(PACKAGED_RULES)
 RULES, SCORING = ALL.rules, ALL.scoring
@@ -189,3 +192,38 @@ def test_the_run_manifest_names_the_model_file_and_its_hash(sample: Store, train
     stored = runs.scores(sample, done)
     assert stored.height == score_year(sample, RULES, SCORING, YEAR, trained).frame["scored"].sum()
     assert Path(persist.models_dir(sample) / model["file"]).is_file()
+
+
+# The optional filing fields: a panel from another system may leave any of them out (the expert label stays).
+OPTIONAL = [spec.name for spec in load_contract().fields if not spec.required and spec.name != CONFIG.spec.label]
+
+
+@pytest.mark.parametrize("variant", ["optional columns absent", "one optional column constant"])
+def test_a_foreign_panel_trains_on_what_it_can_teach(variant: str, tmp_path: Path) -> None:
+    """A labelled panel without the optional columns (or with one the same for every firm) trains on the features
+    it has; the left-out ones are named with why, in the report and the model card, and no reason cites them."""
+    panel = generate_panel(400, 2021, YEAR, 3)
+    if variant == "optional columns absent":
+        panel = panel.drop([name for name in OPTIONAL if name in panel.columns])
+    else:
+        panel = panel.with_columns(class2_ip=pl.lit(3, dtype=panel.schema["class2_ip"]))
+    write_panel(panel, tmp_path / "外来样本.xlsx")
+    with Store(tmp_path / "assess.duckdb", load_contract()) as store:
+        [result] = ingest_files(store, [tmp_path / "外来样本.xlsx"], Options())
+        assert result.rejected == 0
+        install_features(store, ALL)
+        trained = train(store, CONFIG)
+        assert not trained.fallback and trained.record is not None
+        frame = score_year(store, RULES, SCORING, YEAR, trained).frame.filter(pl.col("scored"))
+        card = (persist.models_dir(store) / trained.record.file).with_suffix(".md").read_text(encoding="utf-8")
+    left_out = trained.report["left_out"]
+    if variant == "optional columns absent":
+        assert {"class2_ip", "standards_led", "award_rank"} <= set(left_out)
+        assert all("没有任何取值" in why for why in left_out.values())
+    else:
+        assert "class2_ip" in left_out and "相同" in left_out["class2_ip"]
+    assert set(left_out).isdisjoint(trained.report["features"]) and trained.report["features"]
+    titles = [BY_NAME[name].title for name in left_out]
+    assert all(name in card for name in left_out)
+    reasons = [reason for row in frame["reasons"].to_list() for reason in row]
+    assert reasons and not [r for r in reasons for title in titles if r.startswith(title)]

@@ -281,6 +281,8 @@ def train_summary(trained: dict, card: Path | None) -> None:
         out.print(trained["message"])
         return
     out.print(_metric_line("按企业分组交叉验证", trained["cv"]))
+    for name, why in trained.get("left_out", {}).items():
+        out.print(f"未使用的特征 {name}：{why}。")
     if trained.get("temporal"):
         t = trained["temporal"]
         out.print(_metric_line(f"时间检验（检验 {t['test_year']} 年）", t))

@@ -18,6 +18,18 @@ def _metric_rows(metrics: dict) -> list[str]:
     ]
 
 
+def _left_out(left_out: dict[str, str]) -> list[str]:
+    """The configured features the model did not learn from, and why."""
+    if not left_out:
+        return []
+    return [
+        "未使用的特征（配置中有，但训练样本无法据以学习；评分和原因都不涉及）：",
+        "",
+        *(f"- `{name}` {BY_NAME[name].title}：{why}" for name, why in left_out.items()),
+        "",
+    ]
+
+
 def model_card(config: ClassifierConfig, report: dict) -> str:
     spec = config.spec
     lines = [
@@ -38,6 +50,7 @@ def model_card(config: ClassifierConfig, report: dict) -> str:
         "|---|---|---|",
         *(f"| `{f.name}` | {BY_NAME[f.name].title} | {_MONOTONE[f.monotone]} |" for f in spec.features),
         "",
+        *_left_out(report.get("left_out", {})),
         "## 模型",
         "",
         "scikit-learn Pipeline：按名称选列 → HistGradientBoostingClassifier（每棵树只用一个特征，"

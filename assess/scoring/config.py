@@ -4,6 +4,8 @@ load, their expressions checked like a rule pack's, and hashed for the run manif
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -105,6 +107,12 @@ class ClassifierConfig:
     @property
     def feature_names(self) -> list[str]:
         return [f.name for f in self.spec.features]
+
+    def restricted(self, names: Sequence[str]) -> ClassifierConfig:
+        """The same configuration reading only these of its features, in its own order (a model trained where the
+        labelled data could not teach the others)."""
+        kept = [f for f in self.spec.features if f.name in names]
+        return dataclasses.replace(self, spec=self.spec.model_copy(update={"features": kept}))
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ def score_year(store: Store, rules: RuleSet, config: ScoringConfig, year: int, t
     )
     scored = frame.filter(pl.col("scored"))
     if trained.model is not None:
-        explained = _explain(scored, classifier, Explainer.of(trained.model), store.contract)
+        explained = _explain(scored, trained.configured(classifier), Explainer.of(trained.model), store.contract)
     else:
         explained = scored.select(
             "credit_code",

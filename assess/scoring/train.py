@@ -35,6 +35,24 @@ class Trained:
     def fallback(self) -> bool:
         return self.record is None
 
+    def configured(self, config: ClassifierConfig) -> ClassifierConfig:
+        """The configuration as the model was trained: only the features it learnt from (a model registered before
+        features could be left out learnt from all of them)."""
+        return config.restricted(self.report.get("features", config.feature_names))
+
+
+def uninformative(config: ClassifierConfig, data: classifier.Labelled) -> dict[str, str]:
+    """The configured features the labelled filings cannot teach, with why: no value at all (a column nobody filed)
+    or one value for every firm. They are left out of the model, its card and every reason it gives."""
+    left_out = {}
+    for name in config.feature_names:
+        values = data.features.get_column(name).drop_nulls().drop_nans().unique()
+        if values.len() == 0:
+            left_out[name] = "训练样本中没有任何取值（该项未填报）"
+        elif values.len() == 1:
+            left_out[name] = f"训练样本中所有企业取值相同（{values[0]:g}），无法区分"
+    return left_out
+
 
 def feature_select(config: ClassifierConfig) -> str:
     return ", ".join(f"CAST(f.{name} AS DOUBLE) AS {name}" for name in config.feature_names)
@@ -71,7 +89,8 @@ def labels_sha256(data: classifier.Labelled) -> str:
 
 
 def _too_few(config: ClassifierConfig, data: classifier.Labelled) -> str | None:
-    minimum = int(config.spec.value("min_per_class"))
+    # Grouped cross-validation needs each class in every fold, whatever min_per_class says.
+    minimum = max(int(config.spec.value("min_per_class")), int(config.spec.value("cv_folds")))
     positive, negative = data.counts()
     if min(positive, negative) >= minimum:
         return None
@@ -89,10 +108,17 @@ def train(store: Store, config: ClassifierConfig, data: classifier.Labelled | No
     reason = _too_few(config, data)
     if reason is not None:
         return Trained({**report, "fallback": True, "cv": None, "temporal": None, "message": reason}, None, None)
+    left_out = uninformative(config, data)
+    config = config.restricted([name for name in config.feature_names if name not in left_out])
+    if not config.feature_names:
+        message = "标注样本中没有任何可区分企业的特征，未训练模型：评分以创新能力指数 / 100 代替。"
+        return Trained({**report, "fallback": True, "cv": None, "temporal": None, "message": message}, None, None)
     cv = classifier.cross_validate(config, data)
     temporal = classifier.temporal_check(config, data)
     fitted = classifier.fit(config, data)
     report |= {
+        "features": config.feature_names,
+        "left_out": left_out,
         "fallback": False,
         "cv": {k: v for k, v in cv.items() if k != "calibration"},
         "calibration": cv["calibration"],
