@@ -22,6 +22,12 @@ ROW_CASES: dict[str, tuple[dict[str, object], str]] = {
     "E-REQUIRED": ({"企业名称": None}, "E-REQUIRED"),
     "E-NUMBER": ({"营业收入": "约500"}, "E-NUMBER"),
     "E-NUMBER-count": ({"从业人员": "12.5"}, "E-NUMBER"),
+    # A number too large for the stored type is refused, never kept as an empty cell (营业收入 is required).
+    "E-NUMBER-1e308": ({"营业收入": "1e308"}, "E-NUMBER"),
+    "E-NUMBER-1E+40": ({"营业收入": "1E+40"}, "E-NUMBER"),
+    "E-NUMBER-40-digits": ({"营业收入": "1" * 40}, "E-NUMBER"),
+    "E-NUMBER-minus-1e30": ({"研发费用": "-1e30"}, "E-NUMBER"),
+    "E-NUMBER-25-digit-count": ({"从业人员": "1" * 25}, "E-NUMBER"),
     "E-NEGATIVE": ({"研发费用": -3}, "E-NEGATIVE"),
     "E-NEGATIVE-parentheses": ({"营业收入": "(123)"}, "E-NEGATIVE"),
     "E-CITY": ({"所属地市": "杭州"}, "E-CITY"),
@@ -41,6 +47,22 @@ def test_a_row_with_an_error_is_rejected_with_its_code(tmp_path: Path, ingest: I
     assert (result.rows_read, result.accepted, result.rejected) == (2, 1, 1)
     message = result.problems.filter(result.problems["code"] == code)["message"][0]
     assert "f.xlsx" in message and "表1" in message and "第2行" in message
+
+
+def test_a_number_too_large_to_store_is_quoted_as_the_file_wrote_it(tmp_path: Path, ingest: Ingester) -> None:
+    path = write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1, 营业收入="1e308"), firm_row(2)]})
+    result = ingest(path)
+    [problem] = result.problems.filter(code="E-NUMBER").to_dicts()
+    assert problem["value"] == "1e308" and "「1e308」" in problem["message"] and problem["column"] == "营业收入"
+    assert (result.accepted, result.rejected) == (1, 1)
+
+
+def test_an_implausibly_large_amount_is_kept_with_a_warning(tmp_path: Path, ingest: Ingester, store: Store) -> None:
+    bound = store.contract.field("revenue").plausible_max
+    assert bound is not None
+    rows: Rows = [HEADER, firm_row(1, 营业收入=int(bound) * 2), firm_row(2, 营业收入=int(bound))]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert result.accepted == 2 and "W-IMPLAUSIBLE" in codes_at(result, 2) and not codes_at(result, 3)
 
 
 def test_a_numeric_industry_code_that_lost_its_leading_zero_says_so(tmp_path: Path, ingest: Ingester) -> None:

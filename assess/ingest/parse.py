@@ -311,13 +311,32 @@ def _not_a_number(what: str) -> Check:
     return Check("E-NUMBER", NUMBER_TEXT.is_not_null() & ~NUMBER_VALID, pl.lit(what))
 
 
+# A number written correctly but too large for the stored type (1e308, a run of 40 digits): refused, never NULL.
+_TOO_LARGE = "可保存范围内的数字（绝对值太大，请核对数值和单位）"
+
+
+def _too_large(fits: pl.Expr) -> Check:
+    """E-NUMBER where the text is a number but `fits` (the parsed value within its stored type) does not hold."""
+    return Check("E-NUMBER", NUMBER_VALID & ~fits.fill_null(False), pl.lit(_TOO_LARGE))
+
+
+def _implausible(spec: FieldSpec, stored: pl.Expr, factor: Decimal = Decimal(1)) -> list[Check]:
+    """W-IMPLAUSIBLE above the field's plausible_max (in its unit; `factor` turns it into the stored unit)."""
+    if spec.plausible_max is None:
+        return []
+    bound = spec.plausible_max * factor
+    said = f"大于{spec.plausible_max:,f}".rstrip("0").rstrip(".") + f"{spec.unit or ''}，不合常理"
+    return [Check("W-IMPLAUSIBLE", (stored > float(bound)).fill_null(False), pl.lit(said))]
+
+
 def _parse_money(ctx: ColumnContext) -> Parsed:
     factor = ctx.contract.money_units[ctx.unit or "万元"]
     checks = [_not_a_number("数字")]
     if not ctx.spec.signed:
         checks.append(Check("E-NEGATIVE", VALUE < 0))
+    checks += [_too_large(VALUE.is_not_null()), *_implausible(ctx.spec, VALUE)]  # the field's unit is 万元, as stored
     scaled = pl.col("decimal") if factor == 1 else pl.col("decimal") * pl.lit(factor, dtype=pl.Decimal(38, 4))
-    return Parsed(scaled.cast(MONEY), checks, stages=_number_stages(ctx), plain=ctx.plain_numbers)
+    return Parsed(scaled.cast(MONEY, strict=False), checks, stages=_number_stages(ctx), plain=ctx.plain_numbers)
 
 
 def _parse_count(ctx: ColumnContext) -> Parsed:
@@ -329,6 +348,8 @@ def _parse_count(ctx: ColumnContext) -> Parsed:
             _not_a_number("数字"),
             Check("E-NUMBER", NUMBER_VALID & ~integral, pl.lit("整数")),
             Check("E-NEGATIVE", integral & (as_float < 0)),
+            _too_large(pl.col("decimal").is_not_null() & (~integral | (as_float < 0) | VALUE.is_not_null())),
+            *_implausible(ctx.spec, VALUE),
         ],
         stages=[*_number_stages(ctx), {"as_float": pl.col("decimal").cast(pl.Float64)}],
         plain=ctx.plain_numbers,
@@ -341,7 +362,11 @@ def _parse_percent(ctx: ColumnContext) -> Parsed:
     scaled = pl.when(fractions & ~PERCENT_SIGN).then(value * pl.lit(Decimal(100), dtype=pl.Decimal(38, 0)))
     return Parsed(
         pl.when(pl.col("percent").is_between(0, 100)).then(pl.col("percent")),
-        [_not_a_number("数字"), Check("E-PERCENT", ~pl.col("percent").is_between(0, 100))],
+        [
+            _not_a_number("数字"),
+            Check("E-PERCENT", ~pl.col("percent").is_between(0, 100)),
+            _too_large(pl.col("decimal").is_not_null()),
+        ],
         [Check("W-PERCENT-FRACTION", fractions.fill_null(False))],
         stages=[
             *_number_stages(ctx),
