@@ -20,7 +20,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assess.errors import InputError, StoreError
+from assess.errors import InputError, OutputError, StoreError
 from assess.resources import PACKAGED_RULES, SAMPLE_DIR, rules_dir
 
 if TYPE_CHECKING:
@@ -93,26 +93,44 @@ def ingest(store: Store, files: Sequence[Path], options: Options) -> list[Ingest
     return missing + ingest_files(store, [f for f in files if f.is_file()], options)
 
 
+@dataclass(frozen=True)
+class ProblemLists:
+    """Where each result's 问题清单 was written, keyed by the result's position; and, for those that could not be
+    written, why (the uploads themselves are committed: `assess problems N` lists their problems again)."""
+
+    written: dict[int, Path] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
 def problem_workbooks(
     results: Sequence[IngestResult], errors_out: Path | None = None, directory: Path | None = None
-) -> dict[int, Path]:
+) -> ProblemLists:
     """One 问题清单 per file with problems (named after the file; a name two files share gets the upload number), or
-    all of them in `errors_out`. Keyed by the result's position."""
+    all of them in `errors_out`. A list that cannot be written (a folder that cannot be written, a file open in
+    Excel, a full disk) is said in `failed` and never hides the upload's result."""
     import polars as pl
 
     from assess.outputs.problem_workbook import write_problem_workbook
 
     with_problems = {i: r for i, r in enumerate(results) if r.problems.height}
     if errors_out is not None and with_problems:
-        path = write_problem_workbook(pl.concat([r.problems for r in with_problems.values()]), errors_out)
-        return dict.fromkeys(with_problems, path)
-    stems = Counter(Path(r.file).stem for r in with_problems.values())
-    paths = {}
-    for i, r in with_problems.items():
-        stem = Path(r.file).stem
-        name = f"{stem}_问题清单.xlsx" if stems[stem] == 1 else f"{stem}_第{r.upload_id or i + 1}批_问题清单.xlsx"
-        paths[i] = write_problem_workbook(r.problems, (directory or Path.cwd()) / name)
-    return paths
+        groups = {errors_out: list(with_problems)}
+    else:
+        stems = Counter(Path(r.file).stem for r in with_problems.values())
+        groups = {}
+        for i, r in with_problems.items():
+            stem = Path(r.file).stem
+            name = f"{stem}_问题清单.xlsx" if stems[stem] == 1 else f"{stem}_第{r.upload_id or i + 1}批_问题清单.xlsx"
+            groups[(directory or Path.cwd()) / name] = [i]
+    lists = ProblemLists()
+    for path, positions in groups.items():
+        try:
+            written = write_problem_workbook(pl.concat([results[i].problems for i in positions]), path)
+        except OutputError as exc:
+            lists.failed.update(dict.fromkeys(positions, str(exc)))
+        else:
+            lists.written.update(dict.fromkeys(positions, written))
+    return lists
 
 
 def retract(store: Store, upload_id: int) -> None:
@@ -415,7 +433,7 @@ def init_rules(target: Path) -> list[Path]:
 class DemoResult:
     db: Path
     uploads: list[IngestResult]
-    problem_workbooks: dict[int, Path]
+    problem_workbooks: ProblemLists
     by_year: pl.DataFrame  # year, filings, cities
     runs: list[RunResult] = field(default_factory=list)  # one per year, oldest first
     workbook: Path | None = None  # the latest year's province workbook

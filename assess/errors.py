@@ -15,6 +15,10 @@ class ResourceError(Exception):
     """A reference file of the product (or of a rule folder the user named) is missing or unreadable."""
 
 
+class OutputError(Exception):
+    """A file the user asked for (a workbook, a report) cannot be written: the folder, the disk or the file itself."""
+
+
 class InputError(ValueError):
     """Input that cannot be used as given (an unknown city or rule, a file of the wrong kind). The command line exits
     with status 2 on it, as on a usage error."""

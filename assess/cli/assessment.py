@@ -43,7 +43,7 @@ def demo(
         )
         return
     render.notice("演示数据均为合成数据，不代表真实企业。")
-    render.ingest_summary(done.uploads, done.problem_workbooks)
+    render.ingest_summary(done.uploads, done.problem_workbooks.written)
     render.year_table(done.by_year)
     counts = Counter(code for r in done.uploads for code in r.problems["code"].to_list())
     render.notice(f"样例中共发现 {sum(counts.values())} 个问题，涉及 {len(counts)} 种问题代码。")

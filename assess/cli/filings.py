@@ -43,7 +43,10 @@ def ingest(
     if as_json:
         render.json_out([r.as_json() for r in results])
     else:
-        render.ingest_summary(results, workbooks)
+        render.ingest_summary(results, workbooks.written)
+    for i, why in workbooks.failed.items():  # the upload is committed: its result stands, exit status unchanged
+        again = f"，可用 assess problems {results[i].upload_id} 重新列出" if results[i].upload_id else ""
+        render.warning(f"「{results[i].file}」的问题清单未能写出{again}：{why}")
     for result in results:
         if result.error:
             render.error(result.error)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 # For annotations only: every command loads this module, `assess --help` included, so polars is imported by the
@@ -33,7 +34,7 @@ LEVELS = {"error": "错误", "warning": "警告", "info": "提示"}
 
 
 def notice(message: str) -> None:
-    err.print(message)
+    err.print(escape(message))
 
 
 def run_source(run: Run) -> None:
@@ -41,7 +42,11 @@ def run_source(run: Run) -> None:
 
 
 def error(message: str) -> None:
-    err.print(f"[red]错误：[/red]{message}")
+    err.print(f"[red]错误：[/red]{escape(message)}")
+
+
+def warning(message: str) -> None:
+    err.print(f"[yellow]注意：[/yellow]{escape(message)}")
 
 
 def _default(value: object) -> object:
@@ -68,18 +73,18 @@ def records(frame: pl.DataFrame) -> list[dict]:
 def ingest_summary(results: list[IngestResult], workbooks: dict[int, Path]) -> None:
     for i, r in enumerate(results):
         if r.error:
-            out.print(f"[bold]{r.file}[/bold]：[red]未导入[/red]（{r.error}）")
+            out.print(f"[bold]{escape(r.file)}[/bold]：[red]未导入[/red]（{escape(r.error)}）")
             continue
         again = f"（与第 {r.upload_id} 批完全相同，未重复导入）" if r.duplicate_upload else ""
         out.print(
-            f"[bold]{r.file}[/bold]{again}：上传批次 {r.upload_id}；读取 {r.rows_read} 行，"
+            f"[bold]{escape(r.file)}[/bold]{again}：上传批次 {r.upload_id}；读取 {r.rows_read} 行，"
             f"接收 {r.accepted}，拒收 {r.rejected}，跳过 {r.skipped}，警告 {r.warnings}。"
         )
         common = Counter(r.problems["code"].to_list()).most_common(5) if r.problems.height else []
         if common:
             out.print("  最常见的问题：" + "，".join(f"{code} × {n}" for code, n in common))
         if i in workbooks:
-            out.print(f"  问题清单已写入：{workbooks[i]}")
+            out.print(f"  问题清单已写入：{escape(str(workbooks[i]))}")
 
 
 def _table(title: str, frame: pl.DataFrame, columns: dict[str, str]) -> None:
@@ -237,7 +242,7 @@ def list_simulation_table(
 
     changed = "，".join(f"{k} = {v}" for k, v in overrides.items())
     if frame.filter((pl.col("before") > 0) | (pl.col("after") > 0)).is_empty():
-        out.print(f"假设分析（{changed}）：改动前后都没有企业进入任何培育清单（按第 {run_id} 次评估的评分）。")
+        out.print(f"假设分析（{escape(changed)}）：改动前后都没有企业进入任何培育清单（按第 {run_id} 次评估的评分）。")
         return
     shown = frame.filter(pl.col("city").is_null() | (pl.col("change") != 0))
     _table(
@@ -282,11 +287,11 @@ def train_summary(trained: dict, card: Path | None) -> None:
         return
     out.print(_metric_line("按企业分组交叉验证", trained["cv"]))
     for name, why in trained.get("left_out", {}).items():
-        out.print(f"未使用的特征 {name}：{why}。")
+        out.print(escape(f"未使用的特征 {name}：{why}。"))
     if trained.get("temporal"):
         t = trained["temporal"]
         out.print(_metric_line(f"时间检验（检验 {t['test_year']} 年）", t))
-    out.print(f"模型编号 {trained['model_id']}，SHA-256 {trained['sha256'][:16]}…；模型卡：{card}")
+    out.print(f"模型编号 {trained['model_id']}，SHA-256 {trained['sha256'][:16]}…；模型卡：{escape(str(card))}")
 
 
 def model_summary(model: dict) -> None:
@@ -347,13 +352,13 @@ def explanation(found: dict) -> None:
             "[bold yellow]注意：下面的规则结果和清单门槛按现在的填报和规则文件重算，清单状态、排名和评分是该次评估的；"
         )
         for change in found["changes_since_run"]:
-            out.print(f"[yellow]  · {change}[/yellow]")
+            out.print(f"[yellow]  · {escape(change)}[/yellow]")
         out.print("[yellow]  两者可能不一致，重新评估（assess run）后再看。[/yellow]")
     out.print("[bold]规则结果[/bold]")
     for rule in found["rules"]:
         said, title = rule["message"], rule["title"]
         text = said if said and said.startswith(title.split("（")[0]) else f"{title}：{said}" if said else title
-        out.print(f"  {'● 标记' if rule['flagged'] else '○ 未标记'} {text}")
+        out.print(f"  {'● 标记' if rule['flagged'] else '○ 未标记'} {escape(text)}")
     for rubric in found["rubrics"]:
         verdict = "符合" if rubric["verdict"] else "不符合"
         out.print(f"  {rubric['pack_id']}：得分 {rubric['score']:g}，{verdict}")
@@ -363,21 +368,21 @@ def explanation(found: dict) -> None:
         source = "模型" if score["source"] == "model" else "创新能力指数代替"
         out.print(f"  三高一核心评分 {score['score']:.3f}（{source}）")
         for reason in score["reasons"]:
-            out.print(f"    · {reason}")
+            out.print(f"    · {escape(reason)}")
     else:
         out.print("  不在三高一核心评分范围（标志性产业链领域的中小企业）")
     out.print(f"  创新能力指数 {score['index']:.1f}")
     for reason in score["index_reasons"]:
-        out.print(f"    · {reason}")
+        out.print(f"    · {escape(reason)}")
     out.print("[bold]培育清单[/bold]")
     for listed in found["lists"]:
         place = f"，排名第 {listed['rank']}" if listed["rank"] else ""
         place += f"（符合门槛企业中第 {listed['position']}）" if listed["position"] else ""
         out.print(f"  {listed['title']}：{listed['status_text']}{place}")
         for gate in listed["gates"]:
-            out.print(f"    {'✓' if gate['passed'] else '✗'} {gate['title']}：{gate['detail']}")
+            out.print(f"    {'✓' if gate['passed'] else '✗'} {escape(gate['title'])}：{escape(gate['detail'])}")
         if listed["lacks"]:
-            out.print(f"    差距：{listed['lacks']}")
+            out.print(f"    差距：{escape(listed['lacks'])}")
 
 
 def lists_json(lists: dict[str, pl.DataFrame]) -> dict[str, list[dict]]:

@@ -33,7 +33,7 @@ from typer.core import TyperGroup
 from assess.cli import render
 from assess.cli.help import argument_name, help_text
 from assess.cli.logs import LOG_ENV, log_failure, route_logs
-from assess.errors import InputError, PackError, ResourceError, StoreError
+from assess.errors import InputError, OutputError, PackError, ResourceError, StoreError
 
 _EXPECTED = {int: "应为整数", float: "应为数字", Path: "应为文件或目录的路径", str: "应为文字"}
 
@@ -93,7 +93,7 @@ class ChineseUsageGroup(TyperGroup):
 
 
 # Requests the library refuses with a Chinese message of its own: said as they are, exit status 1 (2 for input).
-_SAID = (StoreError, PackError, ResourceError, InputError)
+_SAID = (StoreError, PackError, ResourceError, OutputError, InputError)
 
 
 def _is_input_error(exc: Exception) -> bool:

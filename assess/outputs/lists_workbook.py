@@ -24,6 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assess.outputs.problem_workbook import LEVEL_NAMES
+from assess.outputs.saving import save_workbook
 from assess.outputs.xlsx import (
     TEXT_FORMAT,
     as_cell,
@@ -192,9 +193,7 @@ def write_lists_workbook(content: ListsWorkbook, path: Path) -> Path:
         pl.col("level").replace_strict(LEVEL_NAMES, default=pl.col("level"), return_dtype=pl.String)
     )
     _write_frame(workbook.create_sheet(PROBLEMS_SHEET), problems, PROBLEM_COLUMNS)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
-    return path
+    return save_workbook(workbook, path)
 
 
 # --- 说明 ---------------------------------------------------------------------------------------------------------

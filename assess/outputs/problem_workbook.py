@@ -1,7 +1,8 @@
 """The problem workbook: every problem of an upload, one per row, as the person who fixes the file reads it.
 
-Sheet 问题清单 lists the problems in the order given; sheet 按代码汇总 counts them per problem code, most frequent
-first. Written in write-only mode, so 100,000 problems take seconds, not minutes.
+Sheet 问题清单 lists the problems in the order given (beyond one sheet's rows, on 问题清单（续1） and on); sheet
+按代码汇总 counts them per problem code, most frequent first. Written in write-only mode, so 100,000 problems take
+seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from assess.contract import Contract, load_contract
+from assess.outputs.saving import check_target, save_workbook
 from assess.outputs.xlsx import layout, write_table
 
 LIST_SHEET = "问题清单"
+SHEET_ROWS = 1_048_575  # Excel's rows below the header: a longer list continues on 问题清单（续1）, （续2）…
 SUMMARY_SHEET = "按代码汇总"
 LIST_HEADERS = ("序号", "文件", "工作表", "行号", "列", "问题代码", "级别", "原始值", "问题说明", "修改建议")
 SUMMARY_HEADERS = ("问题代码", "级别", "说明", "次数")
@@ -32,14 +35,15 @@ _LEVEL_STYLES = {
 
 def write_problem_workbook(problems: pl.DataFrame, path: Path) -> Path:
     """Write `problems` (file, sheet, row, column, code, level, value, message, hint) to the workbook at `path`."""
+    check_target(path)  # before the write-only sheets exist: they must be saved once begun
     workbook = Workbook(write_only=True)
-    listing = workbook.create_sheet(LIST_SHEET)
-    _colour_levels(listing, write_table(listing, LIST_HEADERS, _list_rows(problems).iter_rows()))
+    rows = _list_rows(problems)
+    for part, offset in enumerate(range(0, max(rows.height, 1), SHEET_ROWS), start=1):
+        listing = workbook.create_sheet(LIST_SHEET if part == 1 else f"{LIST_SHEET}（续{part - 1}）")
+        _colour_levels(listing, write_table(listing, LIST_HEADERS, rows.slice(offset, SHEET_ROWS).iter_rows()))
     summary = _summary_rows(problems, load_contract())
     write_table(workbook.create_sheet(SUMMARY_SHEET), SUMMARY_HEADERS, summary.iter_rows())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
-    return path
+    return save_workbook(workbook, path)
 
 
 def _level_name(level: pl.Expr) -> pl.Expr:

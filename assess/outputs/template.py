@@ -17,6 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assess.contract import Contract, FieldSpec, Kind, load_contract
+from assess.outputs.saving import save_workbook
 from assess.outputs.xlsx import HEADER_FONT, TEXT_FORMAT, write_table
 
 FORM_SHEET = "填报表"
@@ -72,9 +73,7 @@ def write_template(path: Path) -> Path:
     form.title = FORM_SHEET
     _write_form(form, contract)
     _write_guide(workbook.create_sheet(GUIDE_SHEET), contract)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(path)
-    return path
+    return save_workbook(workbook, path)
 
 
 def _write_form(sheet: Worksheet, contract: Contract) -> None:

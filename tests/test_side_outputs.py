@@ -1,0 +1,100 @@
+"""Files written beside the result: a 问题清单 that cannot be written never hides an upload that committed, a workbook
+is written whole or not at all, and every failure of the file system is one Chinese sentence."""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from assess.cli import app
+from assess.errors import OutputError
+from assess.outputs import problem_workbook
+from assess.outputs.saving import save_workbook
+from tests.conftest import HEADER, firm_row, write_xlsx
+
+
+def _cli(*args: str | Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args], prog_name="assess")
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _with_problems(folder: Path) -> Path:
+    return write_xlsx(folder / "有问题.xlsx", {"表1": [HEADER, firm_row(1), firm_row(2, 营业收入="约500")]})
+
+
+@pytest.mark.parametrize("where", ["a folder", "under a file"])
+def test_an_unwritable_problem_list_leaves_the_committed_upload_reported(tmp_path: Path, where: str) -> None:
+    blocker = tmp_path / "占位.txt"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    errors_out = tmp_path if where == "a folder" else blocker / "问题清单.xlsx"
+    db = tmp_path / "a.duckdb"
+    status, stdout, stderr = _cli("ingest", _with_problems(tmp_path), "--errors-out", errors_out, "--json", "--db", db)
+    [result] = json.loads(stdout)
+    assert status == 0 and (result["accepted"], result["rejected"]) == (1, 1) and result["upload_id"] == 1
+    assert "问题清单未能写出" in stderr and "assess problems 1" in stderr and "Traceback" not in stderr
+    status, stdout, _ = _cli("problems", "1", "--json", "--db", db)
+    assert status == 0 and [p["code"] for p in json.loads(stdout)] == ["E-NUMBER"]
+
+
+def test_a_problem_list_longer_than_a_sheet_continues_on_further_sheets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(problem_workbook, "SHEET_ROWS", 3)  # Excel's 1,048,575 rows, scaled down
+    problems = pl.DataFrame(
+        {
+            "file": ["f.xlsx"] * 7,
+            "sheet": ["表1"] * 7,
+            "row": list(range(2, 9)),
+            "column": ["营业收入"] * 7,
+            "code": ["E-NUMBER"] * 7,
+            "level": ["error"] * 7,
+            "value": ["约500"] * 7,
+            "message": ["不是数字"] * 7,
+            "hint": ["只填数字"] * 7,
+        }
+    )
+    book = openpyxl.load_workbook(problem_workbook.write_problem_workbook(problems, tmp_path / "p.xlsx"))
+    listed = [name for name in book.sheetnames if name.startswith("问题清单")]
+    assert listed == ["问题清单", "问题清单（续1）", "问题清单（续2）"]
+    rows = [r for name in listed for r in book[name].iter_rows(min_row=2, values_only=True)]
+    assert [r[0] for r in rows] == list(range(1, 8)) and [r[3] for r in rows] == list(range(2, 9))
+
+
+class _FullDisk:
+    """A workbook whose saving runs out of disk space half-way, as a full disk does."""
+
+    def save(self, filename: str) -> None:
+        Path(filename).write_bytes(b"PK half a workbook")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_failed_save_leaves_the_earlier_workbook_whole_and_no_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "2024_全省_培育清单.xlsx"
+    target.write_bytes(b"the workbook of yesterday")
+    with pytest.raises(OutputError, match="磁盘空间不足"):
+        save_workbook(_FullDisk(), target)
+    assert target.read_bytes() == b"the workbook of yesterday" and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+@pytest.mark.parametrize("where", ["onto a folder", "under a file"])
+def test_a_template_that_cannot_be_written_is_one_chinese_sentence(tmp_path: Path, where: str) -> None:
+    blocker = tmp_path / "占位.txt"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    out = tmp_path if where == "onto a folder" else blocker / "模板.xlsx"
+    status, _, stderr = _cli("template", "--out", out)
+    assert status == 1 and "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
+    assert ("是一个文件夹" if where == "onto a folder" else "不是文件夹，而是一个文件") in stderr
+
+
+def test_brackets_in_a_message_are_shown_as_written(tmp_path: Path) -> None:
+    """A path or file name with square brackets is text, not the terminal's markup."""
+    folder = tmp_path / "[" / "报表]"  # its path holds "[/报表]", which the terminal's markup reads as a closing tag
+    folder.mkdir(parents=True)
+    status, _, stderr = _cli("template", "--out", folder)
+    assert status == 1 and "[/报表]" in stderr
