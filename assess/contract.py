@@ -48,6 +48,7 @@ class FieldSpec(_Frozen):
     required: bool
     unit: str | None = None
     signed: bool = False
+    max_length: int | None = None  # characters, for text: a longer value is E-TOO-LONG
     plausible_max: Decimal | None = None  # in `unit`: a larger value is kept but warned about (W-IMPLAUSIBLE)
     choices: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     note: str | None = None

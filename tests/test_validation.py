@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,32 @@ def test_the_same_firm_on_two_history_sheets_is_not_a_duplicate(tmp_path: Path, 
     assert store.con.execute("SELECT count(*) FROM supplements").fetchall()[0][0] == 4
     clash = ingest(write_xlsx(tmp_path / "g.xlsx", {"历年收入": revenue, "重复": again}))
     assert clash.rejected == 2 and codes_at(clash, 2) == {"E-DUPLICATE"}
+
+
+def test_invisible_characters_are_removed_from_names_with_a_warning(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
+    """A right-to-left override can make a name display as another; zero-width and control characters make two
+    names that read alike differ. They are taken out and the row is named; a cell of nothing else is empty. (A CSV
+    carries a control character; an .xlsx cannot hold one.)"""
+    rows: Rows = [
+        HEADER,
+        firm_row(1, 企业名称="济南\u202e司公限有\u202c科技\u200b有限公司\x07"),
+        firm_row(2, 企业名称="\u200b\u2066\u2069"),
+        firm_row(3),
+    ]
+    path = tmp_path / "f.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    result = ingest(path)
+    assert "W-TEXT-CLEANED" in codes_at(result, 2) and "E-REQUIRED" in codes_at(result, 3) and not codes_at(result, 4)
+    [name] = store.filings().filter(credit_code=make_code(1))["name"].to_list()
+    assert name == "济南司公限有科技有限公司"
+
+
+def test_a_name_longer_than_its_limit_is_refused(tmp_path: Path, ingest: Ingester, store: Store) -> None:
+    limit = store.contract.field("name").max_length
+    assert limit is not None
+    rows: Rows = [HEADER, firm_row(1, 企业名称="长" * (limit + 1)), firm_row(2, 企业名称="名" * limit)]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert "E-TOO-LONG" in codes_at(result, 2) and (result.accepted, result.rejected) == (1, 1)

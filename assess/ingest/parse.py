@@ -66,11 +66,21 @@ class ColumnContext:
 PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
+# Characters a person cannot see but a program reads: control characters (tab and line breaks, which a cell may hold
+# as separators, excepted), bidirectional overrides and isolates (which can make a name display as another),
+# zero-width spaces and joiners, the byte-order mark.
+_INVISIBLE = (
+    r"[\x{00}-\x{08}\x{0B}\x{0C}\x{0E}-\x{1F}\x{7F}-\x{9F}"  # control characters
+    r"\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{2069}\x{FEFF}]"  # zero-width, bidi, BOM
+)
+
+
 def text(raw: pl.Expr, contract: Contract, ascii_only: bool = False) -> pl.Expr:
-    """Trimmed, full-width folded text; the contract's missing markers become null. A column known to be ASCII
-    has nothing to fold, and skips the Unicode normalisation."""
-    value = (raw if ascii_only else raw.str.normalize("NFKC")).str.strip_chars()
-    return pl.when(value.is_in(list(contract.missing))).then(None).otherwise(value)
+    """Trimmed, full-width folded text without invisible characters; the contract's missing markers (and a cell
+    of nothing but invisible characters) become null. A column known to be ASCII has nothing to fold, and skips
+    the Unicode normalisation."""
+    value = (raw if ascii_only else raw.str.normalize("NFKC").str.replace_all(_INVISIBLE, "")).str.strip_chars()
+    return pl.when(value.is_in(list(contract.missing)) | (value == "")).then(None).otherwise(value)
 
 
 def evaluate(frame: pl.LazyFrame, parsed: Parsed, contract: Contract, ascii_only: bool = False) -> pl.LazyFrame:
@@ -106,7 +116,12 @@ def parse(ctx: ColumnContext) -> Parsed:
 
 
 def _parse_text(ctx: ColumnContext) -> Parsed:
-    return Parsed(TEXT)
+    removed = RAW.str.count_matches(_INVISIBLE)  # `text` has taken them out already
+    checks = [Check("W-TEXT-CLEANED", TEXT.is_not_null() & (removed > 0), removed.cast(pl.String))]
+    if ctx.spec.max_length is not None:
+        length = TEXT.str.len_chars()
+        checks.append(Check("E-TOO-LONG", length > ctx.spec.max_length, length.cast(pl.String)))
+    return Parsed(TEXT, checks)
 
 
 def _folded() -> pl.Expr:

@@ -238,6 +238,13 @@ def _filings_2023(firms: list[dict[str, str]]) -> Sheet:
         Row(firm(23, 年度="2023年", 所属地市=firms[23]["region"], 营业收入="45,600,000", 研发费用="1,368,000")),
         Row(firm(24, 营业收入="25,000,000", 研发费用="750,000", 市场占有率=0.08, 高新技术企业="是")),
         Row(firm(2, 营业收入="81,200,000", 研发费用="3,900,000", 市场占有率=0.1, 研发机构级别="市级")),
+        # Firms whose 2024 rows are refused for their codes, so no year-on-year comparison meets these rows.
+        Row(firm(4, 营业收入="200,000,000,000,000", 研发费用="90,000"), ("W-IMPLAUSIBLE",)),  # 2亿亿元: 元 as 万元?
+        Row(
+            firm(5, 企业名称=firms[5]["企业名称"] + "\u200b", 营业收入="36,000,000", 研发费用="900,000"),
+            ("W-TEXT-CLEANED",),
+        ),
+        Row(firm(6, 企业名称=firms[6]["企业名称"] * 40, 营业收入="36,000,000", 研发费用="900,000"), ("E-TOO-LONG",)),
     )
     top = (
         *_IDENTITY,
