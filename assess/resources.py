@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import yaml
-
 from assess.errors import ResourceError
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -47,12 +45,17 @@ def read_text(path: Path) -> str:
 
 
 def parse_yaml(text: str | bytes) -> object:
-    """YAML with libyaml's safe loader where PyYAML was built with it (several times faster), else the pure one."""
+    """YAML with libyaml's safe loader where PyYAML was built with it (several times faster), else the pure one.
+    PyYAML is imported here, not with this module: reading uploads from a store never parses YAML."""
+    import yaml
+
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def read_yaml(path: Path) -> dict:
     """A YAML mapping of the product's reference files."""
+    import yaml
+
     try:
         loaded = parse_yaml(read_text(path))
     except yaml.YAMLError as exc:
