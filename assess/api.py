@@ -11,6 +11,7 @@ use it, so that importing this module costs next to nothing and each command loa
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -20,7 +21,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assess.errors import InputError, OutputError, StoreError
+from assess.errors import InputError, OutputError, StoreError, describe_os_error
 from assess.resources import PACKAGED_RULES, SAMPLE_DIR, rules_dir
 
 if TYPE_CHECKING:
@@ -255,9 +256,16 @@ class ListsResult:
 
 
 def lists(store: Store, year: int, rules: Path | None = None) -> ListsResult:
-    config = load_config(rules)
     run = latest_run(store, year)
-    return ListsResult(run, _selected(store, run, config.tiers), config.tiers)
+    tiers = _drawn(load_config(rules), run).tiers
+    return ListsResult(run, _selected(store, run, tiers), tiers)
+
+
+def _drawn(config: Config, run: Run) -> Config:
+    """The configuration with only the lists the run drew, in its order (a list file added since has no results in
+    it, and one removed since is not shown)."""
+    drawn = {entry["id"] for entry in run.manifest.get("tiers", [])}
+    return dataclasses.replace(config, tiers=tuple(t for t in config.tiers if t.id in drawn))
 
 
 def explain(store: Store, credit_code: str, year: int, rules: Path | None = None) -> dict:
@@ -265,7 +273,8 @@ def explain(store: Store, credit_code: str, year: int, rules: Path | None = None
     from assess.run.context import RunContext
     from assess.run.explain import explain_firm
 
-    return explain_firm(RunContext(store, load_config(rules), year), credit_code.strip().upper())
+    config = _drawn(load_config(rules), latest_run(store, year))
+    return explain_firm(RunContext(store, config, year), credit_code.strip().upper())
 
 
 @dataclass(frozen=True)
@@ -385,7 +394,7 @@ def export_workbooks(
     if out is not None:
         return [write_lists_workbook(workbook_content(store, run, config, wanted, notes), out)]
     assert by_city is not None
-    by_city.mkdir(parents=True, exist_ok=True)
+    _folder(by_city)
     cities = [wanted] if wanted else list(dict.fromkeys(store.contract.cities.values()))
     return [
         write_lists_workbook(
@@ -414,15 +423,31 @@ def sample(out: Path, enterprises: int, first_year: int, last_year: int, seed: i
     if out.suffix.lower() not in (".xlsx", ".csv", ".parquet"):
         raise InputError("--out 只能是 .xlsx、.csv 或 .parquet 文件。")
     panel = generate_panel(enterprises, first_year, last_year, seed)
-    write_panel(panel, out)
+    if out.is_dir():
+        raise OutputError(f"「{out}」是一个文件夹：请给出 .xlsx、.csv 或 .parquet 文件名。")
+    try:
+        write_panel(panel, out)
+    except OSError as exc:
+        raise OutputError(f"合成数据无法写入「{out}」：{describe_os_error(exc)}。") from exc
     return panel.height
+
+
+def _folder(path: Path) -> None:
+    """A folder to write into, made where missing; OutputError in Chinese when it cannot be."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"文件夹「{path}」无法建立：{describe_os_error(exc)}。") from exc
 
 
 def init_rules(target: Path) -> list[Path]:
     """Copy the packaged rule folder to `target` (new or empty) for a province to edit; the files written."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"「{target}」已存在且不是空文件夹：规则文件未复制，请换一个新文件夹。")
-    shutil.copytree(PACKAGED_RULES, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    try:
+        shutil.copytree(PACKAGED_RULES, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    except OSError as exc:
+        raise OutputError(f"规则文件无法复制到「{target}」：{describe_os_error(exc)}。") from exc
     return sorted(p for p in target.rglob("*") if p.is_file())
 
 

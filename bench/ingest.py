@@ -44,7 +44,7 @@ GENERATOR_SOURCES = (
     "assess/synthetic",
     "assess/contract.py",
     "assess/uscc.py",
-    "assess/paths.py",
+    "assess/resources.py",
     "assess/reference.py",
     "assess/outputs/xlsx.py",
     "schemas",

@@ -60,9 +60,9 @@ STORE_SOURCES = (
     "assess/synthetic",
     "assess/contract.py",
     "assess/uscc.py",
-    "assess/paths.py",
+    "assess/resources.py",
     "assess/reference.py",
-    "assess/store.py",
+    "assess/store",
     "schemas",
 )
 # The bare scan reads exactly the filing columns the rules read (RULE_COLUMNS).

@@ -155,3 +155,36 @@ def test_a_failure_deep_inside_is_one_chinese_line_and_its_traceback_only_in_the
         assert ("ASSESS_LOG" in errors[0]) == (not env["ASSESS_LOG"])
     logged = log.read_text(encoding="utf-8")
     assert "Traceback" in logged and "injected" in logged
+
+
+@pytest.mark.parametrize(
+    ("file", "edit", "said"),
+    [
+        ("yitisheng.yaml", ("role: institution_coverage", ""), "没有承担角色 institution_coverage"),
+        ("tiers/leader.yaml", ("sheet: 科技领军候选", "sheet: 科技/领军"), "sheet"),
+    ],
+)
+def test_a_rule_folder_the_figures_cannot_use_is_refused_before_the_run(
+    small: Path, tmp_path: Path, file: str, edit: tuple[str, str], said: str
+) -> None:
+    rules = tmp_path / "规则"
+    api.init_rules(rules)
+    path = rules / file
+    text = path.read_text(encoding="utf-8")
+    assert edit[0] in text
+    path.write_text(text.replace(edit[0], edit[1]), encoding="utf-8")
+    db = _copy(small, tmp_path)
+    status, _, stderr = _cli("run", "--year", str(YEAR), "--db", db, "--rules", rules)
+    assert status == 1 and said in stderr and "Traceback" not in stderr
+    with api.open_store(db) as store:  # nothing was run
+        assert store.con.execute("SELECT count(*) FROM runs").fetchall() == [(0,)]
+
+
+def test_a_log_file_that_cannot_be_opened_is_said_and_the_command_runs(tmp_path: Path) -> None:
+    env = {**os.environ, "ASSESS_LOG": str(tmp_path / "没有这个文件夹" / "assess.log")}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("assess")), "--help"], capture_output=True, text=True, env=env, check=False
+    )
+    assert (
+        done.returncode == 0 and "日志文件" in done.stderr and "Traceback" not in done.stderr and "用法" in done.stdout
+    )

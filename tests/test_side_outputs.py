@@ -98,3 +98,12 @@ def test_brackets_in_a_message_are_shown_as_written(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     status, _, stderr = _cli("template", "--out", folder)
     assert status == 1 and "[/报表]" in stderr
+
+
+def test_a_workbook_is_readable_as_any_new_file(tmp_path: Path) -> None:
+    """Saved through a private temporary file, it still gets the permissions of a file made in the ordinary way."""
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    workbook = openpyxl.Workbook()
+    saved = save_workbook(workbook, tmp_path / "x.xlsx")
+    assert saved.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777

@@ -268,3 +268,12 @@ def test_a_name_longer_than_its_limit_is_refused(tmp_path: Path, ingest: Ingeste
     rows: Rows = [HEADER, firm_row(1, 企业名称="长" * (limit + 1)), firm_row(2, 企业名称="名" * limit)]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
     assert "E-TOO-LONG" in codes_at(result, 2) and (result.accepted, result.rejected) == (1, 1)
+
+
+def test_control_characters_leave_an_all_ascii_column_too(tmp_path: Path, ingest: Ingester, store: Store) -> None:
+    path = tmp_path / "f.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([HEADER, firm_row(1, 企业名称="ACME\x07 Co"), firm_row(2, 企业名称="Beta Co")])
+    result = ingest(path)
+    assert "W-TEXT-CLEANED" in codes_at(result, 2) and not codes_at(result, 3)
+    assert sorted(store.filings()["name"].to_list()) == ["ACME Co", "Beta Co"]

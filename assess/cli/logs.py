@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+
+from assess.errors import describe_os_error
 
 LOG_ENV = "ASSESS_LOG"
 
@@ -18,7 +21,13 @@ def route_logs() -> None:
     if logger.handlers:  # routed already (a test runs many commands in one process)
         return
     target = os.environ.get(LOG_ENV)
-    handler = logging.FileHandler(target, encoding="utf-8") if target else logging.NullHandler()
+    handler: logging.Handler = logging.NullHandler()
+    if target:
+        try:
+            handler = logging.FileHandler(target, encoding="utf-8")
+        except OSError as exc:  # the command still runs; its failures just cannot be logged
+            os.environ.pop(LOG_ENV)
+            sys.stderr.write(f"注意：日志文件「{target}」无法打开（{describe_os_error(exc)}），本次不记录日志。\n")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     logger.propagate = False

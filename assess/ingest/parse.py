@@ -16,7 +16,7 @@ from decimal import Decimal
 import polars as pl
 import polars.selectors as cs
 
-from assess import uscc
+from assess import display, uscc
 from assess.contract import Contract, FieldSpec, fold
 from assess.reference import Reference
 
@@ -69,6 +69,7 @@ PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 # Characters a person cannot see but a program reads: control characters (tab and line breaks, which a cell may hold
 # as separators, excepted), bidirectional overrides and isolates (which can make a name display as another),
 # zero-width spaces and joiners, the byte-order mark.
+_ASCII_CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"  # the invisible characters an ASCII column can hold
 _INVISIBLE = (
     r"[\x{00}-\x{08}\x{0B}\x{0C}\x{0E}-\x{1F}\x{7F}-\x{9F}"  # control characters
     r"\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{2069}\x{FEFF}]"  # zero-width, bidi, BOM
@@ -79,7 +80,8 @@ def text(raw: pl.Expr, contract: Contract, ascii_only: bool = False) -> pl.Expr:
     """Trimmed, full-width folded text without invisible characters; the contract's missing markers (and a cell
     of nothing but invisible characters) become null. A column known to be ASCII has nothing to fold, and skips
     the Unicode normalisation."""
-    value = (raw if ascii_only else raw.str.normalize("NFKC").str.replace_all(_INVISIBLE, "")).str.strip_chars()
+    cleaned = raw.str.replace_all(_ASCII_CONTROL, "") if ascii_only else raw.str.normalize("NFKC")
+    value = (cleaned if ascii_only else cleaned.str.replace_all(_INVISIBLE, "")).str.strip_chars()
     return pl.when(value.is_in(list(contract.missing)) | (value == "")).then(None).otherwise(value)
 
 
@@ -340,8 +342,20 @@ def _implausible(spec: FieldSpec, stored: pl.Expr, factor: Decimal = Decimal(1))
     if spec.plausible_max is None:
         return []
     bound = spec.plausible_max * factor
-    said = f"大于{spec.plausible_max:,f}".rstrip("0").rstrip(".") + f"{spec.unit or ''}，不合常理"
-    return [Check("W-IMPLAUSIBLE", (stored > float(bound)).fill_null(False), pl.lit(said))]
+    unit = spec.unit or ""
+    limit = (
+        f"{spec.plausible_max:,.0f}"
+        if spec.plausible_max == spec.plausible_max.to_integral()
+        else f"{spec.plausible_max:,}"
+    )
+    said = pl.format(
+        "（折合{}{}）大于{}{}，不合常理",
+        display.expr(stored, spec.unit, pl.Float64()),
+        pl.lit(unit),
+        pl.lit(limit),
+        pl.lit(unit),
+    )
+    return [Check("W-IMPLAUSIBLE", (stored > float(bound)).fill_null(False), said)]
 
 
 def _parse_money(ctx: ColumnContext) -> Parsed:

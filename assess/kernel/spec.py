@@ -11,7 +11,7 @@ from typing import Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from assess.errors import PackError
+from assess.errors import PackError, describe_os_error
 from assess.kernel.expressions import Scalar
 from assess.kernel.validation_messages import validation_message
 from assess.resources import parse_yaml
@@ -41,9 +41,14 @@ def read_mapping(path: Path) -> tuple[dict, str]:
     """A spec file's mapping and the SHA-256 of its bytes."""
     try:
         data = path.read_bytes()
+    except OSError as exc:
+        raise PackError(f"规则文件「{path.name}」无法读取（{path.parent}）：{describe_os_error(exc)}。") from exc
+    try:
         loaded = parse_yaml(data)
-    except (OSError, yaml.YAMLError) as exc:
-        raise PackError(f"规则文件「{path.name}」无法读取：{exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行附近" if mark is not None else "某处"
+        raise PackError(f"规则文件「{path.name}」的 YAML 格式有误（{where}）：请检查缩进、冒号和引号。") from exc
     if not isinstance(loaded, dict):
         raise PackError(f"规则文件「{path.name}」的内容应是一个映射（键: 值）。")
     return loaded, hashlib.sha256(data).hexdigest()

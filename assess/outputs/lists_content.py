@@ -172,7 +172,7 @@ def _problems(store: Store, uploads: list[int], city: str | None) -> pl.DataFram
                 "SELECT DISTINCT sheet, row_number AS row FROM filing_versions WHERE upload_id = $u AND city = $c",
                 params={"u": upload_id, "c": city},
             ).pl()
-            found = found.join(rows, on=["sheet", "row"], how="semi")
+            found = found.join(rows, on=["sheet", "row"], how="semi", nulls_equal=True)  # a CSV has no sheet
         frames.append(found)
     columns = ["upload_id", "file", "sheet", "row", "column", "code", "level", "value", "message"]
     return pl.concat(frames).select(columns) if frames else pl.DataFrame(schema=dict.fromkeys(columns, pl.String))

@@ -7,34 +7,22 @@ it was. Every failure of the file system is said in one Chinese sentence (`Outpu
 
 from __future__ import annotations
 
-import errno
 import os
 import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from assess.errors import OutputError
+from assess.errors import OutputError, describe_os_error
 
 
 class Saveable(Protocol):
     def save(self, filename: str) -> None: ...
 
 
-_WHY = {
-    errno.EACCES: "没有写入权限（文件可能正在 Excel 等程序中打开，或文件夹只读）",
-    errno.EPERM: "没有写入权限（文件可能正在 Excel 等程序中打开，或文件夹只读）",
-    errno.EROFS: "所在的磁盘是只读的",
-    errno.ENOSPC: "磁盘空间不足",
-    errno.EDQUOT: "磁盘配额已用完",
-    errno.ENOTDIR: "路径中有一段不是文件夹",
-    errno.EISDIR: "这是一个文件夹",
-    errno.ENAMETOOLONG: "文件名太长",
-}
-
-
-def why(exc: OSError) -> str:
-    """The reason of a file-system failure in Chinese; the system's own words where no better ones are known."""
-    return _WHY.get(exc.errno or 0, f"系统提示：{exc.strerror or exc}")
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_target(path: Path) -> None:
@@ -56,9 +44,10 @@ def save_workbook(workbook: Saveable, path: Path) -> Path:
         os.close(handle)
         partial = Path(name)
         workbook.save(str(partial))
+        partial.chmod(0o666 & ~_umask())  # as an ordinary new file: mkstemp makes it readable by its owner alone
         os.replace(partial, path)
     except OSError as exc:
         if partial is not None:
             partial.unlink(missing_ok=True)
-        raise OutputError(f"工作簿「{path.name}」无法写入「{path.parent}」：{why(exc)}。") from exc
+        raise OutputError(f"工作簿「{path.name}」无法写入「{path.parent}」：{describe_os_error(exc)}。") from exc
     return path

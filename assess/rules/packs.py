@@ -43,6 +43,11 @@ ROLE_TITLES: dict[Role, str] = {
     "no_rd_activity": "一清零（无研发活动）",
     "institution_coverage": "一提升（研发机构覆盖）",
 }
+# The parameters `stats` and the workbook read of the pack that plays each role.
+ROLE_PARAMETERS: dict[Role, tuple[str, ...]] = {
+    "no_rd_activity": ("revenue_min",),
+    "institution_coverage": ("revenue_min", "coverage_target"),
+}
 
 
 class Rule(SpecModel):
@@ -226,11 +231,15 @@ class RuleSet:
                 return pack
         raise PackError(f"没有名为「{pack_id}」的规则包：可用的有 {'、'.join(p.id for p in self.packs)}。")
 
-    def role(self, role: Role) -> CompiledRule:
-        """The one flag rule of the pack that plays this role."""
+    def role(self, role: Role) -> LoadedPack:
+        """The pack that plays this role, with the parameters the figures read of it; refused when it is missing."""
         for pack in self.packs:
             if pack.pack.role == role:
-                return pack.rules[0]
+                missing = [name for name in ROLE_PARAMETERS[role] if name not in pack.pack.parameters]
+                if missing:
+                    said = f"规则文件「{pack.path.name}」承担角色 {role}（{ROLE_TITLES[role]}），缺少参数"
+                    raise PackError(f"{said}：{'、'.join(missing)}。")
+                return pack
         raise PackError(f"规则文件夹「{self.directory}」中没有承担角色 {role}（{ROLE_TITLES[role]}）的规则包。")
 
     @property

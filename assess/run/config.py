@@ -13,7 +13,7 @@ from pathlib import Path
 
 from assess.kernel.expressions import Scalar
 from assess.kernel.spec import PackError
-from assess.rules.packs import RuleSet, load_rules, with_overrides
+from assess.rules.packs import ROLE_TITLES, RuleSet, load_rules, with_overrides
 from assess.scoring.config import SCORING_FOLDER, ScoringConfig, load_scoring
 from assess.tiers.packs import TIERS_FOLDER, LoadedTier, load_tiers
 
@@ -54,6 +54,8 @@ def load_config(directory: Path, overrides: dict[str, Scalar] | None = None) -> 
     tier_ids = {path.stem for path in (directory / TIERS_FOLDER).glob("*.yaml")}  # a pack's id is its file's name
     for_tiers = {key: value for key, value in overrides.items() if key.split(".", 1)[0] in tier_ids}
     rules = load_rules(directory)
+    for role in ROLE_TITLES:  # a run's figures need both target packs: refused before anything runs
+        rules.role(role)
     rubrics = sorted(packs & {p.id for p in rules.packs if p.rubric})
     if rubrics:
         raise PackError(

@@ -131,8 +131,8 @@ def render(rules: RuleSet, scoring: ScoringConfig, tiers: tuple[LoadedTier, ...]
     lines = [
         "# 规则说明（由规则包自动生成，请勿手改）",
         "",
-        "本文件由 `.venv/bin/python -m assess.rules.docs` 从 `rules/` 生成。依据标注：[政策] 山东省实施方案；"
-        "[官方] 国家规章或统计标准；[默认] 未见公开数字，由本系统设定、可配置。",
+        "本文件由 `.venv/bin/python -m assess.run.docs docs/rules.md` 从 `rules/` 生成。"
+        "依据标注：[政策] 山东省实施方案；[官方] 国家规章或统计标准；[默认] 未见公开数字，由本系统设定、可配置。",
         "",
         "## 人群定义（`rules/populations.yaml`）",
         "",

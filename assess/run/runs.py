@@ -11,15 +11,18 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from assess.rules.engine import FlagResult, evaluate_rubric
 from assess.run.context import RunContext
-from assess.scoring.score import Scores, score_year
-from assess.scoring.train import Trained, ensure_model
 from assess.store import Store, StoreError
 from assess.tiers.packs import LoadedTier
+
+if TYPE_CHECKING:  # scikit-learn is imported by the runs that score, not by those that read results
+    from assess.scoring.score import Scores
+    from assess.scoring.train import Trained
 
 HISTORY_YEARS = 3  # the history features read years Y-3..Y (the three-year CAGR)
 PACKAGES = ("assess", "polars", "duckdb", "sqlglot", "pydantic", "fastexcel", "openpyxl", "scikit-learn", "skops")
@@ -97,6 +100,9 @@ def execute(ctx: RunContext, *, scoring: bool = True) -> Run:
     manifest_ = manifest(ctx)
     scored, lists = None, {}
     if scoring:
+        from assess.scoring.score import score_year
+        from assess.scoring.train import ensure_model
+
         trained = ensure_model(store, config.scoring.classifier)
         scored = score_year(store, config.rules, config.scoring, year, trained)
         manifest_["scoring"] = {**config.scoring.manifest(), "model": model_manifest(scored.trained)}

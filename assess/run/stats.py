@@ -10,8 +10,10 @@ import polars as pl
 
 from assess.contract import Contract
 from assess.rules.engine import CITY_CHAIN, city_chain_key
+from assess.rules.packs import Role
 
-NO_RD, INSTITUTION = "no_rd_activity", "institution_coverage"  # the roles of the two target packs
+NO_RD: Role = "no_rd_activity"  # the roles of the two target packs
+INSTITUTION: Role = "institution_coverage"
 
 
 def role_pack(manifest: dict, role: str) -> dict:

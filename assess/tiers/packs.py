@@ -51,7 +51,8 @@ class TierPack(SpecModel):
     version: int
     title: str
     role: Literal["list"]
-    sheet: str = Field(min_length=1, max_length=31)  # the workbook sheet; Excel allows 31 characters
+    # The workbook sheet: at most 31 characters, none of those Excel refuses in a sheet's name.
+    sheet: str = Field(min_length=1, max_length=31, pattern=r"^[^\\/\[\]:*?]+$")
     order: int  # lists are drawn, shown and written in this order
     source: str
     rank_by: Literal["three_highs_score", "innovation_index"]
