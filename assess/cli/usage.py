@@ -75,7 +75,7 @@ class ChineseUsageGroup(TyperGroup):
         except ClickException as exc:
             render.error(exc.format_message())
             status = exc.exit_code
-        except Abort:
+        except (Abort, KeyboardInterrupt):  # Ctrl-C: the upload or run in progress was rolled back
             render.error("已中止。")
             status = 1
         except Exception as exc:
