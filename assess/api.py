@@ -90,7 +90,14 @@ def ingest(store: Store, files: Sequence[Path], options: Options) -> list[Ingest
     """Each file its own upload and transaction; a file that does not exist is a result with its error."""
     from assess.ingest import IngestResult, ingest_files
 
-    missing = [IngestResult(file=str(f), error=f"找不到文件「{f}」。") for f in files if not f.is_file()]
+    missing = [
+        IngestResult(
+            file=str(f),
+            error=f"「{f}」是一个文件夹，不是文件：请给出要导入的文件。" if f.is_dir() else f"找不到文件「{f}」。",
+        )
+        for f in files
+        if not f.is_file()
+    ]
     return missing + ingest_files(store, [f for f in files if f.is_file()], options)
 
 

@@ -1,5 +1,6 @@
-"""Files written beside the result: a 问题清单 that cannot be written never hides an upload that committed, a workbook
-is written whole or not at all, and every failure of the file system is one Chinese sentence."""
+"""Files around the result: a 问题清单 that cannot be written never hides an upload that committed, a workbook is
+written whole or not at all, every failure of the file system is one Chinese sentence, and a file that is not what
+its name says (a web page saved as .xls, a folder, nested Parquet) is named for what it is."""
 
 from __future__ import annotations
 
@@ -107,3 +108,37 @@ def test_a_workbook_is_readable_as_any_new_file(tmp_path: Path) -> None:
     workbook = openpyxl.Workbook()
     saved = save_workbook(workbook, tmp_path / "x.xlsx")
     assert saved.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
+def _ingest_json(path: Path, db: Path) -> tuple[int, list[dict], str]:
+    status, stdout, stderr = _cli("ingest", path, "--json", "--db", db)
+    return status, json.loads(stdout), stderr
+
+
+def test_a_web_page_saved_as_xls_is_named_for_what_it_is(tmp_path: Path) -> None:
+    """What many government systems export: an HTML table under an .xls name."""
+    page = tmp_path / "导出名单.xls"
+    page.write_text(
+        "<html><head><meta charset='utf-8'></head><body><table><tr><td>统一社会信用代码</td><td>企业名称</td></tr>"
+        "</table></body></html>",
+        encoding="utf-8",
+    )
+    status, results, stderr = _ingest_json(page, tmp_path / "a.duckdb")
+    assert status == 2 and results[0]["upload_id"] is None and "网页表格" in results[0]["error"]
+    assert "另存为 .xlsx" in stderr and "Traceback" not in stderr
+
+
+def test_a_folder_given_as_a_file_is_said_so_with_a_json_object(tmp_path: Path) -> None:
+    folder = tmp_path / "各市报表"
+    folder.mkdir()
+    status, results, stderr = _ingest_json(folder, tmp_path / "a.duckdb")
+    assert status == 2 and "是一个文件夹" in results[0]["error"] and "是一个文件夹" in stderr
+
+
+def test_a_parquet_file_with_nested_columns_is_refused_with_their_names(tmp_path: Path) -> None:
+    path = tmp_path / "嵌套.parquet"
+    pl.DataFrame(
+        {"统一社会信用代码": ["91370100MA3C00000X"], "企业名称": ["甲"], "财务": [{"营业收入": 1.0, "研发费用": 0.1}]}
+    ).write_parquet(path)
+    status, results, _ = _ingest_json(path, tmp_path / "a.duckdb")
+    assert status == 2 and "「财务」是嵌套结构" in results[0]["error"]

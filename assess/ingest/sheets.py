@@ -44,6 +44,11 @@ def read_file(path: Path) -> list[RawSheet]:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise UnreadableFile(f"文件「{path.name}」的格式不受支持：只接受 .xlsx、.xls、.csv 和 .parquet 文件。")
+    if suffix in EXCEL_SUFFIXES and _is_web_page(path):
+        raise UnreadableFile(
+            f"文件「{path.name}」是网页表格（HTML），只是扩展名写成了 {suffix}，不是 Excel 文件："
+            "请在 Excel 中打开它，另存为 .xlsx 后再上传。"
+        )
     try:
         if suffix in EXCEL_SUFFIXES:
             return _read_excel(path)
@@ -54,6 +59,14 @@ def read_file(path: Path) -> list[RawSheet]:
         raise
     except Exception as exc:  # any reader failure means the same thing to the user
         raise UnreadableFile(f"文件「{path.name}」无法读取，可能已损坏或不是声明的格式。") from exc
+
+
+def _is_web_page(path: Path) -> bool:
+    """An HTML table saved under an Excel name, as many government systems export their lists: markup where an
+    Excel file starts with its binary signature (PK for .xlsx, D0 CF 11 E0 for .xls)."""
+    with path.open("rb") as handle:
+        head = handle.read(4096).replace(b"\x00", b"").lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n").lower()
+    return head.startswith(b"<") and (b"<table" in head or b"<html" in head)
 
 
 def _string_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -190,6 +203,12 @@ def _read_parquet(path: Path) -> RawSheet:
     table = pq.read_table(path)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
+    nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
+    if nested:
+        raise UnreadableFile(
+            f"文件「{path.name}」的列「{'」「'.join(nested)}」是嵌套结构（列表或结构体），无法按表格逐行读取："
+            "请把这些列展开为普通的文字或数字列后再上传。"
+        )
     header = pl.DataFrame([pl.Series(f"c{i}", [name], dtype=pl.String) for i, name in enumerate(frame.columns)])
     cells = pl.concat([header, _string_columns(frame)], how="vertical")
     floats = [dtype.is_float() for dtype in frame.dtypes]

@@ -16,6 +16,7 @@ from typing import TypedDict
 import polars as pl
 
 from assess.contract import Contract
+from assess.errors import describe_os_error
 from assess.ingest.headers import find_layout
 from assess.ingest.problems import finalise, plain_amount, problems_frame, sheet_notice
 from assess.ingest.sheets import RawSheet, UnreadableFile, read_file
@@ -105,11 +106,12 @@ class Ingest:
         with ExitStack() as stack:
             try:
                 staged = stack.enter_context(self.store.staged_file(path))
-            except OSError:  # the file cannot be copied (unreadable, disk full, no permission): nothing is stored
+            except OSError as exc:  # the file cannot be copied (unreadable, disk full, no permission): nothing stored
                 logger.exception("an upload could not be staged")
                 return IngestResult(
                     file=path.name,
-                    error=f"文件「{path.name}」无法复制到数据库旁的文件夹，未导入任何内容：请检查文件能否打开、磁盘空间和写入权限。",
+                    error=f"文件「{path.name}」无法复制到数据库旁的文件夹，未导入任何内容（{describe_os_error(exc)}）："
+                    "请检查文件能否打开、磁盘空间和写入权限。",
                 )
             return self._staged(path, staged)
 
