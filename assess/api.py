@@ -396,8 +396,8 @@ def export_workbooks(
     if out is not None and out.suffix.lower() != ".xlsx":
         raise InputError("--out 只能是 .xlsx 文件。")
     wanted = city_name(city)
-    config = load_config(rules)
     run = latest_run(store, year)
+    config = _drawn(load_config(rules), run)
     if out is not None:
         return [write_lists_workbook(workbook_content(store, run, config, wanted, notes), out)]
     assert by_city is not None

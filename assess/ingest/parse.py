@@ -337,25 +337,16 @@ def _too_large(fits: pl.Expr) -> Check:
     return Check("E-NUMBER", NUMBER_VALID & ~fits.fill_null(False), pl.lit(_TOO_LARGE))
 
 
-def _implausible(spec: FieldSpec, stored: pl.Expr, factor: Decimal = Decimal(1)) -> list[Check]:
-    """W-IMPLAUSIBLE above the field's plausible_max (in its unit; `factor` turns it into the stored unit)."""
+def _implausible(spec: FieldSpec, stored: pl.Expr) -> list[Check]:
+    """W-IMPLAUSIBLE above the field's plausible_max, which is in the field's unit, as `stored` is."""
     if spec.plausible_max is None:
         return []
-    bound = spec.plausible_max * factor
     unit = spec.unit or ""
-    limit = (
-        f"{spec.plausible_max:,.0f}"
-        if spec.plausible_max == spec.plausible_max.to_integral()
-        else f"{spec.plausible_max:,}"
-    )
+    limit = f"{spec.plausible_max.normalize():,f}{unit}"  # 10,000,000,000万元
     said = pl.format(
-        "（折合{}{}）大于{}{}，不合常理",
-        display.expr(stored, spec.unit, pl.Float64()),
-        pl.lit(unit),
-        pl.lit(limit),
-        pl.lit(unit),
+        "（折合{}{}）大于{}，不合常理", display.expr(stored, spec.unit, pl.Float64()), pl.lit(unit), pl.lit(limit)
     )
-    return [Check("W-IMPLAUSIBLE", (stored > float(bound)).fill_null(False), said)]
+    return [Check("W-IMPLAUSIBLE", (stored > float(spec.plausible_max)).fill_null(False), said)]
 
 
 def _parse_money(ctx: ColumnContext) -> Parsed:

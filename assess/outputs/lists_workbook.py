@@ -36,12 +36,10 @@ from assess.outputs.xlsx import (
     set_widths,
     write_table,
 )
+from assess.tiers.packs import RESERVED_SHEETS
 
-GUIDE_SHEET = "说明"
-SUMMARY_SHEET = "汇总"
-NO_RD_SHEET = "研发活动清零"
-NO_INSTITUTION_SHEET = "研发机构提升"
-PROBLEMS_SHEET = "数据问题"
+# The fixed sheets, named once where the tier packs are refused a list sheet of the same name.
+GUIDE_SHEET, SUMMARY_SHEET, NO_RD_SHEET, NO_INSTITUTION_SHEET, PROBLEMS_SHEET = RESERVED_SHEETS
 
 MONEY = "#,##0.00"
 PERCENT = "0.00%"

@@ -7,7 +7,6 @@ run (its scores are stored with it).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from assess.kernel.expressions import Scalar
 from assess.kernel.spec import PackError
 from assess.rules.packs import ROLE_TITLES, RuleSet, load_rules, with_overrides
 from assess.scoring.config import SCORING_FOLDER, ScoringConfig, load_scoring
+from assess.store import file_sha256
 from assess.tiers.packs import TIERS_FOLDER, LoadedTier, load_tiers
 
 CHAIN_MAP_FILE = "chain_map.csv"  # industry codes to the plan's chain directions, inside a rule folder
@@ -36,9 +36,7 @@ class Config:
         files = sorted(p for p in self.directory.rglob("*") if p.is_file())
         return {
             "path": str(self.directory.resolve()),
-            "files": {
-                p.relative_to(self.directory).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files
-            },
+            "files": {p.relative_to(self.directory).as_posix(): file_sha256(p) for p in files},
         }
 
 

@@ -32,19 +32,21 @@ def install_features(store: Store, config: Config) -> None:
 
 
 class RunContext:
-    def __init__(self, store: Store, config: Config, year: int) -> None:
+    def __init__(self, store: Store, config: Config, year: int, *, installed: bool = False) -> None:
         self.store = store
         self.config = config
         self.year = year
-        install_features(store, config)
+        if not installed:
+            install_features(store, config)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         return self.store.con
 
     def with_config(self, config: Config) -> RunContext:
-        """The same year and store read with other packs (a what-if comparison); the rule folder is the same."""
-        return RunContext(self.store, config, self.year)
+        """The same year and store read with other packs (a what-if comparison): the rule folder, and so the feature
+        views already installed, are the same."""
+        return RunContext(self.store, config, self.year, installed=True)
 
     @cached_property
     def flags(self) -> FlagResult:

@@ -22,7 +22,8 @@ from assess.tiers.select import Allocation
 TIERS_FOLDER = "tiers"  # inside a rule folder
 # Run outputs a tier expression may read beside the features: the firm's score and index in this run.
 RUN_COLUMNS = {"three_highs_score": "三高一核心评分", "innovation_index": "创新能力指数"}
-RESERVED_SHEETS = ("说明", "汇总", "研发活动清零", "研发机构提升", "数据问题")  # the workbook's fixed sheets
+# The managers' workbook's fixed sheets: no list file may take their names.
+RESERVED_SHEETS = ("说明", "汇总", "研发活动清零", "研发机构提升", "数据问题")
 _REQUIRED = ("quota", "near_share", "city_minimum", "city_proportional", "chain_cap")
 
 
