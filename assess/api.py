@@ -59,6 +59,7 @@ __all__ = [
     "stats",
     "template",
     "train",
+    "unmapped",
 ]
 
 SYNTHETIC = "演示数据均为合成数据（sample_data/），企业名称、信用代码和数值都是随机生成的，不代表任何真实企业。"
@@ -253,6 +254,16 @@ def rubric(store: Store, year: int, pack: str, rules: Path | None = None) -> Rub
     if frame.is_empty():
         raise StoreError(f"第 {run.run_id} 次评估中没有评分规则包「{pack}」的结果。")
     return Rubric(run, frame, loaded.pack.title, {i.id: i.title for i in loaded.pack.indicators})
+
+
+def unmapped(store: Store, year: int, rules: Path | None = None) -> pl.DataFrame:
+    """The industry codes of the year's firms that fall in no chain direction, most firms first."""
+    from assess.run.context import RunContext
+    from assess.run.unmapped import unmapped_industries
+
+    if year not in store.filings_by_year()["year"].to_list():
+        raise StoreError(f"数据库中没有 {year} 年度的填报。")
+    return unmapped_industries(RunContext(store, load_config(rules), year))
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ files takes effect at the next run without touching the stored filings. No polic
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,9 +19,10 @@ from typing import Literal
 import duckdb
 import polars as pl
 
+from assess.chains import read_chain_map
 from assess.contract import Contract
 from assess.reference import Reference
-from assess.resources import SCHEMAS_DIR, read_text, read_yaml
+from assess.resources import SCHEMAS_DIR, read_yaml
 
 FEATURES_FILE = SCHEMAS_DIR / "features.yaml"
 LEADER, LITTLE_GIANT = "科技领军", "科技小巨人"  # designations (the contract's choices) the tier exclusions read
@@ -64,11 +63,6 @@ def view_for(sql_fragments: Iterable[str]) -> str:
     return VIEWS[max(levels, key=_ORDER.index, default="base")]
 
 
-def _chain_map_rows(chain_map: Path) -> list[tuple[str, str, str, int]]:
-    rows = csv.DictReader(io.StringIO(read_text(chain_map)))
-    return [(r["code"], r["direction"], r["chain"], i) for i, r in enumerate(rows)]
-
-
 def install(con: duckdb.DuckDBPyConnection, contract: Contract, reference: Reference, chain_map: Path) -> None:
     """Create the reference tables and the `features` view on this connection; `chain_map` is the rule folder's
     mapping of industry codes to chain directions."""
@@ -80,7 +74,11 @@ def install(con: duckdb.DuckDBPyConnection, contract: Contract, reference: Refer
     )
     con.register(
         "chain_map_src",
-        pl.DataFrame(_chain_map_rows(chain_map), schema=["code", "direction", "chain", "ord"], orient="row").to_arrow(),
+        pl.DataFrame(
+            [(r.code, r.direction, r.chain, i) for i, r in enumerate(read_chain_map(chain_map, contract))],
+            schema={"code": pl.String, "direction": pl.String, "chain": pl.String, "ord": pl.Int64},
+            orient="row",
+        ).to_arrow(),
     )
     directions = [(d, chain) for chain, ds in contract.chains.items() for d in ds]
     con.register("directions_src", pl.DataFrame(directions, schema=["direction", "chain"], orient="row").to_arrow())

@@ -399,3 +399,17 @@ def show_lists(lists: dict[str, pl.DataFrame], tiers: tuple[LoadedTier, ...], li
     for list_id, frame in lists.items():
         tier = by_id[list_id]
         list_table(frame, tier.pack.title, tier.rank_title, tier.allocation.quota, limit)
+
+
+def unmapped_table(frame: pl.DataFrame, year: int) -> None:
+    _table(
+        f"{year} 年度不属于任何产业链方向的企业，按行业代码（共 {frame['firms'].sum()} 家，{frame.height} 个代码）",
+        frame,
+        {
+            "industry_code": "行业代码",
+            "industry_name": "行业名称",
+            "firms": "企业数",
+            "declared_chain": "其中申报了产业链",
+            "excluded_by": "对照表中的排除理由",
+        },
+    )

@@ -10,6 +10,7 @@ from typing import cast
 import polars as pl
 
 from assess import display
+from assess.chains import read_chain_map
 from assess.kernel.spec import Parameter
 from assess.outputs.lists_workbook import ListSheet, ListsWorkbook, Threshold
 from assess.run import runs, stats
@@ -48,6 +49,17 @@ def thresholds(config: Config, manifest: dict) -> tuple[Threshold, ...]:
             value = values.get(name, parameter.value)
             found.append(Threshold(source, name, parameter.title, _shown(value, parameter.unit), parameter.basis))
     return tuple(found)
+
+
+def chain_map_threshold(config: Config, store: Store) -> Threshold:
+    """The chain map as one entry of the thresholds: our default, how many rows, and the direction it cannot place."""
+    rows = read_chain_map(config.chain_map, store.contract)
+    mapped = {row.direction for row in rows if not row.excludes}
+    unplaced = [d for directions in store.contract.chains.values() for d in directions if d not in mapped]
+    words = f"按行业代码归入方向的对照表，{len(rows)}行（其中{sum(row.excludes for row in rows)}行把代码排除在外）"
+    if unplaced:
+        words += f"；{'、'.join(unplaced)}没有对应的行业代码，只按企业申报的产业链或方向计入"
+    return Threshold(f"产业链对照表（rules/{config.chain_map.name}）", "chain_map", words, f"{len(rows)}行", "default")
 
 
 def _amount(wan: float) -> str:
@@ -206,7 +218,7 @@ def workbook_content(
         written_at=dt.datetime.now().replace(microsecond=0),
         uploads=uploads.select("upload_id", "file_name", "sha256", "uploaded_at"),
         versions=versions(run.manifest),
-        thresholds=thresholds(config, run.manifest),
+        thresholds=(*thresholds(config, run.manifest), chain_map_threshold(config, store)),
         notes=(*standing, *notes),
         institution_floor=_amount(floor),
         by_city=by_city,

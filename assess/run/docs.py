@@ -7,11 +7,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from assess.chains import industry_names, read_chain_map
+from assess.contract import load_contract
 from assess.features import BY_NAME, FEATURES
 from assess.kernel.spec import BASIS_LABELS, Parameter
 from assess.resources import PACKAGED_RULES
 from assess.rules.packs import LoadedPack, RuleSet
-from assess.run.config import load_config
+from assess.run.config import CHAIN_MAP_FILE, load_config
 from assess.scoring.config import ScoringConfig
 from assess.tiers.packs import LoadedTier
 
@@ -126,6 +128,25 @@ def _tier(tier: LoadedTier) -> list[str]:
     return [*lines, ""]
 
 
+def _chain_map(rules: RuleSet) -> list[str]:
+    rows = read_chain_map(rules.directory / CHAIN_MAP_FILE, load_contract())
+    names = industry_names()
+    lines = [
+        f"## 产业链对照表（`rules/{CHAIN_MAP_FILE}`，{len(rows)} 行，[默认]）",
+        "",
+        "企业未申报产业链或方向时，按行业代码归入方向：最具体的代码优先；方向为空的行把该代码排除在所有方向之外。"
+        "氢能没有对应的行业代码，只按企业申报的产业链或方向计入。未归入任何方向的行业代码可用 "
+        "`assess chains unmapped --year 年度` 列出。",
+        "",
+        "| 代码 | 行业名称 | 方向 | 产业链 | 理由 |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.code} | {names[r.code]} | {r.direction or '（排除）'} | {r.chain or ''} | {r.rationale} |" for r in rows
+    ]
+    return [*lines, ""]
+
+
 def render(rules: RuleSet, scoring: ScoringConfig, tiers: tuple[LoadedTier, ...]) -> str:
     populations = rules.populations.spec
     lines = [
@@ -153,6 +174,7 @@ def render(rules: RuleSet, scoring: ScoringConfig, tiers: tuple[LoadedTier, ...]
     lines += _scoring(scoring)
     for tier in tiers:
         lines += _tier(tier)
+    lines += _chain_map(rules)
     lines += [
         "## 可用的特征列（`schemas/features.yaml`）",
         "",
