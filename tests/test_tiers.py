@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from assess.cli import app
 from assess.contract import Contract, load_contract
+from assess.errors import PackError
 from assess.resources import RULES_ENV, rules_dir
 from assess.run import runs
 from assess.run.config import load_config
@@ -121,11 +122,11 @@ def test_gates_and_exclusions_decide_who_is_on_each_list(listed: tuple[Path, dic
         assert sorted(names[f["credit_code"]] for f in lists[list_id]) == sorted(expected["selected"]), list_id
         assert [f["rank"] for f in lists[list_id]] == list(range(1, len(lists[list_id]) + 1))
         assert all(set(f) == {"rank", "credit_code", "name", "city", "score"} for f in lists[list_id])
-        for firm in expected["excluded"]:
+        for firm, exclusion in expected["excluded"].items():
             code = next(c for c, n in names.items() if n == firm)
             explained = json.loads(_cli("explain", code, "--year", "2024", "--json", "--db", db)[1])
             placed = next(x for x in explained["lists"] if x["list_id"] == list_id)
-            assert placed["status"] == "excluded" and placed["lacks"].startswith("不列为候选：已认定为"), firm
+            assert placed["status"] == "excluded" and placed["lacks"] == f"不列为候选：{exclusion}", firm
     scores = [f["score"] for f in lists["leader"]]
     assert scores == sorted(scores, reverse=True)
 
@@ -239,7 +240,7 @@ def test_what_if_a_gate_or_a_quota_moves_counts_the_lists_again_without_a_run(
     )
     lists = json.loads(stdout)["lists"]
     assert status == 0 and _province(lists, "little_giant", "selected") == (2, 0)
-    assert _province(lists, "leader", "selected") == (1, 1)  # another list, untouched
+    assert _province(lists, "leader", "selected") == (2, 2)  # another list, untouched
     qingdao = next(r for r in lists if r["list_id"] == "little_giant" and r["city"] == "青岛")
     assert (qingdao["before"], qingdao["after"], qingdao["change"]) == (1, 0, -1)
     # A quota of one seats the better of the two; the other becomes the near miss.
@@ -249,6 +250,11 @@ def test_what_if_a_gate_or_a_quota_moves_counts_the_lists_again_without_a_run(
     assert _province(lists, "little_giant", "selected") == (2, 1)
     assert _province(lists, "little_giant", "near")[1] == 1
     assert len(json.loads(_cli("lists", "--year", "2024", "--json", "--db", db)[1])["little_giant"]) == 2  # unsaved
+    # Without one firm, one tier, the firm 科技领军 took and the designated 科技领军 stand on 小巨人 too.
+    lists = json.loads(
+        _cli("simulate", "--year", "2024", "--set", "little_giant.one_tier=false", "--json", "--db", db)[1]
+    )["lists"]
+    assert _province(lists, "little_giant", "selected") == (2, 4)
     status, stdout, _ = _cli("simulate", "--year", "2024", "--set", "little_giant.quota=1", "--db", db)
     province = [line for line in stdout.splitlines() if "科技小巨人候选" in line and "全省" in line]
     assert status == 0 and any("入选" in line and "-1" in line for line in province), stdout
@@ -273,3 +279,22 @@ def test_what_if_refuses_what_it_cannot_compare(
     db, _, _ = listed
     status, stdout, stderr = _cli("simulate", "--year", "2024", "--set", assignment, "--db", db)
     assert status == 1 and stdout == "" and said in stderr
+
+
+@pytest.mark.parametrize(
+    ("selected_on", "said"),
+    [
+        ("little_giant", "selected_on 互相等待：little_giant、leader、little_giant"),
+        ("champions", "引用了未知的清单：champions"),
+    ],
+)
+def test_lists_that_wait_for_each_other_or_for_no_list_are_refused(tmp_path: Path, selected_on: str, said: str) -> None:
+    rules = rule_folder(tmp_path / "rules", {})
+    leader = rules / "tiers" / "leader.yaml"
+    leader.write_text(
+        leader.read_text(encoding="utf-8")
+        + f"  - id: lower\n    title: 已列入另一清单\n    selected_on: [{selected_on}]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PackError, match=said):
+        load_config(rules)

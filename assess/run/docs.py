@@ -120,7 +120,11 @@ def _tier(tier: LoadedTier) -> list[str]:
         "",
     ]
     for exclusion in pack.exclusions:
-        rule = exclusion.condition or "被规则标记：" + "、".join(f"`{r}`" for r in exclusion.flagged_by)
+        rule = (
+            exclusion.condition
+            or ("被规则标记：" + "、".join(f"`{r}`" for r in exclusion.flagged_by) if exclusion.flagged_by else "")
+            or "已在清单中入选：" + "、".join(f"`{t}`" for t in exclusion.selected_on)
+        )
         switch = f"（开关参数 `{exclusion.when}`）" if exclusion.when else ""
         lines.append(f"- 排除 `{exclusion.id}`：{exclusion.title}：{rule}{switch}")
     if pack.near is not None:

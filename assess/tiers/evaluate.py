@@ -5,6 +5,7 @@ top reasons, and what a near miss lacks."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import cast
 
 import duckdb
@@ -21,13 +22,18 @@ TOP_REASONS = 3
 
 
 def evaluate_tier(
-    con: duckdb.DuckDBPyConnection, tier: LoadedTier, year: int, flagged: dict[str, set[str]], scores: str
+    con: duckdb.DuckDBPyConnection,
+    tier: LoadedTier,
+    year: int,
+    marked: Marked,
+    scores: str,
 ) -> pl.DataFrame:
     """One row per firm on the list, near it, eligible for it or excluded from it (RESULT_COLUMNS). `scores` names
-    the relation of the run's scores (credit_code, score, index, reasons, index_reasons, rd_intensity_needed)."""
+    the relation of the run's scores (credit_code, score, index, reasons, index_reasons, rd_intensity_needed);
+    `marked` holds the firms each flag rule flagged and each list drawn before this one selected."""
     firms = gated(con, tier, year, scores)
     passed = pl.all_horizontal([pl.col(f"gate_{g.id}") for g in tier.gates])
-    excluded = _exclusions(tier, flagged)
+    excluded = _exclusions(tier, marked)
     eligible = firms.filter(passed & excluded.is_null())
     allocated = allocate(rank_order(eligible), tier.allocation)
     quota = tier.allocation.quota
@@ -77,7 +83,15 @@ def gated(
     ).pl()
 
 
-def _exclusions(tier: LoadedTier, flagged: dict[str, set[str]]) -> pl.Expr:
+@dataclass(frozen=True)
+class Marked:
+    """Firms marked before a list is drawn: by each flag rule of the run, and as selected on each list drawn."""
+
+    flagged: dict[str, set[str]]  # rule id -> credit codes
+    selected: dict[str, set[str]]  # list id -> credit codes
+
+
+def _exclusions(tier: LoadedTier, marked: Marked) -> pl.Expr:
     """The first exclusion that applies to a firm, by title; null when none does."""
     hits, compiled = [], 0
     for exclusion, sql in tier.exclusions:
@@ -86,7 +100,9 @@ def _exclusions(tier: LoadedTier, flagged: dict[str, set[str]]) -> pl.Expr:
             compiled += 1
         else:
             switched_on = exclusion.when is None or bool(tier.value(exclusion.when))
-            codes = set().union(*(flagged.get(rule, set()) for rule in exclusion.flagged_by)) if switched_on else set()
+            sources = [marked.flagged.get(rule, set()) for rule in exclusion.flagged_by]
+            sources += [marked.selected.get(other, set()) for other in exclusion.selected_on]
+            codes = set().union(*sources) if switched_on else set()
             hit = pl.col("credit_code").is_in(sorted(codes))
         hits.append((exclusion.title, hit))
     reason = pl.lit(None, pl.String)

@@ -39,7 +39,14 @@ class Exclusion(SpecModel):
     title: str
     condition: str | None = None  # an expression over features and parameters
     flagged_by: list[str] = Field(default_factory=list)  # rule ids of this run's flag packs
-    when: str | None = None  # a boolean parameter that switches a flagged_by exclusion on
+    selected_on: list[str] = Field(default_factory=list)  # other lists: a firm selected there is not a candidate
+    when: str | None = None  # a boolean parameter that switches a flagged_by or selected_on exclusion on
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Exclusion:
+        if sum(map(bool, (self.condition, self.flagged_by, self.selected_on))) != 1:
+            raise ValueError(f"排除条件「{self.id}」应只用 condition、flagged_by、selected_on 中的一种")
+        return self
 
 
 class Near(SpecModel):
@@ -166,6 +173,7 @@ def load_tiers(rules: RuleSet, cutoff: float, overrides: dict[str, Scalar] | Non
     never read against two different lines."""
     paths = sorted((rules.directory / TIERS_FOLDER).glob("*.yaml"))
     tiers = tuple(sorted((load_tier(path, rules, overrides) for path in paths), key=lambda t: (t.pack.order, t.id)))
+    drawing_order(tiers)  # refuses a list that names an unknown list, or lists that wait for each other
     sheets = [t.pack.sheet for t in tiers]
     repeated = sorted({s for s in sheets if sheets.count(s) > 1} | {s for s in sheets if s in RESERVED_SHEETS})
     if repeated:
@@ -177,3 +185,32 @@ def load_tiers(rules: RuleSet, cutoff: float, overrides: dict[str, Scalar] | Non
                 f"rules/scoring/classifier.yaml 的 cutoff（{cutoff}）不一致：两处评分线须相同。"
             )
     return tiers
+
+
+def drawing_order(tiers: tuple[LoadedTier, ...]) -> tuple[LoadedTier, ...]:
+    """The lists in the order they must be drawn: a list whose exclusions name the firms selected on other lists
+    comes after those lists (科技领军 before 科技小巨人); otherwise in their declared order."""
+    by_id = {tier.id: tier for tier in tiers}
+    ordered: list[LoadedTier] = []
+    waiting: list[str] = []
+
+    def visit(tier: LoadedTier) -> None:
+        if tier in ordered:
+            return
+        if tier.id in waiting:
+            cycle = "、".join([*waiting[waiting.index(tier.id) :], tier.id])
+            raise PackError(f"清单规则包的 selected_on 互相等待：{cycle}。")
+        waiting.append(tier.id)
+        for exclusion, _ in tier.exclusions:
+            for other in exclusion.selected_on:
+                if other not in by_id:
+                    raise PackError(
+                        f"规则文件「{tier.path.name}」中排除条件「{exclusion.id}」引用了未知的清单：{other}。"
+                    )
+                visit(by_id[other])
+        waiting.pop()
+        ordered.append(tier)
+
+    for tier in tiers:
+        visit(tier)
+    return tuple(ordered)
