@@ -226,7 +226,8 @@ class Flags:
 def flags(
     store: Store, year: int, rule: str | None = None, city: str | None = None, rules: Path | None = None
 ) -> Flags:
-    """The firms the flag rules picked out in the year's latest run, for one rule or city if given."""
+    """The firms the flag rules picked out in the year's latest run (verdict true), and those a missing input left
+    open (verdict null, `missing` naming the inputs), for one rule or city if given."""
     from assess.run import runs
 
     config = load_config(rules)
@@ -234,7 +235,7 @@ def flags(
     if rule is not None and rule not in titles:
         raise InputError(f"没有名为「{rule}」的规则：可用的有 {'、'.join(titles)}。")
     run = latest_run(store, year)
-    return Flags(run, runs.hits(store, run, rule, city_name(city)), titles)
+    return Flags(run, runs.hits(store, run, rule, city_name(city), unknown=True), titles)
 
 
 @dataclass(frozen=True)

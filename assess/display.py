@@ -47,6 +47,8 @@ def value(item: object, unit: str | None) -> str:
     """One value (a parameter, a threshold) as display text."""
     if item is None:
         return MISSING
+    if isinstance(item, tuple | list):
+        return "、".join(map(str, item))
     if isinstance(item, bool):
         return "是" if item else "否"
     if unit == PERCENT and isinstance(item, int | float):

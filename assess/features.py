@@ -40,6 +40,12 @@ class FeatureSpec:
     level: Level = "base"
     definition: str | None = None
     labels: str | None = None  # a rank's choice field: the rank is shown as the choice (国家级, ...)
+    fill: str | None = None  # for a computed value: the filed fields to fill in when it is missing
+
+    @property
+    def to_fill(self) -> str:
+        """What a firm must fill in when this value is missing."""
+        return self.fill or self.title
 
     @property
     def history(self) -> bool:

@@ -83,7 +83,9 @@ def test_a_run_saved_before_chain_counts_gives_its_chains_as_sums_of_their_direc
     assert figures["institution_coverage"]["by_flagship_chain"]["新一代信息技术"] == {
         "firms": 5,
         "covered": 2,
+        "unknown": 0,  # counts kept before verdicts could be unknown
         "rate": 0.4,
+        "needed": 2,  # 70% of 5 firms is 3.5: 4 firms with an institution, 2 more than today
     }
     assert figures["no_rd"]["by_flagship_chain"]["高端装备"] == 0
 

@@ -16,14 +16,19 @@ from typer.testing import CliRunner
 
 from assess import api
 from assess.cli import app
+from assess.kernel.spec import single
 from assess.resources import PACKAGED_RULES, SAMPLE_DIR
 from assess.run.config import load_config
 from tests.conftest import HEADER, Rows, firm_row, make_code, rule_folder, write_xlsx
 
 runner = CliRunner()
 CONFIG = load_config(PACKAGED_RULES)
-NO_RD_FLOOR = float(CONFIG.rules.pack("yiqingling").pack.parameters["revenue_min"].value)  # 一清零 (万元)
-INSTITUTION_FLOOR = float(CONFIG.rules.pack("yitisheng").pack.parameters["revenue_min"].value)  # 一提升 (万元)
+NO_RD_FLOOR = float(
+    single("revenue_min", CONFIG.rules.pack("yiqingling").pack.parameters["revenue_min"].value)
+)  # 一清零 (万元)
+INSTITUTION_FLOOR = float(
+    single("revenue_min", CONFIG.rules.pack("yitisheng").pack.parameters["revenue_min"].value)
+)  # 一提升 (万元)
 # Labelled firms, 通过 and 未通过 by turns: fewer of each than the classifier needs, so scores fall back to the index.
 LABELLED = 2 * min(3, int(CONFIG.scoring.classifier.spec.value("min_per_class")) - 1)
 
@@ -300,12 +305,19 @@ def test_run_flags_stats_and_rubric(tmp_path: Path, db: Path) -> None:
         (make_code(1), "yiqingling.no_rd_activity"),
         (make_code(2), "yitisheng.no_rd_institution"),
     }
-    assert set(flagged[0]) == {"credit_code", "name", "city", "rule_id", "message"}
+    assert set(flagged[0]) == {"credit_code", "name", "city", "rule_id", "verdict", "missing", "message"}
+    assert all(f["verdict"] is True and f["missing"] == [] for f in policy)
     only = json.loads(run("flags", "--year", "2024", "--rule", "yitisheng.no_rd_institution", "--json", "--db", db)[1])
     assert [f["city"] for f in only] == ["青岛"]
     figures = json.loads(run("stats", "--year", "2024", "--json", "--db", db)[1])
     assert figures["no_rd"]["province"] == 1 and figures["no_rd"]["by_chain"]["集成电路"] == 1
-    assert figures["institution_coverage"]["by_city"]["青岛"] == {"firms": 1, "covered": 0, "rate": 0.0}
+    assert figures["institution_coverage"]["by_city"]["青岛"] == {
+        "firms": 1,
+        "covered": 0,
+        "unknown": 0,
+        "rate": 0.0,
+        "needed": 1,
+    }
     assert figures["institution_coverage"]["by_city"]["烟台"]["rate"] is None
     assert len(figures["no_rd"]["by_chain"]) == 29
     scored = json.loads(run("rubric", "--year", "2024", "--pack", "tech_sme", "--json", "--db", db)[1])

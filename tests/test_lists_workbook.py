@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import re
 from pathlib import Path
 
@@ -26,8 +27,11 @@ SUMMARY_HEADERS = [
     "科技小巨人候选（家）",
     "科技领军候选（家）",
     "无研发活动（家，目标清零）",
+    "一清零待补数据（家）",
     "营收1亿元以上企业（家）",
     "有研发机构（家）",
+    "一提升待补数据（家）",
+    "还需建立研发机构（家）",
     "研发机构覆盖率",
     "覆盖率目标",
 ]
@@ -66,8 +70,11 @@ SUMMARY_SCHEMA = {
     "little_giant": pl.Int64,
     "leader": pl.Int64,
     "no_rd": pl.Int64,
+    "no_rd_unknown": pl.Int64,
     "inst_firms": pl.Int64,
     "inst_covered": pl.Int64,
+    "inst_unknown": pl.Int64,
+    "inst_needed": pl.Int64,
     "inst_rate": pl.Float64,
     "inst_target": pl.Float64,
 }
@@ -103,10 +110,12 @@ def list_row(
 
 
 def summary(keys: list[str], targets: list[float]) -> pl.DataFrame:
-    rows = [
-        (key, 3 + i, 2, 1, 4 - i, 40 + 10 * i, 30 + i, (30 + i) / (40 + 10 * i), target)
-        for i, (key, target) in enumerate(zip(keys, targets, strict=True))
-    ]
+    """Per key: 40 + 10i firms above the 一提升 floor, 2 of them 待补数据, 30 + i with an institution."""
+    rows = []
+    for i, (key, target) in enumerate(zip(keys, targets, strict=True)):
+        judged, covered = 40 + 10 * i - 2, 30 + i
+        needed = max(0, math.ceil(round(target * judged, 9)) - covered)
+        rows.append((key, 3 + i, 2, 1, 4 - i, i, 40 + 10 * i, covered, 2, needed, covered / judged, target))
     return pl.DataFrame(rows, schema=SUMMARY_SCHEMA, orient="row")
 
 
@@ -385,26 +394,29 @@ def test_summary_tables_and_totals(book: openpyxl.Workbook) -> None:
     cities = tables["地市"]
     assert [row[0] for row in cities] == ["济南市", "青岛市", "烟台市", "合计"]
     *rows, total = cities
-    assert total[1:7] == tuple(sum(count(row[i]) for row in rows) for i in range(1, 7)) == (12, 6, 3, 9, 150, 93)
-    assert total[7] == pytest.approx(93 / 150)
-    assert total[8] == pytest.approx(0.8)
+    sums = tuple(sum(count(row[i]) for row in rows) for i in range(1, 10))
+    assert total[1:9] == sums[:8] == (12, 6, 3, 9, 3, 150, 93, 6)
+    # The coverage is over the 144 firms that can be judged; the gap is the total's own, not the sum of the cities'.
+    assert total[10] == pytest.approx(93 / 144)
+    assert total[11] == pytest.approx(0.8)
+    assert sums[8] == 1 + 8 + 15 and total[9] == math.ceil(0.8 * 144) - 93 == 23
     *chains, chain_total = tables["产业链"]
     assert chain_total[0] == "合计"
-    assert chain_total[1:7] == tuple(sum(count(row[i]) for row in chains) for i in range(1, 7))
-    assert chain_total[8] == pytest.approx((0.8 * 40 + 0.9 * 50) / 90)  # targets differ: weighted by firms
+    assert chain_total[1:9] == tuple(sum(count(row[i]) for row in chains) for i in range(1, 9))
+    assert chain_total[11] == pytest.approx((0.8 * 40 + 0.9 * 50) / 90)  # targets differ: weighted by firms
 
 
 def test_summary_layout(book: openpyxl.Workbook) -> None:
     sheet = book["汇总"]
     assert header(sheet)[0] == "地市"
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:I4"  # three cities; 合计 on row 5 stays put when sorting
+    assert sheet.auto_filter.ref == "A1:L4"  # three cities; 合计 on row 5 stays put when sorting
     assert all(cell.font.b for cell in sheet[5])
     assert sheet["B2"].number_format == "0"
-    assert {sheet.cell(row, column).number_format for row in (2, 5) for column in (8, 9)} == {"0.0%"}
+    assert {sheet.cell(row, column).number_format for row in (2, 5) for column in (11, 12)} == {"0.0%"}
     chain_header = next(row for row in range(6, sheet.max_row + 1) if sheet.cell(row, 1).value == "产业链")
     assert sheet.cell(chain_header, 1).font.b
-    assert sheet.cell(chain_header + 1, 8).number_format == "0.0%"
+    assert sheet.cell(chain_header + 1, 11).number_format == "0.0%"
 
 
 def charts(sheet: Worksheet) -> list[ChartBase]:
@@ -425,7 +437,7 @@ def test_summary_without_cities_has_no_chart(tmp_path: Path) -> None:
     path = write_lists_workbook(ListsWorkbook(**{**vars(content), "by_city": empty}), tmp_path / "x.xlsx")
     sheet = openpyxl.load_workbook(path)["汇总"]
     assert not charts(sheet)
-    assert [cell.value for cell in sheet[2]][:8] == ["合计", 0, 0, 0, 0, 0, 0, None]
+    assert [cell.value for cell in sheet[2]][:12] == ["合计", *[0] * 9, None, None]
 
 
 def test_libreoffice_converts_the_workbook_to_pdf(written: Path, tmp_path: Path) -> None:

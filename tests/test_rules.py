@@ -40,7 +40,9 @@ def _names(fixture: dict) -> dict[str, str]:
     return fixture_names(fixture)
 
 
-@pytest.mark.parametrize("name", ["yiqingling_yitisheng.yaml", "yiqingling_chain_only_off.yaml"])
+@pytest.mark.parametrize(
+    "name", ["yiqingling_yitisheng.yaml", "yiqingling_chain_only_off.yaml", "yitisheng_recognised_only.yaml"]
+)
 def test_flags_and_targets(name: str, tmp_path: Path, ingest: Ingester, store: Store, contract: Contract) -> None:
     fixture = _fixture(name)
     done = _run(fixture, tmp_path, ingest, store, contract)
@@ -55,6 +57,8 @@ def test_flags_and_targets(name: str, tmp_path: Path, ingest: Ingester, store: S
         for group in ("by_city", "by_chain"):
             found = {k: v for k, v in figures["no_rd"][group].items() if v}
             assert found == expected["no_rd"][group]
+        levels = fixture.get("set", {}).get("yitisheng.institution_levels", ["企业自建", "市级", "省级", "国家级"])
+        assert figures["thresholds"]["institution_levels"] == levels  # named beside every coverage figure
         coverage = figures["institution_coverage"]
         assert coverage["province"] == expected["institution_coverage"]["province"]
         assert {k: v for k, v in coverage["by_city"].items() if v["firms"]} == expected["institution_coverage"][
@@ -78,7 +82,7 @@ def test_rubric_points_match_the_worked_examples(
             expected |= points | {"score": sum(points.values())}
         row = results[code]
         for key, value in expected.items():
-            column = key if key in ("score", "verdict") else f"points_{key}"
+            column = key if key in ("score", "verdict", "missing") else f"points_{key}"
             assert row[column] == value, (firm, key)
 
 

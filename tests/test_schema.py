@@ -31,18 +31,22 @@ def test_every_earlier_version_has_a_migration_and_a_fixture() -> None:
         assert (FIXTURES / f"store-v{version}.duckdb.gz").is_file(), f"no fixture database of schema version {version}"
 
 
-def test_a_version_1_store_is_migrated_and_its_run_reads_as_it_ran(tmp_path: Path) -> None:
-    db = _unpacked("store-v1.duckdb.gz", tmp_path)
+@pytest.mark.parametrize("version", sorted(schema.MIGRATIONS))
+def test_an_earlier_store_is_migrated_and_its_run_reads_as_it_ran(tmp_path: Path, version: int) -> None:
+    db = _unpacked(f"store-v{version}.duckdb.gz", tmp_path)
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("1",)]
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(str(version),)]
         runs_before = con.execute("SELECT run_id, year FROM runs").fetchall()
         hits_before = con.execute("SELECT count(*) FROM rule_hits").fetchall()
     with api.open_store(db) as store:
         assert store.schema_version == schema.SCHEMA_VERSION
         assert store.con.execute("SELECT run_id, year FROM runs").fetchall() == runs_before
         assert store.con.execute("SELECT count(*) FROM rule_hits").fetchall() == hits_before
+        # Before version 3 every stored hit was a flag: none is unknown (待补数据).
+        assert store.con.execute("SELECT count(*) FROM rule_hits WHERE verdict IS NOT true").fetchall() == [(0,)]
+        assert store.con.execute("SELECT sum(unknown) FROM rule_counts").fetchall() == [(0,)]
         figures = api.stats(store, 2024).figures
-        [workbook] = api.export_workbooks(store, 2024, out=tmp_path / "v1.xlsx")
+        [workbook] = api.export_workbooks(store, 2024, out=tmp_path / "earlier.xlsx")
     # The run of version 1 knew its target packs by id; the migration gave them their roles.
     assert figures["thresholds"]["no_rd_revenue_min"] == 5000 and figures["thresholds"]["coverage_target"] == 0.7
     assert "研发机构提升" in openpyxl.load_workbook(workbook, read_only=True).sheetnames

@@ -13,6 +13,7 @@ import pytest
 
 from assess import uscc
 from assess.contract import Contract
+from assess.outputs.lists_content import TO_FILL
 from assess.reference import load_reference
 from assess.synthetic import messy
 from assess.synthetic.panel import generate_panel
@@ -241,4 +242,4 @@ def test_acknowledging_the_bad_check_character_accepts_that_row(
     assert _codes_by_row(result.problems) == expected
     assert (result.accepted, result.rejected) == (25, 16)
     every_code = set().union(*messy.expected_problems().values(), {"W-USCC-ACCEPTED"})
-    assert every_code == set(contract.problems)
+    assert every_code == set(contract.problems) - {TO_FILL}  # every upload problem; 待补数据 comes from a run

@@ -225,6 +225,33 @@ def test_the_workbook_and_the_city_workbooks(listed: tuple[Path, dict, dict[str,
     assert _cli("export", "--year", "2024", "--out", out, "--city", "杭州", "--db", db)[0] == 2
 
 
+def test_a_firm_whose_gate_input_is_missing_is_unknown_not_failed(
+    listed: tuple[Path, dict, dict[str, str]], tmp_path: Path
+) -> None:
+    db, fixture, names = listed
+    lists = json.loads(_cli("lists", "--year", "2024", "--json", "--db", db)[1])
+    out = tmp_path / "清单.xlsx"
+    assert _cli("export", "--year", "2024", "--out", out, "--db", db)[0] == 0
+    book = openpyxl.load_workbook(out)
+    problems = [row for row in book["数据问题"].iter_rows(min_row=2, values_only=True) if row[6] == "I-TO-FILL"]
+    for list_id, firms in fixture["unknown"].items():
+        for firm, to_fill in firms.items():
+            code = next(c for c, n in names.items() if n == firm)
+            assert code not in {f["credit_code"] for f in lists[list_id]}  # never selected
+            explained = json.loads(_cli("explain", code, "--year", "2024", "--json", "--db", db)[1])
+            placed = next(x for x in explained["lists"] if x["list_id"] == list_id)
+            assert placed["status"] == "unknown" and placed["rank"] is None and placed["position"] is None
+            [open_gate] = [g for g in placed["gates"] if g["passed"] is None]
+            assert open_gate["to_fill"] == to_fill and all(g["passed"] for g in placed["gates"] if g is not open_gate)
+            assert placed["lacks"] == f"待补数据：门槛“{open_gate['title']}”缺少数据，请补填{to_fill}"
+            # The list's sheet shows the firm as 待补数据; 数据问题 says, at its row, what to fill in.
+            sheet = book[next(t for t in load_config(rules_dir(None)).tiers if t.id == list_id).pack.sheet]
+            header = [c.value for c in sheet[1]]
+            rows = [dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+            assert [r["状态"] for r in rows if r["统一社会信用代码"] == code] == ["待补数据"]
+            assert any(code in str(row[-1]) and to_fill in str(row[-1]) for row in problems)
+
+
 def _province(lists: list[dict], list_id: str, status: str) -> tuple[int, int]:
     row = next(r for r in lists if r["list_id"] == list_id and r["city"] is None and r["status"] == status)
     return row["before"], row["after"]

@@ -85,7 +85,9 @@ def flags(
     with api.open_store(db) as store:
         found = api.flags(store, year, rule, city, rules)
     if as_json:
-        render.json_out(found.hits.select("credit_code", "name", "city", "rule_id", "message").to_dicts())
+        render.json_out(
+            found.hits.select("credit_code", "name", "city", "rule_id", "verdict", "missing", "message").to_dicts()
+        )
         return
     render.run_source(found.run)
     render.flags_table(found.hits, found.titles)

@@ -160,19 +160,37 @@ def stats_summary(summary: dict) -> None:
     coverage = summary["institution_coverage"]
     province = coverage["province"]
     thresholds = summary["thresholds"]
+    target = _rate(thresholds["coverage_target"])
+    unknown_no_rd = summary.get("no_rd_unknown", {}).get("province", 0)
     out.print(
         f"[bold]{summary['year']} 年度[/bold]：营业收入{thresholds['no_rd_revenue_min']}万元以上、"
-        f"无研发活动的企业 {summary['no_rd']['province']} 家（目标清零）；"
-        f"{_larger(summary)}研发机构覆盖率 {_rate(province['rate'])}"
-        f"（{province['covered']}/{province['firms']}，目标 {_rate(thresholds['coverage_target'])} 左右）。"
+        f"无研发活动的企业 {summary['no_rd']['province']} 家（目标清零"
+        + (f"；另有 {unknown_no_rd} 家待补数据" if unknown_no_rd else "")
+        + f"）；{_larger(summary)}研发机构覆盖率 {_rate(province['rate'])}"
+        f"（{province['covered']}/{province['firms'] - province['unknown']}，目标 {target} 左右"
+        + (f"；另有 {province['unknown']} 家待补数据" if province["unknown"] else "")
+        + "）。"
     )
+    out.print(f"计入覆盖率的研发机构级别：{'、'.join(thresholds['institution_levels'])}。")
+    if province["needed"]:
+        out.print(f"还需 {province['needed']} 家建立研发机构，覆盖率方可达到 {target}。")
     for key, title in (("by_city", "各市"), ("by_flagship_chain", "各标志性产业链"), ("by_chain", "各产业链方向")):
         table = Table(title=title)
-        for header in ("名称", "无研发活动（家）", _larger(summary), "有研发机构", "覆盖率"):
+        for header in ("名称", "无研发活动", "待补数据", _larger(summary), "有研发机构", "覆盖率", "还需", "待补数据"):
             table.add_column(header)
         for name, no_rd in summary["no_rd"][key].items():
             c = coverage[key][name]
-            table.add_row(name, str(no_rd), str(c["firms"]), str(c["covered"]), _rate(c["rate"]))
+            unknown = summary.get("no_rd_unknown", {}).get(key, {}).get(name, 0)
+            table.add_row(
+                name,
+                str(no_rd),
+                str(unknown),
+                str(c["firms"]),
+                str(c["covered"]),
+                _rate(c["rate"]),
+                str(c["needed"]),
+                str(c["unknown"]),
+            )
         out.print(table)
 
 
@@ -189,13 +207,22 @@ def flags_table(frame: pl.DataFrame, titles: dict[str, str]) -> None:
 def rubric_table(frame: pl.DataFrame, pack: str, indicators: dict[str, str]) -> None:
     import polars as pl
 
+    from assess.kernel.unknown import to_fill_expr
+
     points = [c for c in frame.columns if c.startswith("points_")]
+    missing = pl.col("missing") if "missing" in frame.columns else pl.lit([], dtype=pl.List(pl.String))
     shown = frame.with_columns(
-        verdict=pl.when("verdict").then(pl.lit("符合")).otherwise(pl.lit("不符合")),
+        verdict=pl.when("verdict")
+        .then(pl.lit("符合"))
+        .when(pl.col("verdict").is_null())
+        .then(pl.format("待补数据：{}", to_fill_expr(missing)))
+        .otherwise(pl.lit("不符合")),
         score=pl.col("score").round(1),
     )
+    verdicts = frame["verdict"]
     _table(
-        f"{pack}：{int(frame['verdict'].sum())} 家符合（共 {frame.height} 家）",
+        f"{pack}：符合 {verdicts.sum()} 家，不符合 {(~verdicts).sum()} 家，待补数据 {verdicts.null_count()} 家"
+        f"（共 {frame.height} 家）",
         shown,
         {
             "city": "地市",
@@ -358,9 +385,12 @@ def explanation(found: dict) -> None:
     for rule in found["rules"]:
         said, title = rule["message"], rule["title"]
         text = said if said and said.startswith(title.split("（")[0]) else f"{title}：{said}" if said else title
-        out.print(f"  {'● 标记' if rule['flagged'] else '○ 未标记'} {escape(text)}")
+        mark = "? 待补数据" if rule["flagged"] is None else "● 标记" if rule["flagged"] else "○ 未标记"
+        out.print(f"  {mark} {escape(text)}")
     for rubric in found["rubrics"]:
-        verdict = "符合" if rubric["verdict"] else "不符合"
+        verdict = {True: "符合", False: "不符合", None: "待补数据"}[rubric["verdict"]]
+        if rubric["verdict"] is None:
+            verdict += f"（请补填{rubric['to_fill']}）"
         out.print(f"  {rubric['pack_id']}：得分 {rubric['score']:g}，{verdict}")
     score = found["score"]
     out.print("[bold]评分与指数[/bold]")
@@ -380,7 +410,8 @@ def explanation(found: dict) -> None:
         place += f"（符合门槛企业中第 {listed['position']}）" if listed["position"] else ""
         out.print(f"  {listed['title']}：{listed['status_text']}{place}")
         for gate in listed["gates"]:
-            out.print(f"    {'✓' if gate['passed'] else '✗'} {escape(gate['title'])}：{escape(gate['detail'])}")
+            mark = "?" if gate["passed"] is None else "✓" if gate["passed"] else "✗"
+            out.print(f"    {mark} {escape(gate['title'])}：{escape(gate['detail'])}")
         if listed["lacks"]:
             out.print(f"    差距：{escape(listed['lacks'])}")
 

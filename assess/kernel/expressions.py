@@ -26,7 +26,8 @@ _PREDICATES: tuple[type[exp.Expr], ...] = (
     exp.Boolean,
 )  # fmt: skip
 
-Scalar = bool | int | float | str
+Levels = tuple[str, ...]  # a set of choices a condition tests with IN, such as the institution levels counted
+Scalar = bool | int | float | str | Levels
 
 
 class ExpressionError(ValueError):
@@ -94,6 +95,8 @@ def substitute(tree: exp.Expr, parameters: Mapping[str, Scalar], populations: Ma
 
 
 def literal(value: Scalar) -> exp.Expr:
+    if isinstance(value, tuple):
+        return exp.Tuple(expressions=[exp.Literal.string(item) for item in value])
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, int | float):

@@ -86,8 +86,19 @@ def checked(
 
 
 def never_null(tree: exp.Expr) -> str:
-    """A condition as SQL that is false, never null, where a value it reads is missing."""
+    """A condition as SQL that is false, never null, where a value it reads is missing: for who a rule applies to,
+    an exclusion or a fast track (a claim the filing does not make does not hold)."""
     return f"coalesce({expressions.to_sql(tree)}, false)"
+
+
+def three_valued(tree: exp.Expr) -> str:
+    """A condition as SQL that is null where a value it needs is missing (待补数据): for verdicts and gates."""
+    return f"({expressions.to_sql(tree)})"
+
+
+def inputs(tree: exp.Expr) -> tuple[str, ...]:
+    """The feature columns a (substituted) condition reads, in the order it names them."""
+    return tuple(dict.fromkeys(c.name for c in tree.find_all(exp.Column) if c.name in FEATURE_NAMES))
 
 
 def compile_expression(
@@ -99,13 +110,16 @@ def compile_expression(
     *,
     predicate: bool,
     extra_columns: frozenset[str] = frozenset(),
+    keep_unknown: bool = False,
 ) -> str:
     """DuckDB SQL for an expression of a configuration file (a stage, an index component, a tier gate), checked
-    exactly as a rule's; a condition is false, never null, where a value it reads is missing."""
+    exactly as a rule's; a condition is false where a value it reads is missing, or with `keep_unknown` null."""
     tree = checked(
         path, label, text, values_of(parameters), populations.trees, predicate=predicate, extra_columns=extra_columns
     )
-    return never_null(tree) if predicate else expressions.to_sql(tree)
+    if not predicate:
+        return expressions.to_sql(tree)
+    return three_valued(tree) if keep_unknown else never_null(tree)
 
 
 def conjunction(names: list[str], populations: Populations) -> exp.Expr:
@@ -116,6 +130,21 @@ def conjunction(names: list[str], populations: Populations) -> exp.Expr:
 
 def unknown_populations(names: list[str], populations: Populations) -> list[str]:
     return [p for p in names if p not in populations.trees]
+
+
+def compile_gate(
+    path: Path,
+    label: str,
+    text: str,
+    parameters: dict[str, Parameter],
+    populations: Populations,
+    extra_columns: frozenset[str] = frozenset(),
+) -> tuple[str, tuple[str, ...]]:
+    """A gate of a configuration file as SQL that is null where an input is missing (待补数据), with its inputs."""
+    tree = checked(
+        path, label, text, values_of(parameters), populations.trees, predicate=True, extra_columns=extra_columns
+    )
+    return three_valued(tree), inputs(tree)
 
 
 def population_sql(path: Path, label: str, names: list[str], populations: Populations) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -86,12 +87,28 @@ def with_values(pack_id: str, parameters: dict[str, Parameter], changed: dict[st
         if isinstance(value, float) and not math.isfinite(value):
             raise PackError(f"参数「{pack_id}.{name}」应为有限的数字，收到的是「{value}」。")
         expected = _kind(parameters[name].value)
-        if _kind(value) != expected:
+        if isinstance(parameters[name].value, tuple) and isinstance(value, str | list | tuple):
+            changed = {**changed, name: levels(value) if isinstance(value, str) else tuple(map(str, value))}
+        elif _kind(value) != expected:
             raise PackError(f"参数「{pack_id}.{name}」应为{expected}，收到的是「{value}」。")
     return {name: p.model_copy(update={"value": changed.get(name, p.value)}) for name, p in parameters.items()}
 
 
+def single(name: str, value: Scalar) -> bool | int | float | str:
+    """A parameter that must be one value (a quota, a cut-off), refused if a file gives a list."""
+    if isinstance(value, tuple):
+        raise PackError(f"参数「{name}」应是一个值，不能是一组选项。")
+    return value
+
+
+def levels(text: str) -> tuple[str, ...]:
+    """A set of choices as typed on the command line: 市级、省级、国家级 (or with commas)."""
+    return tuple(item.strip() for item in re.split(r"[、,，]", text) if item.strip())
+
+
 def _kind(value: Scalar) -> str:
+    if isinstance(value, tuple):
+        return "一组选项（用顿号或逗号分隔）"
     if isinstance(value, bool):
         return "true 或 false"
     return "数字" if isinstance(value, int | float) else "文字"

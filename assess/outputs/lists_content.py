@@ -12,13 +12,15 @@ import polars as pl
 from assess import display
 from assess.chains import read_chain_map
 from assess.kernel.spec import Parameter
+from assess.kernel.unknown import to_fill_expr
 from assess.outputs.lists_workbook import ListSheet, ListsWorkbook, Threshold
 from assess.run import runs, stats
 from assess.run.config import Config
 from assess.store import Store
 from assess.tiers.packs import LoadedTier
+from assess.tiers.select import UNKNOWN
 
-_STATUS = {"selected": "入选", "near": "接近"}
+_STATUS = {"selected": "入选", "near": "接近", UNKNOWN: "待补数据"}
 _COUNTED = ("件", "家", "人", "项", "年", "万元", "%")
 
 
@@ -87,7 +89,7 @@ def versions(manifest: dict) -> pl.DataFrame:
 
 
 def _list_frame(store: Store, run: runs.Run, tier: LoadedTier, city: str | None) -> pl.DataFrame:
-    frame = runs.tier_results(store, run, tier.id, ("selected", "near"))
+    frame = runs.tier_results(store, run, tier.id, ("selected", "near", UNKNOWN))
     if city is not None:
         frame = frame.filter(pl.col("city") == city)
     return frame.select(
@@ -142,15 +144,14 @@ def _summary(
                 "key": name,
                 **{k: selected[k].filter(pl.col("city") == name).height for k in lists},
                 "no_rd": figures["no_rd"]["by_city"].get(name, 0),
-                "inst_firms": figures["institution_coverage"]["by_city"][name]["firms"],
-                "inst_covered": figures["institution_coverage"]["by_city"][name]["covered"],
-                "inst_rate": figures["institution_coverage"]["by_city"][name]["rate"],
+                "no_rd_unknown": figures["no_rd_unknown"]["by_city"].get(name, 0),
+                **_coverage_columns(figures["institution_coverage"]["by_city"][name]),
                 "inst_target": target,
             }
             for name in cities
         ]
     )
-    no_rd = runs.hits(store, run, stats.role_rule(run.manifest, stats.NO_RD), city)
+    no_rd = runs.hits(store, run, stats.role_rule(run.manifest, stats.NO_RD), city, unknown=True)
     coverage = (
         stats.city_chain_coverage(counts, run.year, city, store.contract, run.manifest)
         if city
@@ -158,20 +159,28 @@ def _summary(
     )
     rows = []
     for chain in store.contract.chains:
-        # A run saved before counts by city and chain were kept leaves a city's coverage by chain blank.
-        firms, covered = (coverage[chain]["firms"], coverage[chain]["covered"]) if coverage else (None, None)
+        in_chain = no_rd.filter(pl.col("chain") == chain)
         rows.append(
             {
                 "key": chain,
                 **{k: selected[k].filter(pl.col("chain") == chain).height for k in lists},
-                "no_rd": no_rd.filter(pl.col("chain") == chain).height,
-                "inst_firms": firms,
-                "inst_covered": covered,
-                "inst_rate": covered / firms if firms and covered is not None else None,
+                "no_rd": in_chain.filter(pl.col("verdict")).height,
+                "no_rd_unknown": in_chain.filter(pl.col("verdict").is_null()).height,
+                # A run saved before counts by city and chain were kept leaves a city's coverage by chain blank.
+                **_coverage_columns(coverage[chain] if coverage else None),
                 "inst_target": target,
             }
         )
-    return by_city, pl.DataFrame(rows, schema_overrides={"inst_firms": pl.Int64, "inst_covered": pl.Int64})
+    counted = {name: pl.Int64 for name in ("inst_firms", "inst_covered", "inst_unknown", "inst_needed")}
+    return by_city, pl.DataFrame(rows, schema_overrides=counted)
+
+
+def _coverage_columns(figures: dict | None) -> dict:
+    """A coverage figure of `stats.coverage` as the 汇总 columns; blank when the run kept none."""
+    names = {"inst_firms": "firms", "inst_covered": "covered", "inst_unknown": "unknown", "inst_needed": "needed"}
+    return {column: figures[key] if figures else None for column, key in names.items()} | {
+        "inst_rate": figures["rate"] if figures else None
+    }
 
 
 def _problems(store: Store, uploads: list[int], city: str | None) -> pl.DataFrame:
@@ -188,6 +197,56 @@ def _problems(store: Store, uploads: list[int], city: str | None) -> pl.DataFram
         frames.append(found)
     columns = ["upload_id", "file", "sheet", "row", "column", "code", "level", "value", "message"]
     return pl.concat(frames).select(columns) if frames else pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+
+
+TO_FILL = "I-TO-FILL"  # the problem code of a verdict a missing input left open
+
+
+def _to_fill(store: Store, run: runs.Run, config: Config, city: str | None) -> pl.DataFrame:
+    """The 数据问题 rows of the run's open verdicts (待补数据): the 一清零 and 一提升 rules, the rubrics and the lists,
+    each at the row of the firm's filing in force, saying what to fill in."""
+    found = []
+    for role in (stats.NO_RD, stats.INSTITUTION):
+        rule = stats.role_rule(run.manifest, role)
+        title = config.rules.role(role).pack.title.split("：")[0]
+        open_ = runs.hits(store, run, rule, city, unknown=True).filter(pl.col("verdict").is_null())
+        found.append(
+            open_.select("credit_code", said=pl.format("{}：请补填{}", pl.lit(title), to_fill_expr(pl.col("missing"))))
+        )
+    for pack in config.rules.packs:
+        if pack.rubric is None:
+            continue
+        frame = runs.rubric(store, run, pack.id)
+        if "missing" in frame.columns:  # a run saved before verdicts could be unknown has none open
+            open_ = frame.filter(pl.col("verdict").is_null())
+            said = pl.format(
+                "{}：无法判断，请补填{}", pl.lit(pack.pack.title.split("（")[0]), to_fill_expr(pl.col("missing"))
+            )
+            found.append(open_.select("credit_code", said=said))
+    for tier in config.tiers:
+        open_ = runs.tier_results(store, run, tier.id, (UNKNOWN,))
+        found.append(open_.select("credit_code", said=pl.format("{}：{}", pl.lit(tier.pack.title), pl.col("lacks"))))
+    by_firm = pl.concat(found).group_by("credit_code", maintain_order=True).agg(pl.col("said").str.join("；"))
+    where = store.con.sql(
+        """
+        SELECT f.credit_code, f.upload_id, u.file_name AS file, f.sheet, f.row_number AS row, f.city
+        FROM filings AS f JOIN uploads AS u USING (upload_id) WHERE f.year = $year
+        """,
+        params={"year": run.year},
+    ).pl()
+    if city is not None:
+        where = where.filter(pl.col("city") == city)
+    return by_firm.join(where, on="credit_code", how="inner").select(
+        "upload_id",
+        "file",
+        "sheet",
+        "row",
+        column=pl.lit(None, pl.String),
+        code=pl.lit(TO_FILL),
+        level=pl.lit("info"),
+        value=pl.lit(None, pl.String),
+        message=pl.format("{}（{}）", "said", "credit_code"),
+    )
 
 
 def workbook_content(
@@ -228,5 +287,8 @@ def workbook_content(
             store, run, stats.role_rule(run.manifest, stats.INSTITUTION), city, ["revenue", "rd_institution"]
         ),
         lists=tuple(ListSheet(tier.id, tier.pack.sheet, lists[tier.id]) for tier in config.tiers),
-        problems=_problems(store, run.manifest["uploads"], city),
+        problems=pl.concat(
+            [_problems(store, run.manifest["uploads"], city), _to_fill(store, run, config, city)],
+            how="vertical_relaxed",
+        ),
     )

@@ -64,11 +64,15 @@ UPLOAD_HEADERS = ("编号", "文件", "SHA-256", "上传时间")
 VERSION_HEADERS = ("项目", "版本", "SHA-256")
 THRESHOLD_HEADERS = ("来源", "参数", "说明", "取值", "依据")
 # After one count column per list (its sheet's name), the targets' columns of 汇总.
-TARGET_COUNTS = ("no_rd", "inst_firms", "inst_covered")
+# 待补数据: firms whose inputs are missing, counted apart; the coverage rate is over the others.
+TARGET_COUNTS = ("no_rd", "no_rd_unknown", "inst_firms", "inst_covered", "inst_unknown", "inst_needed")
 TARGET_HEADERS = (
     "无研发活动（家，目标清零）",
+    "一清零待补数据（家）",
     "营收{floor}以上企业（家）",  # the 一提升 pack's revenue floor, as the run used it
     "有研发机构（家）",
+    "一提升待补数据（家）",
+    "还需建立研发机构（家）",
     "研发机构覆盖率",
     "覆盖率目标",
 )
@@ -113,7 +117,7 @@ class ListsWorkbook:
     thresholds: tuple[Threshold, ...]
     notes: tuple[str, ...]  # extra lines for 说明
     institution_floor: str  # the revenue floor of the 一提升 coverage, as read: "1亿元"
-    # key, one count per list (by its id), no_rd, inst_firms, inst_covered, inst_rate (0-1|null), inst_target (0-1)
+    # key, one count per list (by its id), then TARGET_COUNTS, inst_rate (0-1|null), inst_target (0-1)
     by_city: pl.DataFrame
     by_chain: pl.DataFrame  # the same columns, key being the chain
     no_rd: pl.DataFrame  # credit_code, name, city, chain, direction, revenue, rd_expense, message
@@ -307,7 +311,7 @@ class _SummaryLayout:
     @property
     def split(self) -> int:
         """The right-hand chart starts under 营收…以上企业 (the firms the coverage counts)."""
-        return 1 + len(self.lists) + 2
+        return 1 + len(self.lists) + TARGET_COUNTS.index("inst_firms") + 1
 
 
 def _write_summary(sheet: Worksheet, content: ListsWorkbook) -> None:
@@ -335,8 +339,11 @@ def _summary_rows(frame: pl.DataFrame, layout: _SummaryLayout) -> list[tuple[obj
     counts = layout.counts
     rows = frame.select("key", *counts, _finite(frame, "inst_rate"), _finite(frame, "inst_target")).rows()
     sums = [int(frame.get_column(name).sum()) for name in counts]
-    firms, covered = sums[counts.index("inst_firms")], sums[counts.index("inst_covered")]
-    return [*rows, (TOTAL, *sums, covered / firms if firms else None, _total_target(frame))]
+    judged = sums[counts.index("inst_firms")] - sums[counts.index("inst_unknown")]
+    covered, target = sums[counts.index("inst_covered")], _total_target(frame)
+    if target is not None:  # the total's gap from the total's figures, not the sum of the keys' rounded gaps
+        sums[counts.index("inst_needed")] = max(0, math.ceil(round(target * judged, 9)) - covered)
+    return [*rows, (TOTAL, *sums, covered / judged if judged else None, target)]
 
 
 def _total_target(frame: pl.DataFrame) -> float | None:

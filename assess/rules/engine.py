@@ -1,7 +1,9 @@
 """Evaluating compiled packs against the features of one year, in DuckDB.
 
-All flag rules of all packs are evaluated in one scan of the feature view; DuckDB returns only the flagged firms and
-the counts by province, city, direction, chain and city-and-chain. Rubrics are scored the same way, one query per pack.
+All flag rules of all packs are evaluated in one scan of the feature view; DuckDB returns only the flagged firms (and
+those whose verdict is unknown for a missing input) and the counts by province, city, direction, chain and
+city-and-chain. Rubrics are scored the same way, one query per pack. A verdict is true, false or null (待补数据): SQL's
+three-valued logic decides, and each null verdict carries the inputs that were missing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import polars as pl
 
 from assess.features import view_for
 from assess.kernel.messages import message
+from assess.kernel.unknown import UNKNOWN, missing, to_fill_expr
 from assess.rules.packs import CompiledRule, LoadedPack, RuleSet
 
 IDENTITY = ("credit_code", "name", "year", "city", "direction", "chain")
@@ -20,15 +23,17 @@ IDENTITY = ("credit_code", "name", "year", "city", "direction", "chain")
 
 @dataclass(frozen=True)
 class FlagResult:
-    hits: pl.DataFrame  # rule_id, identity columns, message
-    counts: pl.DataFrame  # rule_id, year, level (province/city/direction/chain/city_chain), key, population, hits
+    hits: pl.DataFrame  # rule_id, identity columns, message, verdict (true, or null: 待补数据), missing
+    # rule_id, year, level (province/city/direction/chain/city_chain), key, population, hits, unknown
+    counts: pl.DataFrame
 
 
 def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | None) -> FlagResult:
     """`year` None evaluates every year in the store. Two queries over the same rule columns: the flagged firms with
     what their messages need, and the counts; nothing row by row is materialised in between."""
     compiled = rules.flag_rules
-    message_columns = sorted({c for rule in compiled for c in rule.columns} - set(IDENTITY))
+    read = {c for rule in compiled for c in (*rule.columns, *rule.inputs)}
+    message_columns = sorted(read - set(IDENTITY))
     booleans = ", ".join(
         f"{rule.population_sql} AS pop_{i}, {rule.population_sql} AND {rule.condition_sql} AS hit_{i}"
         for i, rule in enumerate(compiled)
@@ -38,15 +43,20 @@ def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | N
     flagged = con.sql(
         f"""
         SELECT * FROM (SELECT {", ".join((*IDENTITY, *message_columns))}, {booleans} {source})
-        WHERE {" OR ".join(f"hit_{i}" for i in range(len(compiled))) or "false"}
+        WHERE {" OR ".join(f"hit_{i} IS NOT false" for i in range(len(compiled))) or "false"}
         """,
         params={"year": year},
     ).pl()
+    counted = ", ".join(
+        f"count_if(pop_{i}) AS pop_{i}, count_if(coalesce(hit_{i}, false)) AS hit_{i},"
+        f" count_if(hit_{i} IS NULL) AS unknown_{i}"
+        for i in range(len(compiled))
+    )
     grouped = con.sql(
         f"""
         SELECT year, city, direction, chain,
                GROUPING(city) AS no_city, GROUPING(direction) AS no_direction, GROUPING(chain) AS no_chain,
-               {", ".join(f"count_if(pop_{i}) AS pop_{i}, count_if(hit_{i}) AS hit_{i}" for i in range(len(compiled)))}
+               {counted}
         FROM (SELECT year, city, direction, chain, {booleans} {source})
         GROUP BY GROUPING SETS ((year), (year, city), (year, direction), (year, chain), (year, city, chain))
         """,
@@ -56,14 +66,28 @@ def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | N
 
 
 def _hits(flagged: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataFrame:
-    """One row per firm and rule it is flagged by (in no particular order: readers sort)."""
+    """One row per firm and rule it is flagged by, or that cannot judge it for a missing input (verdict null, with
+    the inputs missing and what to fill in), in no particular order: readers sort."""
     frames = [
-        flagged.filter(pl.col(f"hit_{i}")).select(
-            pl.lit(rule.id).alias("rule_id"), *IDENTITY, message=message(rule.message, flagged.schema)
+        flagged.filter(pl.col(f"hit_{i}").is_null() | pl.col(f"hit_{i}"))
+        .select(
+            pl.lit(rule.id).alias("rule_id"),
+            *IDENTITY,
+            message=message(rule.message, flagged.schema),
+            verdict=pl.col(f"hit_{i}"),
+            missing=missing(rule.inputs),
+        )
+        .with_columns(
+            message=pl.when(pl.col("verdict")).then("message").otherwise(unknown_message(rule.title, pl.col("missing")))
         )
         for i, rule in enumerate(compiled)
     ]
     return pl.concat(frames)
+
+
+def unknown_message(title: str, names: pl.Expr) -> pl.Expr:
+    """The sentence for a verdict that a missing input leaves open."""
+    return pl.format("{}：无法判断“{}”，请补填{}", pl.lit(UNKNOWN), pl.lit(title), to_fill_expr(names))
 
 
 CITY_CHAIN = "city_chain"  # the level of counts by city and chain
@@ -97,6 +121,7 @@ def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.Dat
             .otherwise(pl.coalesce("city", "direction", "chain")),
             population=pl.col(f"pop_{i}").cast(pl.Int64),
             hits=pl.col(f"hit_{i}").cast(pl.Int64),
+            unknown=pl.col(f"unknown_{i}").cast(pl.Int64),
         )
         for i, rule in enumerate(compiled)
     ]
@@ -106,18 +131,20 @@ def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.Dat
 
 
 def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: int) -> pl.DataFrame:
-    """One row per firm with a filing that year: each gate, the points per indicator, score, verdicts."""
+    """One row per firm with a filing that year: each gate, the points per indicator, score, verdicts, and for a
+    verdict left open by a missing input (null), the inputs of the open gates that were missing (`missing`)."""
     rubric = loaded.rubric
     assert rubric is not None
-    gates = [f"{sql} AS gate_{gid}" for gid, _, sql in rubric.gates]
+    gates = [f"{g.sql} AS gate_{g.id}" for g in rubric.gates]
     points = [f"{i.points_sql} AS points_{i.id}" for i in rubric.indicators]
-    tracks = [f"{sql} AS track_{tid}" for tid, _, sql in rubric.fast_track]
+    tracks = [f"{t.sql} AS track_{t.id}" for t in rubric.fast_track]
     score = " + ".join(f"points_{i.id}" for i in rubric.indicators) or "0"
-    all_gates = " AND ".join(f"gate_{gid}" for gid, _, _ in rubric.gates) or "true"
-    any_track = " OR ".join(f"track_{tid}" for tid, _, _ in rubric.fast_track) or "false"
-    conditions = [sql for _, _, sql in (*rubric.gates, *rubric.fast_track)]
+    all_gates = " AND ".join(f"gate_{g.id}" for g in rubric.gates) or "true"
+    any_track = " OR ".join(f"track_{t.id}" for t in rubric.fast_track) or "false"
+    conditions = [c.sql for c in (*rubric.gates, *rubric.fast_track)]
+    inputs = [c for c in dict.fromkeys(c for g in rubric.gates for c in g.inputs) if c not in IDENTITY]
     view = view_for([*conditions, *(i.points_sql for i in rubric.indicators)])
-    return con.sql(
+    frame = con.sql(
         f"""
         WITH base AS (
             SELECT *, {", ".join((*gates, *points, *tracks)) or "NULL AS nothing"}
@@ -127,10 +154,26 @@ def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: in
         SELECT {", ".join(IDENTITY)}, {", ".join(c.split(" AS ")[-1] for c in (*gates, *points, *tracks))},
                score, {all_gates} AS gates_passed, {rubric.passing_sql} AS score_passed, {any_track} AS fast_track,
                {all_gates} AND ({rubric.passing_sql} OR {any_track}) AS verdict
+               {"".join(f", {c} AS input_{c}" for c in inputs)}
         FROM scored ORDER BY city, credit_code
         """,
         params={"year": year},
     ).pl()
+    none = pl.lit([], dtype=pl.List(pl.String))
+    open_gates = [
+        pl.when(pl.col(f"gate_{g.id}").is_null())
+        .then(missing([f"input_{c}" for c in g.inputs if c in inputs]))
+        .otherwise(none)
+        for g in rubric.gates
+    ]
+    found = (
+        pl.concat_list(open_gates).list.eval(pl.element().str.strip_prefix("input_")).list.unique(maintain_order=True)
+        if open_gates
+        else pl.lit([], dtype=pl.List(pl.String))
+    )
+    return frame.with_columns(
+        missing=pl.when(pl.col("verdict").is_null()).then(found).otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    ).drop(f"input_{c}" for c in inputs)
 
 
 def evaluate_rules(
@@ -139,7 +182,7 @@ def evaluate_rules(
     """Per firm with a filing that year and per rule r: `applies_r` (in the rule's population and scope), `holds_r`
     (flagged) and `message_r` (the rule's message, or its 'otherwise' message where it applies but does not hold).
     Explanations use this where the hit list alone would leave a firm's near misses unexplained."""
-    columns = sorted({c for rule in rules for c in rule.columns} - {"credit_code"})
+    columns = sorted({c for rule in rules for c in (*rule.columns, *rule.inputs)} - {"credit_code"})
     booleans = ", ".join(
         f"{rule.population_sql} AS applies_{i}, {rule.population_sql} AND {rule.condition_sql} AS holds_{i}"
         for i, rule in enumerate(rules)
@@ -160,8 +203,14 @@ def evaluate_rules(
             pl.col(f"holds_{i}").alias(f"holds_{short}"),
             pl.when(pl.col(f"holds_{i}"))
             .then(said)
+            .when(pl.col(f"applies_{i}") & pl.col(f"holds_{i}").is_null())
+            .then(unknown_message(rule.title, missing(rule.inputs)))
             .when(pl.col(f"applies_{i}"))
             .then(otherwise)
             .alias(f"message_{short}"),
+            pl.when(pl.col(f"applies_{i}") & pl.col(f"holds_{i}").is_null())
+            .then(missing(rule.inputs))
+            .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+            .alias(f"missing_{short}"),
         ]
     return frame.select(outputs)

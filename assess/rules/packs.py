@@ -22,8 +22,10 @@ from assess.kernel.populations import (
     Populations,
     checked,
     conjunction,
+    inputs,
     load_populations,
     never_null,
+    three_valued,
     unknown_populations,
 )
 from assess.kernel.spec import (
@@ -113,11 +115,12 @@ class Pack(SpecModel):
 class CompiledRule:
     id: str  # pack.rule
     title: str
-    population_sql: str  # populations and scope: who the rule applies to
-    condition_sql: str  # among them, who is flagged
+    population_sql: str  # populations and scope: who the rule applies to (never null)
+    condition_sql: str  # among them, who is flagged; null where an input is missing (待补数据)
     message: str  # template with {column} placeholders; parameters already filled in
     otherwise: str | None  # the same, for a firm the rule applies to but does not flag
     columns: tuple[str, ...]  # feature columns the messages name
+    inputs: tuple[str, ...]  # feature columns the condition reads: the ones to fill in when it is unknown
 
 
 @dataclass(frozen=True)
@@ -128,11 +131,19 @@ class CompiledIndicator:
 
 
 @dataclass(frozen=True)
+class CompiledCondition:
+    id: str
+    title: str
+    sql: str
+    inputs: tuple[str, ...]  # feature columns it reads
+
+
+@dataclass(frozen=True)
 class CompiledRubric:
-    gates: tuple[tuple[str, str, str], ...]  # (id, title, sql)
+    gates: tuple[CompiledCondition, ...]  # null where an input is missing
     indicators: tuple[CompiledIndicator, ...]
     passing_sql: str  # over `score` and `points_<indicator>`
-    fast_track: tuple[tuple[str, str, str], ...]
+    fast_track: tuple[CompiledCondition, ...]  # false where an input is missing: a claim not made
 
 
 @dataclass(frozen=True)
@@ -178,17 +189,18 @@ def _compile_rule(
         id=rule_id,
         title=rule.title,
         population_sql=never_null(population),
-        condition_sql=never_null(condition),
+        condition_sql=three_valued(condition),
         message=message,
         otherwise=otherwise,
         columns=tuple(dict.fromkeys((*columns, *otherwise_columns))),
+        inputs=inputs(condition),
     )
 
 
 def _compile_rubric(path: Path, pack: Pack, values: dict[str, Scalar], populations: Populations) -> CompiledRubric:
-    def condition(item: Condition) -> tuple[str, str, str]:
+    def condition(item: Condition, *, gate: bool) -> CompiledCondition:
         tree = checked(path, f"{pack.id}.{item.id}", item.condition, values, populations.trees, predicate=True)
-        return item.id, item.title, never_null(tree)
+        return CompiledCondition(item.id, item.title, three_valued(tree) if gate else never_null(tree), inputs(tree))
 
     indicators = []
     for indicator in pack.indicators:
@@ -213,10 +225,10 @@ def _compile_rubric(path: Path, pack: Pack, values: dict[str, Scalar], populatio
         extra_columns=points_columns,
     )
     return CompiledRubric(
-        gates=tuple(condition(g) for g in pack.gates),
+        gates=tuple(condition(g, gate=True) for g in pack.gates),
         indicators=tuple(indicators),
         passing_sql=never_null(passing),
-        fast_track=tuple(condition(f) for f in pack.fast_track),
+        fast_track=tuple(condition(f, gate=False) for f in pack.fast_track),
     )
 
 

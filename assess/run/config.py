@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from assess.contract import load_contract
 from assess.kernel.expressions import Scalar
 from assess.kernel.spec import PackError
-from assess.rules.packs import ROLE_TITLES, RuleSet, load_rules, with_overrides
+from assess.rules.packs import ROLE_TITLES, LoadedPack, RuleSet, load_rules, with_overrides
 from assess.scoring.config import SCORING_FOLDER, ScoringConfig, load_scoring
 from assess.store import file_sha256
 from assess.tiers.packs import TIERS_FOLDER, LoadedTier, load_tiers
@@ -40,6 +41,21 @@ class Config:
         }
 
 
+def _check_levels(pack: LoadedPack) -> None:
+    """The institution levels the coverage counts must be levels a filing can give (not 无)."""
+    levels = pack.pack.parameters.get("institution_levels")
+    if levels is None:
+        return
+    known = list(load_contract().field("rd_institution").choices)[1:]
+    chosen = levels.value if isinstance(levels.value, tuple) else (str(levels.value),)
+    wrong = [level for level in chosen if level not in known]
+    if wrong or not chosen or not isinstance(levels.value, tuple):
+        raise PackError(
+            f"规则文件「{pack.path.name}」的 institution_levels 应是 {'、'.join(known)} 中的一个或几个（列表），"
+            f"现为「{'、'.join(map(str, chosen))}」。"
+        )
+
+
 def load_config(directory: Path, overrides: dict[str, Scalar] | None = None) -> Config:
     overrides = overrides or {}
     packs = {key.split(".", 1)[0] for key in overrides}
@@ -63,6 +79,7 @@ def load_config(directory: Path, overrides: dict[str, Scalar] | None = None) -> 
     for_rules = {key: value for key, value in overrides.items() if key not in for_tiers}
     if for_rules:
         rules = with_overrides(rules, for_rules)
+    _check_levels(rules.role("institution_coverage"))
     scoring = load_scoring(rules)
     cutoff = float(scoring.classifier.spec.value("cutoff"))
     return Config(directory, rules, scoring, load_tiers(rules, cutoff, overrides=for_tiers))

@@ -80,7 +80,7 @@ class RunContext:
         """Every tier's list from the scores relation, in the declared order. The exclusions read which firms the
         flag rules flagged and which the lists drawn before took (科技领军 before 科技小巨人: one firm, one tier)."""
         marked = Marked(flagged={}, selected={})
-        for rule_id, code in self.flags.hits.select("rule_id", "credit_code").iter_rows():
+        for rule_id, code in self.flags.hits.filter(pl.col("verdict")).select("rule_id", "credit_code").iter_rows():
             marked.flagged.setdefault(rule_id, set()).add(code)
         drawn: dict[str, pl.DataFrame] = {}
         for tier in drawing_order(self.config.tiers):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from assess import display
 from assess.chains import industry_names, read_chain_map
 from assess.contract import load_contract
 from assess.features import BY_NAME, FEATURES
@@ -23,7 +24,9 @@ _LEVELS = {"base": "本年", "history": "历年", "peer": "同行"}
 def _parameters(parameters: dict[str, Parameter]) -> list[str]:
     lines = ["| 参数 | 值 | 单位 | 依据 | 说明 |", "|---|---|---|---|---|"]
     for name, p in parameters.items():
-        lines.append(f"| `{name}` | {p.value} | {p.unit or ''} | {BASIS_LABELS[p.basis]} | {p.title} |")
+        lines.append(
+            f"| `{name}` | {display.value(p.value, None)} | {p.unit or ''} | {BASIS_LABELS[p.basis]} | {p.title} |"
+        )
     return lines
 
 
@@ -158,6 +161,10 @@ def render(rules: RuleSet, scoring: ScoringConfig, tiers: tuple[LoadedTier, ...]
         "",
         "本文件由 `.venv/bin/python -m assess.run.docs docs/rules.md` 从 `rules/` 生成。"
         "依据标注：[政策] 山东省实施方案；[官方] 国家规章或统计标准；[默认] 未见公开数字，由本系统设定、可配置。",
+        "",
+        "缺数据不等于“否”：规则的标记条件、评分规则包的门槛和清单的门槛所需的数据缺失时，结论是“待补数据”，"
+        "不算符合，也不算不符合（已能判断为不符合的仍是不符合）；待补数据的企业在统计中单列，覆盖率按能判断的企业计算，"
+        "清单中不入选也不列为接近，数据问题表列出应补填的项目。规则的适用人群、排除条件和直通条件缺数据时按不适用处理。",
         "",
         "## 人群定义（`rules/populations.yaml`）",
         "",

@@ -9,6 +9,7 @@ import json
 import polars as pl
 
 from assess.kernel.messages import message
+from assess.kernel.unknown import to_fill
 from assess.rules.engine import evaluate_rules
 from assess.rules.packs import RuleSet
 from assess.run import runs
@@ -81,7 +82,9 @@ def _rules(store: Store, rules: RuleSet, year: int, credit_code: str) -> list[di
                     {
                         "rule_id": rule.id,
                         "title": rule.title,
-                        "flagged": row[f"holds_{short}"],
+                        "flagged": row[f"holds_{short}"],  # null: 待补数据, the inputs in `missing`
+                        "missing": row[f"missing_{short}"],
+                        "to_fill": to_fill(row[f"missing_{short}"]),
                         "message": row[f"message_{short}"],
                     }
                 )
@@ -96,13 +99,16 @@ def _rubrics(store: Store, run: runs.Run, credit_code: str) -> list[dict]:
     found = []
     for pack_id, text in rows:
         result = json.loads(text)
+        missing = result.get("missing") or []  # a run saved before verdicts could be unknown kept none
         found.append(
             {
                 "pack_id": pack_id,
                 "score": result["score"],
                 "gates_passed": result["gates_passed"],
                 "fast_track": result["fast_track"],
-                "verdict": result["verdict"],
+                "verdict": result["verdict"],  # null: 待补数据, the inputs in `missing`
+                "missing": missing,
+                "to_fill": to_fill(missing),
             }
         )
     return found
@@ -119,15 +125,19 @@ def _tier(ctx: RunContext, run: runs.Run, tier: LoadedTier, scores: str, credit_
     ).fetchall()
     status, rank, position, value, lacks = placed[0] if placed else (None, None, None, row["value"], None)
     frame = pl.DataFrame(rows)
-    gates = [
-        {
-            "id": gate.id,
-            "title": gate.title,
-            "passed": bool(row[f"gate_{gate.id}"]),
-            "detail": frame.select(message(gate.message, frame.schema)).item(),
-        }
-        for gate in (tier.gates if rows else ())
-    ]
+    gates = []
+    for gate in tier.gates if rows else ():
+        missing = [c for c in gate.inputs if row.get(c, 0) is None]
+        gates.append(
+            {
+                "id": gate.id,
+                "title": gate.title,
+                "passed": row[f"gate_{gate.id}"],  # null: 待补数据, the inputs in `missing`
+                "missing": missing,
+                "to_fill": to_fill(missing),
+                "detail": frame.select(message(gate.message, frame.schema)).item(),
+            }
+        )
     return {
         "list_id": tier.id,
         "title": tier.pack.title,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from assess.kernel.spec import Parameter
 from assess.rules.engine import FlagResult, evaluate_rubric
 from assess.run.context import RunContext
 from assess.store import Store, StoreError
@@ -61,7 +62,7 @@ def manifest(ctx: RunContext) -> dict:
                 "sha256": p.sha256,
                 "role": p.pack.role,
                 "rules": [rule.id for rule in p.rules],
-                "parameters": {name: parameter.value for name, parameter in p.pack.parameters.items()},
+                "parameters": recorded(p.pack.parameters),
             }
             for p in config.rules.packs
         ],
@@ -72,6 +73,11 @@ def manifest(ctx: RunContext) -> dict:
     }
 
 
+def recorded(parameters: dict[str, Parameter]) -> dict:
+    """Parameter values as a manifest keeps them (JSON: a set of choices as a list)."""
+    return {name: list(p.value) if isinstance(p.value, tuple) else p.value for name, p in parameters.items()}
+
+
 def tiers_manifest(tiers: tuple[LoadedTier, ...]) -> list[dict]:
     """The tier packs as a run's manifest records them."""
     return [
@@ -80,7 +86,7 @@ def tiers_manifest(tiers: tuple[LoadedTier, ...]) -> list[dict]:
             "version": t.pack.version,
             "file": f"tiers/{t.path.name}",
             "sha256": t.sha256,
-            "parameters": {name: p.value for name, p in t.pack.parameters.items()},
+            "parameters": recorded(t.pack.parameters),
         }
         for t in tiers
     ]
@@ -187,20 +193,27 @@ def latest(store: Store, year: int) -> Run:
     return Run(run_id=run_id, year=year_, created_at=created, manifest=json.loads(text))
 
 
-def hits(store: Store, run: Run, rule_id: str | None = None, city: str | None = None) -> pl.DataFrame:
+def hits(
+    store: Store, run: Run, rule_id: str | None = None, city: str | None = None, *, unknown: bool = False
+) -> pl.DataFrame:
+    """The firms a rule flagged (verdict true), or with `unknown` those it could not judge for a missing input
+    (verdict null, `missing` naming the inputs); with both, all of them."""
     return store.con.sql(
         """
-        SELECT rule_id, credit_code, name, year, city, direction, chain, message FROM rule_hits
+        SELECT rule_id, credit_code, name, year, city, direction, chain, message, verdict,
+               coalesce(missing, []::VARCHAR[]) AS missing
+        FROM rule_hits
         WHERE run_id = $run AND ($rule IS NULL OR rule_id = $rule) AND ($city IS NULL OR city = $city)
-        ORDER BY rule_id, city, credit_code
+          AND (verdict OR (verdict IS NULL AND $unknown))
+        ORDER BY rule_id, verdict IS NULL, city, credit_code
         """,
-        params={"run": run.run_id, "rule": rule_id, "city": city},
+        params={"run": run.run_id, "rule": rule_id, "city": city, "unknown": unknown},
     ).pl()
 
 
 def counts(store: Store, run: Run) -> pl.DataFrame:
     return store.con.sql(
-        "SELECT rule_id, year, level, key, population, hits FROM rule_counts WHERE run_id = $run",
+        "SELECT rule_id, year, level, key, population, hits, unknown FROM rule_counts WHERE run_id = $run",
         params={"run": run.run_id},
     ).pl()
 

@@ -12,7 +12,7 @@ import polars as pl
 from assess.run import runs
 from assess.run.context import RunContext
 
-STATUS_ORDER = ("selected", "near", "eligible", "excluded")
+STATUS_ORDER = ("selected", "near", "eligible", "unknown", "excluded")
 KEY = ["list_id", "city", "status"]
 
 

@@ -1,10 +1,14 @@
 """The plan's two firm-level targets as figures: firms without R&D activity (target 0) and R&D-institution coverage
 among the larger firms (target about 70%, the `yitisheng` pack's `coverage_target`), for the province, each city,
 each of the 29 directions (`by_chain`) and each of the 11 flagship chains (`by_flagship_chain`, which also counts a
-firm whose chain is known but not its direction). Thresholds and target come from the run's manifest, so old runs
-read as they ran; a run saved before chain counts were kept gives its chains as the sums of their directions."""
+firm whose chain is known but not its direction). A firm whose inputs are missing is counted apart as 待补数据
+(`unknown`), neither inside nor outside a target: coverage is over the firms that can be judged. Thresholds and
+target come from the run's manifest, so old runs read as they ran; a run saved before chain counts were kept gives
+its chains as the sums of their directions."""
 
 from __future__ import annotations
+
+import math
 
 import polars as pl
 
@@ -37,20 +41,38 @@ def _directions(contract: Contract) -> list[str]:
     return [d for directions in contract.chains.values() for d in directions]
 
 
-def _by(counts: pl.DataFrame, rule_id: str, level: str) -> dict[str | None, tuple[int, int]]:
+Counted = tuple[int, int, int]  # population, flagged, unknown
+NONE: Counted = (0, 0, 0)
+
+
+def _by(counts: pl.DataFrame, rule_id: str, level: str) -> dict[str | None, Counted]:
     rows = counts.filter((pl.col("rule_id") == rule_id) & (pl.col("level") == level))
-    return {key: (population, hits) for key, population, hits in rows.select("key", "population", "hits").iter_rows()}
+    return {key: (p, h, u) for key, p, h, u in rows.select("key", "population", "hits", "unknown").iter_rows()}
 
 
-def _coverage(population: int, hits: int) -> dict:
-    covered = population - hits
-    return {"firms": population, "covered": covered, "rate": covered / population if population else None}
+def coverage(counted: Counted, target: float) -> dict:
+    """Coverage among the firms that can be judged: those with an institution (`covered`), those whose institution
+    level is not filed (`unknown`, 待补数据), the rate over the rest, and how many more firms need an institution for
+    the rate to reach the target (`needed`)."""
+    population, hits, unknown = counted
+    judged = population - unknown
+    covered = judged - hits
+    needed = max(0, math.ceil(round(target * judged, 9)) - covered)
+    return {
+        "firms": population,
+        "covered": covered,
+        "unknown": unknown,
+        "rate": covered / judged if judged else None,
+        "needed": needed,
+    }
 
 
 def targets(counts: pl.DataFrame, year: int, contract: Contract, manifest: dict) -> dict:
     """The `assess stats` figures for one year from a run's counts (cities and directions without firms show 0),
     with the thresholds and target that run used."""
     counts = counts.filter(pl.col("year") == year)
+    if "unknown" not in counts.columns:  # counts kept before verdicts could be unknown
+        counts = counts.with_columns(unknown=pl.lit(0, pl.Int64))
     no_rd_pack, institution_pack = (
         role_pack(manifest, NO_RD)["parameters"],
         role_pack(manifest, INSTITUTION)["parameters"],
@@ -63,25 +85,31 @@ def targets(counts: pl.DataFrame, year: int, contract: Contract, manifest: dict)
         "by_flagship_chain": ("chain", list(contract.chains)),
     }
 
-    def no_rd(level: str) -> int:
-        return _by(counts, no_rd_rule, level).get(None, (0, 0))[1]
-
+    target = float(institution_pack["coverage_target"])
+    province_no_rd = _by(counts, no_rd_rule, "province").get(None, NONE)
     result: dict = {
         "year": year,
-        "no_rd": {"province": no_rd("province")},
-        "institution_coverage": {},
+        "no_rd": {"province": province_no_rd[1]},
+        "no_rd_unknown": {"province": province_no_rd[2]},
+        "institution_coverage": {
+            "province": coverage(_by(counts, institution_rule, "province").get(None, NONE), target)
+        },
         "thresholds": {
             "no_rd_revenue_min": no_rd_pack["revenue_min"],
             "institution_revenue_min": institution_pack["revenue_min"],
             "coverage_target": institution_pack["coverage_target"],
+            # A run that named no levels (before the choice was a parameter) counted every level but 无.
+            "institution_levels": institution_pack.get(
+                "institution_levels", list(contract.field("rd_institution").choices)[1:]
+            ),
         },
     }
-    result["institution_coverage"]["province"] = _coverage(*_by(counts, institution_rule, "province").get(None, (0, 0)))
     for name, (level, keys) in groups.items():
         no_rd_by = _by(counts, no_rd_rule, level)
         coverage_by = _by(counts, institution_rule, level)
-        result["no_rd"][name] = {key: no_rd_by.get(key, (0, 0))[1] for key in keys}
-        result["institution_coverage"][name] = {key: _coverage(*coverage_by.get(key, (0, 0))) for key in keys}
+        result["no_rd"][name] = {key: no_rd_by.get(key, NONE)[1] for key in keys}
+        result["no_rd_unknown"][name] = {key: no_rd_by.get(key, NONE)[2] for key in keys}
+        result["institution_coverage"][name] = {key: coverage(coverage_by.get(key, NONE), target) for key in keys}
     return result
 
 
@@ -92,8 +120,11 @@ def city_chain_coverage(
     rows = counts.filter((pl.col("year") == year) & (pl.col("level") == CITY_CHAIN))
     if rows.is_empty():
         return None
+    if "unknown" not in rows.columns:
+        rows = rows.with_columns(unknown=pl.lit(0, pl.Int64))
     found = _by(rows, role_rule(manifest, INSTITUTION), CITY_CHAIN)
-    return {chain: _coverage(*found.get(city_chain_key(city, chain), (0, 0))) for chain in contract.chains}
+    target = float(role_pack(manifest, INSTITUTION)["parameters"]["coverage_target"])
+    return {chain: coverage(found.get(city_chain_key(city, chain), NONE), target) for chain in contract.chains}
 
 
 def _with_chain_counts(counts: pl.DataFrame, contract: Contract) -> pl.DataFrame:
@@ -105,7 +136,7 @@ def _with_chain_counts(counts: pl.DataFrame, contract: Contract) -> pl.DataFrame
         counts.filter(pl.col("level") == "direction")
         .with_columns(level=pl.lit("chain"), key=pl.col("key").replace_strict(chain_of, default=None))
         .group_by("rule_id", "year", "level", "key")
-        .agg(pl.col("population").sum(), pl.col("hits").sum())
+        .agg(pl.col("population").sum(), pl.col("hits").sum(), pl.col("unknown").sum())
     )
     return pl.concat([counts, summed.select(counts.columns)], how="vertical_relaxed")
 
@@ -116,7 +147,7 @@ def compare(baseline: pl.DataFrame, simulated: pl.DataFrame) -> pl.DataFrame:
     joined = baseline.join(simulated, on=keyed, how="full", coalesce=True, suffix="_new", nulls_equal=True)
     return (
         joined.filter(pl.col("level").is_in(["province", "city"]))
-        .with_columns(pl.col("population", "hits", "population_new", "hits_new").fill_null(0))
+        .with_columns(pl.col("^(population|hits|unknown)(_new)?$").fill_null(0))
         .with_columns(change=pl.col("hits_new") - pl.col("hits"))
         .sort("rule_id", pl.col("level") != "province", "key")
     )

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from assess.features import BY_NAME, FEATURE_NAMES
 from assess.kernel.populations import Populations, compile_expression, population_sql
-from assess.kernel.spec import PackError, Parameter, SpecModel, read_spec
+from assess.kernel.spec import PackError, Parameter, SpecModel, read_spec, single
 from assess.rules.packs import RuleSet
 
 SCORING_FOLDER = "scoring"  # inside a rule folder
@@ -55,7 +55,7 @@ class ClassifierSpec(SpecModel):
         return self
 
     def value(self, name: str) -> int | float | str | bool:
-        return self.parameters[name].value
+        return single(name, self.parameters[name].value)
 
 
 class Stage(SpecModel):

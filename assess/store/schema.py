@@ -17,7 +17,7 @@ import duckdb
 if TYPE_CHECKING:
     from assess.contract import Contract, FieldSpec
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SQL_TYPES = {
     "year": "INTEGER",
@@ -74,11 +74,11 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE TABLE IF NOT EXISTS rule_hits (
     run_id INTEGER NOT NULL, rule_id VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, name VARCHAR, year INTEGER,
-    city VARCHAR, direction VARCHAR, chain VARCHAR, message VARCHAR
+    city VARCHAR, direction VARCHAR, chain VARCHAR, message VARCHAR, verdict BOOLEAN, missing VARCHAR[]
 );
 CREATE TABLE IF NOT EXISTS rule_counts (
     run_id INTEGER NOT NULL, rule_id VARCHAR NOT NULL, year INTEGER, level VARCHAR NOT NULL, key VARCHAR,
-    population BIGINT NOT NULL, hits BIGINT NOT NULL
+    population BIGINT NOT NULL, hits BIGINT NOT NULL, unknown BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS rubric_results (run_id INTEGER NOT NULL, pack_id VARCHAR NOT NULL, result JSON NOT NULL);
 CREATE TABLE IF NOT EXISTS scores (
@@ -122,4 +122,16 @@ def _v1_to_v2(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("UPDATE runs SET manifest = ? WHERE run_id = ?", [json.dumps(manifest, ensure_ascii=False), run_id])
 
 
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2}  # from version N to N + 1
+def _v2_to_v3(con: duckdb.DuckDBPyConnection) -> None:
+    """A rule's verdict may be unknown (待补数据) from version 3 on: rule_hits keep unknown verdicts beside the flagged
+    ones, with the inputs that were missing, and rule_counts count them. Every hit of an earlier run was a flag."""
+    con.execute(
+        """
+        ALTER TABLE rule_hits ADD COLUMN IF NOT EXISTS verdict BOOLEAN DEFAULT true;
+        ALTER TABLE rule_hits ADD COLUMN IF NOT EXISTS missing VARCHAR[];
+        ALTER TABLE rule_counts ADD COLUMN IF NOT EXISTS unknown BIGINT DEFAULT 0;
+        """
+    )
+
+
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}  # N to N + 1

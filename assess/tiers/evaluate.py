@@ -14,8 +14,19 @@ import polars as pl
 from assess import display
 from assess.features import view_for
 from assess.kernel.messages import message
+from assess.kernel.unknown import UNKNOWN as UNKNOWN_WORD
+from assess.kernel.unknown import missing, to_fill_expr
 from assess.tiers.packs import RUN_COLUMNS, LoadedTier
-from assess.tiers.select import CHAIN_FULL, EXCLUDED, NEAR, SELECTED, allocate, near_misses, rank_order
+from assess.tiers.select import (
+    CHAIN_FULL,
+    EXCLUDED,
+    NEAR,
+    SELECTED,
+    UNKNOWN,
+    allocate,
+    near_misses,
+    rank_order,
+)
 
 RESULT_COLUMNS = ("credit_code", "status", "rank", "position", "value", "gates", "lacks", "reasons")
 TOP_REASONS = 3
@@ -45,14 +56,33 @@ def evaluate_tier(
     if tier.near_sql is not None and not quota:
         frames.append(_near_below_gate(firms, tier, excluded))
     frames.append(
-        firms.filter(passed & excluded.is_not_null()).with_columns(
+        firms.filter((passed | passed.is_null()) & excluded.is_not_null()).with_columns(
             status=pl.lit(EXCLUDED),
             rank=pl.lit(None, pl.Int64),
             position=pl.lit(None, pl.UInt32),
             lacks=excluded,
         )
     )
+    frames.append(
+        firms.filter(passed.is_null() & excluded.is_null()).with_columns(
+            status=pl.lit(UNKNOWN),
+            rank=pl.lit(None, pl.Int64),
+            position=pl.lit(None, pl.UInt32),
+            lacks=_open_gates(tier),
+        )
+    )
     return pl.concat([_worded(f, tier) for f in frames], how="vertical_relaxed")
+
+
+def _open_gates(tier: LoadedTier) -> pl.Expr:
+    """For a firm whose gates are open for missing inputs: which gates, and what to fill in."""
+    said = [
+        pl.when(pl.col(f"gate_{g.id}").is_null()).then(
+            pl.format("门槛“{}”缺少数据，请补填{}", pl.lit(g.title), to_fill_expr(missing(g.inputs)))
+        )
+        for g in tier.gates
+    ]
+    return pl.format("{}：{}", pl.lit(UNKNOWN_WORD), pl.concat_list(said).list.drop_nulls().list.join("；"))
 
 
 def gated(

@@ -13,8 +13,17 @@ from pydantic import Field, ValidationError, model_validator
 
 from assess.kernel.expressions import Scalar
 from assess.kernel.messages import fill_parameters
-from assess.kernel.populations import compile_expression
-from assess.kernel.spec import ID_PATTERN, PackError, Parameter, SpecModel, overrides_of, read_spec, with_values
+from assess.kernel.populations import compile_expression, compile_gate
+from assess.kernel.spec import (
+    ID_PATTERN,
+    PackError,
+    Parameter,
+    SpecModel,
+    overrides_of,
+    read_spec,
+    single,
+    with_values,
+)
 from assess.kernel.validation_messages import reasons
 from assess.rules.packs import RuleSet
 from assess.tiers.select import Allocation
@@ -92,8 +101,9 @@ class TierPack(SpecModel):
 class CompiledGate:
     id: str
     title: str
-    sql: str
+    sql: str  # null where an input is missing: the firm's status is then 待补数据
     message: str  # parameters filled in; {column} placeholders remain
+    inputs: tuple[str, ...]  # feature columns the condition reads
 
 
 @dataclass(frozen=True)
@@ -104,14 +114,14 @@ class LoadedTier:
     gates: tuple[CompiledGate, ...]
     exclusions: tuple[tuple[Exclusion, str | None], ...]  # with the compiled condition, if any
     near_sql: str | None
-    columns: tuple[str, ...]  # feature and run columns the gate messages name
+    columns: tuple[str, ...]  # feature and run columns the gate messages name and the gates read
 
     @property
     def id(self) -> str:
         return self.pack.id
 
     def value(self, name: str) -> int | float | str | bool:
-        return self.pack.parameters[name].value
+        return single(name, self.pack.parameters[name].value)
 
     @property
     def allocation(self) -> Allocation:
@@ -147,9 +157,11 @@ def load_tier(path: Path, rules: RuleSet, overrides: dict[str, Scalar] | None = 
     gates: list[CompiledGate] = []
     columns: list[str] = []
     for gate in pack.gates:
-        message, named = fill_parameters(path, f"{pack.id}.{gate.id}", gate.message, pack.parameters, extra)
-        gates.append(CompiledGate(gate.id, gate.title, compiled(f"{pack.id}.{gate.id}", gate.condition), message))
-        columns += named
+        label = f"{pack.id}.{gate.id}"
+        message, named = fill_parameters(path, label, gate.message, pack.parameters, extra)
+        sql, read = compile_gate(path, label, gate.condition, pack.parameters, rules.populations, extra)
+        gates.append(CompiledGate(gate.id, gate.title, sql, message, read))
+        columns += [*named, *read]
     known = {rule.id for rule in rules.flag_rules}
     exclusions = []
     for exclusion in pack.exclusions:

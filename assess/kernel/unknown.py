@@ -1,0 +1,40 @@
+"""Unknown is not "no": a condition whose inputs are missing is neither met nor failed but 待补数据.
+
+Conditions keep SQL's three-valued logic (NULL AND false is false, NULL AND true is NULL), so a firm that fails a
+gate it can be judged on is still 不符合, and one that passes every gate it can be judged on but misses an input is
+待补数据. These helpers name, per firm, the inputs that were missing and what to fill in for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from assess.features import BY_NAME
+
+UNKNOWN = "待补数据"
+VERDICT_TITLES: dict[bool | None, str] = {True: "符合", False: "不符合", None: UNKNOWN}
+
+
+def missing(inputs: Sequence[str]) -> pl.Expr:
+    """The inputs (feature columns) that are null in the row, in the given order; an empty list when none is."""
+    if not inputs:
+        return pl.lit([], dtype=pl.List(pl.String))
+    return pl.concat_list([pl.when(pl.col(c).is_null()).then(pl.lit(c)) for c in inputs]).list.drop_nulls()
+
+
+def to_fill(names: Sequence[str]) -> str:
+    """What to fill in for these missing inputs, in words: the filed fields they come from, each named once."""
+    said = dict.fromkeys(BY_NAME[n].to_fill if n in BY_NAME else n for n in names)
+    return "、".join(said)
+
+
+def to_fill_expr(names: pl.Expr) -> pl.Expr:
+    """`to_fill` for a column of lists of input names."""
+    mapping = {name: spec.to_fill for name, spec in BY_NAME.items()}
+    return (
+        names.list.eval(pl.element().replace_strict(mapping, default=pl.element()))
+        .list.unique(maintain_order=True)
+        .list.join("、")
+    )
