@@ -374,7 +374,8 @@ def score(store: Store, year: int, rules: Path | None = None) -> ScoreResult:
 
     from assess.run import runs
     from assess.run.context import install_features
-    from assess.scoring.score import CRITERIA, score_year
+    from assess.scoring.config import CRITERIA
+    from assess.scoring.score import score_year
     from assess.scoring.train import ensure_model
 
     config = load_config(rules)

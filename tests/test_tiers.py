@@ -325,3 +325,34 @@ def test_lists_that_wait_for_each_other_or_for_no_list_are_refused(tmp_path: Pat
     )
     with pytest.raises(PackError, match=said):
         load_config(rules)
+
+
+def test_three_highs_needs_enough_of_the_four_attributes(
+    tmp_path: Path, contract: Contract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixture = read_fixture(FIXTURES / "three_highs.yaml")
+    monkeypatch.setenv(RULES_ENV, str(rule_folder(tmp_path / "rules", fixture["set"])))
+    db = tmp_path / "three_highs.duckdb"
+    assert _cli("ingest", write_filings(tmp_path / "f.xlsx", fixture, contract), "--db", db)[0] == 0
+    assert _cli("run", "--year", "2024", "--db", db)[0] == 0
+    names = fixture_names(fixture)
+    listed = json.loads(_cli("lists", "--year", "2024", "--json", "--db", db)[1])["three_highs"]
+    assert [names[f["credit_code"]] for f in listed] == fixture["expect"]["selected"]
+    out = tmp_path / "清单.xlsx"
+    assert _cli("export", "--year", "2024", "--out", out, "--db", db)[0] == 0
+    sheet = openpyxl.load_workbook(out)["三高一核心"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[header.index("企业名称")]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    attributes = ["研发投入占比高", "复合增长率高", "市场占有率高", "拥有核心硬科技", "满足项数"]
+    for firm, expected in fixture["expect"]["attributes"].items():
+        assert [rows[firm][header.index(a)] for a in attributes] == expected, firm
+    [unknown] = fixture["expect"]["unknown"]
+    assert rows[unknown][header.index("状态")] == "待补数据"
+    guide = " ".join(str(c) for row in openpyxl.load_workbook(out)["说明"].iter_rows(values_only=True) for c in row)
+    assert "四项子判断" in guide and "至少满足2项" in guide
+    # One attribute is enough in a what-if: the firm meeting one joins, and so does the one whose other is open.
+    moved = json.loads(
+        _cli("simulate", "--year", "2024", "--set", "three_highs.min_criteria=1", "--json", "--db", db)[1]
+    )["lists"]
+    assert _province(moved, "three_highs", "selected") == (1, 3)
+    assert _province(moved, "three_highs", "unknown") == (1, 0)

@@ -2,8 +2,8 @@
 compiled to DuckDB SQL with parameters and named populations substituted as parsed trees, never as text.
 
 A condition may compare, combine with AND/OR/NOT, test IS NULL, IN a list or BETWEEN two values, do arithmetic,
-and use COALESCE, CASE, GREATEST, LEAST and ABS. Anything else (a subquery, a function that reads files, a second
-statement) is refused when the pack loads.
+and use COALESCE, CASE, GREATEST, LEAST and ABS; a CASE whose outcomes are conditions or NULL is a condition.
+Anything else (a subquery, a function that reads files, a second statement) is refused when the pack loads.
 """
 
 from __future__ import annotations
@@ -77,9 +77,14 @@ def check(
 
 
 def _is_predicate(tree: exp.Expr, populations: Mapping[str, exp.Expr]) -> bool:
+    """A condition: a comparison or combination, a population, a yes/no column, or a CASE whose every outcome is
+    one of these or NULL (the way a pack says 待补数据)."""
     node = tree.unnest()
     if isinstance(node, exp.Column):
         return node.name in populations or node.name.startswith(("is_", "has_", "in_"))
+    if isinstance(node, exp.Case):
+        outcomes = [branch.args["true"] for branch in node.args.get("ifs", [])] + [node.args.get("default")]
+        return all(o is None or isinstance(o, exp.Null) or _is_predicate(o, populations) for o in outcomes)
     return isinstance(node, _PREDICATES)
 
 

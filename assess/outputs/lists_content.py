@@ -12,10 +12,12 @@ import polars as pl
 from assess import display
 from assess.chains import read_chain_map
 from assess.kernel.spec import Parameter
-from assess.kernel.unknown import to_fill_expr
+from assess.kernel.unknown import UNKNOWN as UNKNOWN_WORD
+from assess.kernel.unknown import VERDICT_TITLES, to_fill_expr
 from assess.outputs.lists_workbook import ListSheet, ListsWorkbook, Threshold
 from assess.run import runs, stats
 from assess.run.config import Config
+from assess.scoring.config import CRITERIA
 from assess.store import Store
 from assess.tiers.packs import LoadedTier
 from assess.tiers.select import UNKNOWN
@@ -109,7 +111,17 @@ def _list_frame(store: Store, run: runs.Run, tier: LoadedTier, city: str | None)
         gates="gates",
         reasons=pl.col("reasons").list.join("；"),
         lacks="lacks",
+        **(_criteria() if "criteria_met" in tier.columns else {}),
     ).pipe(lambda f: _with_revenue(store, run, f))
+
+
+def _criteria() -> dict[str, pl.Expr]:
+    """Each 三高一核心 sub-judgement as 符合/不符合/待补数据, and the number met."""
+    words = {
+        c: pl.col(c).replace_strict(VERDICT_TITLES, default=UNKNOWN_WORD, return_dtype=pl.String) for c in CRITERIA
+    }
+    met = pl.sum_horizontal([pl.col(c).fill_null(False).cast(pl.Int64) for c in CRITERIA])
+    return {**words, "criteria_met": met}
 
 
 def _with_revenue(store: Store, run: runs.Run, frame: pl.DataFrame) -> pl.DataFrame:
@@ -267,7 +279,9 @@ def workbook_content(
         source,
         "排名相同时，研发投入强度高者在前，再按统一社会信用代码升序。",
         "“接近”：符合全部门槛但名额已满、排名紧随其后的企业（个数见各清单的 near_share），或三高一核心评分略低于"
-        "评分线的企业，“差距”列说明所差。",
+        "评分线的企业，“差距”列说明所差。“待补数据”：能判断的门槛都符合、但缺少某个门槛所需数据的企业，不入选，"
+        "“差距”列说明应补填什么。",
+        *(f"{tier.pack.title}：{tier.summary}" for tier in config.tiers if tier.summary),
     )
     return ListsWorkbook(
         year=run.year,

@@ -161,9 +161,19 @@ PROBLEM_COLUMNS = (
 )
 
 
-def _list_columns(value_label: str) -> tuple[Column, ...]:
+# A list whose gate counts the 三高一核心 sub-judgements shows each (符合/不符合/待补数据) and the number met.
+CRITERIA_COLUMNS = (
+    Column("研发投入占比高", "rd_share"),
+    Column("复合增长率高", "growth"),
+    Column("市场占有率高", "market_share"),
+    Column("拥有核心硬科技", "core_tech"),
+    Column("满足项数", "criteria_met", INTEGER),
+)
+
+
+def _list_columns(value_label: str, criteria: bool) -> tuple[Column, ...]:
     """The columns of a candidate list whose ranking value is headed `value_label` (a list ranked by the index
-    shows it once)."""
+    shows it once), with the sub-judgements where the list reads them."""
     by_index = value_label == INDEX_LABEL
     return (
         Column("状态", "status"),
@@ -173,6 +183,7 @@ def _list_columns(value_label: str) -> tuple[Column, ...]:
         *(() if by_index else (Column(INDEX_LABEL, "index", INDEX),)),
         Column("研发投入强度", "rd_intensity", PERCENT),
         REVENUE,
+        *(CRITERIA_COLUMNS if criteria else ()),
         Column("门槛", "gates", wrap=True),
         Column("主要原因", "reasons", wrap=True),
         Column("差距", "lacks", wrap=True),
@@ -409,7 +420,7 @@ def _bold_row(sheet: Worksheet, row: int) -> None:
 def _write_list(sheet: Worksheet, frame: pl.DataFrame) -> None:
     """A candidate list: 入选 first in rank order, then 接近 by their position among the eligible firms."""
     ordered = frame.sort(pl.col("status") != LISTED, pl.col("rank"), nulls_last=True, maintain_order=True)
-    _write_frame(sheet, ordered, _list_columns(_value_label(frame)))
+    _write_frame(sheet, ordered, _list_columns(_value_label(frame), "criteria_met" in frame.columns))
 
 
 def _value_label(frame: pl.DataFrame) -> str:

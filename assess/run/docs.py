@@ -113,6 +113,7 @@ def _tier(tier: LoadedTier) -> list[str]:
         "",
         f"依据：{pack.source}",
         "",
+        *((f"清单是什么：{tier.summary}", "") if tier.summary else ()),
         f"排序：{tier.rank_title}从高到低；相同时研发投入强度高者在前，再按信用代码升序。",
         "",
         *_parameters(pack.parameters),

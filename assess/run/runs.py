@@ -235,12 +235,13 @@ def scores(store: Store, run: Run, *, scored_only: bool = True) -> pl.DataFrame:
 
 
 def tier_results(store: Store, run: Run, list_id: str, statuses: tuple[str, ...]) -> pl.DataFrame:
-    """A list of the run: its firms with the given statuses (selected, near, eligible, excluded), in list order,
-    with their names, places, score and index."""
+    """A list of the run: its firms with the given statuses (selected, near, eligible, excluded, unknown), in list
+    order, with their names, places, score, index and 三高一核心 sub-judgements."""
     return store.con.sql(
         """
         SELECT t.status, t.rank, t.position, t.credit_code, s.name, s.city, s.chain, s.direction, t.value,
-               s.score, s."index", s.rd_intensity, t.gates, t.reasons, t.lacks
+               s.score, s."index", s.rd_intensity, t.gates, t.reasons, t.lacks,
+               s.rd_share, s.growth, s.market_share, s.core_tech
         FROM tier_results AS t JOIN scores AS s USING (run_id, credit_code)
         WHERE t.run_id = $run AND t.list_id = $list AND list_contains($statuses, t.status)
         ORDER BY t.status <> 'selected', t.rank, t.position, t.credit_code

@@ -18,6 +18,8 @@ from assess.kernel.spec import PackError, Parameter, SpecModel, read_spec, singl
 from assess.rules.packs import RuleSet
 
 SCORING_FOLDER = "scoring"  # inside a rule folder
+# The four sub-judgements of 三高一核心, as the scores of a run keep them (true, false or null: 待补数据).
+CRITERIA = ("rd_share", "growth", "market_share", "core_tech")
 
 
 class Criterion(SpecModel):
@@ -49,6 +51,8 @@ class ClassifierSpec(SpecModel):
             raise ValueError(f"未知的特征列：{'、'.join(unknown)}")
         if self.label in {f.name for f in self.features}:
             raise ValueError("标注列不能同时作为特征")
+        if tuple(self.criteria) != CRITERIA:
+            raise ValueError(f"criteria 应依次为 {'、'.join(CRITERIA)}")
         missing = {"min_per_class", "cutoff", "near_margin", "top_factors", "cv_folds", "seed", "calibration"}
         if missing - set(self.parameters):
             raise ValueError(f"缺少参数：{'、'.join(sorted(missing - set(self.parameters)))}")

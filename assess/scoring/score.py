@@ -19,7 +19,7 @@ from assess.contract import Contract
 from assess.features import BY_NAME, view_for
 from assess.rules.engine import evaluate_rules
 from assess.rules.packs import RuleSet
-from assess.scoring.config import ClassifierConfig, Component, IndexConfig, ScoringConfig
+from assess.scoring.config import CRITERIA, ClassifierConfig, Component, IndexConfig, ScoringConfig
 from assess.scoring.explainer import Explainer
 from assess.scoring.index import compute_index
 from assess.scoring.train import Trained, feature_select
@@ -27,7 +27,6 @@ from assess.store import Store
 
 IDENTITY = ("credit_code", "name", "city", "direction", "chain")
 LEVER = "rd_intensity"  # the feature the "what would it take" sentence raises
-CRITERIA = ("rd_share", "growth", "market_share", "core_tech")
 _PEERS = {"province": "全省", "division": "全省同行业大类"}
 INDEX_REASONS = 3  # components named per firm
 FALLBACK = "标注不足、未训练模型：评分为创新能力指数 / 100（指数代替）"

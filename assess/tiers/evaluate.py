@@ -16,6 +16,7 @@ from assess.features import view_for
 from assess.kernel.messages import message
 from assess.kernel.unknown import UNKNOWN as UNKNOWN_WORD
 from assess.kernel.unknown import missing, to_fill_expr
+from assess.scoring.config import CRITERIA
 from assess.tiers.packs import RUN_COLUMNS, LoadedTier
 from assess.tiers.select import (
     CHAIN_FULL,
@@ -100,11 +101,14 @@ def gated(
         f"""
         WITH f AS (
             SELECT f.*, s.score AS three_highs_score, s."index" AS innovation_index,
+                   {" + ".join(f"coalesce(s.{c}::INTEGER, 0)" for c in CRITERIA)} AS criteria_met,
+                   {" + ".join(f"(s.{c} IS NULL)::INTEGER" for c in CRITERIA)} AS criteria_open,
+                   {", ".join(f"s.{c}" for c in CRITERIA)},
                    s.reasons AS score_reasons, s.index_reasons, s.rd_intensity_needed
             FROM {view} AS f LEFT JOIN {scores} AS s USING (credit_code)
             WHERE f.year = $year AND ($code IS NULL OR f.credit_code = $code)
         )
-        SELECT {tier.pack.rank_by} AS value, score_reasons, index_reasons, rd_intensity_needed,
+        SELECT {tier.pack.rank_by} AS value, score_reasons, index_reasons, rd_intensity_needed, {", ".join(CRITERIA)},
                {", ".join(dict.fromkeys(["credit_code", "city", "chain", "rd_intensity", *tier.columns]))},
                {gates}{exclusions}{near}
         FROM f

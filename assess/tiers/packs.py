@@ -29,8 +29,14 @@ from assess.rules.packs import RuleSet
 from assess.tiers.select import Allocation
 
 TIERS_FOLDER = "tiers"  # inside a rule folder
-# Run outputs a tier expression may read beside the features: the firm's score and index in this run.
-RUN_COLUMNS = {"three_highs_score": "三高一核心评分", "innovation_index": "创新能力指数"}
+# Run outputs a tier expression may read beside the features: the firm's score and index in this run, and how many
+# of the four 三高一核心 sub-judgements it meets (criteria_met) or cannot be judged on for missing data (criteria_open).
+RUN_COLUMNS = {
+    "three_highs_score": "三高一核心评分",
+    "innovation_index": "创新能力指数",
+    "criteria_met": "满足的三高一核心子判断数",
+    "criteria_open": "待补数据的三高一核心子判断数",
+}
 # The managers' workbook's fixed sheets: no list file may take their names.
 RESERVED_SHEETS = ("说明", "汇总", "研发活动清零", "研发机构提升", "数据问题")
 _REQUIRED = ("quota", "near_share", "city_minimum", "city_proportional", "chain_cap")
@@ -73,6 +79,7 @@ class TierPack(SpecModel):
     order: int  # lists are drawn, shown and written in this order
     source: str
     rank_by: Literal["three_highs_score", "innovation_index"]
+    summary: str | None = None  # what the list is, in one sentence for the 说明 sheet ({parameter} placeholders)
     parameters: dict[str, Parameter]
     gates: list[Gate]
     exclusions: list[Exclusion] = Field(default_factory=list)
@@ -115,6 +122,7 @@ class LoadedTier:
     exclusions: tuple[tuple[Exclusion, str | None], ...]  # with the compiled condition, if any
     near_sql: str | None
     columns: tuple[str, ...]  # feature and run columns the gate messages name and the gates read
+    summary: str | None  # what the list is, parameters filled in
 
     @property
     def id(self) -> str:
@@ -176,7 +184,8 @@ def load_tier(path: Path, rules: RuleSet, overrides: dict[str, Scalar] | None = 
         condition = compiled(f"{pack.id}.{exclusion.id}", exclusion.condition) if exclusion.condition else None
         exclusions.append((exclusion, condition))
     near = compiled(f"{pack.id}.near", pack.near.condition) if pack.near is not None else None
-    return LoadedTier(pack, path, sha, tuple(gates), tuple(exclusions), near, tuple(dict.fromkeys(columns)))
+    summary = fill_parameters(path, f"{pack.id}.summary", pack.summary, pack.parameters)[0] if pack.summary else None
+    return LoadedTier(pack, path, sha, tuple(gates), tuple(exclusions), near, tuple(dict.fromkeys(columns)), summary)
 
 
 def load_tiers(rules: RuleSet, cutoff: float, overrides: dict[str, Scalar] | None = None) -> tuple[LoadedTier, ...]:
