@@ -166,7 +166,11 @@ placed AS (
 SELECT
     p.credit_code, p.name, p.year, p.city, p.county, p.industry_code,
     i.section, left(p.industry_code, 2) AS division, p.direction, p.chain, p.chain IS NOT NULL AS in_chain,
-    p.above_scale, p.revenue, p.main_revenue, p.rd_expense, p.total_cost, p.total_assets, p.total_liabilities,
+    p.above_scale, p.revenue, p.main_revenue, p.rd_expense, p.rd_internal_expenditure,
+    CASE WHEN p.rd_internal_expenditure IS NOT NULL THEN '统计口径：R&D经费内部支出、R&D人员'
+         ELSE '会计口径：研发费用' END AS rd_activity_basis,
+    coalesce(p.rd_internal_expenditure, p.rd_expense) AS rd_spending,
+    p.total_cost, p.total_assets, p.total_liabilities,
     p.net_assets, p.hitech_revenue, p.employees, p.rd_staff, p.tech_staff, p.rd_institution,
     {institution_rank} AS rd_institution_rank,
     p.rd_institution <> '无' AS has_rd_institution,

@@ -26,15 +26,17 @@ def test_aliases_full_width_text_and_spaces_are_matched(tmp_path: Path, ingest: 
         "地 市",
         "国民经济行业代码",
         "营业总收入",
-        "Ｒ＆Ｄ经费支出",
+        "研究开发费用",
         "职工总数",
         "研发机构",
+        "Ｒ＆Ｄ经费支出",  # the statistical R&D expenditure, a field of its own beside the accounts' 研发费用
     ]
-    row = firm_row(1, 营业收入="１２３４．５", 研发机构级别="是")
+    row = [*firm_row(1, 营业收入="１２３４．５", 研发机构级别="是"), 80]
     result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": [header, row]}))
     assert result.accepted == 1, result.problems["message"].to_list()
     filing = store.filings().row(0, named=True)
     assert filing["revenue"] == Decimal("1234.5") and filing["rd_institution"] == "企业自建"
+    assert filing["rd_expense"] == Decimal(100) and filing["rd_internal_expenditure"] == Decimal(80)
 
 
 def test_a_unit_in_the_header_converts_money_exactly_to_wan_yuan(

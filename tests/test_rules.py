@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from assess.contract import Contract
@@ -50,6 +51,10 @@ def test_flags_and_targets(name: str, tmp_path: Path, ingest: Ingester, store: S
     for rule_id, expected in fixture["expect"].items():
         flagged = runs.hits(store, done, rule_id)
         assert sorted(names[c] for c in flagged["credit_code"]) == sorted(expected), rule_id
+        open_ = runs.hits(store, done, rule_id, unknown=True).filter(pl.col("verdict").is_null())
+        assert {names[c]: m for c, m in open_.select("credit_code", "missing").iter_rows()} == fixture.get(
+            "unknown", {}
+        ).get(rule_id, {}), rule_id
     if "stats" in fixture:
         figures = stats.targets(runs.counts(store, done), fixture["year"], contract, done.manifest)
         expected = fixture["stats"]
@@ -57,6 +62,10 @@ def test_flags_and_targets(name: str, tmp_path: Path, ingest: Ingester, store: S
         for group in ("by_city", "by_chain"):
             found = {k: v for k, v in figures["no_rd"][group].items() if v}
             assert found == expected["no_rd"][group]
+        if "no_rd_unknown" in expected:
+            assert figures["no_rd_unknown"]["province"] == expected["no_rd_unknown"]["province"]
+            found = {k: v for k, v in figures["no_rd_unknown"]["by_city"].items() if v}
+            assert found == expected["no_rd_unknown"]["by_city"]
         levels = fixture.get("set", {}).get("yitisheng.institution_levels", ["企业自建", "市级", "省级", "国家级"])
         assert figures["thresholds"]["institution_levels"] == levels  # named beside every coverage figure
         coverage = figures["institution_coverage"]
@@ -96,8 +105,11 @@ def test_a_flagged_firm_carries_a_message_naming_its_value_and_the_threshold(
     tmp_path: Path, ingest: Ingester, store: Store, contract: Contract
 ) -> None:
     done = _run(_fixture("yiqingling_yitisheng.yaml"), tmp_path, ingest, store, contract)
-    [message] = runs.hits(store, done, "yiqingling.no_rd_activity", "济南")["message"].to_list()
-    assert message == "营业收入5000万元，不低于5000万元，但当年研发费用为0（无研发活动）"
+    messages = runs.hits(store, done, "yiqingling.no_rd_activity", "济南")["message"].to_list()
+    assert sorted(messages) == [
+        "营业收入5000万元，不低于5000万元，但当年无研发活动（会计口径：研发费用为0）",
+        "营业收入9000万元，不低于5000万元，但当年无研发活动（统计口径：R&D经费内部支出、R&D人员为0）",
+    ]
 
 
 def test_a_run_records_what_it_read(tmp_path: Path, ingest: Ingester, store: Store, contract: Contract) -> None:

@@ -61,3 +61,14 @@ def test_a_store_of_a_newer_version_is_refused_in_chinese(tmp_path: Path) -> Non
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(schema.SCHEMA_VERSION + 1)])
     with pytest.raises(StoreError, match="更新版本"), Store(db, load_contract()):
         pass
+
+
+def test_a_field_the_contract_gained_gets_its_column_when_the_store_opens(tmp_path: Path) -> None:
+    db = tmp_path / "grown.duckdb"
+    with Store(db, load_contract()):
+        pass
+    with duckdb.connect(str(db)) as con:  # as a store written before the contract had the field
+        con.execute("ALTER TABLE filing_versions DROP COLUMN rd_internal_expenditure")
+    with Store(db, load_contract()) as store:
+        assert schema.new_fields(store.con, store.contract) == []
+        assert "rd_internal_expenditure" in store.filings().columns

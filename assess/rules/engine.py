@@ -75,7 +75,9 @@ def _hits(flagged: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataF
             *IDENTITY,
             message=message(rule.message, flagged.schema),
             verdict=pl.col(f"hit_{i}"),
-            missing=missing(rule.inputs),
+            missing=pl.when(pl.col(f"hit_{i}").is_null())
+            .then(missing(rule.inputs))
+            .otherwise(pl.lit([], dtype=pl.List(pl.String))),
         )
         .with_columns(
             message=pl.when(pl.col("verdict")).then("message").otherwise(unknown_message(rule.title, pl.col("missing")))

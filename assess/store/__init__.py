@@ -134,8 +134,8 @@ class Store:
             raise StoreError(
                 f"数据库「{self.path.name}」由更新版本的程序写入（结构版本 {version}），本版本无法读取：请升级 assess。"
             )
-        if found and version == schema.SCHEMA_VERSION:
-            return  # every table and view is there: they were created with this version
+        if found and version == schema.SCHEMA_VERSION and not schema.new_fields(con, self.contract):
+            return  # every table and view is there: they were created with this version and this contract
         con.begin()
         try:
             for step in range(version, schema.SCHEMA_VERSION):

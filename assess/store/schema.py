@@ -35,7 +35,13 @@ def _sql_type(spec: FieldSpec) -> str:
 
 
 def _filings_sql(contract: Contract) -> str:
+    """The filings side; a field the contract gained after the table was created is added to it (empty for the
+    filings stored before), so a contract may grow without a migration of its own."""
     fields = ",\n".join(f"{spec.name} {_sql_type(spec)}" for spec in contract.fields)
+    added = "\n".join(
+        f"ALTER TABLE filing_versions ADD COLUMN IF NOT EXISTS {spec.name} {_sql_type(spec)};"
+        for spec in contract.fields
+    )
     return f"""
     CREATE SEQUENCE IF NOT EXISTS upload_ids START 1;
     CREATE TABLE IF NOT EXISTS uploads (
@@ -50,6 +56,7 @@ def _filings_sql(contract: Contract) -> str:
         {fields},
         extra JSON, is_current BOOLEAN NOT NULL
     );
+    {added}
     CREATE TABLE IF NOT EXISTS supplement_versions (
         upload_id INTEGER NOT NULL, seq INTEGER NOT NULL, sheet VARCHAR, row_number BIGINT NOT NULL,
         column_header VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, year INTEGER NOT NULL,
@@ -97,6 +104,12 @@ CREATE TABLE IF NOT EXISTS models (
     labels_sha256 VARCHAR NOT NULL, config_sha256 VARCHAR NOT NULL, report JSON NOT NULL
 );
 """
+
+
+def new_fields(con: duckdb.DuckDBPyConnection, contract: Contract) -> list[str]:
+    """Fields of the contract the stored filings do not have a column for yet."""
+    stored = {row[0] for row in con.execute("SELECT column_name FROM (DESCRIBE filing_versions)").fetchall()}
+    return [spec.name for spec in contract.fields if spec.name not in stored]
 
 
 def create(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:

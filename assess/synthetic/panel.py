@@ -396,7 +396,15 @@ class _Yearly:
         }
         columns["designation"] = self._designation(size)
         columns["expert_label"] = self._expert_label(revenue, employees, rd_expense, columns)
+        columns["rd_internal_expenditure"] = self._statistical_rd(rd_expense, columns["above_scale"])
         return columns
+
+    def _statistical_rd(self, rd_expense: np.ndarray, above_scale: np.ndarray) -> np.ndarray:
+        """R&D经费内部支出, which most firms above the statistical size file and the rest leave blank: 80-100 % of the
+        accounting R&D expense (a nil expense files a nil expenditure)."""
+        files = (above_scale == 1.0) & (self.rng.random((self.firms.size, 1)) < 0.75)
+        share = 0.8 + 0.2 * self.rng.random(rd_expense.shape)
+        return np.where(files, np.round(rd_expense * share, 2), np.nan)
 
     def _log_revenue(self) -> np.ndarray:
         """A persistent growth path: the firm's own trend (faster for innovative firms), a shared
