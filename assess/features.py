@@ -23,6 +23,7 @@ from assess.chains import read_chain_map
 from assess.contract import Contract
 from assess.reference import Reference
 from assess.resources import SCHEMAS_DIR, read_yaml
+from assess.sizes import read_size_table, size_class_sql
 
 FEATURES_FILE = SCHEMAS_DIR / "features.yaml"
 LEADER, LITTLE_GIANT = "科技领军", "科技小巨人"  # designations (the contract's choices) the tier exclusions read
@@ -69,9 +70,11 @@ def view_for(sql_fragments: Iterable[str]) -> str:
     return VIEWS[max(levels, key=_ORDER.index, default="base")]
 
 
-def install(con: duckdb.DuckDBPyConnection, contract: Contract, reference: Reference, chain_map: Path) -> None:
+def install(
+    con: duckdb.DuckDBPyConnection, contract: Contract, reference: Reference, chain_map: Path, size_classes: Path
+) -> None:
     """Create the reference tables and the `features` view on this connection; `chain_map` is the rule folder's
-    mapping of industry codes to chain directions."""
+    mapping of industry codes to chain directions, `size_classes` its table of size bands by sector."""
     con.register(
         "industry_codes_src",
         pl.DataFrame(
@@ -103,6 +106,7 @@ def install(con: duckdb.DuckDBPyConnection, contract: Contract, reference: Refer
             award_rank=_rank_sql(contract, "award_level"),
             leader=_designation(contract, LEADER),
             little_giant=_designation(contract, LITTLE_GIANT),
+            size_class=size_class_sql(read_size_table(size_classes, reference), "p", "i.section"),
         )
     )
 
@@ -166,6 +170,7 @@ placed AS (
 SELECT
     p.credit_code, p.name, p.year, p.city, p.county, p.industry_code,
     i.section, left(p.industry_code, 2) AS division, p.direction, p.chain, p.chain IS NOT NULL AS in_chain,
+    {size_class} AS size_class,
     p.above_scale, p.revenue, p.main_revenue, p.rd_expense, p.rd_internal_expenditure,
     CASE WHEN p.rd_internal_expenditure IS NOT NULL THEN '统计口径：R&D经费内部支出、R&D人员'
          ELSE '会计口径：研发费用' END AS rd_activity_basis,

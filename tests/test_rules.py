@@ -116,10 +116,11 @@ def test_a_run_records_what_it_read(tmp_path: Path, ingest: Ingester, store: Sto
     done = _run(_fixture("yiqingling_yitisheng.yaml"), tmp_path, ingest, store, contract)
     manifest = runs.latest(store, 2024).manifest
     assert manifest == done.manifest
-    every_pack = {path.stem for path in PACKAGED_RULES.glob("*.yaml")} - {"populations"}
+    every_pack = {path.stem for path in PACKAGED_RULES.glob("*.yaml")} - {"populations", "size_classes"}
     assert {p["id"] for p in manifest["packs"]} == every_pack >= {"yiqingling", "yitisheng", "tech_sme", "hte_ready"}
     assert all(len(p["sha256"]) == 64 for p in manifest["packs"])
     assert manifest["uploads"] == [1] and manifest["packages"]["duckdb"]
+    assert len(manifest["size_classes"]["sha256"]) == 64 and len(manifest["chain_map"]["sha256"]) == 64
 
 
 def test_three_highs_sub_judgements(tmp_path: Path, ingest: Ingester, store: Store, contract: Contract) -> None:

@@ -15,9 +15,11 @@ from assess.kernel.spec import Parameter
 from assess.kernel.unknown import UNKNOWN as UNKNOWN_WORD
 from assess.kernel.unknown import VERDICT_TITLES, to_fill_expr
 from assess.outputs.lists_workbook import ListSheet, ListsWorkbook, Threshold
+from assess.reference import load_reference
 from assess.run import runs, stats
 from assess.run.config import Config
 from assess.scoring.config import CRITERIA
+from assess.sizes import bounds_text, read_size_table
 from assess.store import Store
 from assess.tiers.packs import LoadedTier
 from assess.tiers.select import UNKNOWN
@@ -55,6 +57,16 @@ def thresholds(config: Config, manifest: dict) -> tuple[Threshold, ...]:
     return tuple(found)
 
 
+def size_thresholds(config: Config, store: Store) -> tuple[Threshold, ...]:
+    """The size bands of each sector, as the 说明 sheet lists thresholds."""
+    table = read_size_table(config.size_classes, load_reference(store.contract))
+    source = f"企业规模划型（rules/{config.size_classes.name}）"
+    return tuple(
+        Threshold(source, "、".join(s.codes), f"{s.title}：大型/中型/小型下限", bounds_text(s), table.basis)
+        for s in table.sectors
+    )
+
+
 def chain_map_threshold(config: Config, store: Store) -> Threshold:
     """The chain map as one entry of the thresholds: our default, how many rows, and the direction it cannot place."""
     rows = read_chain_map(config.chain_map, store.contract)
@@ -74,6 +86,8 @@ def _amount(wan: float) -> str:
 def versions(manifest: dict) -> pl.DataFrame:
     rows = [(f"规则包 {p['id']}（{p['file']}）", str(p["version"]), p["sha256"]) for p in manifest["packs"]]
     rows += [("人群定义", "", manifest["populations"]["sha256"]), ("产业链对照表", "", manifest["chain_map"]["sha256"])]
+    if "size_classes" in manifest:  # recorded from the run that first read the size bands from their own file
+        rows.append(("企业规模划型", "", manifest["size_classes"]["sha256"]))
     scoring = manifest.get("scoring", {})
     for name in ("classifier", "index"):
         if name in scoring:
@@ -291,7 +305,11 @@ def workbook_content(
         written_at=dt.datetime.now().replace(microsecond=0),
         uploads=uploads.select("upload_id", "file_name", "sha256", "uploaded_at"),
         versions=versions(run.manifest),
-        thresholds=(*thresholds(config, run.manifest), chain_map_threshold(config, store)),
+        thresholds=(
+            *thresholds(config, run.manifest),
+            *size_thresholds(config, store),
+            chain_map_threshold(config, store),
+        ),
         notes=(*standing, *notes),
         institution_floor=_amount(floor),
         by_city=by_city,

@@ -39,6 +39,7 @@ from assess.kernel.spec import (
     values_of,
     with_values,
 )
+from assess.sizes import SIZE_CLASSES_FILE
 
 Role = Literal["no_rd_activity", "institution_coverage"]  # 一清零 and 一提升: the plan's two firm-level targets
 ROLE_TITLES: dict[Role, str] = {
@@ -269,7 +270,7 @@ def load_rules(directory: Path, overrides: dict[str, Scalar] | None = None) -> R
     populations = load_populations(directory / POPULATIONS_FILE)
     packs = []
     for path in sorted(directory.glob("*.yaml")):
-        if path.name == POPULATIONS_FILE:
+        if path.name in (POPULATIONS_FILE, SIZE_CLASSES_FILE):  # reference tables, not packs
             continue
         packs.append(load_pack(path, populations))
     for role in ROLE_TITLES:

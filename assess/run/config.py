@@ -15,6 +15,7 @@ from assess.kernel.expressions import Scalar
 from assess.kernel.spec import PackError
 from assess.rules.packs import ROLE_TITLES, LoadedPack, RuleSet, load_rules, with_overrides
 from assess.scoring.config import SCORING_FOLDER, ScoringConfig, load_scoring
+from assess.sizes import SIZE_CLASSES_FILE
 from assess.store import file_sha256
 from assess.tiers.packs import TIERS_FOLDER, LoadedTier, load_tiers
 
@@ -31,6 +32,10 @@ class Config:
     @property
     def chain_map(self) -> Path:
         return self.directory / CHAIN_MAP_FILE
+
+    @property
+    def size_classes(self) -> Path:
+        return self.directory / SIZE_CLASSES_FILE
 
     def folder_manifest(self) -> dict:
         """The rule folder a run used: its path and the SHA-256 of every file in it."""

@@ -30,7 +30,7 @@ _NAMES = itertools.count(1)
 
 def install_features(store: Store, config: Config) -> None:
     """The reference tables and feature views on the store's connection, with the rule folder's chain mapping."""
-    features.install(store.con, store.contract, load_reference(store.contract), config.chain_map)
+    features.install(store.con, store.contract, load_reference(store.contract), config.chain_map, config.size_classes)
 
 
 class RunContext:

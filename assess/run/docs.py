@@ -12,10 +12,12 @@ from assess.chains import industry_names, read_chain_map
 from assess.contract import load_contract
 from assess.features import BY_NAME, FEATURES
 from assess.kernel.spec import BASIS_LABELS, Parameter
+from assess.reference import load_reference
 from assess.resources import PACKAGED_RULES
 from assess.rules.packs import LoadedPack, RuleSet
 from assess.run.config import CHAIN_MAP_FILE, load_config
 from assess.scoring.config import ScoringConfig
+from assess.sizes import SIZE_CLASSES_FILE, bounds_text, read_size_table
 from assess.tiers.packs import LoadedTier
 
 _LEVELS = {"base": "本年", "history": "历年", "peer": "同行"}
@@ -155,6 +157,21 @@ def _chain_map(rules: RuleSet) -> list[str]:
     return [*lines, ""]
 
 
+def _size_classes(rules: RuleSet) -> list[str]:
+    table = read_size_table(rules.directory / SIZE_CLASSES_FILE, load_reference(load_contract()))
+    lines = [
+        f"## 企业规模划型（`rules/{SIZE_CLASSES_FILE}`，{BASIS_LABELS[table.basis]}）",
+        "",
+        f"依据：{table.source}。大型、中型、小型须同时达到所列指标的下限，否则下划一档；微型为有一项指标低于小型下限。"
+        "划型所需数据缺失、又决定类别时，规模为空（待补数据），按中小微企业计。",
+        "",
+        "| 行业 | 代码 | 大型/中型/小型下限 |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {s.title} | {'、'.join(s.codes)} | {bounds_text(s)} |" for s in table.sectors]
+    return [*lines, ""]
+
+
 def render(rules: RuleSet, scoring: ScoringConfig, tiers: tuple[LoadedTier, ...]) -> str:
     populations = rules.populations.spec
     lines = [
@@ -186,6 +203,7 @@ def render(rules: RuleSet, scoring: ScoringConfig, tiers: tuple[LoadedTier, ...]
     lines += _scoring(scoring)
     for tier in tiers:
         lines += _tier(tier)
+    lines += _size_classes(rules)
     lines += _chain_map(rules)
     lines += [
         "## 可用的特征列（`schemas/features.yaml`）",

@@ -68,6 +68,7 @@ def manifest(ctx: RunContext) -> dict:
         ],
         "populations": {"file": config.rules.populations.path.name, "sha256": config.rules.populations.sha256},
         "chain_map": {"file": config.chain_map.name, "sha256": folder["files"].get(config.chain_map.name)},
+        "size_classes": {"file": config.size_classes.name, "sha256": folder["files"].get(config.size_classes.name)},
         "uploads": [u[0] for u in uploads],
         "packages": {name: metadata.version(name) for name in PACKAGES},
     }

@@ -47,7 +47,8 @@ def _changed_files(ctx: RunContext, run: Run) -> list[str]:
 
 
 def _file_digests(recorded: dict) -> dict[str, str]:
-    entries = [*recorded["packs"], *recorded.get("tiers", []), recorded["populations"], recorded["chain_map"]]
+    tables = [recorded[name] for name in ("populations", "chain_map", "size_classes") if name in recorded]
+    entries = [*recorded["packs"], *recorded.get("tiers", []), *tables]
     return {entry["file"]: entry["sha256"] for entry in entries}
 
 
