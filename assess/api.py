@@ -182,7 +182,8 @@ def run_year(store: Store, year: int, rules: Path | None = None) -> RunResult:
 def _figures(store: Store, run: Run) -> dict:
     from assess.run import runs, stats
 
-    return stats.targets(runs.counts(store, run), run.year, store.contract, run.manifest)
+    figures = stats.targets(runs.counts(store, run), run.year, store.contract, run.manifest)
+    return {**figures, "headline": runs.figures(store, run)}
 
 
 def _selected(store: Store, run: Run, tiers: tuple[LoadedTier, ...]) -> dict[str, pl.DataFrame]:

@@ -116,7 +116,7 @@ def test_a_run_records_what_it_read(tmp_path: Path, ingest: Ingester, store: Sto
     done = _run(_fixture("yiqingling_yitisheng.yaml"), tmp_path, ingest, store, contract)
     manifest = runs.latest(store, 2024).manifest
     assert manifest == done.manifest
-    every_pack = {path.stem for path in PACKAGED_RULES.glob("*.yaml")} - {"populations", "size_classes"}
+    every_pack = {path.stem for path in PACKAGED_RULES.glob("*.yaml")} - {"populations", "size_classes", "targets"}
     assert {p["id"] for p in manifest["packs"]} == every_pack >= {"yiqingling", "yitisheng", "tech_sme", "hte_ready"}
     assert all(len(p["sha256"]) == 64 for p in manifest["packs"])
     assert manifest["uploads"] == [1] and manifest["packages"]["duckdb"]
@@ -142,3 +142,23 @@ def test_three_highs_sub_judgements(tmp_path: Path, ingest: Ingester, store: Sto
     assert by_firm["研发强度2.9%居行业第三但不足3%"]["message_rd_share"] == (
         "研发投入占比未达“高”：研发投入强度2.9%，位于全省同行业大类第75百分位（要求不低于第70百分位且不低于3%）"
     )
+
+
+def test_the_plans_headline_targets_with_their_gaps(
+    tmp_path: Path, ingest: Ingester, store: Store, contract: Contract
+) -> None:
+    fixture = _fixture("headline.yaml")
+    figures = runs.figures(store, _run(fixture, tmp_path, ingest, store, contract))
+    assert figures is not None
+    found = {t["id"]: t for t in figures["targets"]}
+    for name, (value, target, gap) in fixture["expect"]["targets"].items():
+        assert (found[name]["value"], found[name]["target"], found[name]["gap"]) == (value, target, gap), name
+        assert found[name]["basis"] == "policy" and found[name]["quote"].startswith(("二、", "四（三）"))
+    said = "其中标志性产业链领域1家，按现有高企数，还需1家属于产业链领域，占比方可达到80%"
+    assert found["hte_chain_share"]["said"] == said
+    rd = figures["rd"]
+    for key, (firms, spent, intensity, before, growth) in fixture["expect"]["rd"].items():
+        figure = rd["province"] if key == "province" else rd["by_city"][key]
+        assert (figure["firms"], figure["rd"], figure["rd_previous"]) == (firms, spent, before), key
+        assert figure["intensity"] == pytest.approx(intensity) and figure["growth"] == pytest.approx(growth), key
+    assert set(figures["quotes"]) == {"no_rd", "institution_coverage"}

@@ -213,11 +213,16 @@ def test_the_workbook_and_the_city_workbooks(listed: tuple[Path, dict, dict[str,
     )
     assert formula[header.index("企业名称")].data_type == "s"
     assert all(isinstance(r["统一社会信用代码"], str) for r in rows)
+    summary = [row[0] for row in book["汇总"].iter_rows(values_only=True)]
+    assert "规划目标进展" in summary and any(str(c).startswith("规上工业企业研发经费，按地市") for c in summary)
     thresholds = " ".join(str(c.value) for row in book["说明"].iter_rows() for c in row if c.value is not None)
     assert "revenue_min" in thresholds and "5000万元" in thresholds and "[政策]" in thresholds
     directory = tmp_path / "各市"
     assert _cli("export", "--year", "2024", "--by-city", directory, "--db", db)[0] == 0
     jinan = openpyxl.load_workbook(directory / "2024_济南_培育清单.xlsx")
+    # A city's workbook has its own R&D figures, not the province's targets.
+    city_summary = [row[0] for row in jinan["汇总"].iter_rows(values_only=True)]
+    assert "规划目标进展" not in city_summary and "济南" in city_summary
     for sheet in ("研发活动清零", "研发机构提升", "三高一核心", "科技小巨人候选", "科技领军候选"):
         header = [c.value for c in jinan[sheet][1]]
         assert {r[header.index("地市")] for r in jinan[sheet].iter_rows(min_row=2, values_only=True)} <= {"济南"}

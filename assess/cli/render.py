@@ -174,6 +174,12 @@ def stats_summary(summary: dict) -> None:
     out.print(f"计入覆盖率的研发机构级别：{'、'.join(thresholds['institution_levels'])}。")
     if province["needed"]:
         out.print(f"还需 {province['needed']} 家建立研发机构，覆盖率方可达到 {target}。")
+    headline = summary.get("headline")
+    if headline:
+        for name in ("no_rd", "institution_coverage"):
+            if name in headline["quotes"]:
+                out.print(f"[dim]依据 [政策]：方案{escape(headline['quotes'][name])}[/dim]")
+        _headline(headline)
     for key, title in (("by_city", "各市"), ("by_flagship_chain", "各标志性产业链"), ("by_chain", "各产业链方向")):
         table = Table(title=title)
         for header in ("名称", "无研发活动", "待补数据", _larger(summary), "有研发机构", "覆盖率", "还需", "待补数据"):
@@ -192,6 +198,22 @@ def stats_summary(summary: dict) -> None:
                 str(c["unknown"]),
             )
         out.print(table)
+
+
+def _headline(headline: dict) -> None:
+    """The plan's headline targets with their gaps and sources, then the R&D of 规上工业 firms by city."""
+    out.print("[bold]规划目标[/bold]")
+    for target in headline["targets"]:
+        out.print(f"  {escape(target['said'])}")
+        out.print(f"  [dim]依据 [政策]：方案{escape(target['quote'])}[/dim]")
+    rd = headline["rd"]
+    table = Table(title="规上工业企业研发经费（R&D经费内部支出，未填的用研发费用）")
+    for header in ("地市", "企业数", "研发经费（万元）", "研发投入强度", "比上年增长"):
+        table.add_column(header, justify="left" if header == "地市" else "right")
+    for name, figure in [*rd["by_city"].items(), ("全省", rd["province"])]:
+        spent = "—" if figure["rd"] is None else f"{figure['rd']:,.2f}"
+        table.add_row(name, str(figure["firms"]), spent, _rate(figure["intensity"]), _rate(figure["growth"]))
+    out.print(table)
 
 
 def flags_table(frame: pl.DataFrame, titles: dict[str, str]) -> None:

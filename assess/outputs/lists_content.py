@@ -14,7 +14,7 @@ from assess.chains import read_chain_map
 from assess.kernel.spec import Parameter
 from assess.kernel.unknown import UNKNOWN as UNKNOWN_WORD
 from assess.kernel.unknown import VERDICT_TITLES, to_fill_expr
-from assess.outputs.lists_workbook import ListSheet, ListsWorkbook, Threshold
+from assess.outputs.lists_workbook import TOTAL, ListSheet, ListsWorkbook, RdRow, TargetRow, Threshold
 from assess.reference import load_reference
 from assess.run import runs, stats
 from assess.run.config import Config
@@ -47,6 +47,7 @@ def thresholds(config: Config, manifest: dict) -> tuple[Threshold, ...]:
         (f"{config.scoring.index.spec.title}（rules/scoring/innovation_index.yaml）", "scoring.index",
          config.scoring.index.spec.parameters),
         *((f"{t.pack.title}（rules/tiers/{t.path.name}）", f"tier.{t.id}", t.pack.parameters) for t in config.tiers),
+        ("规划目标（rules/targets.yaml）", "targets", dict(config.targets.targets)),
     ]  # fmt: skip
     found = []
     for source, key, parameters in sources:
@@ -65,6 +66,42 @@ def size_thresholds(config: Config, store: Store) -> tuple[Threshold, ...]:
         Threshold(source, "、".join(s.codes), f"{s.title}：大型/中型/小型下限", bounds_text(s), table.basis)
         for s in table.sectors
     )
+
+
+def _headline(figures: dict | None, city: str | None) -> dict:
+    """The run's headline figures as 汇总 shows them: a province workbook gets the targets and the R&D by city and
+    by chain; a city workbook the R&D of its own firms only."""
+    if figures is None:
+        return {}
+    rd = figures["rd"]
+    if city is not None:
+        return {"rd_by_city": (_rd_row(city, rd["by_city"].get(city, {})),)}
+    return {
+        "targets": tuple(_target_row(t) for t in figures["targets"]),
+        "rd_by_city": (*(_rd_row(k, v) for k, v in rd["by_city"].items()), _rd_row(TOTAL, rd["province"])),
+        "rd_by_chain": tuple(_rd_row(k, v) for k, v in rd["by_flagship_chain"].items()),
+    }
+
+
+def _target_row(target: dict) -> TargetRow:
+    unit = "%" if isinstance(target["target"], float) and target["target"] <= 1 else "家"
+
+    def shown(value: float | None) -> str:
+        if value is None:
+            return display.MISSING
+        return f"{value:.1%}" if unit == "%" else f"{value:,.0f}家"
+
+    return TargetRow(
+        target["title"], shown(target["value"]), shown(target["target"]), target["gap"], target["basis"],
+        target["said"], target["quote"],
+    )  # fmt: skip
+
+
+def _rd_row(key: str, figure: dict) -> RdRow:
+    return RdRow(
+        key, figure.get("firms", 0), figure.get("rd"), figure.get("revenue"), figure.get("intensity"),
+        figure.get("rd_previous"), figure.get("growth"),
+    )  # fmt: skip
 
 
 def chain_map_threshold(config: Config, store: Store) -> Threshold:
@@ -319,6 +356,7 @@ def workbook_content(
             store, run, stats.role_rule(run.manifest, stats.INSTITUTION), city, ["revenue", "rd_institution"]
         ),
         lists=tuple(ListSheet(tier.id, tier.pack.sheet, lists[tier.id]) for tier in config.tiers),
+        **_headline(runs.figures(store, run), city),
         problems=pl.concat(
             [_problems(store, run.manifest["uploads"], city), _to_fill(store, run, config, city)],
             how="vertical_relaxed",

@@ -124,6 +124,33 @@ class ListsWorkbook:
     no_institution: pl.DataFrame  # credit_code, name, city, chain, direction, revenue, rd_institution, message
     lists: tuple[ListSheet, ...]  # in the tier packs' order
     problems: pl.DataFrame  # upload_id, file, sheet, row, column, code, level, value, message
+    # The plan's headline targets (province workbooks) and the R&D of 规上工业 firms by city and chain, as a run
+    # kept them (run.headline); rows already in words and numbers. Empty for a run made before they were kept.
+    targets: tuple[TargetRow, ...] = ()
+    rd_by_city: tuple[RdRow, ...] = ()
+    rd_by_chain: tuple[RdRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    title: str
+    value: str  # as read: "485家", "69.9%"
+    target: str
+    gap: int | None  # in firms
+    basis: str  # policy | official | default
+    said: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class RdRow:
+    key: str
+    firms: int
+    rd: float | None  # 万元
+    revenue: float | None
+    intensity: float | None
+    rd_previous: float | None
+    growth: float | None
 
 
 @dataclass(frozen=True)
@@ -343,6 +370,35 @@ def _write_summary(sheet: Worksheet, content: ListsWorkbook) -> None:
             sheet.append([])
     _append_table(sheet, ("产业链", *summary_headers), chain_rows, layout.formats)
     _bold_row(sheet, sheet.max_row)
+    _append_headline(sheet, content)
+
+
+GOAL_HEADERS = ("规划目标", "当前", "目标值", "差距（家）", "依据", "说明", "方案原文")
+RD_HEADERS = (
+    "规上工业企业数",
+    "研发经费（万元）",
+    "营业收入（万元）",
+    "研发投入强度",
+    "上年研发经费（万元）",
+    "比上年增长",
+)
+
+
+def _append_headline(sheet: Worksheet, content: ListsWorkbook) -> None:
+    """Below the tables: the plan's headline targets with their gaps and sentences, then the R&D of 规上工业 firms."""
+    if content.targets:
+        sheet.append([])
+        _append_heading(sheet, "规划目标进展")
+        goals = [(t.title, t.value, t.target, t.gap, BASIS_LABELS[t.basis], t.said, t.quote) for t in content.targets]
+        _append_table(sheet, GOAL_HEADERS, goals, {3: INTEGER}, alignment=_WRAP)
+    formats = {1: INTEGER, 2: MONEY, 3: MONEY, 4: SUMMARY_PERCENT, 5: MONEY, 6: SUMMARY_PERCENT}
+    for title, found in (("地市", content.rd_by_city), ("产业链", content.rd_by_chain)):
+        if not found:
+            continue
+        sheet.append([])
+        _append_heading(sheet, f"规上工业企业研发经费，按{title}（R&D经费内部支出，未填的用研发费用）")
+        values = [(r.key, r.firms, r.rd, r.revenue, r.intensity, r.rd_previous, r.growth) for r in found]
+        _append_table(sheet, (title, *RD_HEADERS), values, formats)
 
 
 def _summary_rows(frame: pl.DataFrame, layout: _SummaryLayout) -> list[tuple[object, ...]]:

@@ -112,6 +112,9 @@ class Pack(SpecModel):
     fast_track: list[Condition] = Field(default_factory=list)
 
 
+TARGETS_FILE = "targets.yaml"  # the plan's headline targets (assess.run.headline), inside a rule folder
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     id: str  # pack.rule
@@ -270,7 +273,7 @@ def load_rules(directory: Path, overrides: dict[str, Scalar] | None = None) -> R
     populations = load_populations(directory / POPULATIONS_FILE)
     packs = []
     for path in sorted(directory.glob("*.yaml")):
-        if path.name in (POPULATIONS_FILE, SIZE_CLASSES_FILE):  # reference tables, not packs
+        if path.name in (POPULATIONS_FILE, SIZE_CLASSES_FILE, TARGETS_FILE):  # reference files, not packs
             continue
         packs.append(load_pack(path, populations))
     for role in ROLE_TITLES:

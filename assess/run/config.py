@@ -14,6 +14,7 @@ from assess.contract import load_contract
 from assess.kernel.expressions import Scalar
 from assess.kernel.spec import PackError
 from assess.rules.packs import ROLE_TITLES, LoadedPack, RuleSet, load_rules, with_overrides
+from assess.run.targets import TargetsSpec, load_targets
 from assess.scoring.config import SCORING_FOLDER, ScoringConfig, load_scoring
 from assess.sizes import SIZE_CLASSES_FILE
 from assess.store import file_sha256
@@ -28,6 +29,7 @@ class Config:
     rules: RuleSet
     scoring: ScoringConfig
     tiers: tuple[LoadedTier, ...]
+    targets: TargetsSpec
 
     @property
     def chain_map(self) -> Path:
@@ -87,4 +89,4 @@ def load_config(directory: Path, overrides: dict[str, Scalar] | None = None) -> 
     _check_levels(rules.role("institution_coverage"))
     scoring = load_scoring(rules)
     cutoff = float(scoring.classifier.spec.value("cutoff"))
-    return Config(directory, rules, scoring, load_tiers(rules, cutoff, overrides=for_tiers))
+    return Config(directory, rules, scoring, load_tiers(rules, cutoff, overrides=for_tiers), load_targets(rules)[0])

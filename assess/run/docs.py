@@ -14,8 +14,9 @@ from assess.features import BY_NAME, FEATURES
 from assess.kernel.spec import BASIS_LABELS, Parameter
 from assess.reference import load_reference
 from assess.resources import PACKAGED_RULES
-from assess.rules.packs import LoadedPack, RuleSet
+from assess.rules.packs import TARGETS_FILE, LoadedPack, RuleSet
 from assess.run.config import CHAIN_MAP_FILE, load_config
+from assess.run.targets import load_targets
 from assess.scoring.config import ScoringConfig
 from assess.sizes import SIZE_CLASSES_FILE, bounds_text, read_size_table
 from assess.tiers.packs import LoadedTier
@@ -172,6 +173,15 @@ def _size_classes(rules: RuleSet) -> list[str]:
     return [*lines, ""]
 
 
+def _targets(rules: RuleSet) -> list[str]:
+    spec = load_targets(rules)[0]
+    lines = [f"## 规划目标（`rules/{TARGETS_FILE}`）", "", f"依据：{spec.source}；自 {spec.first_year} 年起累计。", ""]
+    lines += [*_parameters(dict(spec.targets)), ""]
+    lines += [f"- `{name}`：{target.quote}" for name, target in spec.targets.items()]
+    lines += [f"- 一清零、一提升（`{name}`）：{quote}" for name, quote in spec.quotes.items()]
+    return [*lines, ""]
+
+
 def render(rules: RuleSet, scoring: ScoringConfig, tiers: tuple[LoadedTier, ...]) -> str:
     populations = rules.populations.spec
     lines = [
@@ -203,6 +213,7 @@ def render(rules: RuleSet, scoring: ScoringConfig, tiers: tuple[LoadedTier, ...]
     lines += _scoring(scoring)
     for tier in tiers:
         lines += _tier(tier)
+    lines += _targets(rules)
     lines += _size_classes(rules)
     lines += _chain_map(rules)
     lines += [

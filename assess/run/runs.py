@@ -17,7 +17,9 @@ import polars as pl
 
 from assess.kernel.spec import Parameter
 from assess.rules.engine import FlagResult, evaluate_rubric
+from assess.rules.packs import TARGETS_FILE
 from assess.run.context import RunContext
+from assess.run.headline import headline
 from assess.store import Store, StoreError
 from assess.tiers.packs import LoadedTier
 
@@ -69,6 +71,7 @@ def manifest(ctx: RunContext) -> dict:
         "populations": {"file": config.rules.populations.path.name, "sha256": config.rules.populations.sha256},
         "chain_map": {"file": config.chain_map.name, "sha256": folder["files"].get(config.chain_map.name)},
         "size_classes": {"file": config.size_classes.name, "sha256": folder["files"].get(config.size_classes.name)},
+        "targets": {"file": TARGETS_FILE, "sha256": folder["files"].get(TARGETS_FILE)},
         "uploads": [u[0] for u in uploads],
         "packages": {name: metadata.version(name) for name in PACKAGES},
     }
@@ -104,6 +107,7 @@ def execute(ctx: RunContext, *, scoring: bool = True) -> Run:
     store, config, year = ctx.store, ctx.config, ctx.year
     require_year(store, year)
     rubrics = {p.id: evaluate_rubric(ctx.con, p, year) for p in config.rules.packs if p.rubric is not None}
+    figures = headline(ctx, config.targets)
     manifest_ = manifest(ctx)
     scored, lists = None, {}
     if scoring:
@@ -116,7 +120,7 @@ def execute(ctx: RunContext, *, scoring: bool = True) -> Run:
         with ctx.scores(scored.frame) as relation:
             lists = ctx.draw_lists(relation)
         manifest_["tiers"] = tiers_manifest(config.tiers)
-    return _save(store, year, manifest_, ctx.flags, rubrics, scored, lists)
+    return _save(store, year, manifest_, ctx.flags, rubrics, scored, lists, figures)
 
 
 def model_manifest(trained: Trained) -> dict:
@@ -142,6 +146,7 @@ def _save(
     rubrics: dict[str, pl.DataFrame],
     scored: Scores | None,
     lists: dict[str, pl.DataFrame],
+    figures: dict,
 ) -> Run:
     con = store.con
     created = dt.datetime.now()
@@ -155,6 +160,7 @@ def _save(
         )
         _insert(store, "rule_hits", flags.hits.select(pl.lit(run_id).alias("run_id"), pl.all()))
         _insert(store, "rule_counts", flags.counts.select(pl.lit(run_id).alias("run_id"), pl.all()))
+        con.execute("INSERT INTO run_figures VALUES (?, ?)", [run_id, json.dumps(figures, ensure_ascii=False)])
         for pack_id, frame in rubrics.items():
             rows = frame.select(
                 pl.lit(run_id).alias("run_id"),
@@ -210,6 +216,12 @@ def hits(
         """,
         params={"run": run.run_id, "rule": rule_id, "city": city, "unknown": unknown},
     ).pl()
+
+
+def figures(store: Store, run: Run) -> dict | None:
+    """The plan's headline figures the run kept (see run.headline); None for a run made before they were kept."""
+    found = store.con.execute("SELECT figures FROM run_figures WHERE run_id = ?", [run.run_id]).fetchall()
+    return json.loads(found[0][0]) if found else None
 
 
 def counts(store: Store, run: Run) -> pl.DataFrame:

@@ -47,7 +47,7 @@ def _changed_files(ctx: RunContext, run: Run) -> list[str]:
 
 
 def _file_digests(recorded: dict) -> dict[str, str]:
-    tables = [recorded[name] for name in ("populations", "chain_map", "size_classes") if name in recorded]
+    tables = [recorded[name] for name in ("populations", "chain_map", "size_classes", "targets") if name in recorded]
     entries = [*recorded["packs"], *recorded.get("tiers", []), *tables]
     return {entry["file"]: entry["sha256"] for entry in entries}
 

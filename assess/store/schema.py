@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS rule_counts (
     population BIGINT NOT NULL, hits BIGINT NOT NULL, unknown BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS rubric_results (run_id INTEGER NOT NULL, pack_id VARCHAR NOT NULL, result JSON NOT NULL);
+CREATE TABLE IF NOT EXISTS run_figures (run_id INTEGER NOT NULL, figures JSON NOT NULL);
 CREATE TABLE IF NOT EXISTS scores (
     run_id INTEGER NOT NULL, credit_code VARCHAR NOT NULL, name VARCHAR, city VARCHAR, direction VARCHAR,
     chain VARCHAR, scored BOOLEAN NOT NULL, score DOUBLE, score_source VARCHAR, "index" DOUBLE, stage VARCHAR,
@@ -137,7 +138,8 @@ def _v1_to_v2(con: duckdb.DuckDBPyConnection) -> None:
 
 def _v2_to_v3(con: duckdb.DuckDBPyConnection) -> None:
     """A rule's verdict may be unknown (待补数据) from version 3 on: rule_hits keep unknown verdicts beside the flagged
-    ones, with the inputs that were missing, and rule_counts count them. Every hit of an earlier run was a flag."""
+    ones, with the inputs that were missing, and rule_counts count them. Every hit of an earlier run was a flag.
+    Runs also keep the plan's headline figures (run_figures, created with the other tables); earlier runs have none."""
     con.execute(
         """
         ALTER TABLE rule_hits ADD COLUMN IF NOT EXISTS verdict BOOLEAN DEFAULT true;

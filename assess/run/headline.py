@@ -1,0 +1,115 @@
+"""The plan's headline targets beside the firm-level ones: 高新技术企业 against 50,000 and their flagship-chain
+share against 80%, 科技小巨人 and 科技领军 designations since the plan's first year against 600 and 200 a year, and
+the R&D expenditure and intensity of 规上工业 firms by city and chain with the growth on the year before.
+
+The targets, with the sentence of the plan each comes from, are read from the rule folder's targets.yaml. The
+figures are computed when a run is made and kept with it, so that `stats` and 汇总 read them as the run saw the
+filings. Gaps are said in firms. R&D figures use the statistical expenditure where it is filed (rd_spending).
+"""
+
+from __future__ import annotations
+
+import math
+
+from assess.kernel.populations import population_sql
+from assess.run.context import RunContext
+from assess.run.targets import TargetsSpec
+
+
+def headline(ctx: RunContext, spec: TargetsSpec) -> dict:
+    """The year's headline figures against the targets, for a run to keep."""
+    year = ctx.year
+    hte, hte_chain, little_giant, leader = ctx.con.execute(
+        """
+        SELECT count(*) FILTER (WHERE is_hte), count(*) FILTER (WHERE is_hte AND in_chain),
+               count(*) FILTER (WHERE designated_little_giant), count(*) FILTER (WHERE designated_leader)
+        FROM features_base WHERE year = ?
+        """,
+        [year],
+    ).fetchall()[0]
+    years = year - spec.first_year + 1
+    hte_target, share_target = spec.number("hte_count"), spec.number("hte_chain_share")
+    hte_said = f"填报企业中的高新技术企业{hte}家，距{_n(hte_target)}家的目标还差{{gap}}家"
+    rows = [
+        _target(spec, "hte_count", hte, hte_target, hte_said),
+        _target(
+            spec,
+            "hte_chain_share",
+            hte_chain / hte if hte else None,
+            share_target,
+            f"其中标志性产业链领域{hte_chain}家，按现有高企数，还需{{gap}}家属于产业链领域，占比方可达到{share_target:.0%}",
+            gap=max(0, math.ceil(round(share_target * hte, 9)) - hte_chain),
+        ),
+    ]
+    for name, count, title in (
+        ("little_giant_per_year", little_giant, "科技小巨人"),
+        ("leader_per_year", leader, "科技领军"),
+    ):
+        target = spec.number(name) * years if years > 0 else None
+        said = f"已认定为{title}的企业{count}家（按填报的已获称号）"
+        said += f"，{spec.first_year}年起累计目标{_n(target)}家，还差{{gap}}家" if target is not None else ""
+        rows.append(_target(spec, name, count, target, said))
+    return {"year": year, "targets": rows, "quotes": dict(spec.quotes), "rd": _rd(ctx, spec)}
+
+
+def _target(
+    spec: TargetsSpec, name: str, value: float | None, target: float | None, said: str, gap: int | None = None
+) -> dict:
+    target_spec = spec.targets[name]
+    if gap is None:
+        gap = max(0, math.ceil(target - value)) if target is not None and value is not None else None
+    return {
+        "id": name,
+        "title": target_spec.title,
+        "value": value,
+        "target": target,
+        "gap": gap,
+        "basis": target_spec.basis,
+        "quote": target_spec.quote,
+        "said": said.format(gap=_n(gap)),
+    }
+
+
+def _n(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def _rd(ctx: RunContext, spec: TargetsSpec) -> dict:
+    """R&D expenditure, revenue and intensity of the population this year and the year before, for the province,
+    each city and each flagship chain, with the growth of R&D expenditure."""
+    population = population_sql(
+        ctx.config.rules.populations.path, "targets.population", [spec.population], ctx.config.rules.populations
+    )
+    rows = ctx.con.execute(
+        f"""
+        SELECT year, city, chain, GROUPING(city) AS no_city, GROUPING(chain) AS no_chain,
+               CAST(sum(rd_spending) AS DOUBLE), CAST(sum(revenue) AS DOUBLE), count(*)
+        FROM features_base WHERE year IN (?, ? - 1) AND {population}
+        GROUP BY GROUPING SETS ((year), (year, city), (year, chain))
+        """,
+        [ctx.year, ctx.year],
+    ).fetchall()
+    found: dict[tuple[str, str | None, int], tuple[float | None, float | None, int]] = {}
+    for year, city, chain, no_city, no_chain, rd, revenue, firms in rows:
+        level, key = ("city", city) if not no_city else ("chain", chain) if not no_chain else ("province", None)
+        found[(level, key, year)] = (rd, revenue, firms)
+    cities = list(dict.fromkeys(ctx.store.contract.cities.values()))
+    result: dict = {"province": _rd_figure(found, "province", None, ctx.year)}
+    result["by_city"] = {city: _rd_figure(found, "city", city, ctx.year) for city in cities}
+    result["by_flagship_chain"] = {
+        chain: _rd_figure(found, "chain", chain, ctx.year) for chain in ctx.store.contract.chains
+    }
+    return result
+
+
+def _rd_figure(found: dict, level: str, key: str | None, year: int) -> dict:
+    rd, revenue, firms = found.get((level, key, year), (None, None, 0))
+    before = found.get((level, key, year - 1), (None, None, 0))[0]
+    return {
+        "firms": firms,
+        "rd": rd,
+        "revenue": revenue,
+        "intensity": rd / revenue if rd is not None and revenue else None,
+        "rd_previous": before,
+        "growth": rd / before - 1 if rd is not None and before else None,
+    }
