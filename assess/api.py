@@ -242,12 +242,16 @@ def flags(
 @dataclass(frozen=True)
 class Rubric:
     run: Run
-    frame: pl.DataFrame  # one row per firm: gates, points per indicator, score, verdicts
+    frame: pl.DataFrame  # one row per firm: gates, points per indicator, score, verdict, missing, verdict_text
     title: str
     indicators: dict[str, str]  # indicator id -> title
+    cannot_check: tuple[str, ...]  # conditions of the official scheme the filings cannot show
 
 
 def rubric(store: Store, year: int, pack: str, rules: Path | None = None) -> Rubric:
+    import polars as pl
+
+    from assess.kernel.unknown import verdict_text
     from assess.run import runs
 
     loaded = load_config(rules).rules.pack(pack)
@@ -255,7 +259,13 @@ def rubric(store: Store, year: int, pack: str, rules: Path | None = None) -> Rub
     frame = runs.rubric(store, run, pack)
     if frame.is_empty():
         raise StoreError(f"第 {run.run_id} 次评估中没有评分规则包「{pack}」的结果。")
-    return Rubric(run, frame, loaded.pack.title, {i.id: i.title for i in loaded.pack.indicators})
+    if "missing" not in frame.columns:  # a run saved before verdicts could be unknown
+        frame = frame.with_columns(missing=pl.lit([], dtype=pl.List(pl.String)))
+    said = verdict_text(pl.col("verdict"), pl.col("missing"), loaded.pack.cannot_check)
+    frame = frame.with_columns(verdict_text=said)
+    return Rubric(
+        run, frame, loaded.pack.title, {i.id: i.title for i in loaded.pack.indicators}, tuple(loaded.pack.cannot_check)
+    )
 
 
 def unmapped(store: Store, year: int, rules: Path | None = None) -> pl.DataFrame:

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from assess import api
 from assess.contract import Contract
 from assess.resources import PACKAGED_RULES
 from assess.rules.engine import evaluate_rules
@@ -162,3 +163,19 @@ def test_the_plans_headline_targets_with_their_gaps(
         assert (figure["firms"], figure["rd"], figure["rd_previous"]) == (firms, spent, before), key
         assert figure["intensity"] == pytest.approx(intensity) and figure["growth"] == pytest.approx(growth), key
     assert set(figures["quotes"]) == {"no_rd", "institution_coverage"}
+
+
+def test_the_hte_prescreen_names_what_filings_cannot_show(
+    tmp_path: Path, ingest: Ingester, store: Store, contract: Contract
+) -> None:
+    fixture = _fixture("hte_ready.yaml")
+    _run(fixture, tmp_path, ingest, store, contract)
+    found = api.rubric(store, fixture["year"], "hte_ready", PACKAGED_RULES)
+    assert any("境内" in c and "60%" in c for c in found.cannot_check)
+    assert any("71分" in c for c in found.cannot_check)
+    passed = found.frame.filter(pl.col("verdict"))["verdict_text"].to_list()
+    assert passed and all(t.startswith("符合（仅为预筛；另须核查：") and "71分" in t for t in passed)
+    failed = found.frame.filter(~pl.col("verdict"))["verdict_text"].to_list()
+    assert failed and set(failed) == {"不符合"}
+    indicators = {i.id: i for i in _config(fixture).rules.pack("hte_ready").pack.indicators}
+    assert indicators["revenue_growth"].basis == indicators["net_assets_growth"].basis == "official"

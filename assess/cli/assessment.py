@@ -119,7 +119,7 @@ def rubric(
     if as_json:
         render.json_out(render.records(found.frame))
         return
-    render.rubric_table(found.frame, found.title, found.indicators)
+    render.rubric_table(found.frame, found.title, found.indicators, found.cannot_check)
 
 
 @app.command()

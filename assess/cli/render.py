@@ -226,19 +226,15 @@ def flags_table(frame: pl.DataFrame, titles: dict[str, str]) -> None:
     )
 
 
-def rubric_table(frame: pl.DataFrame, pack: str, indicators: dict[str, str]) -> None:
+def rubric_table(frame: pl.DataFrame, pack: str, indicators: dict[str, str], cannot_check: tuple[str, ...]) -> None:
     import polars as pl
 
-    from assess.kernel.unknown import to_fill_expr
-
     points = [c for c in frame.columns if c.startswith("points_")]
-    missing = pl.col("missing") if "missing" in frame.columns else pl.lit([], dtype=pl.List(pl.String))
     shown = frame.with_columns(
-        verdict=pl.when("verdict")
-        .then(pl.lit("符合"))
-        .when(pl.col("verdict").is_null())
-        .then(pl.format("待补数据：{}", to_fill_expr(missing)))
-        .otherwise(pl.lit("不符合")),
+        # 符合 stands alone in the table; what it cannot vouch for is said once below it.
+        verdict=pl.when(pl.col("verdict").is_not_null())
+        .then(pl.col("verdict_text").str.split("（").list.first())
+        .otherwise(pl.col("verdict_text")),
         score=pl.col("score").round(1),
     )
     verdicts = frame["verdict"]
@@ -255,6 +251,10 @@ def rubric_table(frame: pl.DataFrame, pack: str, indicators: dict[str, str]) -> 
             "verdict": "结论",
         },
     )
+    if cannot_check:
+        out.print("“符合”只是按填报数据预筛，以下条件无法从填报核查：")
+        for condition in cannot_check:
+            out.print(f"  · {escape(condition)}")
 
 
 def simulation_table(frame: pl.DataFrame, overrides: dict[str, Scalar], titles: dict[str, str]) -> None:
@@ -413,7 +413,9 @@ def explanation(found: dict) -> None:
         verdict = {True: "符合", False: "不符合", None: "待补数据"}[rubric["verdict"]]
         if rubric["verdict"] is None:
             verdict += f"（请补填{rubric['to_fill']}）"
-        out.print(f"  {rubric['pack_id']}：得分 {rubric['score']:g}，{verdict}")
+        elif rubric["verdict"] and rubric["cannot_check"]:
+            verdict += f"（仅为预筛；另须核查：{'；'.join(rubric['cannot_check'])}）"
+        out.print(f"  {rubric['pack_id']}：得分 {rubric['score']:g}，{escape(verdict)}")
     score = found["score"]
     out.print("[bold]评分与指数[/bold]")
     if score["score"] is not None:

@@ -38,3 +38,16 @@ def to_fill_expr(names: pl.Expr) -> pl.Expr:
         .list.unique(maintain_order=True)
         .list.join("、")
     )
+
+
+def verdict_text(verdict: pl.Expr, names: pl.Expr, cannot_check: Sequence[str] = ()) -> pl.Expr:
+    """A rubric's verdict in words: 符合 (with what the filings cannot show, if the rubric names any), 不符合, or
+    待补数据 with what to fill in."""
+    passed = "符合" + (f"（仅为预筛；另须核查：{'；'.join(cannot_check)}）" if cannot_check else "")
+    return (
+        pl.when(verdict)
+        .then(pl.lit(passed))
+        .when(verdict.is_null())
+        .then(pl.format("{}：请补填{}", pl.lit(UNKNOWN), to_fill_expr(names)))
+        .otherwise(pl.lit("不符合"))
+    )

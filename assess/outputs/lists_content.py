@@ -333,6 +333,11 @@ def workbook_content(
         "评分线的企业，“差距”列说明所差。“待补数据”：能判断的门槛都符合、但缺少某个门槛所需数据的企业，不入选，"
         "“差距”列说明应补填什么。",
         *(f"{tier.pack.title}：{tier.summary}" for tier in config.tiers if tier.summary),
+        *(
+            f"{p.pack.title}：“符合”只是按填报数据预筛，以下条件无法从填报核查：{'；'.join(p.pack.cannot_check)}。"
+            for p in config.rules.packs
+            if p.pack.cannot_check
+        ),
     )
     return ListsWorkbook(
         year=run.year,

@@ -110,6 +110,7 @@ class Pack(SpecModel):
     indicators: list[Indicator] = Field(default_factory=list)
     passing: str = "true"
     fast_track: list[Condition] = Field(default_factory=list)
+    cannot_check: list[str] = Field(default_factory=list)  # a rubric's conditions the filings cannot show
 
 
 TARGETS_FILE = "targets.yaml"  # the plan's headline targets (assess.run.headline), inside a rule folder

@@ -63,6 +63,8 @@ def _pack(loaded: LoadedPack) -> list[str]:
         lines.append("")
     if pack.kind == "rubric":
         lines += [f"通过条件：`{pack.passing}`", ""]
+    if pack.cannot_check:
+        lines += ["### 无法从填报核查的条件（“符合”只是预筛）", "", *(f"- {c}" for c in pack.cannot_check), ""]
     return lines
 
 

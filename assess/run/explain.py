@@ -38,7 +38,7 @@ def explain_firm(ctx: RunContext, credit_code: str) -> dict:
         "run_id": run.run_id,
         "changes_since_run": changes_since(ctx, run, credit_code),
         "rules": _rules(store, config.rules, year, credit_code) if filed else [],
-        "rubrics": _rubrics(store, run, credit_code),
+        "rubrics": _rubrics(store, config.rules, run, credit_code),
         "score": {
             "score": firm["score"],
             "source": firm["score_source"],
@@ -91,7 +91,7 @@ def _rules(store: Store, rules: RuleSet, year: int, credit_code: str) -> list[di
     return found
 
 
-def _rubrics(store: Store, run: runs.Run, credit_code: str) -> list[dict]:
+def _rubrics(store: Store, rules: RuleSet, run: runs.Run, credit_code: str) -> list[dict]:
     rows = store.con.execute(
         "SELECT pack_id, result FROM rubric_results WHERE run_id = ? AND result->>'$.credit_code' = ?",
         [run.run_id, credit_code],
@@ -100,9 +100,11 @@ def _rubrics(store: Store, run: runs.Run, credit_code: str) -> list[dict]:
     for pack_id, text in rows:
         result = json.loads(text)
         missing = result.get("missing") or []  # a run saved before verdicts could be unknown kept none
+        cannot_check = [p.pack.cannot_check for p in rules.packs if p.id == pack_id]
         found.append(
             {
                 "pack_id": pack_id,
+                "cannot_check": cannot_check[0] if cannot_check else [],
                 "score": result["score"],
                 "gates_passed": result["gates_passed"],
                 "fast_track": result["fast_track"],
