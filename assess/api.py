@@ -183,7 +183,7 @@ def _figures(store: Store, run: Run) -> dict:
     from assess.run import runs, stats
 
     figures = stats.targets(runs.counts(store, run), run.year, store.contract, run.manifest)
-    return {**figures, "headline": runs.figures(store, run)}
+    return {**figures, "rubrics": runs.rubric_counts(store, run), "headline": runs.figures(store, run)}
 
 
 def _selected(store: Store, run: Run, tiers: tuple[LoadedTier, ...]) -> dict[str, pl.DataFrame]:

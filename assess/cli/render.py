@@ -174,6 +174,11 @@ def stats_summary(summary: dict) -> None:
     out.print(f"计入覆盖率的研发机构级别：{'、'.join(thresholds['institution_levels'])}。")
     if province["needed"]:
         out.print(f"还需 {province['needed']} 家建立研发机构，覆盖率方可达到 {target}。")
+    for pack, counted in summary.get("rubrics", {}).items():
+        out.print(
+            f"{pack}：符合 {counted['passed']} 家，不符合 {counted['failed']} 家，待补数据 {counted['unknown']} 家"
+            "（详见 assess rubric）。"
+        )
     headline = summary.get("headline")
     if headline:
         for name in ("no_rd", "institution_coverage"):

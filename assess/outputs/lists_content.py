@@ -334,6 +334,11 @@ def workbook_content(
         "“差距”列说明应补填什么。",
         *(f"{tier.pack.title}：{tier.summary}" for tier in config.tiers if tier.summary),
         *(
+            f"{config.rules.pack(pack).pack.title}：符合{n['passed']}家，不符合{n['failed']}家，"
+            f"待补数据{n['unknown']}家（缺少判断所需数据，见“数据问题”）。"
+            for pack, n in (runs.rubric_counts(store, run).items() if city is None else ())
+        ),
+        *(
             f"{p.pack.title}：“符合”只是按填报数据预筛，以下条件无法从填报核查：{'；'.join(p.pack.cannot_check)}。"
             for p in config.rules.packs
             if p.pack.cannot_check

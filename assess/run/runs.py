@@ -238,6 +238,19 @@ def rubric(store: Store, run: Run, pack_id: str) -> pl.DataFrame:
     return pl.DataFrame([json.loads(r[0]) for r in rows])
 
 
+def rubric_counts(store: Store, run: Run) -> dict[str, dict[str, int]]:
+    """Per rubric pack of the run: firms 符合 (passed), 不符合 (failed) and 待补数据 (unknown)."""
+    rows = store.con.execute(
+        """
+        SELECT pack_id, count(*) FILTER (WHERE result->>'verdict' = 'true'),
+               count(*) FILTER (WHERE result->>'verdict' = 'false'), count(*) FILTER (WHERE result->>'verdict' IS NULL)
+        FROM rubric_results WHERE run_id = ? GROUP BY pack_id ORDER BY pack_id
+        """,
+        [run.run_id],
+    ).fetchall()
+    return {pack: {"passed": p, "failed": f, "unknown": u} for pack, p, f, u in rows}
+
+
 def scores(store: Store, run: Run, *, scored_only: bool = True) -> pl.DataFrame:
     """The run's scores, best first: the SMEs the classifier scores, or with `scored_only` False every firm."""
     return store.con.sql(
