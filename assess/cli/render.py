@@ -420,7 +420,8 @@ def explanation(found: dict) -> None:
             verdict += f"（请补填{rubric['to_fill']}）"
         elif rubric["verdict"] and rubric["cannot_check"]:
             verdict += f"（仅为预筛；另须核查：{'；'.join(rubric['cannot_check'])}）"
-        out.print(f"  {rubric['pack_id']}：得分 {rubric['score']:g}，{escape(verdict)}")
+        score = "—" if rubric["score"] is None else f"{rubric['score']:g}"  # None: an unknown indicator
+        out.print(f"  {rubric['pack_id']}：得分 {score}，{escape(verdict)}")
     score = found["score"]
     out.print("[bold]评分与指数[/bold]")
     if score["score"] is not None:

@@ -141,10 +141,20 @@ def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: in
     points = [f"{i.points_sql} AS points_{i.id}" for i in rubric.indicators]
     tracks = [f"{t.sql} AS track_{t.id}" for t in rubric.fast_track]
     score = " + ".join(f"points_{i.id}" for i in rubric.indicators) or "0"
+    maxima = {i.id: i.max_points for i in loaded.pack.indicators}
+    bounds = ", ".join(
+        f"coalesce(points_{i.id}, 0) AS points_{i.id}_low, "
+        f"coalesce(points_{i.id}, {maxima[i.id]}) AS points_{i.id}_high"
+        for i in rubric.indicators
+    )
+    bounds = bounds or "NULL AS no_bounds"
+    score_low = " + ".join(f"points_{i.id}_low" for i in rubric.indicators) or "0"
+    score_high = " + ".join(f"points_{i.id}_high" for i in rubric.indicators) or "0"
     all_gates = " AND ".join(f"gate_{g.id}" for g in rubric.gates) or "true"
     any_track = " OR ".join(f"track_{t.id}" for t in rubric.fast_track) or "false"
     conditions = [c.sql for c in (*rubric.gates, *rubric.fast_track)]
-    inputs = [c for c in dict.fromkeys(c for g in rubric.gates for c in g.inputs) if c not in IDENTITY]
+    read = [*(c for g in rubric.gates for c in g.inputs), *(c for i in rubric.indicators for c in i.inputs)]
+    inputs = [c for c in dict.fromkeys(read) if c not in IDENTITY]
     view = view_for([*conditions, *(i.points_sql for i in rubric.indicators)])
     frame = con.sql(
         f"""
@@ -152,7 +162,8 @@ def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: in
             SELECT *, {", ".join((*gates, *points, *tracks)) or "NULL AS nothing"}
             FROM {view} WHERE year = $year
         ),
-        scored AS (SELECT *, {score} AS score FROM base)
+        bounded AS (SELECT *, {bounds} FROM base),
+        scored AS (SELECT *, {score} AS score, {score_low} AS score_low, {score_high} AS score_high FROM bounded)
         SELECT {", ".join(IDENTITY)}, {", ".join(c.split(" AS ")[-1] for c in (*gates, *points, *tracks))},
                score, {all_gates} AS gates_passed, {rubric.passing_sql} AS score_passed, {any_track} AS fast_track,
                {all_gates} AND ({rubric.passing_sql} OR {any_track}) AS verdict
@@ -168,6 +179,11 @@ def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: in
         .otherwise(none)
         for g in rubric.gates
     ]
+    open_gates.append(  # an unknown indicator that leaves the pass condition open
+        pl.when(pl.col("score_passed").is_null())
+        .then(missing([f"input_{c}" for i in rubric.indicators for c in i.inputs if c in inputs]))
+        .otherwise(none)
+    )
     found = (
         pl.concat_list(open_gates).list.eval(pl.element().str.strip_prefix("input_")).list.unique(maintain_order=True)
         if open_gates

@@ -88,6 +88,9 @@ class Indicator(SpecModel):
     max_points: float
     basis: Basis
     measures: list[Measure]  # the best of them counts
+    # A blank value scores 0 points (a count left blank: none), or leaves the points unknown (a figure the scheme
+    # needs, such as 科技人员: the verdict then turns on it only if it could change the outcome).
+    if_missing: Literal["zero", "unknown"] = "zero"
 
 
 class Condition(SpecModel):
@@ -132,7 +135,8 @@ class CompiledRule:
 class CompiledIndicator:
     id: str
     title: str
-    points_sql: str
+    points_sql: str  # null when the indicator's value is missing and its pack says if_missing: unknown
+    inputs: tuple[str, ...]  # feature columns an unknown indicator reads; empty when a blank scores 0
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,7 @@ class CompiledCondition:
 class CompiledRubric:
     gates: tuple[CompiledCondition, ...]  # null where an input is missing
     indicators: tuple[CompiledIndicator, ...]
-    passing_sql: str  # over `score` and `points_<indicator>`
+    passing_sql: str  # over the score and points at both bounds; null where an unknown indicator could decide it
     fast_track: tuple[CompiledCondition, ...]  # false where an input is missing: a claim not made
 
 
@@ -209,16 +213,19 @@ def _compile_rubric(path: Path, pack: Pack, values: dict[str, Scalar], populatio
 
     indicators = []
     for indicator in pack.indicators:
-        cases = []
+        cases: list[str] = []
+        read: list[str] = []
         for measure in indicator.measures:
             tree = checked(path, f"{pack.id}.{indicator.id}", measure.value, values, populations.trees, predicate=False)
             value = expressions.to_sql(tree)
             whens = " ".join(
                 f"WHEN ({value}) {'>' if b.strict else '>='} {b.min} THEN {b.points}" for b in measure.bands
             )
-            cases.append(f"CAST(CASE {whens} ELSE 0 END AS DOUBLE)")
+            blank = f"WHEN ({value}) IS NULL THEN NULL " if indicator.if_missing == "unknown" else ""
+            cases.append(f"CAST(CASE {blank}{whens} ELSE 0 END AS DOUBLE)")
+            read += inputs(tree) if indicator.if_missing == "unknown" else ()
         points = cases[0] if len(cases) == 1 else f"greatest({', '.join(cases)})"
-        indicators.append(CompiledIndicator(indicator.id, indicator.title, points))
+        indicators.append(CompiledIndicator(indicator.id, indicator.title, points, tuple(dict.fromkeys(read))))
     points_columns = frozenset({"score"} | {f"points_{i.id}" for i in pack.indicators})
     passing = checked(
         path,
@@ -229,12 +236,26 @@ def _compile_rubric(path: Path, pack: Pack, values: dict[str, Scalar], populatio
         predicate=True,
         extra_columns=points_columns,
     )
+    low, high = _at(passing, "low"), _at(passing, "high")
     return CompiledRubric(
         gates=tuple(condition(g, gate=True) for g in pack.gates),
         indicators=tuple(indicators),
-        passing_sql=never_null(passing),
+        # Decided when it comes out the same with every unknown indicator at 0 and at its maximum; else open.
+        passing_sql=f"CASE WHEN ({low}) = ({high}) THEN ({low}) END",
         fast_track=tuple(condition(f, gate=False) for f in pack.fast_track),
     )
+
+
+def _at(passing: exp.Expr, bound: str) -> str:
+    """The pass condition over the score and points with every unknown indicator at its lowest or highest points
+    (columns `score_low`, `points_<id>_low`, ... that evaluate_rubric provides)."""
+
+    def rename(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and (node.name == "score" or node.name.startswith("points_")):
+            return exp.column(f"{node.name}_{bound}")
+        return node
+
+    return never_null(passing.copy().transform(rename))
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,9 @@ def rubric(store: Store, run: Run, pack_id: str) -> pl.DataFrame:
     rows = store.con.execute(
         "SELECT result FROM rubric_results WHERE run_id = ? AND pack_id = ?", [run.run_id, pack_id]
     ).fetchall()
-    return pl.DataFrame([json.loads(r[0]) for r in rows])
+    frame = pl.DataFrame([json.loads(r[0]) for r in rows])
+    # Points are numbers even where every firm's are unknown (a column of nulls would otherwise have no type).
+    return frame.with_columns(pl.col("^(score|points_.*)$").cast(pl.Float64)) if rows else frame
 
 
 def rubric_counts(store: Store, run: Run) -> dict[str, dict[str, int]]:
