@@ -303,6 +303,7 @@ def test_what_if_a_gate_or_a_quota_moves_counts_the_lists_again_without_a_run(
         ("little_giant.quota=1.5", "quota 应为不小于 0 的整数"),
         ("little_giant.near_share=2", "near_share 应为 0 到 1 之间的比例"),
         ("yiqingling.revenue_min=nan", "应为有限的数字"),
+        ("yitisheng.institution_levels=省级、区级", "institution_levels 应是 企业自建、市级、省级、国家级 中的"),
     ],
 )
 def test_what_if_refuses_what_it_cannot_compare(

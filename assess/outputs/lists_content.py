@@ -332,6 +332,9 @@ def workbook_content(
         "“接近”：符合全部门槛但名额已满、排名紧随其后的企业（个数见各清单的 near_share），或三高一核心评分略低于"
         "评分线的企业，“差距”列说明所差。“待补数据”：能判断的门槛都符合、但缺少某个门槛所需数据的企业，不入选，"
         "“差距”列说明应补填什么。",
+        "研发机构覆盖率计入的研发机构级别："
+        + "、".join(stats.institution_levels(run.manifest, store.contract))
+        + "（参数 institution_levels）。",
         *(f"{tier.pack.title}：{tier.summary}" for tier in config.tiers if tier.summary),
         *(
             f"{config.rules.pack(pack).pack.title}：符合{n['passed']}家，不符合{n['failed']}家，"

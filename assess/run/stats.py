@@ -28,6 +28,13 @@ def role_pack(manifest: dict, role: str) -> dict:
     return found[0]
 
 
+def institution_levels(manifest: dict, contract: Contract) -> list[str]:
+    """The institution levels the run's coverage counted; a run that named none (before the choice was a
+    parameter) counted every level but 无."""
+    levels = role_pack(manifest, INSTITUTION)["parameters"].get("institution_levels")
+    return list(levels) if levels is not None else list(contract.field("rd_institution").choices)[1:]
+
+
 def role_rule(manifest: dict, role: str) -> str:
     """The id of the flag rule that played this role in the run."""
     return str(role_pack(manifest, role)["rules"][0])
@@ -98,10 +105,7 @@ def targets(counts: pl.DataFrame, year: int, contract: Contract, manifest: dict)
             "no_rd_revenue_min": no_rd_pack["revenue_min"],
             "institution_revenue_min": institution_pack["revenue_min"],
             "coverage_target": institution_pack["coverage_target"],
-            # A run that named no levels (before the choice was a parameter) counted every level but 无.
-            "institution_levels": institution_pack.get(
-                "institution_levels", list(contract.field("rd_institution").choices)[1:]
-            ),
+            "institution_levels": institution_levels(manifest, contract),
         },
     }
     for name, (level, keys) in groups.items():
