@@ -439,3 +439,19 @@ def test_a_what_if_on_lists_nobody_is_on_says_so(assessed: Path) -> None:
     status, stdout, _ = run("simulate", "--year", "2024", "--set", "little_giant.quota=1", "--db", assessed)
     assert status == 0 and "科技小巨人候选" not in stdout
     assert "改动前后都没有企业进入任何培育清单" in stdout
+
+
+def test_a_rubric_whose_every_verdict_is_unknown_reads_as_such(tmp_path: Path) -> None:
+    # Neither 资产总额 nor 科技人员 is filed: with 6% R&D intensity the 科技型中小企业 score could reach 60 or not,
+    # and the asset gate cannot be judged; every verdict is 待补数据.
+    rows: Rows = [HEADER, firm_row(1, 营业收入=5000, 研发费用=300), firm_row(2, 营业收入=5000, 研发费用=300)]
+    db = str(tmp_path / "a.duckdb")
+    for args in (["ingest", str(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))], ["run", "--year", "2024"]):
+        assert runner.invoke(app, [*args, "--db", db]).exit_code == 0
+    result = runner.invoke(app, ["rubric", "--year", "2024", "--pack", "tech_sme", "--db", db])
+    assert result.exit_code == 0, result.stderr
+    assert "符合 0 家，不符合 0 家，待补数据 2 家" in result.stdout
+    found = json.loads(
+        runner.invoke(app, ["rubric", "--year", "2024", "--pack", "tech_sme", "--json", "--db", db]).stdout
+    )
+    assert {r["verdict_text"] for r in found} == {"待补数据：请补填资产总额、科技人员"}

@@ -354,6 +354,7 @@ def test_three_highs_needs_enough_of_the_four_attributes(
         assert [rows[firm][header.index(a)] for a in attributes] == expected, firm
     [unknown] = fixture["expect"]["unknown"]
     assert rows[unknown][header.index("状态")] == "待补数据"
+    assert "“复合增长率高”所需的数据" in str(rows[unknown][header.index("差距")])  # the open sub-judgement, named
     guide = " ".join(str(c) for row in openpyxl.load_workbook(out)["说明"].iter_rows(values_only=True) for c in row)
     assert "四项子判断" in guide and "至少满足2项" in guide
     # One attribute is enough in a what-if: the firm meeting one joins, and so does the one whose other is open.

@@ -187,7 +187,17 @@ def stats_summary(summary: dict) -> None:
         _headline(headline)
     for key, title in (("by_city", "各市"), ("by_flagship_chain", "各标志性产业链"), ("by_chain", "各产业链方向")):
         table = Table(title=title)
-        for header in ("名称", "无研发活动", "待补数据", _larger(summary), "有研发机构", "覆盖率", "还需", "待补数据"):
+        headers = (
+            "名称",
+            "无研发活动",
+            "一清零待补数据",
+            _larger(summary),
+            "有研发机构",
+            "覆盖率",
+            "还需",
+            "一提升待补数据",
+        )
+        for header in headers:
             table.add_column(header)
         for name, no_rd in summary["no_rd"][key].items():
             c = coverage[key][name]
@@ -224,8 +234,9 @@ def _headline(headline: dict) -> None:
 def flags_table(frame: pl.DataFrame, titles: dict[str, str]) -> None:
     import polars as pl
 
+    flagged = frame.filter(pl.col("verdict")).height
     _table(
-        f"被标记的企业（共 {frame.height} 家次）",
+        f"被标记的企业 {flagged} 家次；缺少判断所需数据（待补数据）{frame.height - flagged} 家次",
         frame.with_columns(rule=pl.col("rule_id").replace_strict(titles, default=pl.col("rule_id"))),
         {"rule": "规则", "city": "地市", "credit_code": "统一社会信用代码", "name": "企业名称", "message": "原因"},
     )

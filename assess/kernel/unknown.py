@@ -7,7 +7,7 @@ gate it can be judged on is still 不符合, and one that passes every gate it c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -24,15 +24,17 @@ def missing(inputs: Sequence[str]) -> pl.Expr:
     return pl.concat_list([pl.when(pl.col(c).is_null()).then(pl.lit(c)) for c in inputs]).list.drop_nulls()
 
 
-def to_fill(names: Sequence[str]) -> str:
-    """What to fill in for these missing inputs, in words: the filed fields they come from, each named once."""
-    said = dict.fromkeys(BY_NAME[n].to_fill if n in BY_NAME else n for n in names)
+def to_fill(names: Sequence[str], extra: Mapping[str, str] | None = None) -> str:
+    """What to fill in for these missing inputs, in words: the filed fields they come from, each named once;
+    `extra` words inputs that are not features."""
+    words = {name: spec.to_fill for name, spec in BY_NAME.items()} | dict(extra or {})
+    said = dict.fromkeys(words.get(n, n) for n in names)
     return "、".join(said)
 
 
-def to_fill_expr(names: pl.Expr) -> pl.Expr:
-    """`to_fill` for a column of lists of input names."""
-    mapping = {name: spec.to_fill for name, spec in BY_NAME.items()}
+def to_fill_expr(names: pl.Expr, extra: Mapping[str, str] | None = None) -> pl.Expr:
+    """`to_fill` for a column of lists of input names; `extra` words inputs that are not features."""
+    mapping = {name: spec.to_fill for name, spec in BY_NAME.items()} | dict(extra or {})
     return (
         names.list.eval(pl.element().replace_strict(mapping, default=pl.element()))
         .list.unique(maintain_order=True)

@@ -84,7 +84,7 @@ def _headline(figures: dict | None, city: str | None) -> dict:
 
 
 def _target_row(target: dict) -> TargetRow:
-    unit = "%" if isinstance(target["target"], float) and target["target"] <= 1 else "家"
+    unit = "%" if target.get("unit") == "比例" else "家"
 
     def shown(value: float | None) -> str:
         if value is None:
@@ -326,6 +326,7 @@ def workbook_content(
         else f"三高一核心评分：第{model['model_id']}号模型（经校准的概率），按企业分组交叉验证 ROC AUC "
         f"{model['cv']['roc_auc']:.3f}。"
     )
+    titles = {p.id: p.pack.title for p in config.rules.packs}
     standing = (
         source,
         "排名相同时，研发投入强度高者在前，再按统一社会信用代码升序。",
@@ -337,7 +338,7 @@ def workbook_content(
         + "（参数 institution_levels）。",
         *(f"{tier.pack.title}：{tier.summary}" for tier in config.tiers if tier.summary),
         *(
-            f"{config.rules.pack(pack).pack.title}：符合{n['passed']}家，不符合{n['failed']}家，"
+            f"{titles.get(pack, pack)}：符合{n['passed']}家，不符合{n['failed']}家，"
             f"待补数据{n['unknown']}家（缺少判断所需数据，见“数据问题”）。"
             for pack, n in (runs.rubric_counts(store, run).items() if city is None else ())
         ),

@@ -16,7 +16,7 @@ from assess.run import runs
 from assess.run.context import RunContext
 from assess.run.staleness import changes_since, has_filing
 from assess.store import Store, StoreError
-from assess.tiers.evaluate import gated
+from assess.tiers.evaluate import CRITERIA_FILL, gated
 from assess.tiers.packs import LoadedTier
 from assess.tiers.select import STATUS_TITLES
 
@@ -136,7 +136,7 @@ def _tier(ctx: RunContext, run: runs.Run, tier: LoadedTier, scores: str, credit_
                 "title": gate.title,
                 "passed": row[f"gate_{gate.id}"],  # null: 待补数据, the inputs in `missing`
                 "missing": missing,
-                "to_fill": to_fill(missing),
+                "to_fill": to_fill(missing, CRITERIA_FILL),
                 "detail": frame.select(message(gate.message, frame.schema)).item(),
             }
         )

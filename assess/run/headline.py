@@ -46,8 +46,9 @@ def headline(ctx: RunContext, spec: TargetsSpec) -> dict:
         ("leader_per_year", leader, "科技领军"),
     ):
         target = spec.number(name) * years if years > 0 else None
-        said = f"已认定为{title}的企业{count}家（按填报的已获称号）"
-        said += f"，{spec.first_year}年起累计目标{_n(target)}家，还差{{gap}}家" if target is not None else ""
+        said = f"填报“已获称号”为{title}的企业{count}家（含{spec.first_year}年以前认定的，填报不记认定年份）"
+        if target is not None:
+            said += f"；{spec.first_year}年起每年培育，累计应达{_n(target)}家，按此口径还差{{gap}}家"
         rows.append(_target(spec, name, count, target, said))
     return {"year": year, "targets": rows, "quotes": dict(spec.quotes), "rd": _rd(ctx, spec)}
 
@@ -65,6 +66,7 @@ def _target(
         "target": target,
         "gap": gap,
         "basis": target_spec.basis,
+        "unit": target_spec.unit,
         "quote": target_spec.quote,
         "said": said.format(gap=_n(gap)),
     }
@@ -83,7 +85,8 @@ def _rd(ctx: RunContext, spec: TargetsSpec) -> dict:
     rows = ctx.con.execute(
         f"""
         SELECT year, city, chain, GROUPING(city) AS no_city, GROUPING(chain) AS no_chain,
-               CAST(sum(rd_spending) AS DOUBLE), CAST(sum(revenue) AS DOUBLE), count(*)
+               CAST(sum(rd_spending) AS DOUBLE),
+               CAST(sum(revenue) FILTER (WHERE rd_spending IS NOT NULL) AS DOUBLE), count(*)
         FROM features_base WHERE year IN (?, ? - 1) AND {population}
         GROUP BY GROUPING SETS ((year), (year, city), (year, chain))
         """,

@@ -236,8 +236,12 @@ def rubric(store: Store, run: Run, pack_id: str) -> pl.DataFrame:
         "SELECT result FROM rubric_results WHERE run_id = ? AND pack_id = ?", [run.run_id, pack_id]
     ).fetchall()
     frame = pl.DataFrame([json.loads(r[0]) for r in rows])
-    # Points are numbers even where every firm's are unknown (a column of nulls would otherwise have no type).
-    return frame.with_columns(pl.col("^(score|points_.*)$").cast(pl.Float64)) if rows else frame
+    if not rows:
+        return frame
+    # Each column keeps its type even where every firm's value is unknown (a column of nulls has none).
+    verdicts = pl.col("^(verdict|gates_passed|score_passed|fast_track|gate_.*|track_.*)$")
+    typed = frame.with_columns(pl.col("^(score|points_.*)$").cast(pl.Float64), verdicts.cast(pl.Boolean))
+    return typed.with_columns(pl.col("missing").cast(pl.List(pl.String))) if "missing" in typed.columns else typed
 
 
 def rubric_counts(store: Store, run: Run) -> dict[str, dict[str, int]]:

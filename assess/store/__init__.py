@@ -25,6 +25,7 @@ import duckdb
 import polars as pl
 
 from assess.errors import StoreError
+from assess.resources import SCHEMAS_DIR, read_yaml
 from assess.store import schema
 
 if TYPE_CHECKING:
@@ -119,6 +120,13 @@ class Store:
             self._contract = load_contract()
         return self._contract
 
+    def _contract_fields(self) -> list[str]:
+        """The contract's field names, read from the packaged file without building the contract (opening a
+        current store stays free of pydantic), or from the contract given."""
+        if self._contract is not None:
+            return [spec.name for spec in self._contract.fields]
+        return [spec["name"] for spec in read_yaml(SCHEMAS_DIR / "filing.yaml")["fields"]]
+
     @property
     def field_names(self) -> list[str]:
         return [spec.name for spec in self.contract.fields]
@@ -134,7 +142,7 @@ class Store:
             raise StoreError(
                 f"数据库「{self.path.name}」由更新版本的程序写入（结构版本 {version}），本版本无法读取：请升级 assess。"
             )
-        if found and version == schema.SCHEMA_VERSION and not schema.new_fields(con, self.contract):
+        if found and version == schema.SCHEMA_VERSION and not schema.new_fields(con, self._contract_fields()):
             return  # every table and view is there: they were created with this version and this contract
         con.begin()
         try:

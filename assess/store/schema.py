@@ -107,10 +107,10 @@ CREATE TABLE IF NOT EXISTS models (
 """
 
 
-def new_fields(con: duckdb.DuckDBPyConnection, contract: Contract) -> list[str]:
-    """Fields of the contract the stored filings do not have a column for yet."""
+def new_fields(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[str]:
+    """The contract's fields (`names`) that the stored filings do not have a column for yet."""
     stored = {row[0] for row in con.execute("SELECT column_name FROM (DESCRIBE filing_versions)").fetchall()}
-    return [spec.name for spec in contract.fields if spec.name not in stored]
+    return [name for name in names if name not in stored]
 
 
 def create(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:

@@ -29,6 +29,13 @@ from assess.tiers.select import (
     rank_order,
 )
 
+# An open sub-judgement, as what to fill in: explain shows which of its data is missing.
+CRITERIA_FILL = {
+    "rd_share": "“研发投入占比高”所需的数据",
+    "growth": "“复合增长率高”所需的数据（往年营业收入）",
+    "market_share": "“市场占有率高”所需的数据",
+    "core_tech": "“拥有核心硬科技”所需的数据",
+}
 RESULT_COLUMNS = ("credit_code", "status", "rank", "position", "value", "gates", "lacks", "reasons")
 TOP_REASONS = 3
 
@@ -79,7 +86,7 @@ def _open_gates(tier: LoadedTier) -> pl.Expr:
     """For a firm whose gates are open for missing inputs: which gates, and what to fill in."""
     said = [
         pl.when(pl.col(f"gate_{g.id}").is_null()).then(
-            pl.format("门槛“{}”缺少数据，请补填{}", pl.lit(g.title), to_fill_expr(missing(g.inputs)))
+            pl.format("门槛“{}”缺少数据，请补填{}", pl.lit(g.title), to_fill_expr(missing(g.inputs), CRITERIA_FILL))
         )
         for g in tier.gates
     ]
@@ -108,8 +115,8 @@ def gated(
             FROM {view} AS f LEFT JOIN {scores} AS s USING (credit_code)
             WHERE f.year = $year AND ($code IS NULL OR f.credit_code = $code)
         )
-        SELECT {tier.pack.rank_by} AS value, score_reasons, index_reasons, rd_intensity_needed, {", ".join(CRITERIA)},
-               {", ".join(dict.fromkeys(["credit_code", "city", "chain", "rd_intensity", *tier.columns]))},
+        SELECT {tier.pack.rank_by} AS value, score_reasons, index_reasons, rd_intensity_needed,
+               {", ".join(dict.fromkeys(["credit_code", "city", "chain", "rd_intensity", *CRITERIA, *tier.columns]))},
                {gates}{exclusions}{near}
         FROM f
         """,

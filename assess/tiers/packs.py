@@ -5,6 +5,7 @@ with the same expression checks as the rule packs."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -26,11 +27,13 @@ from assess.kernel.spec import (
 )
 from assess.kernel.validation_messages import reasons
 from assess.rules.packs import RuleSet
+from assess.scoring.config import CRITERIA
 from assess.tiers.select import Allocation
 
 TIERS_FOLDER = "tiers"  # inside a rule folder
 # Run outputs a tier expression may read beside the features: the firm's score and index in this run, and how many
 # of the four 三高一核心 sub-judgements it meets (criteria_met) or cannot be judged on for missing data (criteria_open).
+CRITERIA_COLUMNS = {"criteria_met", "criteria_open"}
 RUN_COLUMNS = {
     "three_highs_score": "三高一核心评分",
     "innovation_index": "创新能力指数",
@@ -168,6 +171,8 @@ def load_tier(path: Path, rules: RuleSet, overrides: dict[str, Scalar] | None = 
         label = f"{pack.id}.{gate.id}"
         message, named = fill_parameters(path, label, gate.message, pack.parameters, extra)
         sql, read = compile_gate(path, label, gate.condition, pack.parameters, rules.populations, extra)
+        if CRITERIA_COLUMNS & set(re.findall(r"\w+", gate.condition)):  # its open inputs are the open sub-judgements
+            read = (*read, *CRITERIA)
         gates.append(CompiledGate(gate.id, gate.title, sql, message, read))
         columns += [*named, *read]
     known = {rule.id for rule in rules.flag_rules}

@@ -18,7 +18,7 @@ STATUS_TITLES: dict[str | None, str] = {
     SELECTED: "入选",
     NEAR: "接近（名额或评分线以下）",
     ELIGIBLE: "符合门槛，未入选",
-    EXCLUDED: "符合门槛，但被排除",
+    EXCLUDED: "不列为候选（被排除）",
     UNKNOWN: "待补数据（缺少门槛所需的数据，补填后才能判断）",
     None: "未通过门槛",
 }
