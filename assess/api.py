@@ -254,7 +254,10 @@ def rubric(store: Store, year: int, pack: str, rules: Path | None = None) -> Rub
     from assess.kernel.unknown import verdict_text
     from assess.run import runs
 
-    loaded = load_config(rules).rules.pack(pack)
+    packs = {p.id: p for p in load_config(rules).rules.packs if p.rubric is not None}
+    if pack not in packs:  # a typo is a usage error, not an empty answer
+        raise InputError(f"没有名为「{pack}」的评分规则包：可用的有 {'、'.join(packs)}。")
+    loaded = packs[pack]
     run = latest_run(store, year)
     frame = runs.rubric(store, run, pack)
     if frame.is_empty():

@@ -322,7 +322,9 @@ def test_run_flags_stats_and_rubric(tmp_path: Path, db: Path) -> None:
     assert len(figures["no_rd"]["by_chain"]) == 29
     scored = json.loads(run("rubric", "--year", "2024", "--pack", "tech_sme", "--json", "--db", db)[1])
     assert {row["credit_code"] for row in scored} == {make_code(i) for i in (1, 2, 3)}
-    assert run("rubric", "--year", "2024", "--pack", "nothing", "--db", db)[0] == 1
+    status, _, stderr = run("rubric", "--year", "2024", "--pack", "tech_sm", "--db", db)
+    assert status == 2 and "可用的有 hte_ready、tech_sme" in stderr  # a typo is a usage error, with the names
+    assert run("rubric", "--year", "2024", "--pack", "yiqingling", "--db", db)[0] == 2  # not a rubric
 
 
 def test_simulate_shows_what_moves_without_writing_a_run(tmp_path: Path, db: Path) -> None:
