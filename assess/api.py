@@ -225,10 +225,20 @@ class Flags:
 
 
 def flags(
-    store: Store, year: int, rule: str | None = None, city: str | None = None, rules: Path | None = None
+    store: Store,
+    year: int,
+    rule: str | None = None,
+    city: str | None = None,
+    rules: Path | None = None,
+    *,
+    every_rule: bool = False,
 ) -> Flags:
     """The firms the flag rules picked out in the year's latest run (verdict true), and those a missing input left
-    open (verdict null, `missing` naming the inputs), for one rule or city if given."""
+    open (verdict null, `missing` naming the inputs), for one rule or city if given; without a rule, those of the
+    一清零 and 一提升 rules, or with `every_rule` of every flag rule (the 三高一核心 sub-judgements too)."""
+    import polars as pl
+
+    from assess.rules.packs import ROLE_TITLES
     from assess.run import runs
 
     config = load_config(rules)
@@ -236,7 +246,11 @@ def flags(
     if rule is not None and rule not in titles:
         raise InputError(f"没有名为「{rule}」的规则：可用的有 {'、'.join(titles)}。")
     run = latest_run(store, year)
-    return Flags(run, runs.hits(store, run, rule, city_name(city), unknown=True), titles)
+    hits = runs.hits(store, run, rule, city_name(city), unknown=True)
+    if rule is None and not every_rule:
+        targets = [r.id for role in ROLE_TITLES for r in config.rules.role(role).rules]
+        hits = hits.filter(pl.col("rule_id").is_in(targets))
+    return Flags(run, hits, titles)
 
 
 @dataclass(frozen=True)

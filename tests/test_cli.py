@@ -307,6 +307,9 @@ def test_run_flags_stats_and_rubric(tmp_path: Path, db: Path) -> None:
     }
     assert set(flagged[0]) == {"credit_code", "name", "city", "rule_id", "verdict", "missing", "message"}
     assert all(f["verdict"] is True and f["missing"] == [] for f in policy)
+    assert policy == flagged  # without --rule, the 一清零 and 一提升 rules only
+    every = json.loads(run("flags", "--year", "2024", "--all", "--json", "--db", db)[1])
+    assert {f["rule_id"].split(".")[0] for f in every} > {"yiqingling", "yitisheng"}  # the sub-judgements too
     only = json.loads(run("flags", "--year", "2024", "--rule", "yitisheng.no_rd_institution", "--json", "--db", db)[1])
     assert [f["city"] for f in only] == ["青岛"]
     figures = json.loads(run("stats", "--year", "2024", "--json", "--db", db)[1])

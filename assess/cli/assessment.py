@@ -77,13 +77,14 @@ def flags(
     year: YearOption,
     rule: Annotated[str | None, typer.Option("--rule", help="只看某条规则，如 yiqingling.no_rd_activity")] = None,
     city: Annotated[str | None, typer.Option(help="只看该地市")] = None,
+    every_rule: Annotated[bool, typer.Option("--all", help="列出全部标记规则的结果（含三高一核心四项子判断）")] = False,
     as_json: JsonOption = False,
     db: DbOption = None,
     rules: RulesOption = None,
 ) -> None:
-    """列出被一清零、一提升规则标记的企业（读该年度最近一次评估）。"""
+    """列出被一清零、一提升规则标记的企业和待补数据的企业（读该年度最近一次评估）；--all 列出全部标记规则。"""
     with api.open_store(db) as store:
-        found = api.flags(store, year, rule, city, rules)
+        found = api.flags(store, year, rule, city, rules, every_rule=every_rule)
     if as_json:
         render.json_out(
             found.hits.select("credit_code", "name", "city", "rule_id", "verdict", "missing", "message").to_dicts()
