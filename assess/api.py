@@ -276,8 +276,6 @@ def rubric(store: Store, year: int, pack: str, rules: Path | None = None) -> Rub
     frame = runs.rubric(store, run, pack)
     if frame.is_empty():
         raise StoreError(f"第 {run.run_id} 次评估中没有评分规则包「{pack}」的结果。")
-    if "missing" not in frame.columns:  # a run saved before verdicts could be unknown
-        frame = frame.with_columns(missing=pl.lit([], dtype=pl.List(pl.String)))
     said = verdict_text(pl.col("verdict"), pl.col("missing"), loaded.pack.cannot_check)
     frame = frame.with_columns(verdict_text=said)
     return Rubric(

@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from assess.contract import Contract
 from assess.errors import PackError
-from assess.resources import INDUSTRY_CODES, read_text
+from assess.reference import industry_names
+from assess.resources import read_text
 
 COLUMNS = ("code", "direction", "chain", "rationale")
 
@@ -66,10 +66,3 @@ def _problem(row: ChainMapRow, names: dict[str, str], contract: Contract) -> str
     if row.direction not in contract.chains.get(row.chain, ()):
         return f"「{row.direction}」不是产业链「{row.chain}」的方向。"
     return None
-
-
-@cache
-def industry_names() -> dict[str, str]:
-    """Division, group and class codes of GB/T 4754-2017 with their names."""
-    rows = csv.DictReader(io.StringIO(read_text(INDUSTRY_CODES)))
-    return {row["code"]: row["name"] for row in rows if row["level"] != "1"}

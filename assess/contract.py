@@ -95,6 +95,11 @@ class Contract(_Frozen):
                 return spec
         raise KeyError(name)
 
+    @property
+    def institution_levels(self) -> list[str]:
+        """The R&D-institution levels a filing can give above 无 (the first choice), lowest first."""
+        return list(self.field("rd_institution").choices)[1:]
+
     def problem(self, code: str) -> ProblemSpec:
         return self.problems[code]
 

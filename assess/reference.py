@@ -20,9 +20,20 @@ class Reference:
 
 
 @cache
+def _industry_rows(path: Path) -> tuple[dict[str, str], ...]:
+    """The divisions, groups and classes of the code list (sections, level 1, are named by their rows' section)."""
+    return tuple(row for row in csv.DictReader(io.StringIO(read_text(path))) if row["level"] != "1")
+
+
+@cache
 def _industry(path: Path) -> dict[str, str]:
-    rows = csv.DictReader(io.StringIO(read_text(path)))
-    return {row["code"]: row["section"] for row in rows if row["level"] != "1"}
+    return {row["code"]: row["section"] for row in _industry_rows(path)}
+
+
+@cache
+def industry_names() -> dict[str, str]:
+    """Division, group and class codes of GB/T 4754-2017 with their names."""
+    return {row["code"]: row["name"] for row in _industry_rows(INDUSTRY_CODES)}
 
 
 def load_reference(contract: Contract, today: dt.date | None = None) -> Reference:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from assess.errors import PackError
 from assess.reference import Reference
 from assess.resources import read_yaml
+from assess.validation_messages import validation_message
 
 SIZE_CLASSES_FILE = "size_classes.yaml"  # inside a rule folder
 INDICATORS = {"employees": "从业人员（人）", "revenue": "营业收入（万元）", "total_assets": "资产总额（万元）"}
@@ -60,7 +61,7 @@ def read_size_table(path: Path, reference: Reference) -> SizeTable:
     try:
         table = _Table.model_validate(read_yaml(path))
     except ValidationError as exc:
-        raise PackError(f"{path.name} 的格式有误：{exc.errors()[0]['loc']} {exc.errors()[0]['msg']}。") from exc
+        raise PackError(validation_message(path, exc)) from exc
     known = set(reference.industry_sections) | set(reference.industry_sections.values())
     sectors = []
     for item in table.sectors:

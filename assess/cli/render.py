@@ -245,11 +245,15 @@ def flags_table(frame: pl.DataFrame, titles: dict[str, str]) -> None:
 def rubric_table(frame: pl.DataFrame, pack: str, indicators: dict[str, str], cannot_check: tuple[str, ...]) -> None:
     import polars as pl
 
+    from assess.kernel.unknown import VERDICT_TITLES
+
     points = [c for c in frame.columns if c.startswith("points_")]
     shown = frame.with_columns(
         # 符合 stands alone in the table; what it cannot vouch for is said once below it.
-        verdict=pl.when(pl.col("verdict").is_not_null())
-        .then(pl.col("verdict_text").str.split("（").list.first())
+        verdict=pl.when(pl.col("verdict"))
+        .then(pl.lit(VERDICT_TITLES[True]))
+        .when(~pl.col("verdict"))
+        .then(pl.lit(VERDICT_TITLES[False]))
         .otherwise(pl.col("verdict_text")),
         score=pl.col("score").round(1),
     )
@@ -408,6 +412,8 @@ def list_table(frame: pl.DataFrame, title: str, ranked_by: str, quota: int, limi
 
 def explanation(found: dict) -> None:
     """`assess explain` for people: the firm, its rule results, its score and index, each list's gates."""
+    from assess.kernel.unknown import VERDICT_TITLES
+
     out.print(
         f"[bold]{found['name']}[/bold]（{found['credit_code']}），{found['city']}，"
         f"{found['chain'] or '不属标志性产业链'}；{found['year']} 年度第 {found['run_id']} 次评估。"
@@ -426,7 +432,7 @@ def explanation(found: dict) -> None:
         mark = "? 待补数据" if rule["flagged"] is None else "● 标记" if rule["flagged"] else "○ 未标记"
         out.print(f"  {mark} {escape(text)}")
     for rubric in found["rubrics"]:
-        verdict = {True: "符合", False: "不符合", None: "待补数据"}[rubric["verdict"]]
+        verdict = VERDICT_TITLES[rubric["verdict"]]
         if rubric["verdict"] is None:
             verdict += f"（请补填{rubric['to_fill']}）"
         elif rubric["verdict"] and rubric["cannot_check"]:

@@ -13,7 +13,7 @@ from assess.features import FEATURE_NAMES
 from assess.kernel import expressions
 from assess.kernel.expressions import ExpressionError, Scalar
 from assess.kernel.spec import PackError, Parameter, SpecModel, read_mapping, values_of
-from assess.kernel.validation_messages import validation_message
+from assess.validation_messages import validation_message
 
 POPULATIONS_FILE = "populations.yaml"
 
@@ -110,16 +110,14 @@ def compile_expression(
     *,
     predicate: bool,
     extra_columns: frozenset[str] = frozenset(),
-    keep_unknown: bool = False,
 ) -> str:
     """DuckDB SQL for an expression of a configuration file (a stage, an index component, a tier gate), checked
-    exactly as a rule's; a condition is false where a value it reads is missing, or with `keep_unknown` null."""
+    exactly as a rule's; a condition is false, never null, where a value it reads is missing (gates that keep
+    待补数据 open use `compile_gate`)."""
     tree = checked(
         path, label, text, values_of(parameters), populations.trees, predicate=predicate, extra_columns=extra_columns
     )
-    if not predicate:
-        return expressions.to_sql(tree)
-    return three_valued(tree) if keep_unknown else never_null(tree)
+    return never_null(tree) if predicate else expressions.to_sql(tree)
 
 
 def conjunction(names: list[str], populations: Populations) -> exp.Expr:

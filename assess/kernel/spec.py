@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from assess.errors import PackError, describe_os_error
 from assess.kernel.expressions import Scalar
-from assess.kernel.validation_messages import validation_message
 from assess.resources import parse_yaml
+from assess.validation_messages import validation_message
 
 Basis = Literal["policy", "official", "default"]
 BASIS_LABELS = {"policy": "[政策]", "official": "[官方]", "default": "[默认]"}

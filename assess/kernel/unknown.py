@@ -17,26 +17,38 @@ UNKNOWN = "待补数据"
 VERDICT_TITLES: dict[bool | None, str] = {True: "符合", False: "不符合", None: UNKNOWN}
 
 
+def nothing() -> pl.Expr:
+    """No input missing: the empty list."""
+    return pl.lit([], dtype=pl.List(pl.String))
+
+
 def missing(inputs: Sequence[str]) -> pl.Expr:
     """The inputs (feature columns) that are null in the row, in the given order; an empty list when none is."""
     if not inputs:
-        return pl.lit([], dtype=pl.List(pl.String))
+        return nothing()
     return pl.concat_list([pl.when(pl.col(c).is_null()).then(pl.lit(c)) for c in inputs]).list.drop_nulls()
+
+
+def missing_where(open_: pl.Expr, inputs: Sequence[str]) -> pl.Expr:
+    """`missing(inputs)` where the verdict `open_` says is open, else the empty list."""
+    return pl.when(open_).then(missing(inputs)).otherwise(nothing())
+
+
+def _words(extra: Mapping[str, str] | None) -> dict[str, str]:
+    return {name: spec.to_fill for name, spec in BY_NAME.items()} | dict(extra or {})
 
 
 def to_fill(names: Sequence[str], extra: Mapping[str, str] | None = None) -> str:
     """What to fill in for these missing inputs, in words: the filed fields they come from, each named once;
     `extra` words inputs that are not features."""
-    words = {name: spec.to_fill for name, spec in BY_NAME.items()} | dict(extra or {})
-    said = dict.fromkeys(words.get(n, n) for n in names)
-    return "、".join(said)
+    words = _words(extra)
+    return "、".join(dict.fromkeys(words.get(n, n) for n in names))
 
 
 def to_fill_expr(names: pl.Expr, extra: Mapping[str, str] | None = None) -> pl.Expr:
     """`to_fill` for a column of lists of input names; `extra` words inputs that are not features."""
-    mapping = {name: spec.to_fill for name, spec in BY_NAME.items()} | dict(extra or {})
     return (
-        names.list.eval(pl.element().replace_strict(mapping, default=pl.element()))
+        names.list.eval(pl.element().replace_strict(_words(extra), default=pl.element()))
         .list.unique(maintain_order=True)
         .list.join("、")
     )

@@ -279,13 +279,11 @@ def _to_fill(store: Store, run: runs.Run, config: Config, city: str | None) -> p
     for pack in config.rules.packs:
         if pack.rubric is None:
             continue
-        frame = runs.rubric(store, run, pack.id)
-        if "missing" in frame.columns:  # a run saved before verdicts could be unknown has none open
-            open_ = frame.filter(pl.col("verdict").is_null())
-            said = pl.format(
-                "{}：无法判断，请补填{}", pl.lit(pack.pack.title.split("（")[0]), to_fill_expr(pl.col("missing"))
-            )
-            found.append(open_.select("credit_code", said=said))
+        results = runs.rubric(store, run, pack.id)  # empty for a pack the run did not have
+        if results.height:
+            named = pl.lit(pack.pack.title.split("（")[0])
+            said = pl.format("{}：无法判断，请补填{}", named, to_fill_expr(pl.col("missing")))
+            found.append(results.filter(pl.col("verdict").is_null()).select("credit_code", said=said))
     for tier in config.tiers:
         open_ = runs.tier_results(store, run, tier.id, (UNKNOWN,))
         found.append(open_.select("credit_code", said=pl.format("{}：{}", pl.lit(tier.pack.title), pl.col("lacks"))))

@@ -15,7 +15,7 @@ import polars as pl
 
 from assess.features import view_for
 from assess.kernel.messages import message
-from assess.kernel.unknown import UNKNOWN, missing, to_fill_expr
+from assess.kernel.unknown import UNKNOWN, missing, missing_where, nothing, to_fill_expr
 from assess.rules.packs import CompiledRule, LoadedPack, RuleSet
 
 IDENTITY = ("credit_code", "name", "year", "city", "direction", "chain")
@@ -75,9 +75,7 @@ def _hits(flagged: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataF
             *IDENTITY,
             message=message(rule.message, flagged.schema),
             verdict=pl.col(f"hit_{i}"),
-            missing=pl.when(pl.col(f"hit_{i}").is_null())
-            .then(missing(rule.inputs))
-            .otherwise(pl.lit([], dtype=pl.List(pl.String))),
+            missing=missing_where(pl.col(f"hit_{i}").is_null(), rule.inputs),
         )
         .with_columns(
             message=pl.when(pl.col("verdict")).then("message").otherwise(unknown_message(rule.title, pl.col("missing")))
@@ -172,26 +170,22 @@ def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: in
         """,
         params={"year": year},
     ).pl()
-    none = pl.lit([], dtype=pl.List(pl.String))
-    open_gates = [
-        pl.when(pl.col(f"gate_{g.id}").is_null())
-        .then(missing([f"input_{c}" for c in g.inputs if c in inputs]))
-        .otherwise(none)
+    open_inputs = [
+        missing_where(pl.col(f"gate_{g.id}").is_null(), [f"input_{c}" for c in g.inputs if c in inputs])
         for g in rubric.gates
     ]
-    open_gates.append(  # an unknown indicator that leaves the pass condition open
-        pl.when(pl.col("score_passed").is_null())
-        .then(missing([f"input_{c}" for i in rubric.indicators for c in i.inputs if c in inputs]))
-        .otherwise(none)
+    open_inputs.append(  # an unknown indicator that leaves the pass condition open
+        missing_where(
+            pl.col("score_passed").is_null(),
+            [f"input_{c}" for i in rubric.indicators for c in i.inputs if c in inputs],
+        )
     )
     found = (
-        pl.concat_list(open_gates).list.eval(pl.element().str.strip_prefix("input_")).list.unique(maintain_order=True)
-        if open_gates
-        else pl.lit([], dtype=pl.List(pl.String))
+        pl.concat_list(open_inputs).list.eval(pl.element().str.strip_prefix("input_")).list.unique(maintain_order=True)
     )
-    return frame.with_columns(
-        missing=pl.when(pl.col("verdict").is_null()).then(found).otherwise(pl.lit([], dtype=pl.List(pl.String)))
-    ).drop(f"input_{c}" for c in inputs)
+    return frame.with_columns(missing=pl.when(pl.col("verdict").is_null()).then(found).otherwise(nothing())).drop(
+        f"input_{c}" for c in inputs
+    )
 
 
 def evaluate_rules(
@@ -226,9 +220,8 @@ def evaluate_rules(
             .when(pl.col(f"applies_{i}"))
             .then(otherwise)
             .alias(f"message_{short}"),
-            pl.when(pl.col(f"applies_{i}") & pl.col(f"holds_{i}").is_null())
-            .then(missing(rule.inputs))
-            .otherwise(pl.lit([], dtype=pl.List(pl.String)))
-            .alias(f"missing_{short}"),
+            missing_where(pl.col(f"applies_{i}") & pl.col(f"holds_{i}").is_null(), rule.inputs).alias(
+                f"missing_{short}"
+            ),
         ]
     return frame.select(outputs)

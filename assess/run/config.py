@@ -53,7 +53,7 @@ def _check_levels(pack: LoadedPack) -> None:
     levels = pack.pack.parameters.get("institution_levels")
     if levels is None:
         return
-    known = list(load_contract().field("rd_institution").choices)[1:]
+    known = load_contract().institution_levels
     chosen = levels.value if isinstance(levels.value, tuple) else (str(levels.value),)
     wrong = [level for level in chosen if level not in known]
     if wrong or not chosen or not isinstance(levels.value, tuple):

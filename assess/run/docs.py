@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 from assess import display
-from assess.chains import industry_names, read_chain_map
+from assess.chains import read_chain_map
 from assess.contract import load_contract
 from assess.features import BY_NAME, FEATURES
 from assess.kernel.spec import BASIS_LABELS, Parameter
-from assess.reference import load_reference
+from assess.reference import industry_names, load_reference
 from assess.resources import PACKAGED_RULES
 from assess.rules.packs import TARGETS_FILE, LoadedPack, RuleSet
 from assess.run.config import CHAIN_MAP_FILE, load_config

@@ -20,6 +20,7 @@ from assess.rules.engine import FlagResult, evaluate_rubric
 from assess.rules.packs import TARGETS_FILE
 from assess.run.context import RunContext
 from assess.run.headline import headline
+from assess.scoring.config import CRITERIA
 from assess.store import Store, StoreError
 from assess.tiers.packs import LoadedTier
 
@@ -241,7 +242,9 @@ def rubric(store: Store, run: Run, pack_id: str) -> pl.DataFrame:
     # Each column keeps its type even where every firm's value is unknown (a column of nulls has none).
     verdicts = pl.col("^(verdict|gates_passed|score_passed|fast_track|gate_.*|track_.*)$")
     typed = frame.with_columns(pl.col("^(score|points_.*)$").cast(pl.Float64), verdicts.cast(pl.Boolean))
-    return typed.with_columns(pl.col("missing").cast(pl.List(pl.String))) if "missing" in typed.columns else typed
+    if "missing" not in typed.columns:  # a run saved before verdicts could be unknown: none open
+        return typed.with_columns(missing=pl.lit([], dtype=pl.List(pl.String)))
+    return typed.with_columns(pl.col("missing").cast(pl.List(pl.String)))
 
 
 def rubric_counts(store: Store, run: Run) -> dict[str, dict[str, int]]:
@@ -270,10 +273,10 @@ def tier_results(store: Store, run: Run, list_id: str, statuses: tuple[str, ...]
     """A list of the run: its firms with the given statuses (selected, near, eligible, excluded, unknown), in list
     order, with their names, places, score, index and 三高一核心 sub-judgements."""
     return store.con.sql(
-        """
+        f"""
         SELECT t.status, t.rank, t.position, t.credit_code, s.name, s.city, s.chain, s.direction, t.value,
                s.score, s."index", s.rd_intensity, t.gates, t.reasons, t.lacks,
-               s.rd_share, s.growth, s.market_share, s.core_tech
+               {", ".join(f"s.{c}" for c in CRITERIA)}
         FROM tier_results AS t JOIN scores AS s USING (run_id, credit_code)
         WHERE t.run_id = $run AND t.list_id = $list AND list_contains($statuses, t.status)
         ORDER BY t.status <> 'selected', t.rank, t.position, t.credit_code

@@ -32,7 +32,7 @@ def institution_levels(manifest: dict, contract: Contract) -> list[str]:
     """The institution levels the run's coverage counted; a run that named none (before the choice was a
     parameter) counted every level but 无."""
     levels = role_pack(manifest, INSTITUTION)["parameters"].get("institution_levels")
-    return list(levels) if levels is not None else list(contract.field("rd_institution").choices)[1:]
+    return list(levels) if levels is not None else contract.institution_levels
 
 
 def role_rule(manifest: dict, role: str) -> str:

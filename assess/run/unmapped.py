@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from assess.chains import industry_names, read_chain_map
+from assess.chains import read_chain_map
+from assess.reference import industry_names
 from assess.run.context import RunContext
 
 

@@ -25,10 +25,10 @@ from assess.kernel.spec import (
     single,
     with_values,
 )
-from assess.kernel.validation_messages import reasons
 from assess.rules.packs import RuleSet
 from assess.scoring.config import CRITERIA
 from assess.tiers.select import Allocation
+from assess.validation_messages import reasons
 
 TIERS_FOLDER = "tiers"  # inside a rule folder
 # Run outputs a tier expression may read beside the features: the firm's score and index in this run, and how many
