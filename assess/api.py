@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assess.errors import InputError, OutputError, StoreError, describe_os_error
+from assess.progress import Progress, Steps, within
 from assess.resources import PACKAGED_RULES, SAMPLE_DIR, rules_dir
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from assess.ingest import IngestResult, Options
     from assess.kernel.expressions import Scalar
     from assess.run.config import Config
+    from assess.run.names import ChainFilter
     from assess.run.runs import Run
     from assess.store import Store
     from assess.tiers.packs import LoadedTier
@@ -87,7 +89,9 @@ def load_config(rules: Path | None = None, overrides: dict[str, Scalar] | None =
 # --- filings -------------------------------------------------------------------------------------------------------
 
 
-def ingest(store: Store, files: Sequence[Path], options: Options) -> list[IngestResult]:
+def ingest(
+    store: Store, files: Sequence[Path], options: Options, progress: Progress | None = None
+) -> list[IngestResult]:
     """Each file its own upload and transaction; a file that does not exist is a result with its error."""
     from assess.ingest import IngestResult, ingest_files
 
@@ -99,7 +103,7 @@ def ingest(store: Store, files: Sequence[Path], options: Options) -> list[Ingest
         for f in files
         if not f.is_file()
     ]
-    return missing + ingest_files(store, [f for f in files if f.is_file()], options)
+    return missing + ingest_files(store, [f for f in files if f.is_file()], options, progress)
 
 
 @dataclass(frozen=True)
@@ -147,15 +151,20 @@ def retract(store: Store, upload_id: int) -> None:
 
 
 def city_name(city: str | None) -> str | None:
-    """A city as the store keeps it (济南市 -> 济南); refused when it is not one of Shandong's cities."""
+    """A city as the store keeps it (济南市 -> 济南); refused, with the closest names, when it is not one of
+    Shandong's cities."""
     from assess.contract import load_contract
+    from assess.run import names
 
-    if city is None:
-        return None
-    name = city.strip().removesuffix("市")
-    if name not in load_contract().cities.values():
-        raise InputError(f"没有名为「{city}」的地市：应为山东省16市之一，如 济南。")
-    return name
+    return None if city is None else names.city(city, load_contract())
+
+
+def chain_filter(chain: str | None) -> ChainFilter | None:
+    """A flagship chain or one of its directions, by name; refused, with the closest names, when it is neither."""
+    from assess.contract import load_contract
+    from assess.run import names
+
+    return None if chain is None else names.chain(chain, load_contract())
 
 
 # --- runs ----------------------------------------------------------------------------------------------------------
@@ -169,13 +178,13 @@ class RunResult:
     tiers: tuple[LoadedTier, ...]
 
 
-def run_year(store: Store, year: int, rules: Path | None = None) -> RunResult:
+def run_year(store: Store, year: int, rules: Path | None = None, progress: Progress | None = None) -> RunResult:
     """Evaluate every pack for the year, score, draw the lists and keep the run with its manifest."""
     from assess.run import runs
     from assess.run.context import RunContext
 
     config = load_config(rules)
-    done = runs.execute(RunContext(store, config, year))
+    done = runs.execute(RunContext(store, config, year), progress=progress)
     return RunResult(done, _figures(store, done), _selected(store, done, config.tiers), config.tiers)
 
 
@@ -231,22 +240,27 @@ def flags(
     city: str | None = None,
     rules: Path | None = None,
     *,
+    chain: str | None = None,
     every_rule: bool = False,
 ) -> Flags:
     """The firms the flag rules picked out in the year's latest run (verdict true), and those a missing input left
-    open (verdict null, `missing` naming the inputs), for one rule or city if given; without a rule, those of the
-    一清零 and 一提升 rules, or with `every_rule` of every flag rule (the 三高一核心 sub-judgements too)."""
+    open (verdict null, `missing` naming the inputs), for one rule, city or chain (or direction) if given; without a
+    rule, those of the 一清零 and 一提升 rules, or with `every_rule` of every flag rule (the 三高一核心
+    sub-judgements too). A name that matches nothing is an InputError naming the closest valid ones."""
     import polars as pl
 
     from assess.rules.packs import ROLE_TITLES
-    from assess.run import runs
+    from assess.run import names, runs
 
     config = load_config(rules)
     titles = {r.id: r.title for r in config.rules.flag_rules}
-    if rule is not None and rule not in titles:
-        raise InputError(f"没有名为「{rule}」的规则：可用的有 {'、'.join(titles)}。")
+    if rule is not None:
+        rule = names.choose("标记规则", rule, titles)
+    within = chain_filter(chain)
     run = latest_run(store, year)
     hits = runs.hits(store, run, rule, city_name(city), unknown=True)
+    if within is not None:
+        hits = hits.filter(pl.col(within.column) == within.name)
     if rule is None and not every_rule:
         targets = [r.id for role in ROLE_TITLES for r in config.rules.role(role).rules]
         hits = hits.filter(pl.col("rule_id").is_in(targets))
@@ -256,7 +270,7 @@ def flags(
 @dataclass(frozen=True)
 class Rubric:
     run: Run
-    frame: pl.DataFrame  # one row per firm: gates, points per indicator, score, verdict, missing, verdict_text
+    frame: pl.DataFrame  # per firm: gates, points per indicator, score, verdict, missing, verdict_text, decided_by
     title: str
     indicators: dict[str, str]  # indicator id -> title
     cannot_check: tuple[str, ...]  # conditions of the official scheme the filings cannot show
@@ -266,18 +280,18 @@ def rubric(store: Store, year: int, pack: str, rules: Path | None = None) -> Rub
     import polars as pl
 
     from assess.kernel.unknown import verdict_text
-    from assess.run import runs
+    from assess.rules.decided import decided_by
+    from assess.run import names, runs
 
     packs = {p.id: p for p in load_config(rules).rules.packs if p.rubric is not None}
-    if pack not in packs:  # a typo is a usage error, not an empty answer
-        raise InputError(f"没有名为「{pack}」的评分规则包：可用的有 {'、'.join(packs)}。")
-    loaded = packs[pack]
+    loaded = packs[names.choose("评分规则包", pack, packs)]  # a typo is a usage error, not an empty answer
     run = latest_run(store, year)
-    frame = runs.rubric(store, run, pack)
+    frame = runs.rubric(store, run, loaded.id)
     if frame.is_empty():
         raise StoreError(f"第 {run.run_id} 次评估中没有评分规则包「{pack}」的结果。")
     said = verdict_text(pl.col("verdict"), pl.col("missing"), loaded.pack.cannot_check)
-    frame = frame.with_columns(verdict_text=said)
+    reasons = [decided_by(row, loaded.pack) for row in frame.iter_rows(named=True)]
+    frame = frame.with_columns(verdict_text=said, decided_by=pl.Series(reasons, dtype=pl.String))
     return Rubric(
         run, frame, loaded.pack.title, {i.id: i.title for i in loaded.pack.indicators}, tuple(loaded.pack.cannot_check)
     )
@@ -296,14 +310,59 @@ def unmapped(store: Store, year: int, rules: Path | None = None) -> pl.DataFrame
 @dataclass(frozen=True)
 class ListsResult:
     run: Run
-    lists: dict[str, pl.DataFrame]  # by tier id, the selected firms in rank order
+    lists: dict[str, pl.DataFrame]  # by tier id, the firms of the asked statuses (selected by default), list order
     tiers: tuple[LoadedTier, ...]
+    statuses: tuple[str, ...] = ("selected",)
+    # by tier id, the funnel of the province or the asked city (step, kind, label, firms); empty for older runs
+    funnels: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # by tier id, for an asked city where the list selected no firm: the firms closest to it (near, open, or furthest
+    # through the gates), best first
+    nearest: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
-def lists(store: Store, year: int, rules: Path | None = None) -> ListsResult:
+def lists(
+    store: Store,
+    year: int,
+    rules: Path | None = None,
+    *,
+    list_id: str | None = None,
+    city: str | None = None,
+    chain: str | None = None,
+    statuses: Sequence[str] = ("selected",),
+) -> ListsResult:
+    """The lists of the year's latest run: the firms with the given statuses (selected, near, eligible, excluded,
+    unknown), in list order, for one list, city or chain (or direction) if given. A name that matches nothing is an
+    InputError naming the closest valid ones."""
+    import polars as pl
+
+    from assess.run import names, runs
+    from assess.tiers.evaluate import CLOSEST_PER_CITY
+    from assess.tiers.select import CLOSE, CLOSE_ORDER, SELECTED, STATUS_TITLES
+
+    for status in statuses:
+        names.choose("清单状态", status, [s for s in STATUS_TITLES if s is not None])
     run = latest_run(store, year)
     tiers = _drawn(load_config(rules), run).tiers
-    return ListsResult(run, _selected(store, run, tiers), tiers)
+    if list_id is not None:
+        chosen = names.choose("培育清单", list_id, [t.id for t in tiers] + [t.pack.title for t in tiers])
+        tiers = tuple(t for t in tiers if chosen in (t.id, t.pack.title))
+    where, within = city_name(city), chain_filter(chain)
+    found, funnels, nearest = {}, {}, {}
+    for tier in tiers:
+        funnels[tier.id] = runs.funnel(store, run, tier.id, where)
+        if where is not None:
+            near = runs.tier_results(store, run, tier.id, (SELECTED, *CLOSE)).filter(pl.col("city") == where)
+            if near.filter(pl.col("status") == SELECTED).is_empty():
+                nearest[tier.id] = near.sort(pl.col("status").replace_strict(CLOSE_ORDER), maintain_order=True).head(
+                    CLOSEST_PER_CITY
+                )
+        frame = runs.tier_results(store, run, tier.id, tuple(statuses))
+        if where is not None:
+            frame = frame.filter(pl.col("city") == where)
+        if within is not None:
+            frame = frame.filter(pl.col(within.column) == within.name)
+        found[tier.id] = frame
+    return ListsResult(run, found, tiers, tuple(statuses), funnels, nearest)
 
 
 def _drawn(config: Config, run: Run) -> Config:
@@ -313,13 +372,14 @@ def _drawn(config: Config, run: Run) -> Config:
     return dataclasses.replace(config, tiers=tuple(t for t in config.tiers if t.id in drawn))
 
 
-def explain(store: Store, credit_code: str, year: int, rules: Path | None = None) -> dict:
-    """Why a firm is on (or off) each list: rules, score and index with reasons, gates, ranks, what changed since."""
+def explain(store: Store, firm: str, year: int, rules: Path | None = None) -> dict:
+    """Why a firm is on (or off) each list: rules, score and index with reasons, gates, ranks, what changed since.
+    `firm` is a credit code, a name, or a part of a name that only one firm's name holds."""
     from assess.run.context import RunContext
     from assess.run.explain import explain_firm
 
     config = _drawn(load_config(rules), latest_run(store, year))
-    return explain_firm(RunContext(store, config, year), credit_code.strip().upper())
+    return explain_firm(RunContext(store, config, year), firm)
 
 
 @dataclass(frozen=True)
@@ -374,7 +434,7 @@ class TrainResult:
     model_card: Path | None
 
 
-def train(store: Store, rules: Path | None = None) -> TrainResult:
+def train(store: Store, rules: Path | None = None, progress: Progress | None = None) -> TrainResult:
     """Train the 三高一核心 classifier on every expert decision in the store; write the model and its card."""
     from assess.run.context import install_features
     from assess.scoring import persist
@@ -382,7 +442,7 @@ def train(store: Store, rules: Path | None = None) -> TrainResult:
 
     config = load_config(rules)
     install_features(store, config)  # the labels are read with the features
-    trained = fit(store, config.scoring.classifier)
+    trained = fit(store, config.scoring.classifier, progress=progress)
     card = (persist.models_dir(store) / trained.record.file).with_suffix(".md") if trained.record else None
     return TrainResult(trained.report, trained.fallback, card)
 
@@ -394,7 +454,7 @@ class ScoreResult:
     criteria: tuple[str, ...]  # the columns of the four 三高一核心 sub-judgements
 
 
-def score(store: Store, year: int, rules: Path | None = None) -> ScoreResult:
+def score(store: Store, year: int, rules: Path | None = None, progress: Progress | None = None) -> ScoreResult:
     """Score the year's SMEs without keeping a run (training first when no model fits the store's labels)."""
     import polars as pl
 
@@ -407,8 +467,10 @@ def score(store: Store, year: int, rules: Path | None = None) -> ScoreResult:
     config = load_config(rules)
     install_features(store, config)
     runs.require_year(store, year)
-    trained = ensure_model(store, config.scoring.classifier)
+    trained = ensure_model(store, config.scoring.classifier, within(progress, 0, 50))
+    within(progress, 50, 100)(f"{year} 年度：三高一核心评分与创新能力指数", 0, 1)
     frame = score_year(store, config.rules, config.scoring, year, trained).frame
+    within(progress, 50, 100)("完成", 1, 1)
     scored = frame.filter(pl.col("scored")).sort(["score", "index", "credit_code"], descending=[True, True, False])
     return ScoreResult(scored, trained.report["message"] if trained.fallback else None, CRITERIA)
 
@@ -424,6 +486,7 @@ def export_workbooks(
     city: str | None = None,
     rules: Path | None = None,
     notes: tuple[str, ...] = (),
+    progress: Progress | None = None,
 ) -> list[Path]:
     """The managers' workbook of the year's latest run: one file (`out`, the province or one city) or one per city
     into the folder `by_city` (<year>_<city>_培育清单.xlsx)."""
@@ -442,12 +505,17 @@ def export_workbooks(
     assert by_city is not None
     _folder(by_city)
     cities = [wanted] if wanted else list(dict.fromkeys(store.contract.cities.values()))
-    return [
-        write_lists_workbook(
-            workbook_content(store, run, config, name, notes), by_city / f"{year}_{name}_培育清单.xlsx"
+    step = Steps(progress, len(cities))
+    written = []
+    for name in cities:
+        step(f"{name}市培育清单工作簿")
+        written.append(
+            write_lists_workbook(
+                workbook_content(store, run, config, name, notes), by_city / f"{year}_{name}_培育清单.xlsx"
+            )
         )
-        for name in cities
-    ]
+    step.finish()
+    return written
 
 
 def template(out: Path) -> Path:
@@ -510,7 +578,7 @@ class DemoResult:
     workbook: Path | None = None  # the latest year's province workbook
 
 
-def demo(out_dir: Path, rules: Path | None = None) -> DemoResult:
+def demo(out_dir: Path, rules: Path | None = None, progress: Progress | None = None) -> DemoResult:
     """A new store in `out_dir` from the bundled synthetic sample: ingest, a run per year, the latest year's
     workbook and the problem lists. A folder holding anything but the demo's own outputs is refused."""
     from assess.ingest import Options
@@ -522,11 +590,18 @@ def demo(out_dir: Path, rules: Path | None = None) -> DemoResult:
     out_dir.mkdir(parents=True)
     db = out_dir / "assess.duckdb"
     with open_store(db) as store:
-        results = ingest(store, [SAMPLE_DIR / name for name in DEMO_FILES], Options())
+        results = ingest(store, [SAMPLE_DIR / name for name in DEMO_FILES], Options(), within(progress, 0, 20))
         by_year = store.filings_by_year()
-        done = [run_year(store, year, rules) for year in by_year["year"].to_list()]
+        years = by_year["year"].to_list()
+        share = 70 // max(len(years), 1)  # of the 100 steps: 20 ingest, 70 the runs, 10 the workbook
+        done = [
+            run_year(store, year, rules, within(progress, 20 + i * share, 20 + (i + 1) * share))
+            for i, year in enumerate(years)
+        ]
+        within(progress, 90, 100)("培育清单工作簿", 0, 1)
         [workbook] = export_workbooks(
             store, done[-1].run.year, out=out_dir / f"{done[-1].run.year}_全省_培育清单.xlsx", rules=rules,
             notes=(SYNTHETIC,),
         )  # fmt: skip
+        within(progress, 90, 100)("完成", 1, 1)
     return DemoResult(db, results, problem_workbooks(results, None, out_dir), by_year, done, workbook)

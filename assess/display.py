@@ -11,7 +11,7 @@ import polars as pl
 MISSING = "（未填）"
 PERCENT = "比例"
 PERCENTILE = "百分位"
-SCORE = "评分"  # a probability 0-1, shown to 3 decimals rounded down, so a score below a line never reads as on it
+SCORE = "评分"  # a probability 0-1, shown with 3 decimals rounded down, so a score below a line never reads as on it
 # Run outputs that messages name beside the features, by unit.
 RUN_UNITS = {"three_highs_score": SCORE}
 
@@ -35,7 +35,8 @@ def _expr(column: pl.Expr, unit: str | None, dtype: pl.DataType | None) -> pl.Ex
     if unit == PERCENTILE:
         return (column.cast(pl.Float64) * 100).round(0).cast(pl.Int64).cast(pl.String)
     if unit == SCORE:
-        return _trimmed(((column.cast(pl.Float64) * 1000).floor() / 1000).round(3).cast(pl.String))
+        thousandths = (column.cast(pl.Float64) * 1000).floor().cast(pl.Int64)
+        return pl.format("{}.{}", thousandths // 1000, (thousandths % 1000).cast(pl.String).str.zfill(3))
     if dtype == pl.Boolean:
         return pl.when(column).then(pl.lit("是")).when(column.not_()).then(pl.lit("否"))
     if unit is not None or (dtype is not None and dtype.is_numeric()):
@@ -56,10 +57,15 @@ def value(item: object, unit: str | None) -> str:
     if unit == PERCENTILE and isinstance(item, int | float):
         return f"{round(item * 100):d}"
     if unit == SCORE and isinstance(item, int | float):
-        return _plain(math.floor(item * 1000) / 1000)
+        return score(item)
     if isinstance(item, float):
         return _plain(item)
     return str(item)
+
+
+def score(number: float) -> str:
+    """A score with three decimals, rounded down: 0.4989 is 0.498, never 0.499 or 0.5 beside a line of 0.5."""
+    return f"{math.floor(number * 1000) / 1000:.3f}"
 
 
 def _plain(number: float) -> str:

@@ -65,6 +65,7 @@ def test_ingest_json_has_one_object_per_file_and_nothing_else_on_stdout(
         "skipped",
         "warnings",
         "duplicate_upload",
+        "replaced",
         "error",
         "problems",
     }
@@ -326,7 +327,7 @@ def test_run_flags_stats_and_rubric(tmp_path: Path, db: Path) -> None:
     scored = json.loads(run("rubric", "--year", "2024", "--pack", "tech_sme", "--json", "--db", db)[1])
     assert {row["credit_code"] for row in scored} == {make_code(i) for i in (1, 2, 3)}
     status, _, stderr = run("rubric", "--year", "2024", "--pack", "tech_sm", "--db", db)
-    assert status == 2 and "可用的有 hte_ready、tech_sme" in stderr  # a typo is a usage error, with the names
+    assert status == 2 and "是不是「tech_sme」" in stderr  # a typo is a usage error, with the closest name
     assert run("rubric", "--year", "2024", "--pack", "yiqingling", "--db", db)[0] == 2  # not a rubric
 
 

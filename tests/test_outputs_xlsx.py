@@ -207,7 +207,10 @@ def test_template_drop_downs(template_book: openpyxl.Workbook, contract: Contrac
     assert lists[f"{letters['award_level']}2"] == '"无,省部级,国家级"'
     assert lists[f"{letters['is_hte']}2"] == '"是,否"'
     assert lists[f"{letters['expert_label']}2"] == '"是,否"'
-    expected = {letters[s.name] + "2" for s in contract.fields if s.kind in ("choice", "boolean")}
+    # The 16 cities of Shandong in their official order, 济南 first and 菏泽 last (a region code is still accepted).
+    cities = lists[f"{letters['city']}2"].strip('"').split(",")
+    assert len(cities) == 16 and cities[0] == "济南" and cities[-1] == "菏泽" and "莱芜" not in cities
+    expected = {letters[s.name] + "2" for s in contract.fields if s.kind in ("choice", "boolean", "city")}
     assert set(lists) == expected
 
 

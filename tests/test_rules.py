@@ -97,7 +97,12 @@ def test_rubric_points_match_the_worked_examples(
     # stats counts 符合, 不符合 and 待补数据 apart
     verdicts = [row["verdict"] for row in results.values()]
     counted = api.stats(store, fixture["year"]).figures["rubrics"][fixture["pack"]]
-    assert counted == {"passed": verdicts.count(True), "failed": verdicts.count(False), "unknown": verdicts.count(None)}
+    assert counted == {
+        "title": _config(fixture).rules.pack(fixture["pack"]).pack.title,
+        "passed": verdicts.count(True),
+        "failed": verdicts.count(False),
+        "unknown": verdicts.count(None),
+    }
 
 
 def _band_points(indicator: Indicator, value: float) -> float:

@@ -13,6 +13,7 @@ import pytest
 
 from assess import api
 from assess.contract import load_contract
+from assess.run import runs
 from assess.store import Store, StoreError, schema
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stores"
@@ -42,9 +43,12 @@ def test_an_earlier_store_is_migrated_and_its_run_reads_as_it_ran(tmp_path: Path
         assert store.schema_version == schema.SCHEMA_VERSION
         assert store.con.execute("SELECT run_id, year FROM runs").fetchall() == runs_before
         assert store.con.execute("SELECT count(*) FROM rule_hits").fetchall() == hits_before
-        # Before version 3 every stored hit was a flag: none is unknown (待补数据).
-        assert store.con.execute("SELECT count(*) FROM rule_hits WHERE verdict IS NOT true").fetchall() == [(0,)]
-        assert store.con.execute("SELECT sum(unknown) FROM rule_counts").fetchall() == [(0,)]
+        if version < 3:  # every stored hit was a flag: none is unknown (待补数据)
+            assert store.con.execute("SELECT count(*) FROM rule_hits WHERE verdict IS NOT true").fetchall() == [(0,)]
+            assert store.con.execute("SELECT sum(unknown) FROM rule_counts").fetchall() == [(0,)]
+        # Runs before version 4 kept no funnels: the lists read without one.
+        run = api.latest_run(store, 2024)
+        assert all(runs.funnel(store, run, tier["id"]).is_empty() for tier in run.manifest.get("tiers", []))
         figures = api.stats(store, 2024).figures
         [workbook] = api.export_workbooks(store, 2024, out=tmp_path / "earlier.xlsx")
     # The run of version 1 knew its target packs by id; the migration gave them their roles.

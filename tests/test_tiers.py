@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from assess import api
 from assess.cli import app
 from assess.contract import Contract, load_contract
 from assess.errors import PackError
@@ -22,6 +23,7 @@ from assess.run.config import load_config
 from assess.run.context import RunContext
 from assess.run.staleness import changes_since
 from assess.store import Store
+from assess.tiers.funnel import harshest_gate
 from assess.tiers.select import CHAIN_FULL, QUOTA_FULL, Allocation, allocate, near_misses, rank_order
 from tests.conftest import HEADER, firm_row, fixture_names, read_fixture, rule_folder, write_filings, write_xlsx
 
@@ -121,7 +123,8 @@ def test_gates_and_exclusions_decide_who_is_on_each_list(listed: tuple[Path, dic
     for list_id, expected in fixture["expect"].items():
         assert sorted(names[f["credit_code"]] for f in lists[list_id]) == sorted(expected["selected"]), list_id
         assert [f["rank"] for f in lists[list_id]] == list(range(1, len(lists[list_id]) + 1))
-        assert all(set(f) == {"rank", "credit_code", "name", "city", "score"} for f in lists[list_id])
+        assert all(set(f) == {"rank", "credit_code", "name", "city", "score", "status"} for f in lists[list_id])
+        assert {f["status"] for f in lists[list_id]} <= {"selected"}
         for firm, exclusion in expected["excluded"].items():
             code = next(c for c, n in names.items() if n == firm)
             explained = json.loads(_cli("explain", code, "--year", "2024", "--json", "--db", db)[1])
@@ -138,7 +141,8 @@ def test_explain_names_every_gate_with_the_firms_value(listed: tuple[Path, dict,
     explained = json.loads(stdout)
     assert status == 0 and explained["credit_code"] == code
     giant = next(x for x in explained["lists"] if x["list_id"] == "little_giant")
-    assert giant["status"] is None and giant["rank"] is None
+    # It fails one gate but went further than most of 济南's firms: kept as one of the city's closest.
+    assert giant["status"] == "closest" and giant["rank"] is None and giant["position"] is None
     gates = {g["id"]: g for g in giant["gates"]}
     assert gates["rd_two_years"]["passed"] is False
     assert gates["rd_two_years"]["detail"] == "研发投入强度本年5%、上年2.9%（均不低于3%）"
@@ -363,3 +367,38 @@ def test_three_highs_needs_enough_of_the_four_attributes(
     )["lists"]
     assert _province(moved, "three_highs", "selected") == (1, 3)
     assert _province(moved, "three_highs", "unknown") == (1, 0)
+
+
+def test_the_funnel_says_where_the_firms_fell_away(listed: tuple[Path, dict, dict[str, str]]) -> None:
+    """From the year's 11 firms to the 2 小巨人: two large firms are not SMEs, one is no 高新技术企业, one fell short
+    of 3% R&D the year before, one grew 4.9%, one lacks the revenue two years back (open, not failed); three that
+    pass every gate are excluded (designated, or taken by 科技领军)."""
+    db, fixture, _ = listed
+    with api.open_store(db) as store:
+        found = api.lists(store, fixture["year"])
+        nowhere = api.lists(store, fixture["year"], city="青岛")
+    steps = found.funnels["little_giant"]
+    assert steps.select("kind", "firms").rows() == [
+        ("scope", 11),
+        ("gate", 9),  # 中小企业
+        ("gate", 8),  # 有效高新技术企业
+        ("gate", 8),  # 属于标志性产业链领域
+        ("gate", 8),  # 营业收入达到下限
+        ("gate", 7),  # 近两年研发投入强度均达到下限
+        ("gate", 5),  # 两年营业收入复合增长率达到下限 (4.9%; and the firm without the revenue of 2022)
+        ("excluded", 1),  # 已认定为科技小巨人
+        ("excluded", 1),  # 已认定为科技领军（更高层级）
+        ("excluded", 1),  # 已列入本年度科技领军候选
+        ("excluded", 0),  # 被“一清零”标记
+        ("candidates", 2),
+        ("selected", 2),
+        ("unknown", 1),
+    ]
+    assert harshest_gate(steps) == ("中小企业", 2)  # the first of the gates that remove the most
+    assert found.nearest == {}  # the province: nothing stands in for the lists
+    # 青岛's one firm is a 小巨人 but no 科技领军 (8,000万 of revenue under the 50,000万 line): named as the closest.
+    assert set(nowhere.nearest) == {"leader", "three_highs"}
+    [closest] = nowhere.nearest["leader"].to_dicts()
+    assert closest["status"] == "closest" and closest["lacks"].startswith("未通过门槛“营业收入达到下限”")
+    status, stdout, _ = _cli("lists", "--year", "2024", "--city", "青岛", "--list", "leader", "--db", db)
+    assert status == 0 and "本市无入选企业" in stdout and "筛掉企业最多的门槛" in stdout

@@ -10,7 +10,17 @@ import typer
 
 from assess import api
 from assess.cli import render
-from assess.cli.common import DbOption, JsonOption, RulesOption, YearOption, app
+from assess.cli.common import (
+    ChainOption,
+    CityOption,
+    DbOption,
+    JsonOption,
+    RulesOption,
+    YearOption,
+    YearsOption,
+    app,
+)
+from assess.cli.progress import progress_bar
 from assess.errors import InputError
 
 if TYPE_CHECKING:
@@ -26,7 +36,8 @@ def demo(
     """演示：用自带的合成样例数据新建数据库，导入、逐年评估，输出汇总和一清零一提升目标进展。"""
     if not as_json:
         render.notice("正在用合成样例数据新建演示数据库：导入、训练评分模型、逐年评估，约需半分钟……")
-    done = api.demo(out_dir, rules)
+    with progress_bar(as_json) as progress:
+        done = api.demo(out_dir, rules, progress)
     latest = done.runs[-1]
     if as_json:
         render.json_out(
@@ -60,8 +71,8 @@ def demo(
 @app.command()
 def run(year: YearOption, as_json: JsonOption = False, db: DbOption = None, rules: RulesOption = None) -> None:
     """评估该年度：运行全部规则包，保存评估结果（含规则版本、数据批次和软件版本）。"""
-    with api.open_store(db) as store:
-        done = api.run_year(store, year, rules)
+    with api.open_store(db) as store, progress_bar(as_json) as progress:
+        done = api.run_year(store, year, rules, progress)
     if as_json:
         payload = {"run_id": done.run.run_id, "year": year, "manifest": done.run.manifest, "stats": done.stats}
         render.json_out({**payload, "lists": render.lists_json(done.lists)})
@@ -74,36 +85,59 @@ def run(year: YearOption, as_json: JsonOption = False, db: DbOption = None, rule
 
 @app.command()
 def flags(
-    year: YearOption,
+    year: YearsOption,
     rule: Annotated[str | None, typer.Option("--rule", help="只看某条规则，如 yiqingling.no_rd_activity")] = None,
-    city: Annotated[str | None, typer.Option(help="只看该地市")] = None,
+    city: CityOption = None,
+    chain: ChainOption = None,
     every_rule: Annotated[bool, typer.Option("--all", help="列出全部标记规则的结果（含三高一核心四项子判断）")] = False,
     as_json: JsonOption = False,
     db: DbOption = None,
     rules: RulesOption = None,
 ) -> None:
-    """列出被一清零、一提升规则标记的企业和待补数据的企业（读该年度最近一次评估）；--all 列出全部标记规则。"""
+    """列出被一清零、一提升规则标记的企业和待补数据的企业（读该年度最近一次评估）；--all 列出全部标记规则。
+
+    年度范围（如 2020-2024）逐年并列显示；--json 时输出逐年的对象列表，每个带 year 和 flags。
+    """
+    from assess.run.names import years
+
+    asked = years(year)
     with api.open_store(db) as store:
-        found = api.flags(store, year, rule, city, rules, every_rule=every_rule)
+        found = {y: api.flags(store, y, rule, city, rules, chain=chain, every_rule=every_rule) for y in asked}
     if as_json:
-        render.json_out(
-            found.hits.select("credit_code", "name", "city", "rule_id", "verdict", "missing", "message").to_dicts()
-        )
+        said = {
+            y: f.hits.select("credit_code", "name", "city", "rule_id", "verdict", "missing", "message").to_dicts()
+            for y, f in found.items()
+        }
+        render.json_out(said[asked[0]] if len(asked) == 1 else [{"year": y, "flags": s} for y, s in said.items()])
         return
-    render.run_source(found.run)
-    render.flags_table(found.hits, found.titles)
+    for result in found.values():
+        render.run_source(result.run)
+    if len(asked) == 1:
+        render.flags_table(found[asked[0]].hits, found[asked[0]].titles)
+    else:
+        render.flags_by_year({y: f.hits for y, f in found.items()}, found[asked[-1]].titles)
 
 
 @app.command(name="stats")
-def stats_command(year: YearOption, as_json: JsonOption = False, db: DbOption = None) -> None:
-    """一清零、一提升目标进展：全省、各市、各产业链方向（读该年度最近一次评估）。"""
+def stats_command(year: YearsOption, as_json: JsonOption = False, db: DbOption = None) -> None:
+    """一清零、一提升目标进展：全省、各市、各产业链方向（读该年度最近一次评估）。
+
+    年度范围（如 2020-2024）逐年并列显示；--json 时输出逐年的对象列表，每个带 year。
+    """
+    from assess.run.names import years
+
+    asked = years(year)
     with api.open_store(db) as store:
-        found = api.stats(store, year)
+        found = [api.stats(store, y) for y in asked]
     if as_json:
-        render.json_out(found.figures)
+        render.json_out(found[0].figures if len(asked) == 1 else [f.figures for f in found])
         return
-    render.run_source(found.run)
-    render.stats_summary(found.figures)
+    for result in found:
+        render.run_source(result.run)
+    if len(asked) == 1:
+        render.stats_summary(found[0].figures)
+    else:
+        render.stats_by_year([f.figures for f in found])
 
 
 @app.command()
@@ -114,7 +148,7 @@ def rubric(
     db: DbOption = None,
     rules: RulesOption = None,
 ) -> None:
-    """国家评价办法的定量预评：每家企业的门槛、各指标得分和结论（读该年度最近一次评估）。"""
+    """国家评价办法的定量预评：每家企业的结论及其依据（门槛、直通条件、得分或待补数据；读该年度最近一次评估）。"""
     with api.open_store(db) as store:
         found = api.rubric(store, year, pack, rules)
     if as_json:

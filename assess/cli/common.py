@@ -46,3 +46,27 @@ RulesOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="以 JSON 输出（标准输出只有 JSON）")]
 YearOption = Annotated[int, typer.Option(help="数据年度")]
 UNITS = ("元", "千元", "万元", "亿元")
+YearsOption = Annotated[
+    str, typer.Option("--year", help="数据年度，或年度范围如 2020-2024（逐年并列显示）", metavar="年度")
+]
+CityOption = Annotated[str | None, typer.Option("--city", help="只看该地市（如 济南）")]
+ChainOption = Annotated[
+    str | None, typer.Option("--chain", help="只看该标志性产业链或产业链方向（如 高端化工、集成电路）")
+]
+
+
+def _show_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        print(f"assess {version('assess')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", help="显示版本号后退出", callback=_show_version, is_eager=True)
+    ] = False,
+) -> None:
+    pass

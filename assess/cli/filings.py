@@ -11,6 +11,7 @@ import typer
 from assess import api
 from assess.cli import render
 from assess.cli.common import UNITS, DbOption, JsonOption, app
+from assess.cli.progress import progress_bar
 from assess.errors import InputError
 
 
@@ -25,6 +26,10 @@ def ingest(
     accept_bad_check: Annotated[
         list[str] | None, typer.Option("--accept-bad-check", help="确认校验位有误但属实的信用代码")
     ] = None,
+    city: Annotated[
+        str | None,
+        typer.Option(help="本市的文件：“所属地市”为空的行按该市导入，填了其他地市的行拒收（如 济南）"),
+    ] = None,
     errors_out: Annotated[Path | None, typer.Option("--errors-out", help="问题清单的输出路径（.xlsx）")] = None,
     as_json: JsonOption = False,
     db: DbOption = None,
@@ -35,10 +40,13 @@ def ingest(
     if unit is not None and unit not in UNITS:
         raise InputError(f"--unit 只能是 {'、'.join(UNITS)} 之一，收到的是「{unit}」。")
     options = Options(
-        year=year, unit=unit, accept_bad_check=frozenset(c.strip().upper() for c in accept_bad_check or [])
+        year=year,
+        unit=unit,
+        accept_bad_check=frozenset(c.strip().upper() for c in accept_bad_check or []),
+        city=api.city_name(city),
     )
-    with api.open_store(db) as store:
-        results = api.ingest(store, files, options)
+    with api.open_store(db) as store, progress_bar(as_json) as progress:
+        results = api.ingest(store, files, options, progress)
     workbooks = api.problem_workbooks(results, errors_out)
     if as_json:
         render.json_out([r.as_json() for r in results])

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -80,6 +81,11 @@ def ingest_summary(results: list[IngestResult], workbooks: dict[int, Path]) -> N
             f"[bold]{escape(r.file)}[/bold]{again}：上传批次 {r.upload_id}；读取 {r.rows_read} 行，"
             f"接收 {r.accepted}，拒收 {r.rejected}，跳过 {r.skipped}，警告 {r.warnings}。"
         )
+        if r.replaced:
+            out.print(
+                f"  替换了 {r.replaced} 条已有填报（同一信用代码、同一年度的旧版本不再有效；"
+                f"撤回本批次可恢复：assess retract {r.upload_id}）。"
+            )
         common = Counter(r.problems["code"].to_list()).most_common(5) if r.problems.height else []
         if common:
             out.print("  最常见的问题：" + "，".join(f"{code} × {n}" for code, n in common))
@@ -87,28 +93,63 @@ def ingest_summary(results: list[IngestResult], workbooks: dict[int, Path]) -> N
             out.print(f"  问题清单已写入：{escape(str(workbooks[i]))}")
 
 
+def _score(value: float | None) -> str:
+    """A score or ranking value with three decimals, never rounded into a cut-off (0.498 stays below 0.500)."""
+    from assess.display import score
+
+    return "—" if value is None else score(value)
+
+
+def _cell(value: object) -> str:
+    """Money (decimals in 万元, and floats) as 12,344.44; everything else as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal | float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+# Columns whose text is never broken (a credit code cut in two cannot be searched for); every other column folds.
+_WHOLE = {"credit_code": len("91370100MA3C5JXW2K")}
+# Columns of numbers already written as text (three-decimal scores), aligned as numbers.
+_FIGURES = {"value", "score", "index"}
+
+
+def new_table(title: str) -> Table:
+    """A table that fits an 80-column terminal: rules under the header only, no side borders."""
+    return Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
+
+
+def add_column(table: Table, header: str, *, right: bool = False, whole: int | None = None) -> None:
+    """A column whose header and cells fold onto more lines rather than being cut; `whole` keeps text unbroken."""
+    table.add_column(
+        header, justify="right" if right else "left", no_wrap=whole is not None, min_width=whole, overflow="fold"
+    )
+
+
 def _table(title: str, frame: pl.DataFrame, columns: dict[str, str]) -> None:
-    table = Table(title=title, show_lines=False)
-    for header in columns.values():
-        table.add_column(header)
+    """`columns` in the order a reader needs them: what to act on first, where it is (codes, rows) last."""
+    table = new_table(title)
+    for name, header in columns.items():
+        numeric = name in _FIGURES or (frame.schema[name].is_numeric() if name in frame.schema else False)
+        add_column(table, header, right=numeric, whole=_WHOLE.get(name) or (1 if numeric else None))
     for row in frame.select(list(columns)).iter_rows():
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*[_cell(v) for v in row])
     out.print(table)
 
 
 def filings_table(frame: pl.DataFrame) -> None:
     _table(
-        f"当前有效的填报（共 {frame.height} 条）",
+        f"当前有效的填报（共 {frame.height} 条；金额单位：万元；全部字段见 --json）",
         frame,
         {
+            "name": "企业名称",
             "year": "年度",
             "city": "地市",
-            "credit_code": "统一社会信用代码",
-            "name": "企业名称",
-            "industry_code": "行业代码",
-            "revenue": "营业收入（万元）",
-            "rd_expense": "研发费用（万元）",
+            "revenue": "营业收入",
+            "rd_expense": "研发费用",
             "rd_institution": "研发机构",
+            "credit_code": "统一社会信用代码",
         },
     )
 
@@ -138,10 +179,23 @@ def uploads_table(frame: pl.DataFrame) -> None:
 
 
 def problems_table(frame: pl.DataFrame) -> None:
+    """Each problem before its place in the file (the file is named once, in the title), then its code."""
     import polars as pl
 
-    shown = frame.with_columns(level=pl.col("level").replace_strict(LEVELS))
-    _table(f"问题（共 {frame.height} 个）", shown, {"code": "代码", "level": "级别", "message": "说明"})
+    from assess.ingest.problems import location
+
+    where = location()
+    files = "、".join(frame["file"].unique(maintain_order=True).to_list())
+    shown = frame.with_columns(
+        where=where,
+        said=pl.col("message").str.strip_prefix(
+            pl.concat_str(pl.lit("文件「"), "file", pl.lit("」"), where, pl.lit("："))
+        ),
+        code=pl.format("{} {}", pl.col("level").replace_strict(LEVELS), "code"),
+    )
+    _table(
+        f"文件「{files}」的问题（共 {frame.height} 个）", shown, {"said": "问题", "where": "位置", "code": "级别和代码"}
+    )
 
 
 def year_table(frame: pl.DataFrame) -> None:
@@ -176,8 +230,8 @@ def stats_summary(summary: dict) -> None:
         out.print(f"还需 {province['needed']} 家建立研发机构，覆盖率方可达到 {target}。")
     for pack, counted in summary.get("rubrics", {}).items():
         out.print(
-            f"{pack}：符合 {counted['passed']} 家，不符合 {counted['failed']} 家，待补数据 {counted['unknown']} 家"
-            "（详见 assess rubric）。"
+            f"{counted.get('title', pack)}：符合 {counted['passed']} 家，不符合 {counted['failed']} 家，"
+            f"待补数据 {counted['unknown']} 家（详见 assess rubric --pack {pack}）。"
         )
     headline = summary.get("headline")
     if headline:
@@ -185,31 +239,27 @@ def stats_summary(summary: dict) -> None:
             if name in headline["quotes"]:
                 out.print(f"[dim]依据 [政策]：方案{escape(headline['quotes'][name])}[/dim]")
         _headline(headline)
+    out.print(
+        f"下表中，无研发：营业收入{thresholds['no_rd_revenue_min']}万元以上、无研发活动的企业；"
+        f"大企业：{_larger(summary)}；有机构：其中有研发机构的；还需：覆盖率达到{target}还需新建研发机构的企业数；"
+        "清零待补、提升待补：缺少判断所需数据的企业数（单位均为家）。"
+    )
     for key, title in (("by_city", "各市"), ("by_flagship_chain", "各标志性产业链"), ("by_chain", "各产业链方向")):
-        table = Table(title=title)
-        headers = (
-            "名称",
-            "无研发活动",
-            "一清零待补数据",
-            _larger(summary),
-            "有研发机构",
-            "覆盖率",
-            "还需",
-            "一提升待补数据",
-        )
-        for header in headers:
-            table.add_column(header)
+        table = new_table(title)
+        headers = ("名称", "无研发", "覆盖率", "还需", "大企业", "有机构", "清零待补", "提升待补")
+        for i, header in enumerate(headers):
+            add_column(table, header, right=i > 0)
         for name, no_rd in summary["no_rd"][key].items():
             c = coverage[key][name]
             unknown = summary.get("no_rd_unknown", {}).get(key, {}).get(name, 0)
             table.add_row(
                 name,
                 str(no_rd),
-                str(unknown),
-                str(c["firms"]),
-                str(c["covered"]),
                 _rate(c["rate"]),
                 str(c["needed"]),
+                str(c["firms"]),
+                str(c["covered"]),
+                str(unknown),
                 str(c["unknown"]),
             )
         out.print(table)
@@ -222,9 +272,9 @@ def _headline(headline: dict) -> None:
         out.print(f"  {escape(target['said'])}")
         out.print(f"  [dim]依据 [政策]：方案{escape(target['quote'])}[/dim]")
     rd = headline["rd"]
-    table = Table(title="规上工业企业研发经费（R&D经费内部支出，未填的用研发费用）")
+    table = new_table("规上工业企业研发经费（R&D经费内部支出，未填的用研发费用）")
     for header in ("地市", "企业数", "研发经费（万元）", "研发投入强度", "比上年增长"):
-        table.add_column(header, justify="left" if header == "地市" else "right")
+        add_column(table, header, right=header != "地市")
     for name, figure in [*rd["by_city"].items(), ("全省", rd["province"])]:
         spent = "—" if figure["rd"] is None else f"{figure['rd']:,.2f}"
         table.add_row(name, str(figure["firms"]), spent, _rate(figure["intensity"]), _rate(figure["growth"]))
@@ -232,30 +282,32 @@ def _headline(headline: dict) -> None:
 
 
 def flags_table(frame: pl.DataFrame, titles: dict[str, str]) -> None:
+    """One table per rule, its title the rule's: each firm with the reason first, where it is after."""
     import polars as pl
 
     flagged = frame.filter(pl.col("verdict")).height
-    _table(
-        f"被标记的企业 {flagged} 家次；缺少判断所需数据（待补数据）{frame.height - flagged} 家次",
-        frame.with_columns(rule=pl.col("rule_id").replace_strict(titles, default=pl.col("rule_id"))),
-        {"rule": "规则", "city": "地市", "credit_code": "统一社会信用代码", "name": "企业名称", "message": "原因"},
-    )
+    out.print(f"被标记的企业 {flagged} 家次；缺少判断所需数据（待补数据）{frame.height - flagged} 家次。")
+    for (rule_id,), hits in frame.group_by("rule_id", maintain_order=True):
+        marked = hits.filter(pl.col("verdict")).height
+        _table(
+            f"{titles.get(str(rule_id), rule_id)}：标记 {marked} 家，待补数据 {hits.height - marked} 家",
+            hits,
+            {"name": "企业名称", "message": "原因", "city": "地市", "credit_code": "统一社会信用代码"},
+        )
 
 
 def rubric_table(frame: pl.DataFrame, pack: str, indicators: dict[str, str], cannot_check: tuple[str, ...]) -> None:
+    """Each firm's verdict with what decided it (a failed gate, a fast track, the score, a missing input); the points
+    per indicator are in --json and `assess explain`."""
     import polars as pl
 
     from assess.kernel.unknown import VERDICT_TITLES
 
-    points = [c for c in frame.columns if c.startswith("points_")]
     shown = frame.with_columns(
-        # 符合 stands alone in the table; what it cannot vouch for is said once below it.
-        verdict=pl.when(pl.col("verdict"))
-        .then(pl.lit(VERDICT_TITLES[True]))
-        .when(~pl.col("verdict"))
-        .then(pl.lit(VERDICT_TITLES[False]))
-        .otherwise(pl.col("verdict_text")),
-        score=pl.col("score").round(1),
+        verdict=pl.col("verdict").replace_strict(
+            {True: VERDICT_TITLES[True], False: VERDICT_TITLES[False]}, default=pl.lit(VERDICT_TITLES[None])
+        ),
+        score=pl.col("score").map_elements(lambda v: f"{v:g}", return_dtype=pl.String),
     )
     verdicts = frame["verdict"]
     _table(
@@ -263,14 +315,15 @@ def rubric_table(frame: pl.DataFrame, pack: str, indicators: dict[str, str], can
         f"（共 {frame.height} 家）",
         shown,
         {
+            "name": "企业名称",
+            "verdict": "结论",
+            "decided_by": "依据",
+            "score": "得分",
             "city": "地市",
             "credit_code": "统一社会信用代码",
-            "name": "企业名称",
-            **{p: indicators.get(p.removeprefix("points_"), p) for p in points},
-            "score": "总分",
-            "verdict": "结论",
         },
     )
+    out.print(f"各指标（{'、'.join(indicators.values())}）的得分见 --json 或 assess explain。")
     if cannot_check:
         out.print("“符合”只是按填报数据预筛，以下条件无法从填报核查：")
         for condition in cannot_check:
@@ -326,7 +379,7 @@ def list_simulation_table(
 
 
 def trend_table(figures: list[dict]) -> None:
-    table = Table(title="一清零一提升：逐年进展（全省）")
+    table = new_table("一清零一提升：逐年进展（全省）")
     target = _rate(figures[-1]["thresholds"]["coverage_target"])
     for header in (
         "年度",
@@ -335,7 +388,7 @@ def trend_table(figures: list[dict]) -> None:
         "有研发机构",
         f"覆盖率（目标{target}左右）",
     ):
-        table.add_column(header)
+        add_column(table, header, right=header != "年度")
     for f in figures:
         c = f["institution_coverage"]["province"]
         table.add_row(str(f["year"]), str(f["no_rd"]["province"]), str(c["firms"]), str(c["covered"]), _rate(c["rate"]))
@@ -379,7 +432,7 @@ def scores_table(frame: pl.DataFrame, limit: int) -> None:
     import polars as pl
 
     shown = frame.head(limit).with_columns(
-        score=pl.col("score").round(3),
+        score=pl.col("score").map_elements(_score, return_dtype=pl.String),
         index=pl.col("index").round(1),
         first=pl.col("reasons").list.first(),
         source=pl.col("score_source").replace_strict({"model": "模型", "index": "指数代替"}, default=None),
@@ -399,15 +452,115 @@ def scores_table(frame: pl.DataFrame, limit: int) -> None:
     )
 
 
-def list_table(frame: pl.DataFrame, title: str, ranked_by: str, quota: int, limit: int) -> None:
+def list_table(
+    frame: pl.DataFrame, title: str, ranked_by: str, quota: int, limit: int, statuses: tuple[str, ...] = ("selected",)
+) -> None:
     import polars as pl
 
+    from assess.tiers.select import STATUS_TITLES
+
     quota_text = f"名额 {quota} 家" if quota else "不设名额"
+    columns = {
+        "rank": "排名",
+        "name": "企业名称",
+        "city": "地市",
+        "value": ranked_by,
+        "credit_code": "统一社会信用代码",
+    }
+    if statuses != ("selected",):  # why each firm is where it is, before where it is
+        columns = {"state": "状态", "name": "企业名称", "value": ranked_by, "lacks": "差距", "city": "地市"}
     _table(
         f"{title}：{frame.height} 家（{quota_text}；按{ranked_by}排序，显示前 {min(limit, frame.height)} 家）",
-        frame.head(limit).with_columns(value=pl.col("value").round(3)),
-        {"rank": "排名", "city": "地市", "credit_code": "统一社会信用代码", "name": "企业名称", "value": ranked_by},
+        frame.head(limit).with_columns(
+            value=pl.col("value").map_elements(_score, return_dtype=pl.String),
+            state=pl.col("status").replace_strict(STATUS_TITLES, default=pl.col("status")).str.split("（").list.first(),
+        ),
+        columns,
     )
+
+
+def lists_by_year(lists: dict[int, dict[str, pl.DataFrame]], tiers: tuple[LoadedTier, ...], limit: int) -> None:
+    """Each list with a column per year: the firm's rank that year (blank where it was not on the list)."""
+    import polars as pl
+
+    for tier in tiers:
+        frames = [
+            frame.select("credit_code", "name", "city", pl.col("rank").alias(str(year)))
+            for year, by_id in lists.items()
+            if (frame := by_id.get(tier.id)) is not None
+        ]
+        if not frames:
+            continue
+        wide = (
+            pl.concat(frames, how="diagonal")
+            .group_by("credit_code", maintain_order=True)
+            .agg(
+                pl.col("name").drop_nulls().last(),
+                pl.col("city").drop_nulls().last(),
+                *(pl.col(str(y)).max() for y in lists),
+            )
+        )
+        wide = wide.sort([pl.col(str(y)) for y in reversed(list(lists))], nulls_last=True)
+        years = {str(y): f"{y}排名" for y in lists}
+        _table(
+            f"{tier.pack.title}：{len(lists)} 个年度共 {wide.height} 家入选（显示前 {min(limit, wide.height)} 家）",
+            wide.head(limit),
+            {"name": "企业名称", "city": "地市", **years},
+        )
+
+
+def flags_by_year(hits: dict[int, pl.DataFrame], titles: dict[str, str]) -> None:
+    """Per rule and year the flagged and unknown counts, then each firm with its mark per year (● 标记, ? 待补数据)."""
+    import polars as pl
+
+    years = [str(y) for y in hits]
+    long = pl.concat(
+        [
+            frame.select("rule_id", "credit_code", "name", "city", "verdict", year=pl.lit(str(y)))
+            for y, frame in hits.items()
+        ]
+    )
+    counts = (
+        long.group_by("rule_id", "year")
+        .agg(flagged=pl.col("verdict").sum(), unknown=pl.col("verdict").null_count())
+        .with_columns(said=pl.format("{} (待补{})", "flagged", "unknown"))
+        .pivot("year", index="rule_id", values="said")
+        .with_columns(rule=pl.col("rule_id").replace_strict(titles, default=pl.col("rule_id")))
+    )
+    _table(
+        "逐年被标记的企业数（括号内为待补数据）",
+        counts,
+        {"rule": "规则", **{y: y for y in years if y in counts.columns}},
+    )
+    marks = long.with_columns(
+        mark=pl.when(pl.col("verdict")).then(pl.lit("●")).otherwise(pl.lit("?")),
+        rule=pl.col("rule_id").replace_strict(titles, default=pl.col("rule_id")),
+    ).pivot("year", index=["rule", "credit_code", "name", "city"], values="mark")
+    _table(
+        f"逐年标记情况（● 被标记，? 待补数据；共 {marks.height} 家次）",
+        marks.sort("rule", "city", "credit_code"),
+        {"rule": "规则", "name": "企业名称", "city": "地市", **{y: y for y in years if y in marks.columns}},
+    )
+
+
+def stats_by_year(figures: list[dict]) -> None:
+    """The province's trend, then per city a column per year: firms without R&D, and the institution coverage."""
+    trend_table(figures)
+    cities = list(figures[-1]["no_rd"]["by_city"])
+    for title, cell in (
+        ("各市无研发活动企业数（目标清零）", lambda f, c: str(f["no_rd"]["by_city"].get(c, 0))),
+        (
+            f"各市研发机构覆盖率（目标{_rate(figures[-1]['thresholds']['coverage_target'])}左右）",
+            lambda f, c: _rate(f["institution_coverage"]["by_city"].get(c, {}).get("rate")),
+        ),
+    ):
+        table = new_table(title)
+        add_column(table, "地市")
+        for f in figures:
+            add_column(table, str(f["year"]), right=True)
+        for city in cities:
+            table.add_row(city, *(cell(f, city) for f in figures))
+        out.print(table)
 
 
 def explanation(found: dict) -> None:
@@ -429,21 +582,26 @@ def explanation(found: dict) -> None:
     for rule in found["rules"]:
         said, title = rule["message"], rule["title"]
         text = said if said and said.startswith(title.split("（")[0]) else f"{title}：{said}" if said else title
+        if not rule.get("applies", True):
+            out.print(f"  – 不适用 {escape(title)}：{escape('；'.join(rule['outside']))}")
+            continue
         mark = "? 待补数据" if rule["flagged"] is None else "● 标记" if rule["flagged"] else "○ 未标记"
         out.print(f"  {mark} {escape(text)}")
     for rubric in found["rubrics"]:
         verdict = VERDICT_TITLES[rubric["verdict"]]
+        if rubric["decided_by"]:
+            verdict += f"（{rubric['decided_by']}）"
         if rubric["verdict"] is None:
-            verdict += f"（请补填{rubric['to_fill']}）"
+            verdict += f"，请补填{rubric['to_fill']}"
         elif rubric["verdict"] and rubric["cannot_check"]:
-            verdict += f"（仅为预筛；另须核查：{'；'.join(rubric['cannot_check'])}）"
+            verdict += f"；仅为预筛，另须核查：{'；'.join(rubric['cannot_check'])}"
         score = "—" if rubric["score"] is None else f"{rubric['score']:g}"  # None: an unknown indicator
-        out.print(f"  {rubric['pack_id']}：得分 {score}，{escape(verdict)}")
+        out.print(f"  {escape(rubric['title'])}：得分 {score}，{escape(verdict)}")
     score = found["score"]
     out.print("[bold]评分与指数[/bold]")
     if score["score"] is not None:
         source = "模型" if score["source"] == "model" else "创新能力指数代替"
-        out.print(f"  三高一核心评分 {score['score']:.3f}（{source}）")
+        out.print(f"  三高一核心评分 {_score(score['score'])}（{source}）")
         for reason in score["reasons"]:
             out.print(f"    · {escape(reason)}")
     else:
@@ -464,19 +622,56 @@ def explanation(found: dict) -> None:
 
 
 def lists_json(lists: dict[str, pl.DataFrame]) -> dict[str, list[dict]]:
-    """`{"little_giant": [{"rank", "credit_code", "name", "city", "score"}, ...], ...}`, `score` being the value
-    the list is ranked by."""
+    """`{"little_giant": [{"rank", "credit_code", "name", "city", "score", "status"}, ...], ...}`, `score` being
+    the value the list is ranked by."""
     return {
-        list_id: frame.select("rank", "credit_code", "name", "city", score="value").to_dicts()
+        list_id: frame.select("rank", "credit_code", "name", "city", "status", score="value").to_dicts()
         for list_id, frame in lists.items()
     }
 
 
-def show_lists(lists: dict[str, pl.DataFrame], tiers: tuple[LoadedTier, ...], limit: int) -> None:
+def show_lists(
+    lists: dict[str, pl.DataFrame],
+    tiers: tuple[LoadedTier, ...],
+    limit: int,
+    statuses: tuple[str, ...] = ("selected",),
+    funnels: dict[str, pl.DataFrame] | None = None,
+    nearest: dict[str, pl.DataFrame] | None = None,
+) -> None:
     by_id = {tier.id: tier for tier in tiers}
     for list_id, frame in lists.items():
         tier = by_id[list_id]
-        list_table(frame, tier.pack.title, tier.rank_title, tier.allocation.quota, limit)
+        list_table(frame, tier.pack.title, tier.rank_title, tier.allocation.quota, limit, statuses)
+        if funnels is not None:
+            funnel_lines(funnels.get(list_id), tier.allocation.quota)
+        if nearest and list_id in nearest:
+            out.print("本市无入选企业。最接近的企业：")
+            list_table(nearest[list_id], f"{tier.pack.title}（本市最接近的企业）", tier.rank_title, 0, limit, ("near",))
+
+
+def funnel_lines(steps: pl.DataFrame | None, quota: int) -> None:
+    """How the list came to its length: the firms left after each gate, those excluded, the selected."""
+    from assess.tiers.funnel import CANDIDATES, CHOSEN, EXCLUDED, GATE, OPEN, SCOPE, harshest_gate
+
+    if steps is None or steps.is_empty():
+        out.print("（该次评估未记录筛选过程：重新评估后可见。）")
+        return
+    parts, unknown = [], 0
+    for kind, label, firms in steps.select("kind", "label", "firms").iter_rows():
+        if kind in (SCOPE, GATE, CANDIDATES):
+            parts.append(f"{label} {firms}")
+        elif kind == EXCLUDED and firms:
+            parts.append(f"排除（{label}）{firms}")
+        elif kind == CHOSEN:
+            parts.append(f"入选 {firms}" + (f"（名额 {quota}）" if quota else ""))
+        elif kind == OPEN:
+            unknown = firms
+    out.print(
+        "筛选过程：" + " → ".join(escape(p) for p in parts) + (f"；另有待补数据 {unknown} 家。" if unknown else "。")
+    )
+    worst = harshest_gate(steps)
+    if worst is not None and worst[1]:
+        out.print(f"筛掉企业最多的门槛：{escape(worst[0])}（减少 {worst[1]} 家）。")
 
 
 def unmapped_table(frame: pl.DataFrame, year: int) -> None:

@@ -9,6 +9,7 @@ import typer
 from assess import api
 from assess.cli import render
 from assess.cli.common import DbOption, JsonOption, RulesOption, YearOption, app
+from assess.cli.progress import progress_bar
 
 
 @app.command(name="train")
@@ -16,8 +17,8 @@ def train_command(as_json: JsonOption = False, db: DbOption = None, rules: Rules
     """训练三高一核心评分模型：用库中全部专家评审结果，按企业分组交叉验证，写出模型和模型卡。"""
     if not as_json:
         render.notice("正在训练三高一核心评分模型（按企业分组交叉验证），约需半分钟到一分钟……")
-    with api.open_store(db) as store:
-        trained = api.train(store, rules)
+    with api.open_store(db) as store, progress_bar(as_json) as progress:
+        trained = api.train(store, rules, progress)
     payload = {**trained.report, "model_card": str(trained.model_card) if trained.model_card else None}
     if as_json:
         render.json_out(payload)
@@ -38,8 +39,8 @@ def score(
     """三高一核心评分：标志性产业链领域的每家中小企业，评分、创新能力指数和原因（未保存；assess run 会保存）。"""
     import polars as pl
 
-    with api.open_store(db) as store:
-        found = api.score(store, year, rules)
+    with api.open_store(db) as store, progress_bar(as_json) as progress:
+        found = api.score(store, year, rules, progress)
     if found.fallback:
         render.error(found.fallback)
     if as_json:

@@ -42,6 +42,14 @@ def plain_amount(amount: pl.Expr) -> pl.Expr:
     return amount.cast(pl.Float64).round(2).cast(pl.String).str.replace(r"\.0$", "")
 
 
+def location() -> pl.Expr:
+    """Where in the file a problem is, as its message begins (after the file's name): 工作表「S」第N行「C」列."""
+    return pl.concat_str(
+        [pl.format("工作表「{}」", "sheet"), pl.format("第{}行", "row"), pl.format("「{}」列", "column")],
+        ignore_nulls=True,
+    )
+
+
 def finalise(problems: pl.DataFrame, file_name: str, contract: Contract) -> pl.DataFrame:
     """Add level, message and hint to raw problems, ordered as the user reads the file."""
     catalogue = pl.DataFrame(
@@ -54,16 +62,6 @@ def finalise(problems: pl.DataFrame, file_name: str, contract: Contract) -> pl.D
     )
     unknown = set(problems["code"].unique()) - set(contract.problems)
     assert not unknown, f"problem codes missing from the catalogue: {unknown}"
-    location = pl.concat_str(
-        [
-            pl.lit(f"文件「{file_name}」"),
-            pl.format("工作表「{}」", "sheet"),
-            pl.format("第{}行", "row"),
-            pl.format("「{}」列", "column"),
-            pl.lit("："),
-        ],
-        ignore_nulls=True,
-    )
     body = (
         pl.col("template")
         .str.replace_all("{value}", pl.col("value").fill_null(""), literal=True)
@@ -71,7 +69,8 @@ def finalise(problems: pl.DataFrame, file_name: str, contract: Contract) -> pl.D
     )
     return (
         problems.join(catalogue, on="code", how="left")
-        .with_columns(file=pl.lit(file_name), message=location + body)
+        .with_columns(file=pl.lit(file_name))
+        .with_columns(message=pl.concat_str(pl.lit("文件「"), "file", pl.lit("」"), location(), pl.lit("：")) + body)
         .with_row_index("_order")
         .sort(pl.col("_order").min().over("sheet"), "row", "_order", nulls_last=False)
         .select(FINAL_COLUMNS)

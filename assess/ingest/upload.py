@@ -21,11 +21,15 @@ from assess.ingest.headers import find_layout
 from assess.ingest.problems import finalise, plain_amount, problems_frame, sheet_notice
 from assess.ingest.sheets import RawSheet, UnreadableFile, read_file
 from assess.ingest.validate import Options, SheetResult, SheetValidator
+from assess.progress import Steps
 from assess.reference import Reference
 from assess.store import StagedFile, Store, UploadRecord, options_key
 
 ROW_KEY = ["sheet", "row"]
 logger = logging.getLogger(__name__)
+
+
+STAGES = 4  # a file's steps as progress reports them: copy, read, check, store
 
 
 @dataclass
@@ -41,6 +45,7 @@ class IngestResult:
     skipped: int = 0
     warnings: int = 0
     duplicate_upload: bool = False
+    replaced: int = 0  # filings of earlier uploads (same credit code and year) that this upload's filings replaced
     error: str | None = None
     problems: pl.DataFrame = field(default_factory=lambda: pl.DataFrame())
 
@@ -57,6 +62,7 @@ class IngestResult:
             "skipped": self.skipped,
             "warnings": self.warnings,
             "duplicate_upload": self.duplicate_upload,
+            "replaced": self.replaced,
             "error": self.error,
             "problems": problems,
         }
@@ -96,13 +102,17 @@ class Checked:
 class Ingest:
     """Ingests files into a store under one contract and one set of options."""
 
-    def __init__(self, store: Store, contract: Contract, reference: Reference, options: Options) -> None:
+    def __init__(
+        self, store: Store, contract: Contract, reference: Reference, options: Options, step: Steps | None = None
+    ) -> None:
+        self.step = step or Steps(None, 0)  # told each of a file's STAGES as it starts
         self.store = store
         self.contract = contract
         self.options = options
         self.validator = SheetValidator(contract, reference, options)
 
     def file(self, path: Path) -> IngestResult:
+        self.step(f"复制「{path.name}」")
         with ExitStack() as stack:
             try:
                 staged = stack.enter_context(self.store.staged_file(path))
@@ -116,12 +126,15 @@ class Ingest:
             return self._staged(path, staged)
 
     def _staged(self, path: Path, staged: StagedFile) -> IngestResult:
-        key = options_key(self.options.year, self.options.unit, self.options.accept_bad_check)
+        key = options_key(self.options.year, self.options.unit, self.options.accept_bad_check, self.options.city)
         earlier = self.store.find_upload(staged.sha256, key)
         if earlier is not None:
             return _repeat(path, earlier, self.store.problems(earlier["upload_id"]))
         try:
-            checked = self.check(read_file(staged.path), path.name)
+            self.step(f"读取「{path.name}」")
+            sheets = read_file(staged.path)
+            self.step(f"校验「{path.name}」")
+            checked = self.check(sheets, path.name)
         except UnreadableFile as exc:
             return IngestResult(file=path.name, sha256=staged.sha256, error=str(exc))
         except Exception:  # a defect of ours must not stop the other files of a batch, nor lose this one silently
@@ -134,9 +147,15 @@ class Ingest:
         counts = checked.counts()
         size = staged.path.stat().st_size
         record = UploadRecord(file_name=path.name, sha256=staged.sha256, size_bytes=size, options=key, **counts)
-        upload_id = self.store.save_upload(record, staged, checked.filings, checked.supplements, checked.problems)
+        self.step(f"入库「{path.name}」")
+        saved = self.store.save_upload(record, staged, checked.filings, checked.supplements, checked.problems)
         return IngestResult(
-            file=path.name, sha256=staged.sha256, upload_id=upload_id, problems=checked.problems, **counts
+            file=path.name,
+            sha256=staged.sha256,
+            upload_id=saved.upload_id,
+            replaced=saved.replaced,
+            problems=checked.problems,
+            **counts,
         )
 
     def check(self, sheets: list[RawSheet], file_name: str) -> Checked:

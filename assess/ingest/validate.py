@@ -50,6 +50,7 @@ class Options:
     year: int | None = None
     unit: str | None = None
     accept_bad_check: frozenset[str] = frozenset()
+    city: str | None = None  # a city's own file: blank 所属地市 is this city, any other city is an error
 
 
 @dataclass(frozen=True)
@@ -234,8 +235,8 @@ class SheetValidator:
     # --- rows as filings -------------------------------------------------------------------------------------------
 
     def _complete(self, layout: Layout, parsed: pl.DataFrame) -> pl.DataFrame:
-        """Every field present: the upload's year where a row has none; a wide-year column of the row's own year
-        where no plain column carries the field; null otherwise."""
+        """Every field present: the upload's year (and city) where a row has none; a wide-year column of the row's own
+        year where no plain column carries the field; null otherwise."""
         rows = parsed
         if "year" not in rows.columns:
             rows = rows.with_columns(pl.lit(None, dtype=pl.Int32).alias("year"), pl.lit(False).alias("year#given"))
@@ -247,6 +248,11 @@ class SheetValidator:
                 rows = rows.with_columns(
                     value.cast(field_dtype(spec)).alias(spec.name), given.alias(f"{spec.name}#given")
                 )
+        if self.options.city is not None:  # a city's own file: a blank city is that city
+            blank = pl.col("city").is_null() & ~pl.col("city#given")
+            rows = rows.with_columns(
+                pl.when(blank).then(pl.lit(self.options.city)).otherwise(pl.col("city")).alias("city")
+            )
         return rows
 
     def _required_all(self, sheet: str | None, layout: Layout, rows: pl.DataFrame) -> pl.DataFrame:
@@ -260,6 +266,8 @@ class SheetValidator:
         carried = any(c.field == spec.name for c in layout.columns)
         if spec.name == "year":
             carried = carried or self.options.year is not None
+        if spec.name == "city":
+            carried = carried or self.options.city is not None
         if not carried:
             return sheet_notice(sheet, "E-REQUIRED", f"「{spec.header}」缺失：本表没有这一列，所有行均未导入")
         # A cell that is filled but does not parse has its own error already.
@@ -273,8 +281,21 @@ class SheetValidator:
             detail=pl.lit(f"「{spec.header}」为空"),
         )
 
+    def _other_city(self, sheet: str | None, layout: Layout, rows: pl.DataFrame) -> pl.DataFrame:
+        """With --city, a row of another city."""
+        if self.options.city is None:
+            return problems_frame()
+        return rows.filter(pl.col("city") != self.options.city).select(
+            "row",
+            sheet=pl.lit(sheet, dtype=pl.String),
+            column=pl.lit(_written(layout, "city") or self.contract.field("city").header),
+            code=pl.lit("E-CITY-OTHER"),
+            value=pl.col("city"),
+            detail=pl.lit(f"「{self.options.city}」"),
+        )
+
     def _row_relations(self, sheet: str | None, layout: Layout, rows: pl.DataFrame) -> list[pl.DataFrame]:
-        found = []
+        found = [self._other_city(sheet, layout, rows)]
         for staff in ("rd_staff", "tech_staff"):
             spec = self.contract.field(staff)
             found.append(

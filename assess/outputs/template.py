@@ -91,7 +91,7 @@ def _write_form(sheet: Worksheet, contract: Contract) -> None:
         _describe_header(sheet, index, spec)
         if index - 1 in formats:
             sheet.column_dimensions[get_column_letter(index)].number_format = formats[index - 1]
-        _add_drop_down(sheet, index, spec)
+        _add_drop_down(sheet, index, spec, contract)
 
 
 def _describe_header(sheet: Worksheet, column: int, spec: FieldSpec) -> None:
@@ -104,16 +104,18 @@ def _describe_header(sheet: Worksheet, column: int, spec: FieldSpec) -> None:
         cell.comment = Comment(text, "填报模板", width=320, height=110)
 
 
-def _choices(spec: FieldSpec) -> tuple[str, ...]:
+def _choices(spec: FieldSpec, contract: Contract) -> tuple[str, ...]:
     if spec.kind == "boolean":
         return BOOLEAN_CHOICES
     if spec.kind == "choice":
         return tuple(spec.choices)
+    if spec.kind == "city":  # the 16 cities in their official order; a region code is still accepted (a warning)
+        return tuple(dict.fromkeys(contract.cities.values()))
     return ()
 
 
-def _add_drop_down(sheet: Worksheet, column: int, spec: FieldSpec) -> None:
-    choices = _choices(spec)
+def _add_drop_down(sheet: Worksheet, column: int, spec: FieldSpec, contract: Contract) -> None:
+    choices = _choices(spec, contract)
     if not choices:
         return
     listed = "、".join(choices)

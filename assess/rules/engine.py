@@ -225,3 +225,24 @@ def evaluate_rules(
             ),
         ]
     return frame.select(outputs)
+
+
+def outside(
+    con: duckdb.DuckDBPyConnection, rules: tuple[CompiledRule, ...], year: int, credit_code: str
+) -> dict[str, list[str]]:
+    """Per rule that does not apply to the firm in that year, why: each population or scope it falls outside of."""
+    parts = [(rule.id, said, sql) for rule in rules for said, sql in rule.parts]
+    if not parts:
+        return {}
+    view = view_for([sql for _, _, sql in parts])
+    selected = ", ".join(f"{sql} AS part_{i}" for i, (_, _, sql) in enumerate(parts))
+    rows = con.execute(
+        f"SELECT {selected} FROM {view} WHERE year = ? AND credit_code = ?", [year, credit_code]
+    ).fetchall()
+    if not rows:
+        return {}
+    found: dict[str, list[str]] = {}
+    for (rule_id, said, _), inside in zip(parts, rows[0], strict=True):
+        if not inside:
+            found.setdefault(rule_id, []).append(said)
+    return found

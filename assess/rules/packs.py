@@ -58,6 +58,7 @@ class Rule(SpecModel):
     title: str
     population: list[str] = Field(default_factory=list)
     scope: str = "true"
+    scope_title: str | None = None  # the scope in words (parameters filled in), for saying why a rule does not apply
     condition: str
     message: str  # why a firm is flagged
     otherwise: str | None = None  # why a firm the rule applies to is not flagged, where explanations need it
@@ -112,6 +113,7 @@ class Pack(SpecModel):
     gates: list[Condition] = Field(default_factory=list)
     indicators: list[Indicator] = Field(default_factory=list)
     passing: str = "true"
+    passing_title: str | None = None  # the pass condition in words, for the sentence saying what decided a verdict
     fast_track: list[Condition] = Field(default_factory=list)
     cannot_check: list[str] = Field(default_factory=list)  # a rubric's conditions the filings cannot show
 
@@ -129,6 +131,7 @@ class CompiledRule:
     otherwise: str | None  # the same, for a firm the rule applies to but does not flag
     columns: tuple[str, ...]  # feature columns the messages name
     inputs: tuple[str, ...]  # feature columns the condition reads: the ones to fill in when it is unknown
+    parts: tuple[tuple[str, str], ...] = ()  # (why a firm outside it is outside, in words; SQL) per population, scope
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,28 @@ def _compile_rule(
         otherwise=otherwise,
         columns=tuple(dict.fromkeys((*columns, *otherwise_columns))),
         inputs=inputs(condition),
+        parts=_parts(path, pack, rule, scope, populations),
     )
+
+
+def _parts(
+    path: Path, pack: Pack, rule: Rule, scope: exp.Expr, populations: Populations
+) -> tuple[tuple[str, str], ...]:
+    """What a firm must be for the rule to apply, one part per population and one for the scope, each with the
+    sentence that says a firm is outside it."""
+    parts = [
+        (f"不属于{short_title(populations.spec.populations[name].title)}", never_null(populations.trees[name].copy()))
+        for name in rule.population
+    ]
+    if rule.scope.strip().lower() != "true":
+        said, _ = fill_parameters(path, f"{pack.id}.{rule.id}", rule.scope_title or "适用范围", pack.parameters)
+        parts.append((f"不在“{said}”范围内", never_null(scope)))
+    return tuple(parts)
+
+
+def short_title(title: str) -> str:
+    """A population's name without its explanation: 规上工业企业 from 规上工业企业：门类B、C、D中……"""
+    return title.split("：")[0].split("（")[0]
 
 
 def _compile_rubric(path: Path, pack: Pack, values: dict[str, Scalar], populations: Populations) -> CompiledRubric:

@@ -21,7 +21,7 @@ from assess.reference import load_reference
 from assess.rules.engine import FlagResult, evaluate_flags
 from assess.run.config import Config
 from assess.store import Store
-from assess.tiers.evaluate import Marked, evaluate_tier
+from assess.tiers.evaluate import Drawn, Marked, evaluate_tier
 from assess.tiers.packs import drawing_order
 from assess.tiers.select import SELECTED
 
@@ -76,14 +76,15 @@ class RunContext:
         finally:
             self.con.execute(f"DROP VIEW IF EXISTS {name}")
 
-    def draw_lists(self, scores: str) -> dict[str, pl.DataFrame]:
+    def draw_lists(self, scores: str) -> dict[str, Drawn]:
         """Every tier's list from the scores relation, in the declared order. The exclusions read which firms the
         flag rules flagged and which the lists drawn before took (科技领军 before 科技小巨人: one firm, one tier)."""
         marked = Marked(flagged={}, selected={})
         for rule_id, code in self.flags.hits.filter(pl.col("verdict")).select("rule_id", "credit_code").iter_rows():
             marked.flagged.setdefault(rule_id, set()).add(code)
-        drawn: dict[str, pl.DataFrame] = {}
+        drawn: dict[str, Drawn] = {}
         for tier in drawing_order(self.config.tiers):
             drawn[tier.id] = evaluate_tier(self.con, tier, self.year, marked, scores)
-            marked.selected[tier.id] = set(drawn[tier.id].filter(pl.col("status") == SELECTED)["credit_code"])
+            selected = drawn[tier.id].results.filter(pl.col("status") == SELECTED)
+            marked.selected[tier.id] = set(selected["credit_code"])
         return {tier.id: drawn[tier.id] for tier in self.config.tiers}

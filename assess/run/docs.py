@@ -62,7 +62,8 @@ def _pack(loaded: LoadedPack) -> list[str]:
             lines.append(f"- {measure.title}（`{measure.value}`）：{bands}；否则 0 分")
         lines.append("")
     if pack.kind == "rubric":
-        lines += [f"通过条件：`{pack.passing}`", ""]
+        said = f"{pack.passing_title}：" if pack.passing_title else ""
+        lines += [f"通过条件：{said}`{pack.passing}`", ""]
     if pack.cannot_check:
         lines += ["### 无法从填报核查的条件（“符合”只是预筛）", "", *(f"- {c}" for c in pack.cannot_check), ""]
     return lines

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from assess.kernel.spec import Parameter
+from assess.progress import Progress, Steps
 from assess.rules.engine import FlagResult, evaluate_rubric
 from assess.rules.packs import TARGETS_FILE
 from assess.run.context import RunContext
@@ -27,6 +28,7 @@ from assess.tiers.packs import LoadedTier
 if TYPE_CHECKING:  # scikit-learn is imported by the runs that score, not by those that read results
     from assess.scoring.score import Scores
     from assess.scoring.train import Trained
+    from assess.tiers.evaluate import Drawn
 
 HISTORY_YEARS = 3  # the history features read years Y-3..Y (the three-year CAGR)
 PACKAGES = ("assess", "polars", "duckdb", "sqlglot", "pydantic", "fastexcel", "openpyxl", "scikit-learn", "skops")
@@ -60,6 +62,7 @@ def manifest(ctx: RunContext) -> dict:
         "packs": [
             {
                 "id": p.id,
+                "title": p.pack.title,
                 "version": p.pack.version,
                 "file": p.path.name,
                 "sha256": p.sha256,
@@ -102,12 +105,20 @@ def require_year(store: Store, year: int) -> None:
         raise StoreError(f"数据库中没有 {year} 年度的有效填报：请先用 assess ingest 导入该年度的数据。")
 
 
-def execute(ctx: RunContext, *, scoring: bool = True) -> Run:
+def execute(ctx: RunContext, *, scoring: bool = True, progress: Progress | None = None) -> Run:
     """Evaluate every pack for the context's year; with `scoring`, score every firm (training the classifier first
     when none exists for the store's labels) and draw up the tier lists; persist the run."""
     store, config, year = ctx.store, ctx.config, ctx.year
     require_year(store, year)
-    rubrics = {p.id: evaluate_rubric(ctx.con, p, year) for p in config.rules.packs if p.rubric is not None}
+    rubric_packs = [p for p in config.rules.packs if p.rubric is not None]
+    step = Steps(progress, 3 + len(rubric_packs) + (3 if scoring else 0))
+    step(f"{year} 年度：标记规则")
+    flags = ctx.flags
+    rubrics = {}
+    for pack in rubric_packs:
+        step(f"{year} 年度：{pack.pack.title}")
+        rubrics[pack.id] = evaluate_rubric(ctx.con, pack, year)
+    step(f"{year} 年度：规划目标")
     figures = headline(ctx, config.targets)
     manifest_ = manifest(ctx)
     scored, lists = None, {}
@@ -115,13 +126,19 @@ def execute(ctx: RunContext, *, scoring: bool = True) -> Run:
         from assess.scoring.score import score_year
         from assess.scoring.train import ensure_model
 
+        step(f"{year} 年度：评分模型")
         trained = ensure_model(store, config.scoring.classifier)
+        step(f"{year} 年度：三高一核心评分与创新能力指数")
         scored = score_year(store, config.rules, config.scoring, year, trained)
         manifest_["scoring"] = {**config.scoring.manifest(), "model": model_manifest(scored.trained)}
+        step(f"{year} 年度：培育清单")
         with ctx.scores(scored.frame) as relation:
             lists = ctx.draw_lists(relation)
         manifest_["tiers"] = tiers_manifest(config.tiers)
-    return _save(store, year, manifest_, ctx.flags, rubrics, scored, lists, figures)
+    step(f"{year} 年度：保存评估结果")
+    run = _save(store, year, manifest_, flags, rubrics, scored, lists, figures)
+    step.finish()
+    return run
 
 
 def model_manifest(trained: Trained) -> dict:
@@ -146,7 +163,7 @@ def _save(
     flags: FlagResult,
     rubrics: dict[str, pl.DataFrame],
     scored: Scores | None,
-    lists: dict[str, pl.DataFrame],
+    lists: dict[str, Drawn],
     figures: dict,
 ) -> Run:
     con = store.con
@@ -172,8 +189,9 @@ def _save(
         if scored is not None:
             frame = scored.frame.with_columns(pl.col("rd_intensity_needed").fill_nan(None))
             _insert(store, "scores", frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
-        for list_id, frame in lists.items():
-            _insert(store, "tier_results", frame.select(pl.lit(run_id).alias("run_id"), pl.lit(list_id), pl.all()))
+        for list_id, drawn in lists.items():
+            for table, frame in (("tier_results", drawn.results), ("tier_funnels", drawn.funnel)):
+                _insert(store, table, frame.select(pl.lit(run_id).alias("run_id"), pl.lit(list_id), pl.all()))
         con.commit()
     except BaseException:
         con.rollback()
@@ -247,8 +265,9 @@ def rubric(store: Store, run: Run, pack_id: str) -> pl.DataFrame:
     return typed.with_columns(pl.col("missing").cast(pl.List(pl.String)))
 
 
-def rubric_counts(store: Store, run: Run) -> dict[str, dict[str, int]]:
-    """Per rubric pack of the run: firms 符合 (passed), 不符合 (failed) and 待补数据 (unknown)."""
+def rubric_counts(store: Store, run: Run) -> dict[str, dict]:
+    """Per rubric pack of the run: its title (the id for runs that did not record titles), firms 符合 (passed),
+    不符合 (failed) and 待补数据 (unknown)."""
     rows = store.con.execute(
         """
         SELECT pack_id, count(*) FILTER (WHERE result->>'verdict' = 'true'),
@@ -257,7 +276,8 @@ def rubric_counts(store: Store, run: Run) -> dict[str, dict[str, int]]:
         """,
         [run.run_id],
     ).fetchall()
-    return {pack: {"passed": p, "failed": f, "unknown": u} for pack, p, f, u in rows}
+    titles = {p["id"]: p.get("title", p["id"]) for p in run.manifest.get("packs", [])}
+    return {pack: {"title": titles.get(pack, pack), "passed": p, "failed": f, "unknown": u} for pack, p, f, u in rows}
 
 
 def scores(store: Store, run: Run, *, scored_only: bool = True) -> pl.DataFrame:
@@ -282,4 +302,16 @@ def tier_results(store: Store, run: Run, list_id: str, statuses: tuple[str, ...]
         ORDER BY t.status <> 'selected', t.rank, t.position, t.credit_code
         """,
         params={"run": run.run_id, "list": list_id, "statuses": list(statuses)},
+    ).pl()
+
+
+def funnel(store: Store, run: Run, list_id: str, city: str | None = None) -> pl.DataFrame:
+    """A list's funnel in the run for the province or one city, in step order (step, kind, label, firms); empty for
+    a run made before funnels were kept."""
+    return store.con.sql(
+        """
+        SELECT step, kind, label, firms FROM tier_funnels
+        WHERE run_id = $run AND list_id = $list AND city IS NOT DISTINCT FROM $city ORDER BY step
+        """,
+        params={"run": run.run_id, "list": list_id, "city": city},
     ).pl()

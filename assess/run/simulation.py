@@ -11,6 +11,7 @@ import polars as pl
 
 from assess.run import runs
 from assess.run.context import RunContext
+from assess.tiers.select import CLOSEST
 
 STATUS_ORDER = ("selected", "near", "eligible", "unknown", "excluded")
 KEY = ["list_id", "city", "status"]
@@ -45,7 +46,8 @@ def compare_lists(run: runs.Run, before: RunContext, after: RunContext) -> pl.Da
 def _counted(ctx: RunContext, scores: str, cities: pl.DataFrame) -> pl.DataFrame:
     lists = ctx.draw_lists(scores)
     firms = pl.concat(
-        [frame.select("credit_code", "status", list_id=pl.lit(list_id)) for list_id, frame in lists.items()]
+        [drawn.results.select("credit_code", "status", list_id=pl.lit(list_id)) for list_id, drawn in lists.items()]
     ).join(cities, on="credit_code", how="left")
+    firms = firms.filter(pl.col("status") != CLOSEST)  # a reference for empty city lists, not a place on a list
     province = firms.group_by("list_id", "status").len().with_columns(city=pl.lit(None, dtype=pl.String))
     return pl.concat([province.select(*KEY, "len"), firms.group_by(KEY).len().select(*KEY, "len")])

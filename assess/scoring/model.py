@@ -9,6 +9,7 @@ train and test) plus a temporal check (train on the earlier years, test on the l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,11 +115,14 @@ def _calibration_table(label: np.ndarray, probability: np.ndarray) -> list[dict]
     return table
 
 
-def cross_validate(config: ClassifierConfig, data: Labelled) -> dict:
-    """Out-of-fold metrics with folds grouped by firm, and the calibration table of those predictions."""
+def cross_validate(config: ClassifierConfig, data: Labelled, on_fold: Callable[[int], None] | None = None) -> dict:
+    """Out-of-fold metrics with folds grouped by firm, and the calibration table of those predictions; `on_fold` is
+    told each fold's number (from 1) as it starts."""
     spec = config.spec
     probability = np.zeros(data.size)
-    for train, test in _folds(data, int(spec.value("cv_folds")), int(spec.value("seed")) + 1):
+    for fold, (train, test) in enumerate(_folds(data, int(spec.value("cv_folds")), int(spec.value("seed")) + 1), 1):
+        if on_fold is not None:
+            on_fold(fold)
         model = fit(config, data.subset(train))
         probability[test] = model.predict_proba(data.features[test])[:, 1]
     return {**_metrics(data.label, probability), "calibration": _calibration_table(data.label, probability)}

@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 
 from assess.features import view_for
+from assess.progress import Progress, Steps
 from assess.scoring import model as classifier
 from assess.scoring import persist
 from assess.scoring.card import model_card
@@ -100,8 +101,12 @@ def _too_few(config: ClassifierConfig, data: classifier.Labelled) -> str | None:
     )
 
 
-def train(store: Store, config: ClassifierConfig, data: classifier.Labelled | None = None) -> Trained:
+def train(
+    store: Store, config: ClassifierConfig, data: classifier.Labelled | None = None, progress: Progress | None = None
+) -> Trained:
     """Validate, fit on every labelled filing, write the model and its card, register it."""
+    step = Steps(progress, int(config.spec.value("cv_folds")) + 4)
+    step("读取专家评审结果")
     data = labelled(store, config) if data is None else data
     positive, negative = data.counts()
     report: dict = {"n_train": data.size, "n_positive": positive, "n_negative": negative}
@@ -113,8 +118,10 @@ def train(store: Store, config: ClassifierConfig, data: classifier.Labelled | No
     if not config.feature_names:
         message = "标注样本中没有任何可区分企业的特征，未训练模型：评分以创新能力指数 / 100 代替。"
         return Trained({**report, "fallback": True, "cv": None, "temporal": None, "message": message}, None, None)
-    cv = classifier.cross_validate(config, data)
+    cv = classifier.cross_validate(config, data, lambda fold: step(f"按企业分组交叉验证：第 {fold} 折"))
+    step("时间检验")
     temporal = classifier.temporal_check(config, data)
+    step("用全部样本训练模型")
     fitted = classifier.fit(config, data)
     report |= {
         "features": config.feature_names,
@@ -129,12 +136,14 @@ def train(store: Store, config: ClassifierConfig, data: classifier.Labelled | No
         "scikit_learn": metadata.version("scikit-learn"),
         "message": None,
     }
+    step("写出模型和模型卡")
     card = model_card(config, report)
     record = persist.save(store, fitted, card, labels_sha256(data), config.sha256, report)
+    step.finish()
     return Trained({**report, "model_id": record.model_id, "sha256": record.sha256}, record, fitted)
 
 
-def ensure_model(store: Store, config: ClassifierConfig) -> Trained:
+def ensure_model(store: Store, config: ClassifierConfig, progress: Progress | None = None) -> Trained:
     """The model for the store's current labels and configuration: the registered one if any (refused if its file
     changed), else a newly trained one, else the fallback."""
     data = labelled(store, config)
@@ -143,4 +152,4 @@ def ensure_model(store: Store, config: ClassifierConfig) -> Trained:
         if record is not None:
             report = {**record.report, "model_id": record.model_id, "sha256": record.sha256}
             return Trained(report, record, persist.load(store, record))
-    return train(store, config, data)
+    return train(store, config, data, progress)

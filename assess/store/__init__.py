@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import duckdb
 import polars as pl
@@ -50,6 +50,11 @@ def _unopenable(path: Path, exc: Exception) -> str:
 def resolve_db(path: Path | None) -> Path:
     """--db PATH, else env ASSESS_DB, else ./assess.duckdb."""
     return path or Path(os.environ.get("ASSESS_DB") or DEFAULT_DB)
+
+
+class Saved(NamedTuple):
+    upload_id: int
+    replaced: int  # filings in force before that this upload's filings replaced (same credit code and year)
 
 
 @dataclass(frozen=True)
@@ -199,7 +204,7 @@ class Store:
         filings: pl.DataFrame,
         supplements: pl.DataFrame,
         problems: pl.DataFrame,
-    ) -> int:
+    ) -> Saved:
         """Write one upload in one transaction: all of it lands, or none of it does, its kept file included."""
         if staged.keep:
             staged.path.replace(staged.target)
@@ -207,7 +212,9 @@ class Store:
         try:
             upload_id = self._insert_upload(record, staged.target.name)
             # Filings never repeat a key within an upload (duplicates are rejected); wide-year values may.
-            self._insert_versions("filing_versions", upload_id, filings, ["credit_code", "year"], keys_repeat=False)
+            replaced = self._insert_versions(
+                "filing_versions", upload_id, filings, ["credit_code", "year"], keys_repeat=False
+            )
             self._insert_versions(
                 "supplement_versions", upload_id, supplements, ["credit_code", "year", "field"], keys_repeat=True
             )
@@ -218,7 +225,7 @@ class Store:
             if staged.keep:
                 staged.target.unlink(missing_ok=True)
             raise
-        return upload_id
+        return Saved(upload_id, replaced)
 
     def _insert_upload(self, record: UploadRecord, stored: str) -> int:
         row = self.con.execute(
@@ -244,11 +251,11 @@ class Store:
 
     def _insert_versions(
         self, table: str, upload_id: int, rows: pl.DataFrame, key: list[str], keys_repeat: bool
-    ) -> None:
-        """Insert an upload's rows as current, retiring the versions they supersede. Within one upload the first row
-        of a key is current."""
+    ) -> int:
+        """Insert an upload's rows as current, retiring the versions they supersede (how many it returns). Within one
+        upload the first row of a key is current."""
         if rows.is_empty():
-            return
+            return 0
         current = pl.struct(key).is_first_distinct() if keys_repeat else pl.lit(True)
         incoming = rows.with_row_index("seq").with_columns(
             pl.lit(upload_id, dtype=pl.Int32).alias("upload_id"), current.alias("is_current")
@@ -257,13 +264,14 @@ class Store:
         self.con.register("incoming", incoming.to_arrow(compat_level=pl.CompatLevel.newest()))
         try:
             match = " AND ".join(f"v.{k} = i.{k}" for k in key)
-            self.con.execute(
+            retired = self.con.execute(
                 f"UPDATE {table} AS v SET is_current = false FROM incoming AS i WHERE v.is_current AND {match}"
-            )
+            ).fetchall()
             columns = [c[0] for c in self.con.execute(f"DESCRIBE {table}").fetchall()]
             self.con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM incoming")
         finally:
             self.con.unregister("incoming")
+        return int(retired[0][0])
 
     def _insert_problems(self, upload_id: int, problems: pl.DataFrame) -> None:
         if problems.is_empty():
@@ -393,6 +401,8 @@ class Store:
             self.con.unregister("wanted")
 
 
-def options_key(year: int | None, unit: str | None, accept_bad_check: frozenset[str]) -> str:
-    """The options that change how the same bytes are read, canonically, so a repeat upload can be recognised."""
-    return json.dumps({"accept_bad_check": sorted(accept_bad_check), "unit": unit, "year": year}, ensure_ascii=False)
+def options_key(year: int | None, unit: str | None, accept_bad_check: frozenset[str], city: str | None = None) -> str:
+    """The options that change how the same bytes are read, canonically, so a repeat upload can be recognised (the
+    city only when given, so that the keys of uploads made before it existed still match)."""
+    key: dict[str, object] = {"accept_bad_check": sorted(accept_bad_check), "unit": unit, "year": year}
+    return json.dumps(key | ({"city": city} if city else {}), ensure_ascii=False, sort_keys=True)

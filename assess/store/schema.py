@@ -17,7 +17,7 @@ import duckdb
 if TYPE_CHECKING:
     from assess.contract import Contract, FieldSpec
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SQL_TYPES = {
     "year": "INTEGER",
@@ -99,6 +99,10 @@ CREATE TABLE IF NOT EXISTS tier_results (
     run_id INTEGER NOT NULL, list_id VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, status VARCHAR NOT NULL,
     rank BIGINT, position BIGINT, value DOUBLE, gates VARCHAR, lacks VARCHAR, reasons VARCHAR[]
 );
+CREATE TABLE IF NOT EXISTS tier_funnels (
+    run_id INTEGER NOT NULL, list_id VARCHAR NOT NULL, city VARCHAR, step INTEGER NOT NULL, kind VARCHAR NOT NULL,
+    label VARCHAR NOT NULL, firms BIGINT NOT NULL
+);
 CREATE SEQUENCE IF NOT EXISTS model_ids START 1;
 CREATE TABLE IF NOT EXISTS models (
     model_id INTEGER PRIMARY KEY, created_at TIMESTAMP NOT NULL, file VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
@@ -149,4 +153,13 @@ def _v2_to_v3(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}  # N to N + 1
+def _v3_to_v4(con: duckdb.DuckDBPyConnection) -> None:
+    """Runs keep each list's funnel from version 4 on (tier_funnels, created with the other tables): the firms left
+    after each gate, exclusion and the selection. Earlier runs have none, and say so where a funnel is shown."""
+
+
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+}  # N to N + 1

@@ -17,9 +17,11 @@ from assess.kernel.messages import message
 from assess.kernel.unknown import UNKNOWN as UNKNOWN_WORD
 from assess.kernel.unknown import missing, to_fill_expr
 from assess.scoring.config import CRITERIA
+from assess.tiers.funnel import funnel
 from assess.tiers.packs import RUN_COLUMNS, LoadedTier
 from assess.tiers.select import (
     CHAIN_FULL,
+    CLOSEST,
     EXCLUDED,
     NEAR,
     SELECTED,
@@ -38,6 +40,15 @@ CRITERIA_FILL = {
 }
 RESULT_COLUMNS = ("credit_code", "status", "rank", "position", "value", "gates", "lacks", "reasons")
 TOP_REASONS = 3
+CLOSEST_PER_CITY = 3  # firms kept per city that fail a gate but went furthest: a city with an empty list names them
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A list as drawn: its results (RESULT_COLUMNS) and its funnel (funnel.COLUMNS)."""
+
+    results: pl.DataFrame
+    funnel: pl.DataFrame
 
 
 def evaluate_tier(
@@ -46,13 +57,15 @@ def evaluate_tier(
     year: int,
     marked: Marked,
     scores: str,
-) -> pl.DataFrame:
-    """One row per firm on the list, near it, eligible for it or excluded from it (RESULT_COLUMNS). `scores` names
-    the relation of the run's scores (credit_code, score, index, reasons, index_reasons, rd_intensity_needed);
-    `marked` holds the firms each flag rule flagged and each list drawn before this one selected."""
+) -> Drawn:
+    """One row per firm on the list, near it, eligible for it or excluded from it (RESULT_COLUMNS), and the funnel
+    from the year's firms to those selected. `scores` names the relation of the run's scores (credit_code, score,
+    index, reasons, index_reasons, rd_intensity_needed); `marked` holds the firms each flag rule flagged and each
+    list drawn before this one selected."""
     firms = gated(con, tier, year, scores)
     passed = pl.all_horizontal([pl.col(f"gate_{g.id}") for g in tier.gates])
-    excluded = _exclusions(tier, marked)
+    exclusion = _exclusion(tier, marked)
+    excluded = pl.format("不列为候选：{}", exclusion)
     eligible = firms.filter(passed & excluded.is_null())
     allocated = allocate(rank_order(eligible), tier.allocation)
     quota = tier.allocation.quota
@@ -79,7 +92,35 @@ def evaluate_tier(
             lacks=_open_gates(tier),
         )
     )
-    return pl.concat([_worded(f, tier) for f in frames], how="vertical_relaxed")
+    taken = pl.concat([f.select("credit_code") for f in frames])["credit_code"]
+    frames.append(_closest(firms.filter(~pl.col("credit_code").is_in(taken.implode())), tier))
+    results = pl.concat([_worded(f, tier) for f in frames], how="vertical_relaxed")
+    return Drawn(results, funnel(firms, tier, exclusion, results))
+
+
+def _closest(failed: pl.DataFrame, tier: LoadedTier) -> pl.DataFrame:
+    """Per city, the firms that passed the most gates in order (then the highest ranking value), with the first gate
+    they failed: what a city whose list is empty is shown instead."""
+    passed = [pl.col(f"gate_{g.id}").fill_null(False) for g in tier.gates]
+    reached = pl.sum_horizontal([pl.all_horizontal(passed[: i + 1]).cast(pl.Int32) for i in range(len(passed))])
+    first_failed = pl.lit(None, pl.String)
+    for gate, ok in reversed(list(zip(tier.gates, passed, strict=True))):
+        said = pl.format("未通过门槛“{}”：{}", pl.lit(gate.title), message(gate.message, failed.schema))
+        first_failed = pl.when(~ok).then(said).otherwise(first_failed)
+    return (
+        failed.filter(pl.col("city").is_not_null())
+        .with_columns(reached=reached if passed else pl.lit(0))
+        .sort(["reached", "value", "credit_code"], descending=[True, True, False], nulls_last=True)
+        .group_by("city", maintain_order=True)
+        .head(CLOSEST_PER_CITY)
+        .with_columns(
+            status=pl.lit(CLOSEST),
+            rank=pl.lit(None, pl.Int64),
+            position=pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("city"),  # its place among its city's
+            lacks=first_failed,
+        )
+        .drop("reached")
+    )
 
 
 def _open_gates(tier: LoadedTier) -> pl.Expr:
@@ -132,8 +173,8 @@ class Marked:
     selected: dict[str, set[str]]  # list id -> credit codes
 
 
-def _exclusions(tier: LoadedTier, marked: Marked) -> pl.Expr:
-    """The first exclusion that applies to a firm, by title; null when none does."""
+def _exclusion(tier: LoadedTier, marked: Marked) -> pl.Expr:
+    """The title of the first exclusion that applies to a firm; null when none does."""
     hits, compiled = [], 0
     for exclusion, sql in tier.exclusions:
         if sql is not None:
@@ -148,7 +189,7 @@ def _exclusions(tier: LoadedTier, marked: Marked) -> pl.Expr:
         hits.append((exclusion.title, hit))
     reason = pl.lit(None, pl.String)
     for title, hit in reversed(hits):
-        reason = pl.when(hit).then(pl.lit(f"不列为候选：{title}")).otherwise(reason)
+        reason = pl.when(hit).then(pl.lit(title)).otherwise(reason)
     return reason
 
 

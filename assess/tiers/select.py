@@ -14,14 +14,19 @@ import polars as pl
 
 SELECTED, NEAR, ELIGIBLE, EXCLUDED = "selected", "near", "eligible", "excluded"
 UNKNOWN = "unknown"  # passes every gate it can be judged on, but an input of another is missing: never seated
+CLOSEST = "closest"  # fails a gate, but went furthest through them of its city's firms: shown where none is selected
 STATUS_TITLES: dict[str | None, str] = {
     SELECTED: "入选",
     NEAR: "接近（名额或评分线以下）",
     ELIGIBLE: "符合门槛，未入选",
     EXCLUDED: "不列为候选（被排除）",
     UNKNOWN: "待补数据（缺少门槛所需的数据，补填后才能判断）",
+    CLOSEST: "未通过门槛（本市最接近的企业之一）",
     None: "未通过门槛",
 }
+# The firms shown where a city has none selected, closest first: past every gate, waiting for data, then furthest.
+CLOSE = (NEAR, ELIGIBLE, UNKNOWN, CLOSEST)
+CLOSE_ORDER = {status: i for i, status in enumerate(CLOSE)}
 QUOTA_FULL, CHAIN_FULL = "quota", "chain_cap"
 
 
