@@ -67,7 +67,7 @@ __all__ = [
 SYNTHETIC = "演示数据均为合成数据（sample_data/），企业名称、信用代码和数值都是随机生成的，不代表任何真实企业。"
 DEMO_FILES = ("panel_2020-2024.xlsx", "messy.xlsx")
 # What `demo` writes into its folder; a folder holding anything else is not rebuilt.
-DEMO_OUTPUTS = ("assess.duckdb*", "*_培育清单.xlsx", "*_问题清单.xlsx")
+DEMO_OUTPUTS = ("assess.duckdb*", "*_培育清单.xlsx", "*_问题清单.xlsx", "*_评估报告.html")
 
 
 @contextmanager
@@ -189,10 +189,9 @@ def run_year(store: Store, year: int, rules: Path | None = None, progress: Progr
 
 
 def _figures(store: Store, run: Run) -> dict:
-    from assess.run import runs, stats
+    from assess.run.figures import year_figures
 
-    figures = stats.targets(runs.counts(store, run), run.year, store.contract, run.manifest)
-    return {**figures, "rubrics": runs.rubric_counts(store, run), "headline": runs.figures(store, run)}
+    return year_figures(store, run)
 
 
 def _selected(store: Store, run: Run, tiers: tuple[LoadedTier, ...]) -> dict[str, pl.DataFrame]:
@@ -518,6 +517,37 @@ def export_workbooks(
     return written
 
 
+def report(
+    store: Store,
+    year: int,
+    out: Path,
+    city: str | None = None,
+    rules: Path | None = None,
+    *,
+    pdf: Path | None = None,
+    synthetic: bool = False,
+) -> Path:
+    """The report of the year's latest run as one self-contained HTML page (and, with `pdf`, its printable copy):
+    the province, or one city only."""
+    from assess.outputs.saving import check_target
+    from assess.report.content import report_content
+    from assess.report.render import write_pdf, write_report
+
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise InputError("--out 只能是 .html 文件。")
+    if pdf is not None and pdf.suffix.lower() != ".pdf":
+        raise InputError("--pdf 只能是 .pdf 文件。")
+    for target in (out, pdf):
+        if target is not None:
+            check_target(target)
+    wanted = city_name(city)
+    run = latest_run(store, year)
+    written = write_report(report_content(store, run, _drawn(load_config(rules), run), wanted), out, synthetic)
+    if pdf is not None:
+        write_pdf(written, pdf)
+    return written
+
+
 def template(out: Path) -> Path:
     """The blank filing template with its instructions."""
     from assess.outputs.template import write_template
@@ -576,6 +606,7 @@ class DemoResult:
     by_year: pl.DataFrame  # year, filings, cities
     runs: list[RunResult] = field(default_factory=list)  # one per year, oldest first
     workbook: Path | None = None  # the latest year's province workbook
+    report: Path | None = None  # the latest year's province report
 
 
 def demo(out_dir: Path, rules: Path | None = None, progress: Progress | None = None) -> DemoResult:
@@ -598,10 +629,11 @@ def demo(out_dir: Path, rules: Path | None = None, progress: Progress | None = N
             run_year(store, year, rules, within(progress, 20 + i * share, 20 + (i + 1) * share))
             for i, year in enumerate(years)
         ]
-        within(progress, 90, 100)("培育清单工作簿", 0, 1)
+        latest = done[-1].run.year
+        within(progress, 90, 100)("培育清单工作簿和评估报告", 0, 1)
         [workbook] = export_workbooks(
-            store, done[-1].run.year, out=out_dir / f"{done[-1].run.year}_全省_培育清单.xlsx", rules=rules,
-            notes=(SYNTHETIC,),
-        )  # fmt: skip
+            store, latest, out=out_dir / f"{latest}_全省_培育清单.xlsx", rules=rules, notes=(SYNTHETIC,)
+        )
+        written = report(store, latest, out_dir / f"{latest}_全省_评估报告.html", rules=rules, synthetic=True)
         within(progress, 90, 100)("完成", 1, 1)
-    return DemoResult(db, results, problem_workbooks(results, None, out_dir), by_year, done, workbook)
+    return DemoResult(db, results, problem_workbooks(results, None, out_dir), by_year, done, workbook, written)

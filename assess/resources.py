@@ -24,6 +24,7 @@ def _packaged(name: str) -> Path:
 SCHEMAS_DIR = _packaged("schemas")
 PACKAGED_RULES = _packaged("rules")
 SAMPLE_DIR = _packaged("sample_data")
+TEMPLATES_DIR = _packaged("templates")
 INDUSTRY_CODES = SCHEMAS_DIR / "gbt4754-2017.csv"  # GB/T 4754-2017, copied from the shared specification
 
 

@@ -119,6 +119,38 @@ def _in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.chdir(tmp_path)
 
 
+SMALL_YEAR = 2024
+
+
+@pytest.fixture(scope="session")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of 300 (or more) synthetic firms, 2021-2024, ingested and its classifier trained once for the session;
+    tests work on copies (`copy_store`), which find the model registered, so their runs do not train again."""
+    from assess import api
+
+    folder = tmp_path_factory.mktemp("small")
+    panel = folder / "合成样例.xlsx"
+    # About one firm in six of the sample carries a confirmed expert decision: enough firms for the classifier to
+    # train on, whatever min_per_class the packaged rules set.
+    needed = int(api.load_config().scoring.classifier.spec.value("min_per_class"))
+    api.sample(panel, max(300, 10 * needed), 2021, SMALL_YEAR, 5)
+    db = folder / "assess.duckdb"
+    with api.open_store(db) as store:
+        [result] = api.ingest(store, [panel], Options())
+        trained = api.train(store)
+    assert result.error is None and result.rejected == 0 and not trained.fallback
+    return db
+
+
+def copy_store(db: Path, folder: Path) -> Path:
+    """A copy of the store at `db` in `folder`, with its kept uploads and trained models."""
+    target = folder / db.name
+    shutil.copy(db, target)
+    for beside in (".files", ".models"):
+        shutil.copytree(db.with_name(db.name + beside), target.with_name(target.name + beside))
+    return target
+
+
 @pytest.fixture
 def contract() -> Contract:
     return load_contract()

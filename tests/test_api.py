@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,35 +16,9 @@ from typer.testing import CliRunner
 
 from assess import api
 from assess.cli import app
-from assess.ingest import Options
+from tests.conftest import SMALL_YEAR, copy_store
 
-YEAR = 2024
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store of 300 (or more) synthetic firms, 2021-2024, ingested and its classifier trained once for the module;
-    tests work on copies (which find the model registered, so their runs do not train again)."""
-    folder = tmp_path_factory.mktemp("small")
-    panel = folder / "合成样例.xlsx"
-    # About one firm in six of the sample carries a confirmed expert decision: enough firms for the classifier to
-    # train on, whatever min_per_class the packaged rules set.
-    needed = int(api.load_config().scoring.classifier.spec.value("min_per_class"))
-    api.sample(panel, max(300, 10 * needed), 2021, YEAR, 5)
-    db = folder / "assess.duckdb"
-    with api.open_store(db) as store:
-        [result] = api.ingest(store, [panel], Options())
-        trained = api.train(store)
-    assert result.error is None and result.rejected == 0 and not trained.fallback
-    return db
-
-
-def _copy(db: Path, folder: Path) -> Path:
-    target = folder / db.name
-    shutil.copy(db, target)
-    for beside in (".files", ".models"):  # the kept uploads and the trained models
-        shutil.copytree(db.with_name(db.name + beside), target.with_name(target.name + beside))
-    return target
+YEAR = SMALL_YEAR
 
 
 def _cli(*args: str | Path) -> tuple[int, str, str]:
@@ -53,8 +26,8 @@ def _cli(*args: str | Path) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_an_analyst_runs_a_year_and_reads_it_back_in_python(small: Path, tmp_path: Path) -> None:
-    db = _copy(small, tmp_path)
+def test_an_analyst_runs_a_year_and_reads_it_back_in_python(small_store: Path, tmp_path: Path) -> None:
+    db = copy_store(small_store, tmp_path)
     with api.open_store(db) as store:
         done = api.run_year(store, YEAR)
         figures = api.stats(store, YEAR)
@@ -67,13 +40,13 @@ def test_an_analyst_runs_a_year_and_reads_it_back_in_python(small: Path, tmp_pat
     assert what_if.lists is not None and what_if.run == done.run
 
 
-def test_a_list_file_added_to_the_rule_folder_is_drawn_shown_and_written(small: Path, tmp_path: Path) -> None:
+def test_a_list_file_added_to_the_rule_folder_is_drawn_shown_and_written(small_store: Path, tmp_path: Path) -> None:
     rules = tmp_path / "规则"
     api.init_rules(rules)
     spec = yaml.safe_load((rules / "tiers" / "three_highs.yaml").read_text(encoding="utf-8"))
     spec |= {"id": "watch", "title": "重点关注企业", "sheet": "重点关注", "order": 4}
     (rules / "tiers" / "watch.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
-    db = _copy(small, tmp_path)
+    db = copy_store(small_store, tmp_path)
     with api.open_store(db) as store:
         done = api.run_year(store, YEAR, rules)
         [book] = api.export_workbooks(store, YEAR, out=tmp_path / "清单.xlsx", rules=rules)
@@ -87,14 +60,14 @@ def test_a_list_file_added_to_the_rule_folder_is_drawn_shown_and_written(small: 
 
 
 def test_rules_init_then_rules_option_or_environment(
-    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    small_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rules = tmp_path / "省规则"
     status, _, said = _cli("rules", "init", rules)
     assert status == 0 and "--rules" in said and (rules / "tiers" / "leader.yaml").is_file()
     pack = rules / "yiqingling.yaml"
     pack.write_text(pack.read_text(encoding="utf-8").replace("value: 5000", "value: 3000", 1), encoding="utf-8")
-    db = _copy(small, tmp_path)
+    db = copy_store(small_store, tmp_path)
 
     def floor(*extra: str | Path) -> int:
         status, stdout, stderr = _cli("run", "--year", str(YEAR), "--db", db, "--json", *extra)
@@ -111,11 +84,11 @@ def test_rules_init_then_rules_option_or_environment(
     assert status == 1 and "规则文件夹" in said and "Traceback" not in said
 
 
-def test_a_broken_reference_file_in_the_rule_folder_is_one_chinese_sentence(small: Path, tmp_path: Path) -> None:
+def test_a_broken_reference_file_in_the_rule_folder_is_one_chinese_sentence(small_store: Path, tmp_path: Path) -> None:
     rules = tmp_path / "规则"
     api.init_rules(rules)
     (rules / "chain_map.csv").unlink()
-    status, _, said = _cli("run", "--year", str(YEAR), "--db", _copy(small, tmp_path), "--rules", rules)
+    status, _, said = _cli("run", "--year", str(YEAR), "--db", copy_store(small_store, tmp_path), "--rules", rules)
     assert status == 1 and "chain_map.csv" in said and "Traceback" not in said and len(said.strip().splitlines()) == 1
 
 
@@ -128,9 +101,9 @@ FAILURES = {
 
 @pytest.mark.parametrize("command", sorted(FAILURES))
 def test_a_failure_deep_inside_is_one_chinese_line_and_its_traceback_only_in_the_log(
-    command: str, small: Path, tmp_path: Path
+    command: str, small_store: Path, tmp_path: Path
 ) -> None:
-    db = _copy(small, tmp_path)
+    db = copy_store(small_store, tmp_path)
     if command == "export":
         with api.open_store(db) as store:
             api.run_year(store, YEAR)
@@ -165,7 +138,7 @@ def test_a_failure_deep_inside_is_one_chinese_line_and_its_traceback_only_in_the
     ],
 )
 def test_a_rule_folder_the_figures_cannot_use_is_refused_before_the_run(
-    small: Path, tmp_path: Path, file: str, edit: tuple[str, str], said: str
+    small_store: Path, tmp_path: Path, file: str, edit: tuple[str, str], said: str
 ) -> None:
     rules = tmp_path / "规则"
     api.init_rules(rules)
@@ -173,7 +146,7 @@ def test_a_rule_folder_the_figures_cannot_use_is_refused_before_the_run(
     text = path.read_text(encoding="utf-8")
     assert edit[0] in text
     path.write_text(text.replace(edit[0], edit[1]), encoding="utf-8")
-    db = _copy(small, tmp_path)
+    db = copy_store(small_store, tmp_path)
     status, _, stderr = _cli("run", "--year", str(YEAR), "--db", db, "--rules", rules)
     assert status == 1 and said in stderr and "Traceback" not in stderr
     with api.open_store(db) as store:  # nothing was run

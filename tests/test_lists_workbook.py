@@ -16,6 +16,7 @@ from openpyxl.chart._chart import ChartBase
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assess.outputs.lists_workbook import ListSheet, ListsWorkbook, Threshold, write_lists_workbook
+from assess.outputs.printing import LINE_POINTS, MIN_SCALE, lines
 from tests.conftest import make_code
 from tests.test_pdf_conversion import MIN_PDF_BYTES, convert_to_pdf
 
@@ -36,6 +37,8 @@ SUMMARY_HEADERS = [
     "覆盖率目标",
 ]
 FIRM_HEADERS = ["统一社会信用代码", "企业名称", "地市", "产业链", "方向"]
+PROBLEM_PLACE = ["上传批次", "文件", "工作表", "行", "列"]
+PROBLEM_WHAT = ["问题代码", "级别", "原值", "说明", "修改建议"]
 LIST_TAIL = ["创新能力指数", "研发投入强度", "营业收入（万元）", "门槛", "主要原因", "差距"]
 HEADERS = {
     "研发活动清零": ["序号", *FIRM_HEADERS, "营业收入（万元）", "研发费用（万元）", "原因"],
@@ -43,7 +46,7 @@ HEADERS = {
     "三高一核心": ["序号", "状态", "排名", *FIRM_HEADERS, "三高一核心评分", *LIST_TAIL],
     "科技小巨人候选": ["序号", "状态", "排名", *FIRM_HEADERS, "排序值", *LIST_TAIL],
     "科技领军候选": ["序号", "状态", "排名", *FIRM_HEADERS, *LIST_TAIL],  # ranked by the index: shown once
-    "数据问题": ["序号", "上传批次", "文件", "工作表", "行", "列", "问题代码", "级别", "原值", "说明"],
+    "数据问题": ["序号", "地市", "统一社会信用代码", *PROBLEM_PLACE, *PROBLEM_WHAT],
 }
 TABLE_SHEETS = list(HEADERS)
 LIST_SCHEMA = {
@@ -79,11 +82,13 @@ SUMMARY_SCHEMA = {
     "inst_target": pl.Float64,
 }
 THRESHOLDS = (
-    Threshold("科技小巨人候选（rules/tiers/little_giant.yaml）", "quota", "年度培育名额", "600", "policy"),
+    Threshold("科技小巨人候选（rules/tiers/little_giant.yaml）", "quota", "年度培育名额", "600家", "policy"),
     Threshold("科技小巨人候选（rules/tiers/little_giant.yaml）", "revenue_min", "营业收入下限", "5000万元", "default"),
     Threshold("高新技术企业（rules/packs/hte.yaml）", "rd_intensity_min", "研发投入强度下限", "3%", "official"),
 )
 BASIS = {"policy": "[政策]", "official": "[官方]", "default": "[默认]"}
+PROBLEM_AT = ("济南市2024年度填报.xlsx", "Sheet1", 5)  # file, sheet, row
+PROBLEM_FIELDS = ["city", "credit_code", "file", "sheet", "row", "column", "code", "level", "value", "message", "hint"]
 
 
 def list_row(
@@ -186,10 +191,10 @@ def make_content() -> ListsWorkbook:
         ),
         problems=pl.DataFrame(
             [
-                ("济南市2024年度填报.xlsx", "Sheet1", 5, "营业收入", "E-NUMBER", "error", "约500", "不是数字"),
-                ("济南市2024年度填报.xlsx", "Sheet1", None, None, "I-SHEET-SKIPPED", "info", None, "工作表已跳过"),
+                ("济南", make_code(11), *PROBLEM_AT, "营业收入", "E-NUMBER", "error", "约500", "不是数字", "请改"),
+                (None, None, *PROBLEM_AT[:2], None, None, "I-SHEET-SKIPPED", "info", None, "已跳过", "无需处理。"),
             ],
-            schema=["file", "sheet", "row", "column", "code", "level", "value", "message"],
+            schema=PROBLEM_FIELDS,
             orient="row",
         ).with_columns(upload_id=pl.lit(1, dtype=pl.Int64)),
     )
@@ -219,18 +224,37 @@ def test_sheet_names_in_order(book: openpyxl.Workbook) -> None:
     assert book.sheetnames == SHEETS
 
 
+# The columns repeated on every page across and frozen on screen: up to the firm's name, or its credit code.
+LIST_SHEETS = ["三高一核心", "科技小巨人候选", "科技领军候选"]
+KEY_COLUMNS = dict.fromkeys(["研发活动清零", "研发机构提升", "数据问题"], 3) | dict.fromkeys(LIST_SHEETS, 5)
+
+
 @pytest.mark.parametrize("name", TABLE_SHEETS)
 def test_table_sheet_layout(book: openpyxl.Workbook, name: str) -> None:
     sheet = book[name]
     assert header(sheet) == HEADERS[name]
     assert all(cell.font.b for cell in sheet[1])
-    assert sheet.freeze_panes == "A2"
+    keys = KEY_COLUMNS[name]
+    assert sheet.freeze_panes == f"{openpyxl.utils.get_column_letter(keys + 1)}2"
     last = openpyxl.utils.get_column_letter(len(HEADERS[name]))
     assert sheet.auto_filter.ref == f"A1:{last}{sheet.max_row}"
     assert sheet.print_title_rows == "$1:$1"
-    assert sheet.page_setup.orientation == "landscape"
-    assert sheet.page_setup.fitToWidth == 1
+    assert (sheet.page_setup.orientation, str(sheet.page_setup.paperSize)) == ("landscape", Worksheet.PAPERSIZE_A4)
+    assert MIN_SCALE <= (sheet.page_setup.scale or 0) <= 100
+    assert sheet.sheet_properties.pageSetUpPr is not None and not sheet.sheet_properties.pageSetUpPr.fitToPage
+    if sheet.col_breaks.count:  # printed on pages across: the key columns on each
+        assert sheet.print_title_cols == f"$A:${openpyxl.utils.get_column_letter(keys)}"
     assert [cell.value for cell in column(sheet, "序号")] == list(range(1, sheet.max_row))
+    assert all(cell.border.left.style == "thin" for row in sheet.iter_rows() for cell in row)
+
+
+def test_rows_are_as_tall_as_their_wrapped_text(book: openpyxl.Workbook) -> None:
+    sheet = book["三高一核心"]
+    gates = column(sheet, "门槛")[0]
+    assert isinstance(gates, Cell)
+    width = sheet.column_dimensions[gates.column_letter].width
+    assert gates.alignment.wrap_text
+    assert (sheet.row_dimensions[gates.row].height or 0) >= lines(str(gates.value), width) * LINE_POINTS
 
 
 @pytest.mark.parametrize("name", ["研发活动清零", "研发机构提升", "三高一核心", "科技领军候选"])
@@ -311,21 +335,26 @@ def test_mixed_value_labels_are_refused(tmp_path: Path) -> None:
         write_lists_workbook(_with_leader(content, leader), tmp_path / "x.xlsx")
 
 
-def test_problem_levels_in_chinese(book: openpyxl.Workbook) -> None:
+def test_problems_say_where_and_what_to_do(book: openpyxl.Workbook) -> None:
     rows = list(book["数据问题"].iter_rows(min_row=2, values_only=True))
     assert rows[0] == (
         1,
+        "济南",
+        make_code(11),
         1,
-        "济南市2024年度填报.xlsx",
-        "Sheet1",
-        5,
+        *PROBLEM_AT,
         "营业收入",
         "E-NUMBER",
         "错误",
         "约500",
         "不是数字",
+        "请改",
     )
-    assert rows[1][4:9] == (None, None, "I-SHEET-SKIPPED", "提示", None)
+    assert rows[1][1:3] == (None, None) and rows[1][8:10] == ("I-SHEET-SKIPPED", "提示")
+
+
+def guide_rows(book: openpyxl.Workbook) -> list[tuple[object, ...]]:
+    return [row[:4] for row in book["说明"].iter_rows(values_only=True)]
 
 
 def test_guide_states_the_run(book: openpyxl.Workbook) -> None:
@@ -340,30 +369,48 @@ def test_guide_states_the_run(book: openpyxl.Workbook) -> None:
         "写出时间": dt.datetime(2025, 3, 2, 14, 5),
     }
     assert sheet["B4"].number_format == "yyyy-mm-dd hh:mm"
-    rows = [row[:5] for row in sheet.iter_rows(values_only=True)]
-    uploads = rows.index(("编号", "文件", "SHA-256", "上传时间", None))
-    assert rows[uploads + 1][:4] == (1, "济南市2024年度填报.xlsx", SHA_A, dt.datetime(2025, 2, 27, 10))
-    assert rows[uploads + 2][:3] == (2, "-青岛补报.xlsx", SHA_B)
-    versions = rows.index(("项目", "版本", "SHA-256", None, None))
-    assert rows[versions + 1 : versions + 3] == [
-        ("规则包 yiqingling", "1", SHA_RULES, None, None),
-        ("评分模型", "2025-02", SHA_MODEL, None, None),
+    rows = guide_rows(book)
+    uploads = rows.index(("文件", "上传时间", "上传批次", None))
+    assert rows[uploads + 1 : uploads + 3] == [
+        ("济南市2024年度填报.xlsx", dt.datetime(2025, 2, 27, 10), 1, None),
+        ("-青岛补报.xlsx", dt.datetime(2025, 3, 1, 9, 30), 2, None),
     ]
-    assert sheet.column_dimensions["C"].width >= 64
-    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.page_setup.orientation == "landscape" and (sheet.page_setup.scale or 0) >= MIN_SCALE
 
 
-def test_guide_lists_every_threshold(book: openpyxl.Workbook) -> None:
-    rows = [row[:5] for row in book["说明"].iter_rows(values_only=True)]
-    start = rows.index(("来源", "参数", "说明", "取值", "依据"))
-    listed = rows[start + 1 : start + 1 + len(THRESHOLDS)]
-    assert listed == [(t.source, t.name, t.title, t.value, BASIS[t.basis]) for t in THRESHOLDS]
+def test_guide_ends_with_the_versions_and_their_sha256(book: openpyxl.Workbook) -> None:
+    sheet = book["说明"]
+    rows = guide_rows(book)
+    start = rows.index(("版本信息", None, None, None))
+    assert start > rows.index(("附注", None, None, None))  # after everything a person reads
+    assert rows[start + 1 :] == [
+        ("项目", "SHA-256", None, None),
+        ("上传文件 第1批：济南市2024年度填报.xlsx", SHA_A, None, None),
+        ("上传文件 第2批：-青岛补报.xlsx", SHA_B, None, None),
+        ("规则包 yiqingling，版本 1", SHA_RULES, None, None),
+        ("评分模型，版本 2025-02", SHA_MODEL, None, None),
+    ]
+    hash_width = sum(sheet.column_dimensions[letter].width for letter in "BCD")
+    assert hash_width >= 66 and f"B{start + 3}:D{start + 3}" in sheet.merged_cells  # a SHA-256 on one line
+    assert not any(SHA_A in str(row) for row in rows[:start])
+
+
+def test_guide_lists_every_threshold_by_source(book: openpyxl.Workbook) -> None:
+    rows = guide_rows(book)
+    start = rows.index(("参数", "取值", "依据", "规则文件中的名称"))
+    listed = rows[start + 1 : start + 1 + len(THRESHOLDS) + 2]
+    assert listed == [
+        ("科技小巨人候选（rules/tiers/little_giant.yaml）", None, None, None),
+        *((t.title, t.value, BASIS[t.basis], t.name) for t in THRESHOLDS[:2]),
+        ("高新技术企业（rules/packs/hte.yaml）", None, None, None),
+        *((t.title, t.value, BASIS[t.basis], t.name) for t in THRESHOLDS[2:]),
+    ]
 
 
 def test_guide_notes_follow_the_legend(book: openpyxl.Workbook) -> None:
     sheet = book["说明"]
     texts = [row[0] for row in sheet.iter_rows(values_only=True)]
-    notes = texts[texts.index("附注") + 1 :]
+    notes = texts[texts.index("附注") + 1 : texts.index("版本信息") - 1]
     assert isinstance(notes[0], str) and notes[0].startswith("依据：[政策]")
     assert notes[-2:] == ["评分来源：模型 three_highs（2025-02）。", "本数据为合成数据，仅用于演示。"]
     assert sheet.merged_cells.ranges
@@ -425,10 +472,33 @@ def charts(sheet: Worksheet) -> list[ChartBase]:
     return found
 
 
-def test_summary_has_charts(written: Path) -> None:
-    sheet = openpyxl.load_workbook(written)["汇总"]
-    assert len(charts(sheet)) == 2
-    assert all(chart.tagname == "barChart" for chart in charts(sheet))
+def chart_title(chart: ChartBase) -> str:
+    title = chart.title
+    assert title is not None and title.tx is not None and title.tx.rich is not None
+    return "".join(run.t for paragraph in title.tx.rich.p for run in paragraph.r)
+
+
+def test_summary_charts_each_list_on_its_own_axis_and_the_target_as_a_line(written: Path) -> None:
+    found = charts(openpyxl.load_workbook(written)["汇总"])
+    assert [chart_title(chart) for chart in found] == [
+        "各市三高一核心（家）",
+        "各市科技小巨人候选（家）",
+        "各市科技领军候选（家）",
+        "各市研发机构覆盖率与目标",
+    ]
+    assert all(chart.tagname == "barChart" and len(chart.series) == 1 for chart in found)
+    [line] = vars(found[-1])["_charts"][1:]  # the target drawn over the coverage's bars
+    assert line.tagname == "lineChart" and len(line.series) == 1
+
+
+def test_a_city_workbook_charts_its_chains_under_its_name(tmp_path: Path) -> None:
+    content = dataclasses.replace(make_content(), scope="济南市", by_city=summary(["济南市"], [0.8]))
+    sheet = openpyxl.load_workbook(write_lists_workbook(content, tmp_path / "x.xlsx"))["汇总"]
+    found = charts(sheet)
+    assert chart_title(found[0]) == "济南市各产业链三高一核心（家）"
+    categories = found[0].series[0].cat.numRef or found[0].series[0].cat.strRef
+    first, last = (int(cell[1:]) for cell in categories.f.split("!")[1].replace("$", "").split(":"))
+    assert [sheet.cell(row, 1).value for row in range(first, last + 1)] == ["高端装备", "新一代信息技术"]
 
 
 def test_summary_without_cities_has_no_chart(tmp_path: Path) -> None:

@@ -229,7 +229,9 @@ def test_the_workbook_and_the_city_workbooks(listed: tuple[Path, dict, dict[str,
     assert "规划目标进展" not in city_summary and "济南" in city_summary
     for sheet in ("研发活动清零", "研发机构提升", "三高一核心", "科技小巨人候选", "科技领军候选"):
         header = [c.value for c in jinan[sheet][1]]
-        assert {r[header.index("地市")] for r in jinan[sheet].iter_rows(min_row=2, values_only=True)} <= {"济南"}
+        cells = list(jinan[sheet].iter_rows(min_row=2, values_only=True))
+        # the table's rows (with a 序号), not the funnel below it
+        assert {r[header.index("地市")] for r in cells if r[0] is not None} <= {"济南"}
     assert len(list(directory.glob("2024_*_培育清单.xlsx"))) == 16
     assert _cli("export", "--year", "2024", "--out", out, "--city", "杭州", "--db", db)[0] == 2
 
@@ -242,7 +244,10 @@ def test_a_firm_whose_gate_input_is_missing_is_unknown_not_failed(
     out = tmp_path / "清单.xlsx"
     assert _cli("export", "--year", "2024", "--out", out, "--db", db)[0] == 0
     book = openpyxl.load_workbook(out)
-    problems = [row for row in book["数据问题"].iter_rows(min_row=2, values_only=True) if row[6] == "I-TO-FILL"]
+    problem_sheet = book["数据问题"]
+    titles = [c.value for c in problem_sheet[1]]
+    problems = [dict(zip(titles, row, strict=True)) for row in problem_sheet.iter_rows(min_row=2, values_only=True)]
+    to_fill_rows = [row for row in problems if row["问题代码"] == "I-TO-FILL"]
     for list_id, firms in fixture["unknown"].items():
         for firm, to_fill in firms.items():
             code = next(c for c, n in names.items() if n == firm)
@@ -258,7 +263,7 @@ def test_a_firm_whose_gate_input_is_missing_is_unknown_not_failed(
             header = [c.value for c in sheet[1]]
             rows = [dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)]
             assert [r["状态"] for r in rows if r["统一社会信用代码"] == code] == ["待补数据"]
-            assert any(code in str(row[-1]) and to_fill in str(row[-1]) for row in problems)
+            assert any(row["统一社会信用代码"] == code and to_fill in str(row["说明"]) for row in to_fill_rows)
 
 
 def _province(lists: list[dict], list_id: str, status: str) -> tuple[int, int]:
@@ -402,3 +407,19 @@ def test_the_funnel_says_where_the_firms_fell_away(listed: tuple[Path, dict, dic
     assert closest["status"] == "closest" and closest["lacks"].startswith("未通过门槛“营业收入达到下限”")
     status, stdout, _ = _cli("lists", "--year", "2024", "--city", "青岛", "--list", "leader", "--db", db)
     assert status == 0 and "本市无入选企业" in stdout and "筛掉企业最多的门槛" in stdout
+
+
+def test_the_workbook_says_why_a_list_is_short(listed: tuple[Path, dict, dict[str, str]], tmp_path: Path) -> None:
+    """汇总 and each list sheet carry the funnel; 青岛's workbook says it has no 科技领军 and names its closest firm."""
+    db = listed[0]
+    qingdao = tmp_path / "青岛.xlsx"
+    assert _cli("export", "--year", "2024", "--city", "青岛", "--out", qingdao, "--db", db)[0] == 0
+    book = openpyxl.load_workbook(qingdao)
+    leader = next(t for t in load_config(rules_dir(None)).tiers if t.id == "leader")
+    cells = [str(v) for row in book[leader.pack.sheet].iter_rows(values_only=True) for v in row if v is not None]
+    assert "本市无入选企业；上表为本市最接近入选的企业及其差距。" in cells and "未入选（本市最接近）" in cells
+    funnel = cells[cells.index("剩余企业数（家）") + 1 :]
+    assert funnel[funnel.index("当年有填报的企业") + 1] == "1"
+    summary = [str(v) for row in book["汇总"].iter_rows(values_only=True) for v in row if v is not None]
+    assert all(f"{t.pack.title}：筛选过程" in summary for t in load_config(rules_dir(None)).tiers)
+    assert "排除：已认定为科技领军" in summary

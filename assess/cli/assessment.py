@@ -50,6 +50,7 @@ def demo(
                 "model": latest.run.manifest["scoring"]["model"],
                 "lists": render.lists_json(latest.lists),
                 "workbook": str(done.workbook),
+                "report": str(done.report),
             }
         )
         return
@@ -66,6 +67,7 @@ def demo(
     render.show_lists(latest.lists, latest.tiers, 10)
     render.notice(f"数据库：{done.db}；逐年评估编号：{'、'.join(str(r.run.run_id) for r in done.runs)}。")
     render.notice(f"{latest.run.year} 年度培育清单工作簿（合成数据）：{done.workbook}")
+    render.notice(f"{latest.run.year} 年度评估报告（合成数据，浏览器打开）：{done.report}")
 
 
 @app.command()

@@ -101,3 +101,20 @@ def export(
         written = api.export_workbooks(store, year, out, by_city, city, rules, progress=progress)
     for path in written:
         render.notice(f"培育清单已写入：{path}")
+
+
+@app.command()
+def report(
+    year: YearOption,
+    out: Annotated[Path, typer.Option("--out", help="输出的 .html 文件（单个文件，离线可看、可打印）")],
+    city: CityOption = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="同时写出可打印的 .pdf（A4）")] = None,
+    db: DbOption = None,
+    rules: RulesOption = None,
+) -> None:
+    """写出评估报告：规划目标进展、清单构成、数据质量和方法，一个自带图表的网页（读该年度最近一次评估）。"""
+    with api.open_store(db) as store:
+        written = api.report(store, year, out, city, rules, pdf=pdf)
+    render.notice(f"评估报告已写入：{written}")
+    if pdf is not None:
+        render.notice(f"可打印的 PDF 已写入：{pdf}")

@@ -651,24 +651,12 @@ def show_lists(
 
 def funnel_lines(steps: pl.DataFrame | None, quota: int) -> None:
     """How the list came to its length: the firms left after each gate, those excluded, the selected."""
-    from assess.tiers.funnel import CANDIDATES, CHOSEN, EXCLUDED, GATE, OPEN, SCOPE, harshest_gate
+    from assess.tiers.funnel import funnel_text, harshest_gate
 
     if steps is None or steps.is_empty():
         out.print("（该次评估未记录筛选过程：重新评估后可见。）")
         return
-    parts, unknown = [], 0
-    for kind, label, firms in steps.select("kind", "label", "firms").iter_rows():
-        if kind in (SCOPE, GATE, CANDIDATES):
-            parts.append(f"{label} {firms}")
-        elif kind == EXCLUDED and firms:
-            parts.append(f"排除（{label}）{firms}")
-        elif kind == CHOSEN:
-            parts.append(f"入选 {firms}" + (f"（名额 {quota}）" if quota else ""))
-        elif kind == OPEN:
-            unknown = firms
-    out.print(
-        "筛选过程：" + " → ".join(escape(p) for p in parts) + (f"；另有待补数据 {unknown} 家。" if unknown else "。")
-    )
+    out.print("筛选过程：" + escape(funnel_text(steps, quota)))
     worst = harshest_gate(steps)
     if worst is not None and worst[1]:
         out.print(f"筛掉企业最多的门槛：{escape(worst[0])}（减少 {worst[1]} 家）。")

@@ -14,23 +14,27 @@ from assess.chains import read_chain_map
 from assess.kernel.spec import Parameter
 from assess.kernel.unknown import UNKNOWN as UNKNOWN_WORD
 from assess.kernel.unknown import VERDICT_TITLES, to_fill_expr
-from assess.outputs.lists_workbook import TOTAL, ListSheet, ListsWorkbook, RdRow, TargetRow, Threshold
+from assess.outputs.lists_workbook import PROVINCE, TOTAL, ListSheet, ListsWorkbook, RdRow, TargetRow, Threshold
 from assess.reference import load_reference
 from assess.run import runs, stats
 from assess.run.config import Config
 from assess.scoring.config import CRITERIA
 from assess.sizes import bounds_text, read_size_table
 from assess.store import Store
+from assess.tiers.funnel import EXCLUDED, funnel_text, harshest_gate
 from assess.tiers.packs import LoadedTier
-from assess.tiers.select import UNKNOWN
+from assess.tiers.select import CLOSEST, UNKNOWN
 
-_STATUS = {"selected": "入选", "near": "接近", UNKNOWN: "待补数据"}
-_COUNTED = ("件", "家", "人", "项", "年", "万元", "%")
+_STATUS = {"selected": "入选", "near": "接近", UNKNOWN: "待补数据", CLOSEST: "未入选（本市最接近）"}
+_CARRIED = (display.PERCENT, display.SCORE)  # units `display.value` writes in the number (10%) or leaves unsaid
 
 
 def _shown(value: object, unit: str | None) -> str:
+    """A parameter's value with its unit, as 说明 lists it: 5000万元, 10%, 第70百分位, 500人, 0.5 (a score), 是."""
     text = display.value(value, unit)
-    return text + unit if unit in _COUNTED else text
+    if unit is None or unit in _CARRIED or isinstance(value, bool | list | tuple):
+        return text
+    return f"第{text}百分位" if unit == display.PERCENTILE else text + unit
 
 
 def thresholds(config: Config, manifest: dict) -> tuple[Threshold, ...]:
@@ -142,12 +146,15 @@ def versions(manifest: dict) -> pl.DataFrame:
 
 
 def _list_frame(store: Store, run: runs.Run, tier: LoadedTier, city: str | None) -> pl.DataFrame:
-    frame = runs.tier_results(store, run, tier.id, ("selected", "near", UNKNOWN))
+    """The list's selected, near and open firms; a city's list with nobody selected shows its closest firms too."""
+    frame = runs.tier_results(store, run, tier.id, ("selected", "near", UNKNOWN, CLOSEST))
     if city is not None:
         frame = frame.filter(pl.col("city") == city)
+    if city is None or not frame.filter(pl.col("status") == "selected").is_empty():
+        frame = frame.filter(pl.col("status") != CLOSEST)
     return frame.select(
         status=pl.col("status").replace_strict(_STATUS),
-        rank=pl.coalesce("rank", "position"),
+        rank=pl.when(pl.col("status") != CLOSEST).then(pl.coalesce("rank", "position")),
         credit_code="credit_code",
         name="name",
         city="city",
@@ -164,6 +171,21 @@ def _list_frame(store: Store, run: runs.Run, tier: LoadedTier, city: str | None)
         lacks="lacks",
         **(_criteria() if "criteria_met" in tier.columns else {}),
     ).pipe(lambda f: _with_revenue(store, run, f))
+
+
+def _list_sheet(store: Store, run: runs.Run, tier: LoadedTier, frame: pl.DataFrame, city: str | None) -> ListSheet:
+    """A list's sheet with its funnel for the workbook's area, and the funnel in words."""
+    funnel = runs.funnel(store, run, tier.id, city)
+    nobody = city is not None and frame.filter(pl.col("status") == _STATUS["selected"]).is_empty()
+    worst = harshest_gate(funnel) if not funnel.is_empty() else None
+    harshest = [f"筛掉企业最多的门槛：{worst[0]}（减少{worst[1]}家）。"] if worst is not None and worst[1] else []
+    steps = ["筛选过程：" + funnel_text(funnel, tier.allocation.quota)] if funnel.height else []
+    said = [*(["本市无入选企业；清单工作表列出本市最接近入选的企业。"] if nobody else []), *steps, *harshest]
+    lines = [*(["本市无入选企业；上表为本市最接近入选的企业及其差距。"] if nobody else []), *harshest]
+    shown = funnel.with_columns(
+        label=pl.when(pl.col("kind") == EXCLUDED).then(pl.format("排除：{}", "label")).otherwise("label")
+    )
+    return ListSheet(tier.id, tier.pack.sheet, frame, tier.pack.title, shown, tuple(said), tuple(lines))
 
 
 def _criteria() -> dict[str, pl.Expr]:
@@ -190,7 +212,15 @@ def _filed(store: Store, year: int, fields: list[str]) -> pl.DataFrame:
 def _hits(store: Store, run: runs.Run, rule_id: str, city: str | None, fields: list[str]) -> pl.DataFrame:
     hits = runs.hits(store, run, rule_id, city)
     joined = hits.join(_filed(store, run.year, fields), on="credit_code", how="left")
-    return joined.select("credit_code", "name", "city", "chain", "direction", *fields, "message")
+    return _in_city_order(store, joined.select("credit_code", "name", "city", "chain", "direction", *fields, "message"))
+
+
+def _in_city_order(store: Store, frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` in the official order of the cities, as 汇总 lists them, then by credit code; rows without either
+    last, in the order they came."""
+    cities = list(dict.fromkeys(store.contract.cities.values()))
+    place = pl.col("city").replace_strict(cities, range(len(cities)), default=None, return_dtype=pl.Int64)
+    return frame.sort(place, "credit_code", nulls_last=True, maintain_order=True)
 
 
 def _summary(
@@ -246,23 +276,38 @@ def _coverage_columns(figures: dict | None) -> dict:
     }
 
 
+# The columns of 数据问题's content: where (city and firm, upload, file, sheet, row, column), what and what to do.
+_PROBLEM_FIELDS = (
+    "city", "credit_code", "upload_id", "file", "sheet", "row", "column", "code", "level", "value", "message", "hint",
+)  # fmt: skip
+TO_FILL = "I-TO-FILL"  # the problem code of a verdict a missing input left open
+_VALUE_SHOWN = 100  # characters of a raw value 数据问题 shows
+
+
 def _problems(store: Store, uploads: list[int], city: str | None) -> pl.DataFrame:
-    """Problems of the run's uploads; for a city, those on accepted rows of its firms only."""
+    """Problems of the run's uploads, with the city and credit code of the filing on their row (none for a row that
+    was not accepted); for a city, those on accepted rows of its firms only."""
     frames = []
     for upload_id in uploads:
-        found = store.problems(upload_id).with_row_index("seq").with_columns(upload_id=pl.lit(upload_id))
-        if city is not None:
-            rows = store.con.sql(
-                "SELECT DISTINCT sheet, row_number AS row FROM filing_versions WHERE upload_id = $u AND city = $c",
-                params={"u": upload_id, "c": city},
-            ).pl()
-            found = found.join(rows, on=["sheet", "row"], how="semi", nulls_equal=True)  # a CSV has no sheet
-        frames.append(found)
-    columns = ["upload_id", "file", "sheet", "row", "column", "code", "level", "value", "message"]
-    return pl.concat(frames).select(columns) if frames else pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+        rows = store.con.sql(
+            "SELECT DISTINCT sheet, row_number AS row, city, credit_code FROM filing_versions WHERE upload_id = $u",
+            params={"u": upload_id},
+        ).pl()
+        found = store.problems(upload_id).with_columns(upload_id=pl.lit(upload_id))
+        # a CSV has no sheet; a problem of a whole sheet or column no row
+        found = found.join(rows, on=["sheet", "row"], how="left", nulls_equal=True, maintain_order="left")
+        frames.append(found if city is None else found.filter(pl.col("city") == city))
+    if not frames:
+        return pl.DataFrame(schema=dict.fromkeys(_PROBLEM_FIELDS, pl.String))
+    return pl.concat(frames).with_columns(value=_shortened(pl.col("value"))).select(_PROBLEM_FIELDS)
 
 
-TO_FILL = "I-TO-FILL"  # the problem code of a verdict a missing input left open
+def _shortened(value: pl.Expr) -> pl.Expr:
+    """A raw value of more than `_VALUE_SHOWN` characters (a paragraph pasted into a name, say) as its beginning and
+    its length: the sheet shows what the value was, the uploaded file keeps it whole."""
+    length = value.str.len_chars()
+    beginning = value.str.slice(0, _VALUE_SHOWN)
+    return pl.when(length > _VALUE_SHOWN).then(pl.format("{}……（共{}字）", beginning, length)).otherwise(value)
 
 
 def _to_fill(store: Store, run: runs.Run, config: Config, city: str | None) -> pl.DataFrame:
@@ -298,6 +343,8 @@ def _to_fill(store: Store, run: runs.Run, config: Config, city: str | None) -> p
     if city is not None:
         where = where.filter(pl.col("city") == city)
     return by_firm.join(where, on="credit_code", how="inner").select(
+        "city",
+        "credit_code",
         "upload_id",
         "file",
         "sheet",
@@ -306,7 +353,8 @@ def _to_fill(store: Store, run: runs.Run, config: Config, city: str | None) -> p
         code=pl.lit(TO_FILL),
         level=pl.lit("info"),
         value=pl.lit(None, pl.String),
-        message=pl.format("{}（{}）", "said", "credit_code"),
+        message="said",
+        hint=pl.lit(store.contract.problems[TO_FILL].hint),
     )
 
 
@@ -348,7 +396,7 @@ def workbook_content(
     )
     return ListsWorkbook(
         year=run.year,
-        scope=f"{city}市" if city else "全省",
+        scope=f"{city}市" if city else PROVINCE,
         run_id=run.run_id,
         data_as_of=cast(dt.datetime, uploads["uploaded_at"].max()) if uploads.height else run.created_at,
         written_at=dt.datetime.now().replace(microsecond=0),
@@ -367,10 +415,13 @@ def workbook_content(
         no_institution=_hits(
             store, run, stats.role_rule(run.manifest, stats.INSTITUTION), city, ["revenue", "rd_institution"]
         ),
-        lists=tuple(ListSheet(tier.id, tier.pack.sheet, lists[tier.id]) for tier in config.tiers),
+        lists=tuple(_list_sheet(store, run, tier, lists[tier.id], city) for tier in config.tiers),
         **_headline(runs.figures(store, run), city),
-        problems=pl.concat(
-            [_problems(store, run.manifest["uploads"], city), _to_fill(store, run, config, city)],
-            how="vertical_relaxed",
+        problems=_in_city_order(
+            store,
+            pl.concat(
+                [_problems(store, run.manifest["uploads"], city), _to_fill(store, run, config, city)],
+                how="vertical_relaxed",
+            ),
         ),
     )

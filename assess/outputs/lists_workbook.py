@@ -1,41 +1,52 @@
 """The managers' workbook of cultivation lists: one stored assessment run, laid out for the science department.
 
-Sheets, in order: 说明 (what the run read, the versions, every threshold with its basis, notes), 汇总 (counts per city
-and per chain with a 合计 row, and charts), 研发活动清零 and 研发机构提升 (the firms to act on), the three candidate
-lists (入选 in rank order, then 接近) and 数据问题. The caller builds the content (`ListsWorkbook`) from the stored run;
-this module only lays it out. The workbook is a normal one (not write-only) because 汇总 carries charts: 5,000 rows
-on each of the five firm sheets take about 5 s and 170 MB, mostly openpyxl's cells and its save.
+Sheets, in order: 说明 (what the run read, every threshold with its basis, notes, and at the end the versions and
+SHA-256 of everything it read), 汇总 (counts per city and per chain with a 合计 row, and charts), 研发活动清零 and
+研发机构提升 (the firms to act on), the three candidate lists (入选 in rank order, then 接近) and 数据问题. The caller
+builds the content (`ListsWorkbook`) from the stored run; this module only lays it out, for the screen and for A4
+paper (`printing`: 9 pt or more, rows as tall as their text, the key columns repeated on every page across). The
+workbook is a normal one (not write-only) because 汇总 carries charts and the print layout styles and measures every
+cell: 5,000 rows on each of the five firm sheets take about 10 s and 320 MB (5 s without the layout), mostly
+openpyxl's cells and its save.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, groupby
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 from openpyxl import Workbook
 from openpyxl.cell import Cell
-from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font
+from openpyxl.chart import Reference
+from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
+from openpyxl.styles.fonts import DEFAULT_FONT
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from assess.outputs.charts import count_chart, coverage_chart
+from assess.outputs.printing import (
+    BOX,
+    TOP,
+    WRAP,
+    Measure,
+    break_before,
+    cell_text,
+    fit_rows,
+    measure,
+    plan,
+    set_print,
+    shown,
+)
 from assess.outputs.problem_workbook import LEVEL_NAMES
 from assess.outputs.saving import save_workbook
-from assess.outputs.xlsx import (
-    TEXT_FORMAT,
-    as_cell,
-    column_widths,
-    display_width,
-    fit_page,
-    header_cell,
-    safe_text,
-    set_widths,
-    write_table,
-)
+from assess.outputs.xlsx import TEXT_FORMAT, as_cell, header_cell, safe_text, write_table
 from assess.tiers.packs import RESERVED_SHEETS
 
 # The fixed sheets, named once where the tier packs are refused a list sheet of the same name.
@@ -58,11 +69,17 @@ LEGEND = (
     "依据：[政策] 出自政策文件；[官方] 出自官方标准或统计口径；[默认] 本系统的默认取值，可在规则文件中调整。",
     f"状态：“{LISTED}”为进入清单的企业，排名为清单内名次；“{NEAR}”为未入选但最接近入选的企业，"
     "排名为其在符合门槛企业中的位次，“差距”说明其与入选的差距。",
+    "“规则文件中的名称”是参数在规则文件中的写法；试算改动时写作“规则包.名称”，"
+    "如 assess simulate --set yiqingling.revenue_min=3000。",
 )
 
-UPLOAD_HEADERS = ("编号", "文件", "SHA-256", "上传时间")
-VERSION_HEADERS = ("项目", "版本", "SHA-256")
-THRESHOLD_HEADERS = ("来源", "参数", "说明", "取值", "依据")
+UPLOAD_HEADERS = ("文件", "上传时间", "上传批次")
+THRESHOLD_HEADERS = ("参数", "取值", "依据", "规则文件中的名称")
+VERSION_HEADERS = ("项目", "SHA-256")
+# 说明's columns: 参数 (and the notes across all four) | 取值 | 依据 | 名称; a SHA-256 spans the last three.
+GUIDE_WIDTHS = (66.0, 34.0, 10.0, 28.0)
+_ACROSS = (1, len(GUIDE_WIDTHS))
+_HASH_SPANS = ((1, 1), (2, len(GUIDE_WIDTHS)))
 # After one count column per list (its sheet's name), the targets' columns of 汇总.
 # 待补数据: firms whose inputs are missing, counted apart; the coverage rate is over the others.
 TARGET_COUNTS = ("no_rd", "no_rd_unknown", "inst_firms", "inst_covered", "inst_unknown", "inst_needed")
@@ -77,16 +94,13 @@ TARGET_HEADERS = (
     "覆盖率目标",
 )
 
-_TITLE_FONT = Font(bold=True, size=14)
-_BOLD = Font(bold=True)
-_WRAP = Alignment(wrap_text=True, vertical="top")
+_TITLE_FONT = Font(name=DEFAULT_FONT.name, bold=True, size=14)  # named: LibreOffice takes a font without a name for
+_BOLD = Font(name=DEFAULT_FONT.name, bold=True)  # its default serif one
 _LEFT = Alignment(horizontal="left")
-_HASH_COLUMN = UPLOAD_HEADERS.index("SHA-256")  # the same column in VERSION_HEADERS
-_HASH_WIDTH = 66.0  # a SHA-256 in hex on one line
-_GUIDE_COLUMNS = len(THRESHOLD_HEADERS)
-_LINE_HEIGHT = 15.0  # points, one line of the default font
-_CHART_HEIGHT = 7.5  # cm
-_CHART_ROWS = 16  # rows of the default 15 pt the charts take (7.5 cm is 14.2 rows), with a margin
+_GROUP_FILL = PatternFill("solid", fgColor="F2F2F2")
+_CHART_ROWS = 16  # rows of the default 15 pt a row of charts takes (7.5 cm is 14.2 rows), with a margin
+_CHART_GAP = 0.3  # cm between two charts side by side
+PROVINCE = "全省"
 
 
 @dataclass(frozen=True)
@@ -103,17 +117,24 @@ class ListSheet:
     id: str  # the tier pack's id: the count columns of 汇总 are named by it
     sheet: str  # the sheet's name, as the tier pack declares it
     frame: pl.DataFrame  # status, rank, credit_code, name, ..., value, value_label, ..., lacks
+    title: str = ""  # the list's title
+    # the firms left after each step, for the workbook's area (step, kind, label, firms); empty for an older run
+    funnel: pl.DataFrame = dataclasses.field(default_factory=pl.DataFrame)
+    # in words: the funnel in one line, the gate that removes the most, 本市无入选企业 where a city has none
+    said: tuple[str, ...] = ()
+    # the same for the list's own sheet, short enough for a table cell: 本市无入选企业, the harshest gate
+    lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ListsWorkbook:
     year: int
-    scope: str  # "全省" or a city such as "济南市"
+    scope: str  # PROVINCE or a city such as "济南市"
     run_id: int
     data_as_of: dt.datetime  # newest upload time among the uploads the run read
     written_at: dt.datetime
     uploads: pl.DataFrame  # upload_id, file_name, sha256, uploaded_at
-    versions: pl.DataFrame  # item, version, sha256
+    versions: pl.DataFrame  # item, version, sha256 (either may be empty)
     thresholds: tuple[Threshold, ...]
     notes: tuple[str, ...]  # extra lines for 说明
     institution_floor: str  # the revenue floor of the 一提升 coverage, as read: "1亿元"
@@ -123,7 +144,9 @@ class ListsWorkbook:
     no_rd: pl.DataFrame  # credit_code, name, city, chain, direction, revenue, rd_expense, message
     no_institution: pl.DataFrame  # credit_code, name, city, chain, direction, revenue, rd_institution, message
     lists: tuple[ListSheet, ...]  # in the tier packs' order
-    problems: pl.DataFrame  # upload_id, file, sheet, row, column, code, level, value, message
+    # city, credit_code (of the row's filing; null for a row not accepted), upload_id, file, sheet, row, column,
+    # code, level, value, message, hint; in the cities' order, then by credit code
+    problems: pl.DataFrame
     # The plan's headline targets (province workbooks) and the R&D of 规上工业 firms by city and chain, as a run
     # kept them (run.headline); rows already in words and numbers. Empty for a run made before they were kept.
     targets: tuple[TargetRow, ...] = ()
@@ -155,27 +178,30 @@ class RdRow:
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a table sheet: its header, the content frame's column it shows, its number format."""
+    """One column of a table sheet: its header, the content frame's column it shows, its number format. Text wraps
+    (general text always; text kept as text, such as a credit code, only with `wrap`); numbers never do."""
 
     header: str
     source: str
     number_format: str | None = None
     wrap: bool = False
 
+    @property
+    def wraps(self) -> bool:
+        return self.wrap or self.number_format is None
+
 
 SERIAL = Column("序号", "", INTEGER)
 CREDIT_CODE = Column("统一社会信用代码", "credit_code", TEXT_FORMAT)
-FIRM = (
-    CREDIT_CODE,
-    Column("企业名称", "name"),
-    Column("地市", "city"),
-    Column("产业链", "chain"),
-    Column("方向", "direction"),
-)
+FIRM_NAME = Column("企业名称", "name")  # the last of the key columns repeated on every page across
+CITY = Column("地市", "city")
+FIRM = (CREDIT_CODE, FIRM_NAME, CITY, Column("产业链", "chain"), Column("方向", "direction"))
 REVENUE = Column("营业收入（万元）", "revenue", MONEY)
-NO_RD_COLUMNS = (*FIRM, REVENUE, Column("研发费用（万元）", "rd_expense", MONEY), Column("原因", "message", wrap=True))
-NO_INSTITUTION_COLUMNS = (*FIRM, REVENUE, Column("研发机构", "rd_institution"), Column("原因", "message", wrap=True))
+NO_RD_COLUMNS = (*FIRM, REVENUE, Column("研发费用（万元）", "rd_expense", MONEY), Column("原因", "message"))
+NO_INSTITUTION_COLUMNS = (*FIRM, REVENUE, Column("研发机构", "rd_institution"), Column("原因", "message"))
 PROBLEM_COLUMNS = (
+    CITY,
+    CREDIT_CODE,  # the last key column of 数据问题
     Column("上传批次", "upload_id", INTEGER),
     Column("文件", "file"),
     Column("工作表", "sheet"),
@@ -183,8 +209,9 @@ PROBLEM_COLUMNS = (
     Column("列", "column"),
     Column("问题代码", "code"),
     Column("级别", "level"),
-    Column("原值", "value", TEXT_FORMAT),
-    Column("说明", "message", wrap=True),
+    Column("原值", "value", TEXT_FORMAT, wrap=True),
+    Column("说明", "message"),
+    Column("修改建议", "hint"),
 )
 
 
@@ -211,9 +238,9 @@ def _list_columns(value_label: str, criteria: bool) -> tuple[Column, ...]:
         Column("研发投入强度", "rd_intensity", PERCENT),
         REVENUE,
         *(CRITERIA_COLUMNS if criteria else ()),
-        Column("门槛", "gates", wrap=True),
-        Column("主要原因", "reasons", wrap=True),
-        Column("差距", "lacks", wrap=True),
+        Column("门槛", "gates"),
+        Column("主要原因", "reasons"),
+        Column("差距", "lacks"),
     )
 
 
@@ -225,14 +252,14 @@ def write_lists_workbook(content: ListsWorkbook, path: Path) -> Path:
     guide.title = GUIDE_SHEET
     _write_guide(guide, content)
     _write_summary(workbook.create_sheet(SUMMARY_SHEET), content)
-    _write_frame(workbook.create_sheet(NO_RD_SHEET), content.no_rd, NO_RD_COLUMNS)
-    _write_frame(workbook.create_sheet(NO_INSTITUTION_SHEET), content.no_institution, NO_INSTITUTION_COLUMNS)
+    _write_frame(workbook.create_sheet(NO_RD_SHEET), content.no_rd, NO_RD_COLUMNS, FIRM_NAME)
+    _write_frame(workbook.create_sheet(NO_INSTITUTION_SHEET), content.no_institution, NO_INSTITUTION_COLUMNS, FIRM_NAME)
     for listed in content.lists:
-        _write_list(workbook.create_sheet(listed.sheet), listed.frame)
+        _write_list(workbook.create_sheet(listed.sheet), listed)
     problems = content.problems.with_columns(
         pl.col("level").replace_strict(LEVEL_NAMES, default=pl.col("level"), return_dtype=pl.String)
     )
-    _write_frame(workbook.create_sheet(PROBLEMS_SHEET), problems, PROBLEM_COLUMNS)
+    _write_frame(workbook.create_sheet(PROBLEMS_SHEET), problems, PROBLEM_COLUMNS, CREDIT_CODE)
     return save_workbook(workbook, path)
 
 
@@ -240,6 +267,7 @@ def write_lists_workbook(content: ListsWorkbook, path: Path) -> Path:
 
 
 def _write_guide(sheet: Worksheet, content: ListsWorkbook) -> None:
+    """The run's facts and files, its thresholds by source, the notes, and the versions and SHA-256 at the end."""
     sheet.append([safe_text(sheet, f"{content.year}年度标志性产业链企业培育清单（{content.scope}）")])
     sheet["A1"].font = _TITLE_FONT
     sheet.append([])
@@ -252,30 +280,18 @@ def _write_guide(sheet: Worksheet, content: ListsWorkbook) -> None:
     for key, value in facts:
         sheet.append([key, _value_cell(sheet, value)])
         sheet.cell(sheet.max_row, 1).font = _BOLD
-    uploads = content.uploads.select("upload_id", "file_name", "sha256", "uploaded_at").rows()
-    versions = content.versions.select("item", "version", "sha256").rows()
-    thresholds = [(t.source, t.name, t.title, t.value, BASIS_LABELS[t.basis]) for t in content.thresholds]
-    for title, headers, rows, formats in (
-        ("上传文件", UPLOAD_HEADERS, uploads, {0: INTEGER, 3: DATETIME}),
-        ("版本", VERSION_HEADERS, versions, {}),
-        ("门槛与参数", THRESHOLD_HEADERS, thresholds, {}),
-    ):
-        sheet.append([])
-        _append_heading(sheet, title)
-        _append_table(sheet, headers, rows, formats, _WRAP)
-    widths = _widest(
-        column_widths(("", ""), [(key, value) for key, value in facts]),
-        column_widths(UPLOAD_HEADERS, uploads),
-        column_widths(VERSION_HEADERS, versions),
-        column_widths(THRESHOLD_HEADERS, thresholds),
-    )
-    widths[_HASH_COLUMN] = max(widths[_HASH_COLUMN], _HASH_WIDTH)
-    set_widths(sheet, widths)
-    sheet.append([])
-    _append_heading(sheet, "附注")
+    uploads = content.uploads.select("file_name", "uploaded_at", "upload_id").rows()
+    _append_section(sheet, "上传文件")
+    _append_table(sheet, UPLOAD_HEADERS, uploads, {1: DATETIME, 2: INTEGER})
+    _append_section(sheet, "门槛与参数")
+    _append_thresholds(sheet, content.thresholds)
+    _append_section(sheet, "附注")
     for note in (*LEGEND, *content.notes):
-        _append_note(sheet, note, sum(widths))
-    fit_page(sheet)
+        _append_across(sheet, note)
+    _append_section(sheet, "版本信息")
+    _append_table(sheet, VERSION_HEADERS, _version_rows(content), {}, _HASH_SPANS)
+    set_print(sheet, plan([Measure(width, width) for width in GUIDE_WIDTHS], 0))
+    fit_rows(sheet)
 
 
 def _value_cell(sheet: Worksheet, value: object) -> Cell:
@@ -287,27 +303,44 @@ def _value_cell(sheet: Worksheet, value: object) -> Cell:
     return cell
 
 
+def _append_section(sheet: Worksheet, title: str) -> None:
+    sheet.append([])
+    _append_heading(sheet, title)
+
+
 def _append_heading(sheet: Worksheet, title: str) -> None:
     sheet.append([title])
     sheet.cell(sheet.max_row, 1).font = _BOLD
 
 
-def _append_note(sheet: Worksheet, note: str, width: float) -> None:
-    """A note across the sheet's columns, wrapped, its row as tall as its lines (merged cells do not auto-fit)."""
-    sheet.append([safe_text(sheet, note)])
+def _append_thresholds(sheet: Worksheet, thresholds: Sequence[Threshold]) -> None:
+    """Under one header, each source's parameters below a line naming the source (its rule file)."""
+    _append_header(sheet, THRESHOLD_HEADERS)
+    for source, group in groupby(thresholds, key=lambda threshold: threshold.source):
+        _append_across(sheet, source, fill=_GROUP_FILL)
+        rows = [(t.title, t.value, BASIS_LABELS[t.basis], t.name) for t in group]
+        _append_rows(sheet, rows, {})
+
+
+def _append_across(sheet: Worksheet, text: str, fill: PatternFill | None = None) -> None:
+    """A line across 说明's columns, wrapped: a note, or (filled, bold and boxed) the source of the rows below."""
+    sheet.append([safe_text(sheet, text)])
     row = sheet.max_row
-    sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=_GUIDE_COLUMNS)
-    sheet.cell(row, 1).alignment = _WRAP
-    sheet.row_dimensions[row].height = _LINE_HEIGHT * max(1, math.ceil(display_width(note) / width))
+    cell = sheet.cell(row, 1)
+    cell.alignment = WRAP
+    if fill is not None:
+        cell.fill, cell.font, cell.border = fill, _BOLD, BOX
+    sheet.merge_cells(start_row=row, start_column=_ACROSS[0], end_row=row, end_column=_ACROSS[1])
 
 
-def _widest(*widths: Sequence[float]) -> list[float]:
-    """Per column, the widest of several tables sharing the sheet's columns."""
-    merged = [0.0] * max(len(each) for each in widths)
-    for each in widths:
-        for index, width in enumerate(each):
-            merged[index] = max(merged[index], width)
-    return merged
+def _version_rows(content: ListsWorkbook) -> list[tuple[str, str]]:
+    """Each upload, rule file, model and package the run read, with its version, and its SHA-256 where it has one."""
+    uploads = content.uploads.select("upload_id", "file_name", "sha256").rows()
+    versions = content.versions.select("item", "version", "sha256").rows()
+    return [
+        *((f"上传文件 第{upload}批：{name}", sha) for upload, name, sha in uploads),
+        *((f"{item}，版本 {version}" if version else item, sha) for item, version, sha in versions),
+    ]
 
 
 # --- 汇总 ---------------------------------------------------------------------------------------------------------
@@ -336,41 +369,84 @@ class _SummaryLayout:
         }
 
     @property
-    def candidates(self) -> tuple[int, int]:
-        """The lists' count columns (B onwards), for the chart of candidates."""
-        return 2, 1 + max(1, len(self.lists))
-
-    @property
     def coverage(self) -> tuple[int, int]:
         """Coverage and its target, the last two columns."""
         last = 1 + len(self.counts) + 2
         return last - 1, last
 
     @property
-    def split(self) -> int:
-        """The right-hand chart starts under 营收…以上企业 (the firms the coverage counts)."""
-        return 1 + len(self.lists) + TARGET_COUNTS.index("inst_firms") + 1
+    def charts(self) -> int:
+        return len(self.lists) + 1
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A table of 汇总: its header row and its rows before 合计, as written."""
+
+    header: int
+    rows: Sequence[Sequence[object]]
+
+    @property
+    def last(self) -> int:
+        return self.header + len(self.rows)
+
+    def column(self, sheet: Worksheet, column: int) -> Reference:
+        """The column's header (a series' name) and its rows."""
+        return Reference(sheet, min_col=column, min_row=self.header, max_row=self.last)
+
+    def keys(self, sheet: Worksheet) -> Reference:
+        return Reference(sheet, min_col=1, min_row=self.header + 1, max_row=self.last)
+
+    def largest(self, column: int) -> int:
+        """The largest count in the column."""
+        return max((int(cast(int, row[column - 1] or 0)) for row in self.rows), default=0)
 
 
 def _write_summary(sheet: Worksheet, content: ListsWorkbook) -> None:
-    """The table by city (frozen; 合计 kept out of the filter), its charts below it, then the table by chain."""
+    """The table by city (frozen; 合计 kept out of the filter), its charts below it on a page of their own, then the
+    table by chain and the headline figures."""
     layout = _SummaryLayout(content.lists)
     city_rows = _summary_rows(content.by_city, layout)
     chain_rows = _summary_rows(content.by_chain, layout)
     summary_headers = layout.headers(content.institution_floor)
-    headers = ("地市", *summary_headers)
-    written = write_table(sheet, headers, city_rows, number_formats=layout.formats)
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{written}"
-    _bold_row(sheet, written + 1)
-    set_widths(sheet, column_widths(headers, [*city_rows, *chain_rows]))
+    fit = plan(_measures(("产业链", *summary_headers), [*city_rows, *chain_rows], layout.formats, {0}), 1)
+    _append_table(sheet, ("地市", *summary_headers), city_rows, layout.formats)
+    cities = _Table(1, city_rows[:-1])
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(1 + len(summary_headers))}{cities.last}"
+    _bold_row(sheet, cities.last + 1)
     sheet.append([])
+    charts_at = cities.last + 3
     if content.by_city.height:
-        _add_charts(sheet, content.by_city.height, written + 3, layout)
-        for _ in range(_CHART_ROWS):
+        for _ in range(math.ceil(layout.charts / 2) * _CHART_ROWS):
             sheet.append([])
-    _append_table(sheet, ("产业链", *summary_headers), chain_rows, layout.formats)
-    _bold_row(sheet, sheet.max_row)
-    _append_headline(sheet, content)
+    last = _append_table(sheet, ("产业链", *summary_headers), chain_rows, layout.formats)
+    chains = _Table(last - len(chain_rows), chain_rows[:-1])
+    _bold_row(sheet, last)
+    if content.by_city.height:
+        by_chain = content.scope != PROVINCE  # a city's workbook charts its chains, a province's its cities
+        _add_charts(sheet, chains if by_chain else cities, layout, _chart_scope(content.scope), fit.widths, charts_at)
+        # the charts' page starts with the blank row above them: LibreOffice also draws on the page before a chart
+        # anchored on a page's first row
+        break_before(sheet, charts_at - 1)
+        break_before(sheet, chains.header)
+    _append_headline(sheet, content, fit.widths)
+    _append_funnels(sheet, content)
+    set_print(sheet, fit, 1)
+    fit_rows(sheet)
+
+
+def _append_funnels(sheet: Worksheet, content: ListsWorkbook) -> None:
+    """Why each list is as long as it is: the firms left after each step, and the gate that removes the most."""
+    for listed in content.lists:
+        if not listed.funnel.height:  # a run made before funnels were kept
+            continue
+        sheet.append([])
+        _append_heading(sheet, f"{listed.title}：筛选过程")
+        for line in listed.said:
+            sheet.append([line])
+        rows = listed.funnel.select("label", "firms").rows()
+        _append_table(sheet, ("筛选步骤", "剩余企业数（家）"), rows, {1: INTEGER})
 
 
 GOAL_HEADERS = ("规划目标", "当前", "目标值", "差距（家）", "依据", "说明", "方案原文")
@@ -384,13 +460,16 @@ RD_HEADERS = (
 )
 
 
-def _append_headline(sheet: Worksheet, content: ListsWorkbook) -> None:
-    """Below the tables: the plan's headline targets with their gaps and sentences, then the R&D of 规上工业 firms."""
+def _append_headline(sheet: Worksheet, content: ListsWorkbook, widths: Sequence[float]) -> None:
+    """Below the tables: the plan's headline targets with their gaps and sentences, then the R&D of 规上工业 firms;
+    each field over as many of 汇总's columns as it needs."""
     if content.targets:
         sheet.append([])
         _append_heading(sheet, "规划目标进展")
         goals = [(t.title, t.value, t.target, t.gap, BASIS_LABELS[t.basis], t.said, t.quote) for t in content.targets]
-        _append_table(sheet, GOAL_HEADERS, goals, {3: INTEGER}, alignment=_WRAP)
+        formats = {3: INTEGER}
+        spans = _spans(_measures(GOAL_HEADERS, goals, formats, {0, 5, 6}), widths)
+        _append_table(sheet, GOAL_HEADERS, goals, formats, spans)
     formats = {1: INTEGER, 2: MONEY, 3: MONEY, 4: SUMMARY_PERCENT, 5: MONEY, 6: SUMMARY_PERCENT}
     for title, found in (("地市", content.rd_by_city), ("产业链", content.rd_by_chain)):
         if not found:
@@ -398,7 +477,36 @@ def _append_headline(sheet: Worksheet, content: ListsWorkbook) -> None:
         sheet.append([])
         _append_heading(sheet, f"规上工业企业研发经费，按{title}（R&D经费内部支出，未填的用研发费用）")
         values = [(r.key, r.firms, r.rd, r.revenue, r.intensity, r.rd_previous, r.growth) for r in found]
-        _append_table(sheet, (title, *RD_HEADERS), values, formats)
+        headers = (title, *RD_HEADERS)
+        _append_table(sheet, headers, values, formats, _spans(_measures(headers, values, formats, {0}), widths))
+
+
+def _measures(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], formats: Mapping[int, str], wrapped: set[int]
+) -> list[Measure]:
+    """The widths of each column of `rows` as shown; the `wrapped` columns may wrap."""
+    return [
+        measure((shown(row[index], formats.get(index, "General")) for row in rows), header, index in wrapped)
+        for index, header in enumerate(headers)
+    ]
+
+
+def _spans(fields: Sequence[Measure], widths: Sequence[float]) -> list[tuple[int, int]]:
+    """Consecutive ranges of the columns of `widths` (1-based, inclusive) for fields of the given widths: each field
+    as near its share (by natural width) of the columns left as they allow, never narrower than its narrowest where it
+    can be, leaving a column for each field after it; the last takes what remains."""
+    before = [0.0, *accumulate(widths)]  # before[k]: the width of the first k columns
+    spans: list[tuple[int, int]] = []
+    first = 1
+    for index, field in enumerate(fields):
+        left = sum(later.natural for later in fields[index:])
+        goal = before[first - 1] + (before[-1] - before[first - 1]) * field.natural / left
+        latest = len(widths) - (len(fields) - 1 - index)
+        ends = [end for end in range(first, latest + 1) if before[end] - before[first - 1] >= field.narrowest]
+        last = latest if index == len(fields) - 1 or not ends else min(ends, key=lambda end: abs(before[end] - goal))
+        spans.append((first, last))
+        first = last + 1
+    return spans
 
 
 def _summary_rows(frame: pl.DataFrame, layout: _SummaryLayout) -> list[tuple[object, ...]]:
@@ -424,45 +532,46 @@ def _total_target(frame: pl.DataFrame) -> float | None:
     return float(frame.select((pl.col("inst_target") * pl.col("inst_firms")).sum() / firms).item())
 
 
-def _add_charts(sheet: Worksheet, keys: int, row: int, layout: _SummaryLayout) -> None:
-    """Candidates per city (left) and institution coverage against its target (right), side by side at `row`."""
-    categories = Reference(sheet, min_col=1, min_row=2, max_row=keys + 1)
-    candidates = _bar_chart("各市培育候选企业（家）", INTEGER, _span_cm(sheet, 1, layout.split))
-    candidates.add_data(_series(sheet, layout.candidates, keys), titles_from_data=True)
-    candidates.set_categories(categories)
-    coverage = _bar_chart("各市研发机构覆盖率与目标", "0%", _span_cm(sheet, layout.split, layout.coverage[1] + 1))
-    coverage.add_data(_series(sheet, layout.coverage, keys), titles_from_data=True)
-    coverage.set_categories(categories)
-    coverage.y_axis.scaling.min = 0
-    coverage.y_axis.scaling.max = 1
-    sheet.add_chart(candidates, f"A{row}")
-    sheet.add_chart(coverage, f"{get_column_letter(layout.split)}{row}")
+def _chart_scope(scope: str) -> str:
+    """How a chart's title names what it counts: 各市 in the province's workbook, a city's chains in its own."""
+    return "各市" if scope == PROVINCE else f"{scope}各产业链"
 
 
-def _series(sheet: Worksheet, columns: tuple[int, int], keys: int) -> Reference:
-    """Columns first..last of the table by city, header (the series' names) and one row per city."""
-    return Reference(sheet, min_col=columns[0], max_col=columns[1], min_row=1, max_row=keys + 1)
+def _add_charts(
+    sheet: Worksheet, table: _Table, layout: _SummaryLayout, scope: str, widths: Sequence[float], row: int
+) -> None:
+    """Two charts a row from `row`: one per list, each on its own axis, then the coverage against its target."""
+    middle = _middle(widths)
+    sides = ((1, middle, _CHART_GAP), (middle, len(widths) + 1, 0.0))
+    places = []
+    for index in range(layout.charts):
+        first, end, gap = sides[index % 2]
+        places.append(
+            (f"{get_column_letter(first)}{row + index // 2 * _CHART_ROWS}", _span_cm(widths, first, end) - gap)
+        )
+    keys = table.keys(sheet)
+    for (anchor, width), (column, listed) in zip(places, enumerate(layout.lists, start=2), strict=False):
+        counts = table.column(sheet, column)
+        chart = count_chart(f"{scope}{listed.sheet}（家）", counts, keys, table.largest(column), width)
+        sheet.add_chart(chart, anchor)
+    rates, targets = (table.column(sheet, column) for column in layout.coverage)
+    anchor, width = places[-1]
+    sheet.add_chart(coverage_chart(f"{scope}研发机构覆盖率与目标", rates, targets, keys, width), anchor)
 
 
-def _bar_chart(title: str, number_format: str, width: float) -> BarChart:
-    chart = BarChart()
-    chart.type = "col"
-    chart.grouping = "clustered"
-    chart.title = title
-    chart.width = width  # type: ignore[assignment]  # centimetres, any number; the stubs say int
-    chart.height = _CHART_HEIGHT
-    chart.y_axis.number_format = number_format
-    chart.y_axis.majorGridlines = None
-    chart.x_axis.delete = False  # without these, recent Excel hides both axes
-    chart.y_axis.delete = False
-    chart.legend.position = "b"
-    return chart
+def _middle(widths: Sequence[float]) -> int:
+    """The column at which the right-hand chart starts: the first past half the table's width."""
+    half, reached = sum(widths) / 2, 0.0
+    for column, width in enumerate(widths, start=1):
+        if reached >= half:
+            return column
+        reached += width
+    return len(widths)
 
 
-def _span_cm(sheet: Worksheet, first: int, end: int) -> float:
-    """Width in cm of columns first..end-1 (a column of width w is about 7w+5 pixels at 96 dpi)."""
-    widths = (sheet.column_dimensions[get_column_letter(column)].width for column in range(first, end))
-    return sum((width * 7 + 5) / 96 * 2.54 for width in widths)
+def _span_cm(widths: Sequence[float], first: int, end: int) -> float:
+    """Width in cm of columns first..end-1 in Excel (a column of width w is about 7w+5 pixels at 96 dpi)."""
+    return sum((width * 7 + 5) / 96 * 2.54 for width in widths[first - 1 : end - 1])
 
 
 def _bold_row(sheet: Worksheet, row: int) -> None:
@@ -473,10 +582,27 @@ def _bold_row(sheet: Worksheet, row: int) -> None:
 # --- table sheets -------------------------------------------------------------------------------------------------
 
 
-def _write_list(sheet: Worksheet, frame: pl.DataFrame) -> None:
-    """A candidate list: 入选 first in rank order, then 接近 by their position among the eligible firms."""
+def _write_list(sheet: Worksheet, listed: ListSheet) -> None:
+    """A candidate list: 入选 first in rank order, then 接近 by their position among the eligible firms; below it,
+    how the list came to its length: the funnel as a small table in the credit-code and name columns (key columns,
+    printed on every page across), 本市无入选企业 where a city has none, and the gate that removes the most."""
+    frame = listed.frame
     ordered = frame.sort(pl.col("status") != LISTED, pl.col("rank"), nulls_last=True, maintain_order=True)
-    _write_frame(sheet, ordered, _list_columns(_value_label(frame), "criteria_met" in frame.columns))
+    _write_frame(sheet, ordered, _list_columns(_value_label(frame), "criteria_met" in frame.columns), FIRM_NAME)
+    rows = listed.funnel.select("label", "firms").rows() if listed.funnel.height else []
+    if not rows and not listed.lines:
+        return
+    sheet.append([])
+    key = _list_columns(_value_label(frame), False).index(CREDIT_CODE) + 2  # the code's column, after 序号
+    first = sheet.max_row + 1
+    for column, header in ((key, "筛选过程"), (key + 1, "剩余企业数（家）")):
+        cell = sheet.cell(first, column)
+        cell.value, cell.font, cell.border, cell.alignment = header, _BOLD, BOX, WRAP
+    for offset, (label, firms) in enumerate([*((line, None) for line in listed.lines), *rows], start=1):
+        for column, value in ((key, label), (key + 1, firms)):
+            cell = sheet.cell(first + offset, column)
+            cell.value, cell.border, cell.alignment = value, BOX, WRAP
+    fit_rows(sheet)
 
 
 def _value_label(frame: pl.DataFrame) -> str:
@@ -486,8 +612,9 @@ def _value_label(frame: pl.DataFrame) -> str:
     return labels[0] if labels else FALLBACK_VALUE_LABEL
 
 
-def _write_frame(sheet: Worksheet, frame: pl.DataFrame, columns: Sequence[Column]) -> None:
-    """`frame` as a table: 序号, then `columns`; codes as text, floats that are not finite left empty."""
+def _write_frame(sheet: Worksheet, frame: pl.DataFrame, columns: Sequence[Column], key: Column) -> None:
+    """`frame` as a table: 序号, then `columns`; codes as text, floats that are not finite left empty. The columns up
+    to `key` are the table's key columns, on every page and on screen."""
     table = frame.select(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("c0"),
         *(_source(frame, column).alias(f"c{index}") for index, column in enumerate(columns, start=1)),
@@ -495,10 +622,42 @@ def _write_frame(sheet: Worksheet, frame: pl.DataFrame, columns: Sequence[Column
     numbered = (SERIAL, *columns)
     formats = {index: column.number_format for index, column in enumerate(numbered) if column.number_format}
     written = write_table(sheet, [column.header for column in numbered], table.iter_rows(), number_formats=formats)
-    for index, column in enumerate(numbered, start=1):
-        if column.wrap:
-            for (cell,) in sheet.iter_rows(min_row=2, max_row=written + 1, min_col=index, max_col=index):
-                cell.alignment = _WRAP
+    _lay_out(sheet, numbered, written, numbered.index(key) + 1)
+
+
+def _lay_out(sheet: Worksheet, columns: Sequence[Column], rows: int, titles: int) -> None:
+    """The table of `columns` and `rows` boxed, its text wrapped where its column wraps, its columns as wide as
+    `printing.plan` makes them and its rows as tall as their text; the first `titles` columns are repeated on every
+    page across and frozen beside the header on screen."""
+    styles = [_cell_style(sheet, column) for column in columns]
+    texts: list[list[str]] = [[] for _ in columns]
+    for row in sheet.iter_rows(min_row=2, max_row=rows + 1, max_col=len(columns)):
+        for cell, style, found in zip(row, styles, texts, strict=True):
+            quoted = cell.quotePrefix  # a named style's own is off
+            cell.style = style
+            cell.quotePrefix = quoted
+            found.append(cell_text(cell))
+    for cell in sheet[1]:
+        cell.border = BOX
+    measures = [measure(found, column.header, column.wraps) for column, found in zip(columns, texts, strict=True)]
+    set_print(sheet, plan(measures, titles), titles)
+    sheet.freeze_panes = f"{get_column_letter(titles + 1)}2"
+    fit_rows(sheet)
+
+
+def _cell_style(sheet: Worksheet, column: Column) -> str:
+    """The named style of the cells of `column`: boxed, wrapped if it wraps, in its number format. One style set on
+    a cell costs a third of setting its border and alignment, which openpyxl looks up by hashing them each time."""
+    name = f"清单{'换行' if column.wraps else ''} {column.number_format or 'General'}"
+    workbook = sheet.parent
+    assert workbook is not None  # a sheet of a workbook
+    if name not in workbook.named_styles:
+        alignment = WRAP if column.wraps else TOP
+        number_format = column.number_format or "General"
+        workbook.add_named_style(
+            NamedStyle(name, font=DEFAULT_FONT, alignment=alignment, border=BOX, number_format=number_format)
+        )
+    return name
 
 
 def _source(frame: pl.DataFrame, column: Column) -> pl.Expr:
@@ -515,19 +674,54 @@ def _finite(frame: pl.DataFrame, name: str) -> pl.Expr:
     return column
 
 
+# --- tables added to a sheet --------------------------------------------------------------------------------------
+
+
 def _append_table(
     sheet: Worksheet,
     headers: Sequence[str],
     rows: Iterable[Sequence[object]],
     formats: Mapping[int, str],
-    alignment: Alignment | None = None,
-) -> None:
-    """A styled header and `rows` below the sheet's content (`write_table` starts a sheet; this adds to one)."""
-    sheet.append([header_cell(sheet, header) for header in headers])
+    spans: Sequence[tuple[int, int]] | None = None,
+) -> int:
+    """A styled header and `rows` below the sheet's content, boxed, text wrapped; each field over the columns of its
+    span (one column each without). Returns the last row written."""
+    _append_header(sheet, headers, spans)
+    return _append_rows(sheet, rows, formats, spans)
+
+
+def _append_header(sheet: Worksheet, headers: Sequence[str], spans: Sequence[tuple[int, int]] | None = None) -> None:
+    cells = [header_cell(sheet, header) for header in headers]
+    for cell in cells:
+        cell.border = BOX
+    _append_spanned(sheet, cells, spans)
+
+
+def _append_rows(
+    sheet: Worksheet,
+    rows: Iterable[Sequence[object]],
+    formats: Mapping[int, str],
+    spans: Sequence[tuple[int, int]] | None = None,
+) -> int:
     for values in rows:
         cells = [as_cell(sheet, value) for value in values]
         for index, cell in enumerate(cells):
             cell.number_format = formats.get(index, cell.number_format)
-            if alignment is not None:
-                cell.alignment = alignment
-        sheet.append(cells)
+            cell.alignment = WRAP if isinstance(values[index], str) else TOP
+            cell.border = BOX
+        _append_spanned(sheet, cells, spans)
+    return sheet.max_row
+
+
+def _append_spanned(sheet: Worksheet, cells: Sequence[Cell], spans: Sequence[tuple[int, int]] | None) -> None:
+    """One row: each cell at the first column of its span, merged over the rest of it."""
+    if spans is None:
+        sheet.append(list(cells))
+        return
+    placed: list[Cell | None] = [None] * spans[-1][1]
+    for cell, (first, _) in zip(cells, spans, strict=True):
+        placed[first - 1] = cell
+    sheet.append(placed)
+    for first, last in spans:
+        if last > first:
+            sheet.merge_cells(start_row=sheet.max_row, start_column=first, end_row=sheet.max_row, end_column=last)

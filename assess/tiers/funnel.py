@@ -68,3 +68,18 @@ def harshest_gate(steps: pl.DataFrame) -> tuple[str, int] | None:
         if kind in (SCOPE, GATE):
             previous = firms
     return worst
+
+
+def funnel_text(steps: pl.DataFrame, quota: int) -> str:
+    """One area's funnel in one line: 当年有填报的企业 1511 → 中小企业 1489 → … → 入选 24（名额 600）."""
+    parts, unknown = [], 0
+    for kind, label, firms in steps.select("kind", "label", "firms").iter_rows():
+        if kind in (SCOPE, GATE, CANDIDATES):
+            parts.append(f"{label} {firms}")
+        elif kind == EXCLUDED and firms:
+            parts.append(f"排除（{label}）{firms}")
+        elif kind == CHOSEN:
+            parts.append(f"入选 {firms}" + (f"（名额 {quota}）" if quota else ""))
+        elif kind == OPEN:
+            unknown = firms
+    return " → ".join(parts) + (f"；另有待补数据 {unknown} 家。" if unknown else "。")
