@@ -33,7 +33,7 @@ def lists_command(
     status: Annotated[
         list[str] | None,
         typer.Option(
-            help="清单状态，可多次给出：selected 入选（默认）、near 接近、eligible、excluded、unknown 待补数据"
+            help="清单状态，可多次：selected 入选（默认）、near 接近、eligible、excluded、unknown、closest 本市最接近"
         ),
     ] = None,
     limit: Annotated[int, typer.Option(help="每张清单显示的企业数（--json 输出全部）")] = 20,

@@ -520,6 +520,9 @@ def flags_by_year(hits: dict[int, pl.DataFrame], titles: dict[str, str]) -> None
             for y, frame in hits.items()
         ]
     )
+    if long.is_empty():
+        out.print(f"{years[0]}—{years[-1]} 年度都没有被标记或待补数据的企业。")
+        return
     counts = (
         long.group_by("rule_id", "year")
         .agg(flagged=pl.col("verdict").sum(), unknown=pl.col("verdict").null_count())
