@@ -8,6 +8,7 @@ Every number the page shows is looked up here by a path into an object the comma
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -65,6 +66,8 @@ class ReportContent:
     packs: list[dict]  # from the run's manifest: id, title, version, file, sha256
     model: dict
     parameters: list[dict] = field(default_factory=list)  # pack, name, title, value, unit, basis
+    # the model's card as it was trained: labels, calibration by score band, the check on the latest year
+    card: dict = field(default_factory=dict)
 
 
 def report_content(store: Store, run: runs.Run, config: Config, city: str | None) -> ReportContent:
@@ -93,7 +96,16 @@ def report_content(store: Store, run: runs.Run, config: Config, city: str | None
         ],
         model=run.manifest.get("scoring", {}).get("model", {}),
         parameters=_parameters(config, run.manifest),
+        card=_card(store, run.manifest.get("scoring", {}).get("model", {})),
     )
+
+
+def _card(store: Store, model: dict) -> dict:
+    """The registered model's training report (n_train, n_positive, calibration, temporal, ...); empty without one."""
+    if model.get("fallback", True):
+        return {}
+    found = store.con.execute("SELECT report FROM models WHERE model_id = ?", [model["model_id"]]).fetchall()
+    return json.loads(found[0][0]) if found else {}
 
 
 def _has_run(store: Store, year: int) -> bool:
