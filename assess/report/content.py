@@ -62,7 +62,7 @@ class ReportContent:
     cutoff: float
     uploads: list[Upload]
     missing: list[tuple[str, int]]  # inputs most often missing (待补数据), with the firms lacking them
-    jumps: int  # filings whose figures jumped (W-JUMP) in the uploads shown
+    jumps: list[dict]  # filings whose figures jumped (W-JUMP): name, city, column, said
     packs: list[dict]  # from the run's manifest: id, title, version, file, sha256
     model: dict
     parameters: list[dict] = field(default_factory=list)  # pack, name, title, value, unit, basis
@@ -193,22 +193,24 @@ def _missing(store: Store, run: runs.Run, city: str | None) -> list[tuple[str, i
     return sorted(((name, len(codes)) for name, codes in firms.items()), key=lambda item: (-item[1], item[0]))[:10]
 
 
-def _jumps(store: Store, run: runs.Run, city: str | None) -> int:
+def _jumps(store: Store, run: runs.Run, city: str | None) -> list[dict]:
+    """The filings whose figures jumped from the year before (W-JUMP) in the uploads the run read: the firm, its
+    city, the column and what changed."""
     uploads = run.manifest.get("uploads", [])
     if not uploads:
-        return 0
-    return int(
-        store.con.execute(
-            f"""
-            SELECT count(*) FROM problems AS p
-            LEFT JOIN filing_versions AS f
-              ON f.upload_id = p.upload_id AND f.sheet IS NOT DISTINCT FROM p.sheet AND f.row_number = p.row_number
-            WHERE p.code = 'W-JUMP' AND p.upload_id IN ({", ".join("?" * len(uploads))})
-              AND (? IS NULL OR f.city = ?)
-            """,
-            [*uploads, city, city],
-        ).fetchall()[0][0]
-    )
+        return []
+    rows = store.con.execute(
+        f"""
+        SELECT DISTINCT f.name, f.city, p.column_header, p.message FROM problems AS p
+        JOIN filing_versions AS f
+          ON f.upload_id = p.upload_id AND f.sheet IS NOT DISTINCT FROM p.sheet AND f.row_number = p.row_number
+        WHERE p.code = 'W-JUMP' AND p.upload_id IN ({", ".join("?" * len(uploads))}) AND (? IS NULL OR f.city = ?)
+        ORDER BY f.city, f.name, p.column_header
+        """,
+        [*uploads, city, city],
+    ).fetchall()
+    # the message after its place in the file (文件「…」工作表「…」第N行「…」列：)
+    return [{"name": n, "city": c, "column": col, "said": m.split("列：", 1)[-1]} for n, c, col, m in rows]
 
 
 def _parameters(config: Config, manifest: dict) -> list[dict]:
