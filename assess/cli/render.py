@@ -182,15 +182,15 @@ def problems_table(frame: pl.DataFrame) -> None:
     """Each problem before its place in the file (the file is named once, in the title), then its code."""
     import polars as pl
 
-    from assess.ingest.problems import location
+    from assess.ingest.problems import location, prefix
 
-    where = location()
+    if frame.is_empty():
+        out.print("该上传批次没有问题。")
+        return
     files = "、".join(frame["file"].unique(maintain_order=True).to_list())
     shown = frame.with_columns(
-        where=where,
-        said=pl.col("message").str.strip_prefix(
-            pl.concat_str(pl.lit("文件「"), "file", pl.lit("」"), where, pl.lit("："))
-        ),
+        where=location(),
+        said=pl.col("message").str.strip_prefix(prefix()),
         code=pl.format("{} {}", pl.col("level").replace_strict(LEVELS), "code"),
     )
     _table(
@@ -648,6 +648,9 @@ def show_lists(
         if funnels is not None:
             funnel_lines(funnels.get(list_id), tier.allocation.quota)
         if nearest and list_id in nearest:
+            if nearest[list_id].is_empty():  # no firm of the city filed that year
+                out.print("本市无入选企业。")
+                continue
             out.print("本市无入选企业。最接近的企业：")
             list_table(nearest[list_id], f"{tier.pack.title}（本市最接近的企业）", tier.rank_title, 0, limit, ("near",))
 

@@ -50,6 +50,11 @@ def location() -> pl.Expr:
     )
 
 
+def prefix() -> pl.Expr:
+    """How a problem's message begins: 文件「F」工作表「S」第N行「C」列：, from the file, sheet, row and column."""
+    return pl.concat_str(pl.lit("文件「"), "file", pl.lit("」"), location(), pl.lit("："))
+
+
 def finalise(problems: pl.DataFrame, file_name: str, contract: Contract) -> pl.DataFrame:
     """Add level, message and hint to raw problems, ordered as the user reads the file."""
     catalogue = pl.DataFrame(
@@ -70,7 +75,7 @@ def finalise(problems: pl.DataFrame, file_name: str, contract: Contract) -> pl.D
     return (
         problems.join(catalogue, on="code", how="left")
         .with_columns(file=pl.lit(file_name))
-        .with_columns(message=pl.concat_str(pl.lit("文件「"), "file", pl.lit("」"), location(), pl.lit("：")) + body)
+        .with_columns(message=prefix() + body)
         .with_row_index("_order")
         .sort(pl.col("_order").min().over("sheet"), "row", "_order", nulls_last=False)
         .select(FINAL_COLUMNS)

@@ -306,12 +306,15 @@ def tier_results(store: Store, run: Run, list_id: str, statuses: tuple[str, ...]
 
 
 def funnel(store: Store, run: Run, list_id: str, city: str | None = None) -> pl.DataFrame:
-    """A list's funnel in the run for the province or one city, in step order (step, kind, label, firms); empty for
-    a run made before funnels were kept."""
-    return store.con.sql(
+    """A list's funnel in the run for the province or one city, in step order (step, kind, label, firms): a city
+    without a firm that year has the province's steps at 0; empty for a run made before funnels were kept."""
+    found = store.con.sql(
         """
         SELECT step, kind, label, firms FROM tier_funnels
         WHERE run_id = $run AND list_id = $list AND city IS NOT DISTINCT FROM $city ORDER BY step
         """,
         params={"run": run.run_id, "list": list_id, "city": city},
     ).pl()
+    if found.is_empty() and city is not None:
+        return funnel(store, run, list_id).with_columns(firms=pl.lit(0, pl.Int64))
+    return found
