@@ -184,9 +184,6 @@ def problems_table(frame: pl.DataFrame) -> None:
 
     from assess.ingest.problems import location, prefix
 
-    if frame.is_empty():
-        out.print("该上传批次没有问题。")
-        return
     files = "、".join(frame["file"].unique(maintain_order=True).to_list())
     shown = frame.with_columns(
         where=location(),
