@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from assess.cli import app
 from assess.ingest import Options
 from assess.report.render import lookup
 from assess.resources import SAMPLE_DIR
+from tests.conftest import copy_store
 
 runner = CliRunner()
 YEARS = (2023, 2024)
@@ -87,6 +89,8 @@ def _reads_as(shown: str, kind: str, value: float) -> bool:
         return abs(digits / 100 - value) <= 0.0005 + 1e-12
     if kind == "money":
         return abs(digits - value) <= 0.005 + 1e-9
+    if kind == "metric":
+        return abs(digits - value) <= 0.0005 + 1e-12
     return digits == value
 
 
@@ -100,6 +104,7 @@ def test_every_number_equals_its_source_on_the_command_line(assessed: Path, tmp_
         if src not in sources:
             kind, _, rest = src.partition(":")
             key, _, chain = rest.partition(":chain=")
+            key, _, city = key.partition(":city=")
             if kind == "stats":
                 sources[src] = _json("stats", "--year", key, "--db", assessed)
             elif kind == "lists":
@@ -114,6 +119,11 @@ def test_every_number_equals_its_source_on_the_command_line(assessed: Path, tmp_
             else:
                 problems = _json("problems", key, "--db", assessed)
                 assert isinstance(problems, list)
+                # a problem's city is that of the filing its row gave; a row not accepted has none (未定地市)
+                if city:
+                    found = [p for p in problems if (p["city"] or "未定地市") == city]
+                    sources[src] = dict(Counter(p["code"] for p in found))
+                    return sources[src]
                 codes = [p["code"] for p in problems]
                 sources[src] = {code: codes.count(code) for code in codes}
         return sources[src]
@@ -130,6 +140,25 @@ def test_every_number_equals_its_source_on_the_command_line(assessed: Path, tmp_
         assert isinstance(expected, int | float), where
         assert float(number["data-value"]) == pytest.approx(expected), where
         assert _reads_as(number["shown"], number["data-kind"], float(expected)), (where, number["shown"])
+
+
+def test_the_method_section_shows_the_card_of_the_model_that_scored(small_store: Path, tmp_path: Path) -> None:
+    """方法 gives the registered model's validation, labels and calibration, each number the one `assess train --json`
+    printed when it was trained (kept as the model's report in the store)."""
+    db = copy_store(small_store, tmp_path)
+    page = tmp_path / "报告.html"
+    with api.open_store(db) as store:
+        api.run_year(store, 2024)
+        api.report(store, 2024, page)
+        printed = {m: json.loads(r) for m, r in store.con.execute("SELECT model_id, report FROM models").fetchall()}
+    numbers = [n for n in _parsed(page).numbers if n["data-src"].startswith("train:")]
+    assert {"cv.roc_auc", "n_train", "n_positive", "temporal.brier", "calibration.0.observed"} <= {
+        n["data-path"] for n in numbers
+    }
+    for number in numbers:
+        expected = lookup(printed[int(number["data-src"].removeprefix("train:"))], number["data-path"])
+        assert isinstance(expected, int | float), number
+        assert _reads_as(number["shown"], number["data-kind"], float(expected)), number
 
 
 def test_a_city_report_names_no_other_city(assessed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -97,7 +97,7 @@ def problems(
 ) -> None:
     """重新列出某个上传批次的问题。"""
     with api.open_store(db) as store:
-        frame = store.problems(upload_id)
+        frame = store.problems(upload_id, placed=as_json)
     if as_json:
         render.json_out(render.records(frame.drop("file", "hint")))
     else:

@@ -289,13 +289,7 @@ def _problems(store: Store, uploads: list[int], city: str | None) -> pl.DataFram
     was not accepted); for a city, those on accepted rows of its firms only."""
     frames = []
     for upload_id in uploads:
-        rows = store.con.sql(
-            "SELECT DISTINCT sheet, row_number AS row, city, credit_code FROM filing_versions WHERE upload_id = $u",
-            params={"u": upload_id},
-        ).pl()
-        found = store.problems(upload_id).with_columns(upload_id=pl.lit(upload_id))
-        # a CSV has no sheet; a problem of a whole sheet or column no row
-        found = found.join(rows, on=["sheet", "row"], how="left", nulls_equal=True, maintain_order="left")
+        found = store.problems(upload_id, placed=True).with_columns(upload_id=pl.lit(upload_id))
         frames.append(found if city is None else found.filter(pl.col("city") == city))
     if not frames:
         return pl.DataFrame(schema=dict.fromkeys(_PROBLEM_FIELDS, pl.String))

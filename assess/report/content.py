@@ -22,6 +22,8 @@ from assess.tiers.funnel import funnel_text, harshest_gate
 from assess.tiers.packs import LoadedTier
 from assess.tiers.select import NEAR, SELECTED
 
+UNPLACED = "未定地市"  # problems on rows not accepted, or on a whole sheet: no stored filing tells their city
+
 
 @dataclass(frozen=True)
 class ListPart:
@@ -47,7 +49,8 @@ class Upload:
     uploaded_at: dt.datetime
     cities: list[str]
     counts: dict[str, int]  # rows_read, accepted, rejected, skipped, warnings
-    problems: dict[str, int]  # by code
+    problems: dict[str, int]  # by code (in a city's report, on that city's rows only)
+    by_city: dict[str, dict[str, int]]  # by code, then by city in the official order (UNPLACED last)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class ReportContent:
     scores: pl.Series  # the 三高一核心 scores of the firms scored (for the distribution)
     cutoff: float
     uploads: list[Upload]
+    problem_titles: dict[str, str]  # the catalogue's title of every problem code
     missing: list[tuple[str, int]]  # inputs most often missing (待补数据), with the firms lacking them
     jumps: list[dict]  # filings whose figures jumped (W-JUMP): name, city, column, said
     packs: list[dict]  # from the run's manifest: id, title, version, file, sha256
@@ -88,6 +92,7 @@ def report_content(store: Store, run: runs.Run, config: Config, city: str | None
         scores=scored["score"].drop_nulls(),
         cutoff=float(config.scoring.classifier.spec.value("cutoff")),
         uploads=_uploads(store, run, city),
+        problem_titles={code: spec.title for code, spec in contract.problems.items()},
         missing=_missing(store, run, city),
         jumps=_jumps(store, run, city),
         packs=[
@@ -162,7 +167,9 @@ def _uploads(store: Store, run: runs.Run, city: str | None) -> list[Upload]:
         )
         if city and city not in cities:
             continue
-        problems = store.problems(upload_id)
+        problems = store.problems(upload_id, placed=True)
+        if city:
+            problems = problems.filter(pl.col("city") == city)
         found.append(
             Upload(
                 upload_id=upload_id,
@@ -171,8 +178,20 @@ def _uploads(store: Store, run: runs.Run, city: str | None) -> list[Upload]:
                 cities=cities,
                 counts={k: int(record[k]) for k in ("rows_read", "accepted", "rejected", "skipped", "warnings")},
                 problems=dict(Counter(problems["code"].to_list())),
+                by_city=_by_city(problems, list(dict.fromkeys(store.contract.cities.values()))),
             )
         )
+    return found
+
+
+def _by_city(problems: pl.DataFrame, cities: list[str]) -> dict[str, dict[str, int]]:
+    """Problems by code, then by the city of the filing on their row; a row that was not accepted has no city
+    the store can vouch for, and counts under UNPLACED."""
+    order = {name: i for i, name in enumerate([*cities, UNPLACED])}
+    counted = Counter(zip(problems["code"].to_list(), problems["city"].fill_null(UNPLACED).to_list(), strict=True))
+    found: dict[str, dict[str, int]] = {}
+    for (code, place), n in sorted(counted.items(), key=lambda item: (item[0][0], order.get(item[0][1], len(order)))):
+        found.setdefault(code, {})[place] = n
     return found
 
 

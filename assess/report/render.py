@@ -21,7 +21,13 @@ from assess.report.content import ReportContent
 from assess.resources import TEMPLATES_DIR
 
 BASIS = {"policy": "[政策]", "official": "[官方]", "default": "[默认]"}
-KINDS = {"count": charts.count, "rate": charts.percent, "score": display.score, "money": lambda v: f"{v:,.2f}"}
+KINDS = {
+    "count": charts.count,
+    "rate": charts.percent,
+    "score": display.score,
+    "money": lambda v: f"{v:,.2f}",
+    "metric": lambda v: f"{v:.3f}",  # a model's ROC AUC, Brier score, mean prediction: three decimals, rounded
+}
 
 
 def lookup(source: object, path: str) -> object:

@@ -344,16 +344,27 @@ class Store:
     def uploads(self) -> pl.DataFrame:
         return self._frame("SELECT * EXCLUDE (options, stored_file) FROM uploads ORDER BY upload_id")
 
-    def problems(self, upload_id: int) -> pl.DataFrame:
+    def problems(self, upload_id: int, *, placed: bool = False) -> pl.DataFrame:
+        """An upload's problems in the order found; `placed` adds the city and credit code of the filing the
+        problem's row gave (none for a row that was not accepted, or a problem of a whole sheet or column)."""
         self.upload(upload_id)
-        return self._frame(
+        place = (
             """
+            LEFT JOIN (SELECT DISTINCT upload_id, sheet, row_number, city, credit_code FROM filing_versions
+                       WHERE upload_id = $id) AS f
+              ON f.upload_id = p.upload_id AND f.sheet IS NOT DISTINCT FROM p.sheet AND f.row_number = p.row_number
+            """
+            if placed
+            else ""
+        )
+        return self._frame(
+            f"""
             SELECT u.file_name AS file, p.sheet, p.row_number AS row, p.column_header AS column, p.code, p.level,
-                   p.value, p.message, p.hint
-            FROM problems AS p JOIN uploads AS u USING (upload_id)
-            WHERE upload_id = ? ORDER BY seq
+                   p.value, p.message, p.hint{", f.city, f.credit_code" if placed else ""}
+            FROM problems AS p JOIN uploads AS u ON u.upload_id = p.upload_id {place}
+            WHERE p.upload_id = $id ORDER BY p.seq
             """,
-            [upload_id],
+            {"id": upload_id},
         )
 
     def filings_by_year(self) -> pl.DataFrame:
