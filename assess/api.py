@@ -51,6 +51,7 @@ __all__ = [
     "lists",
     "load_config",
     "open_store",
+    "problem_workbook",
     "problem_workbooks",
     "retract",
     "rubric",
@@ -144,6 +145,13 @@ def problem_workbooks(
         else:
             lists.written.update(dict.fromkeys(positions, written))
     return lists
+
+
+def problem_workbook(store: Store, upload_id: int, out: Path) -> Path:
+    """An upload's 问题清单 written again from the store."""
+    from assess.outputs.problem_workbook import write_problem_workbook
+
+    return write_problem_workbook(store.problems(upload_id), out)
 
 
 def retract(store: Store, upload_id: int) -> None:

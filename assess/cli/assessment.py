@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from assess import api
+from assess.access import payloads
 from assess.cli import render
 from assess.cli.common import (
     ChainOption,
@@ -44,11 +45,11 @@ def demo(
             {
                 "db": str(done.db),
                 "uploads": [r.as_json() for r in done.uploads],
-                "by_year": render.records(done.by_year),
+                "by_year": payloads.records(done.by_year),
                 "runs": [{"run_id": r.run.run_id, "year": r.run.year} for r in done.runs],
                 "stats": [r.stats for r in done.runs],
                 "model": latest.run.manifest["scoring"]["model"],
-                "lists": render.lists_json(latest.lists),
+                "lists": payloads.lists(latest.lists),
                 "workbook": str(done.workbook),
                 "report": str(done.report),
             }
@@ -77,7 +78,7 @@ def run(year: YearOption, as_json: JsonOption = False, db: DbOption = None, rule
         done = api.run_year(store, year, rules, progress)
     if as_json:
         payload = {"run_id": done.run.run_id, "year": year, "manifest": done.run.manifest, "stats": done.stats}
-        render.json_out({**payload, "lists": render.lists_json(done.lists)})
+        render.json_out({**payload, "lists": payloads.lists(done.lists)})
         return
     render.notice(f"已完成 {year} 年度评估，评估编号 {done.run.run_id}。")
     render.stats_summary(done.stats)
@@ -106,10 +107,7 @@ def flags(
     with api.open_store(db) as store:
         found = {y: api.flags(store, y, rule, city, rules, chain=chain, every_rule=every_rule) for y in asked}
     if as_json:
-        said = {
-            y: f.hits.select("credit_code", "name", "city", "rule_id", "verdict", "missing", "message").to_dicts()
-            for y, f in found.items()
-        }
+        said = {y: payloads.flags(f) for y, f in found.items()}
         render.json_out(said[asked[0]] if len(asked) == 1 else [{"year": y, "flags": s} for y, s in said.items()])
         return
     for result in found.values():
@@ -154,7 +152,7 @@ def rubric(
     with api.open_store(db) as store:
         found = api.rubric(store, year, pack, rules)
     if as_json:
-        render.json_out(render.records(found.frame))
+        render.json_out(payloads.records(found.frame))
         return
     render.rubric_table(found.frame, found.title, found.indicators, found.cannot_check)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from assess import api
+from assess.access import payloads
 from assess.cli import render
 from assess.cli.common import DbOption, JsonOption, RulesOption, YearOption, app, new_app
 
@@ -16,6 +17,6 @@ def unmapped(year: YearOption, as_json: JsonOption = False, db: DbOption = None,
     with api.open_store(db) as store:
         frame = api.unmapped(store, year, rules)
     if as_json:
-        render.json_out(render.records(frame))
+        render.json_out(payloads.records(frame))
         return
     render.unmapped_table(frame, year)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from assess import api
+from assess.access import payloads
 from assess.cli import render
 from assess.cli.common import UNITS, DbOption, JsonOption, app
 from assess.cli.progress import progress_bar
@@ -73,7 +74,7 @@ def filings(
     with api.open_store(db) as store:
         frame = store.filings(year=year, city=api.city_name(city))
     if as_json:
-        render.json_out(render.records(frame))
+        render.json_out(payloads.records(frame))
     else:
         render.filings_table(frame)
 
@@ -84,7 +85,7 @@ def uploads(as_json: JsonOption = False, db: DbOption = None) -> None:
     with api.open_store(db) as store:
         frame = store.uploads()
     if as_json:
-        render.json_out(render.records(frame))
+        render.json_out(payloads.records(frame))
     else:
         render.uploads_table(frame)
 
@@ -99,7 +100,7 @@ def problems(
     with api.open_store(db) as store:
         frame = store.problems(upload_id, placed=as_json)
     if as_json:
-        render.json_out(render.records(frame.drop("file", "hint")))
+        render.json_out(payloads.problems(frame))
     else:
         render.problems_table(frame)
 

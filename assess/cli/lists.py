@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from assess import api
+from assess.access import payloads
 from assess.cli import render
 from assess.cli.common import (
     ChainOption,
@@ -54,7 +55,7 @@ def lists_command(
             for y in asked
         }
     if as_json:
-        said = [render.lists_json(f.lists) for f in found.values()]
+        said = [payloads.lists(f.lists) for f in found.values()]
         render.json_out(said[0] if len(asked) == 1 else [{"year": y, **s} for y, s in zip(asked, said, strict=True)])
         return
     for result in found.values():

@@ -6,7 +6,6 @@ Tables show only what a reader needs to act on; full data goes to --json and the
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from collections import Counter
 from decimal import Decimal
@@ -17,6 +16,8 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from assess.access import payloads
 
 # For annotations only: every command loads this module, `assess --help` included, so polars is imported by the
 # functions that use it.
@@ -50,25 +51,9 @@ def warning(message: str) -> None:
     err.print(f"[yellow]注意：[/yellow]{escape(message)}")
 
 
-def _default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
-
-
 def json_out(payload: object) -> None:
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=_default))
+    sys.stdout.write(payloads.dumps(payload))
     sys.stdout.write("\n")
-
-
-def records(frame: pl.DataFrame) -> list[dict]:
-    """Rows as dicts for JSON: decimals (money in 万元) become numbers."""
-    import polars as pl
-
-    decimals = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
-    return frame.with_columns(pl.col(decimals).cast(pl.Float64)).to_dicts()
 
 
 def ingest_summary(results: list[IngestResult], workbooks: dict[int, Path]) -> None:
@@ -621,15 +606,6 @@ def explanation(found: dict) -> None:
             out.print(f"    差距：{escape(listed['lacks'])}")
 
 
-def lists_json(lists: dict[str, pl.DataFrame]) -> dict[str, list[dict]]:
-    """`{"little_giant": [{"rank", "credit_code", "name", "city", "score", "status"}, ...], ...}`, `score` being
-    the value the list is ranked by."""
-    return {
-        list_id: frame.select("rank", "credit_code", "name", "city", "status", score="value").to_dicts()
-        for list_id, frame in lists.items()
-    }
-
-
 def show_lists(
     lists: dict[str, pl.DataFrame],
     tiers: tuple[LoadedTier, ...],
@@ -677,3 +653,49 @@ def unmapped_table(frame: pl.DataFrame, year: int) -> None:
             "excluded_by": "对照表中的排除理由",
         },
     )
+
+
+def users_table(found: list[dict]) -> None:
+    """The web app's users and whether each has a token in force; never a password's hash or a token."""
+    from assess.access.accounts import ROLE_TITLES
+
+    if not found:
+        notice("还没有网页用户：用 assess user add 添加。")
+        return
+    table = new_table(f"网页用户（共 {len(found)} 个）")
+    for header in ("用户名", "角色", "地市", "添加时间", "停用时间", "API 令牌"):
+        add_column(table, header)
+    for user in found:
+        table.add_row(
+            escape(user["name"]),
+            ROLE_TITLES[user["role"]],
+            user["city"] or "",
+            f"{user['created_at']:%Y-%m-%d %H:%M}",
+            f"{user['disabled_at']:%Y-%m-%d %H:%M}" if user["disabled_at"] else "",
+            "有" if user["has_token"] else "无",
+        )
+    out.print(table)
+
+
+def audit_table(frame: pl.DataFrame, start: dt.date | None) -> None:
+    """The audit log, oldest first; refused accesses in red. Names and details are shown as typed, never as markup."""
+    from assess.access.audit import ACTION_TITLES, OUTCOME_TITLES, REFUSED
+
+    since = f"{start:%Y-%m-%d} 以来" if start else "全部"
+    if frame.is_empty():
+        notice(f"审计日志中没有记录（{since}）。")
+        return
+    table = new_table(f"审计日志（{since}，共 {frame.height} 条）")
+    for header in ("时间", "用户", "操作", "对象", "结果", "说明"):
+        add_column(table, header)
+    for row in frame.iter_rows(named=True):
+        outcome = OUTCOME_TITLES.get(row["outcome"], row["outcome"])
+        table.add_row(
+            f"{row['logged_at']:%Y-%m-%d %H:%M:%S}",
+            escape(row["user_name"] or ""),
+            escape(ACTION_TITLES.get(row["action"], row["action"])),
+            escape(row["object"] or ""),
+            f"[red]{outcome}[/red]" if row["outcome"] == REFUSED else escape(outcome),
+            escape(row["detail"] or ""),
+        )
+    out.print(table)

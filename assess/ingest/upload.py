@@ -146,7 +146,14 @@ class Ingest:
             )
         counts = checked.counts()
         size = staged.path.stat().st_size
-        record = UploadRecord(file_name=path.name, sha256=staged.sha256, size_bytes=size, options=key, **counts)
+        record = UploadRecord(
+            file_name=path.name,
+            sha256=staged.sha256,
+            size_bytes=size,
+            options=key,
+            uploaded_by=self.options.by,
+            **counts,
+        )
         self.step(f"入库「{path.name}」")
         saved = self.store.save_upload(record, staged, checked.filings, checked.supplements, checked.problems)
         return IngestResult(

@@ -51,6 +51,7 @@ class Options:
     unit: str | None = None
     accept_bad_check: frozenset[str] = frozenset()
     city: str | None = None  # a city's own file: blank 所属地市 is this city, any other city is an error
+    by: str | None = None  # who uploads (the web app's user), kept with the upload; not part of how it is read
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -26,7 +27,7 @@ import polars as pl
 
 from assess.errors import StoreError
 from assess.resources import SCHEMAS_DIR, read_yaml
-from assess.store import schema
+from assess.store import schema, serving
 
 if TYPE_CHECKING:
     from assess.contract import Contract
@@ -39,6 +40,13 @@ def _unopenable(path: Path, exc: Exception) -> str:
     """Why the database cannot be opened, from DuckDB's message with the path taken out (a path may hold any word)."""
     said = str(exc).replace(str(path.resolve()), "").replace(str(path), "").lower()
     if "could not set lock" in said:
+        served = serving.holder(path)
+        locker = re.search(r"\(pid (\d+)\)", said)  # DuckDB names the process holding the lock
+        if served is not None and (locker is None or int(locker.group(1)) == served["pid"]):
+            return (
+                f"数据库「{path.name}」正由网页服务使用（assess serve，{serving.address(served)}，"
+                f"进程 {served['pid']}）：请在网页或 /api/ 中操作，或先停止服务后再用命令行。"
+            )
         return f"数据库「{path.name}」正被另一个程序使用（例如正在进行的导入或评估）：请等它结束后再试。"
     if "not a valid duckdb database" in said:
         return f"文件「{path.name}」不是本系统的数据库，或已损坏：请检查 --db 或环境变量 ASSESS_DB 指向的文件。"
@@ -87,6 +95,7 @@ class UploadRecord:
     rejected: int
     skipped: int
     warnings: int
+    uploaded_by: str | None = None  # the web app's user; none at the command line
 
 
 class Store:
@@ -102,6 +111,14 @@ class Store:
             raise StoreError(_unopenable(path, exc)) from exc
         self._open_schema()
         self._remove_abandoned_staging()
+
+    @classmethod
+    def sharing(cls, other: Store) -> Store:
+        """The same database on a connection of its own, for another thread of the same process (the web app's
+        requests and its writer): reads see what the other connections committed; closing it leaves them open."""
+        view = cls.__new__(cls)
+        view.path, view._contract, view.con = other.path, other._contract, other.con.cursor()
+        return view
 
     def __enter__(self) -> Store:
         return self
@@ -230,7 +247,11 @@ class Store:
     def _insert_upload(self, record: UploadRecord, stored: str) -> int:
         row = self.con.execute(
             """
-            INSERT INTO uploads VALUES (nextval('upload_ids'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+            INSERT INTO uploads BY NAME (
+                SELECT nextval('upload_ids') AS upload_id, ? AS file_name, ? AS sha256, ? AS size_bytes,
+                       ? AS uploaded_at, ? AS options, ? AS stored_file, ? AS rows_read, ? AS accepted,
+                       ? AS rejected, ? AS skipped, ? AS warnings, ? AS uploaded_by
+            )
             RETURNING upload_id
             """,
             [
@@ -245,6 +266,7 @@ class Store:
                 record.rejected,
                 record.skipped,
                 record.warnings,
+                record.uploaded_by,
             ],
         ).fetchall()
         return int(row[0][0])
@@ -341,8 +363,20 @@ class Store:
             raise StoreError(f"没有编号为 {upload_id} 的上传批次：请用 assess uploads 查看已有的批次。")
         return found.row(0, named=True)
 
-    def uploads(self) -> pl.DataFrame:
-        return self._frame("SELECT * EXCLUDE (options, stored_file) FROM uploads ORDER BY upload_id")
+    def uploads(self, city: str | None = None) -> pl.DataFrame:
+        """Every upload, or a city's own (those made with its --city check)."""
+        return self._frame(
+            """
+            SELECT * EXCLUDE (options, stored_file) FROM uploads
+            WHERE $city IS NULL OR json_extract_string(options, '$.city') = $city ORDER BY upload_id
+            """,
+            {"city": city},
+        )
+
+    def upload_city(self, upload_id: int) -> str | None:
+        """The city an upload was checked as (its --city), None for a province-wide upload."""
+        record = self.upload(upload_id)
+        return json.loads(record["options"]).get("city")
 
     def problems(self, upload_id: int, *, placed: bool = False) -> pl.DataFrame:
         """An upload's problems in the order found; `placed` adds the city and credit code of the filing the
@@ -365,6 +399,15 @@ class Store:
             WHERE p.upload_id = $id ORDER BY p.seq
             """,
             {"id": upload_id},
+        )
+
+    def firm_filings(self, credit_code: str) -> pl.DataFrame:
+        """A firm's filings in force, every year, with the upload each came from."""
+        return self._frame(
+            f"""
+            SELECT upload_id, {", ".join(self.field_names)} FROM filings WHERE credit_code = $code ORDER BY year
+            """,
+            {"code": credit_code},
         )
 
     def filings_by_year(self) -> pl.DataFrame:

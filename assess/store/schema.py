@@ -17,7 +17,7 @@ import duckdb
 if TYPE_CHECKING:
     from assess.contract import Contract, FieldSpec
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SQL_TYPES = {
     "year": "INTEGER",
@@ -49,7 +49,7 @@ def _filings_sql(contract: Contract) -> str:
         size_bytes BIGINT NOT NULL, uploaded_at TIMESTAMP NOT NULL, options VARCHAR NOT NULL,
         stored_file VARCHAR NOT NULL, rows_read INTEGER NOT NULL, accepted INTEGER NOT NULL,
         rejected INTEGER NOT NULL, skipped INTEGER NOT NULL, warnings INTEGER NOT NULL,
-        retracted_at TIMESTAMP
+        retracted_at TIMESTAMP, uploaded_by VARCHAR
     );
     CREATE TABLE IF NOT EXISTS filing_versions (
         upload_id INTEGER NOT NULL, seq INTEGER NOT NULL, sheet VARCHAR, row_number BIGINT NOT NULL,
@@ -102,6 +102,17 @@ CREATE TABLE IF NOT EXISTS tier_results (
 CREATE TABLE IF NOT EXISTS tier_funnels (
     run_id INTEGER NOT NULL, list_id VARCHAR NOT NULL, city VARCHAR, step INTEGER NOT NULL, kind VARCHAR NOT NULL,
     label VARCHAR NOT NULL, firms BIGINT NOT NULL
+);
+CREATE SEQUENCE IF NOT EXISTS user_ids START 1;
+CREATE TABLE IF NOT EXISTS users (
+    user_id INTEGER NOT NULL, name VARCHAR NOT NULL, role VARCHAR NOT NULL, city VARCHAR,
+    password_hash VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, disabled_at TIMESTAMP,
+    token_sha256 VARCHAR, token_created_at TIMESTAMP
+);
+CREATE SEQUENCE IF NOT EXISTS audit_seq START 1;
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq BIGINT NOT NULL, logged_at TIMESTAMP NOT NULL, user_name VARCHAR, action VARCHAR NOT NULL, object VARCHAR,
+    outcome VARCHAR NOT NULL, detail VARCHAR
 );
 CREATE SEQUENCE IF NOT EXISTS model_ids START 1;
 CREATE TABLE IF NOT EXISTS models (
@@ -158,8 +169,16 @@ def _v3_to_v4(con: duckdb.DuckDBPyConnection) -> None:
     after each gate, exclusion and the selection. Earlier runs have none, and say so where a funnel is shown."""
 
 
+def _v4_to_v5(con: duckdb.DuckDBPyConnection) -> None:
+    """From version 5 on, the store keeps the web app's users with their personal tokens and the audit log (created
+    with the other tables), and each upload who made it; earlier uploads were made at the command line, by nobody
+    the store knows."""
+    con.execute("ALTER TABLE uploads ADD COLUMN IF NOT EXISTS uploaded_by VARCHAR")
+
+
 MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
+    4: _v4_to_v5,
 }  # N to N + 1
