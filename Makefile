@@ -15,7 +15,7 @@ demo: $(STAMP)
 	$(BIN)/assess demo
 
 test: lint
-	$(BIN)/pytest -q
+	ASSESS_TEST_ARTEFACTS=build/test-artefacts $(BIN)/pytest -q
 
 # Style, formatting, types and the layers of docs/architecture.md (no import from a lower layer to a higher one).
 lint: $(STAMP)

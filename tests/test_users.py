@@ -40,7 +40,7 @@ def stored_users(db: Path) -> list[dict]:
 
 def test_a_user_added_with_a_piped_password_can_sign_in_and_is_listed_without_secrets(db: Path) -> None:
     added = add(db, "王芳", "--role", "city", "--city", "济南市")
-    assert added.exit_code == 0 and "已添加用户「王芳」：地市（济南）" in added.stderr
+    assert added.exit_code == 0 and "已添加用户「王芳」：地市·济南" in added.stderr
     assert add(db, "省厅李明", "--role", "province").exit_code == 0
     with Store(db) as store:
         assert accounts.signed_in(store, "王芳", PASSWORD) == accounts.User("王芳", "city", "济南")

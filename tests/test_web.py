@@ -110,7 +110,9 @@ API_PATHS = [
     "/api/uploads",
     "/api/problems/1",
     f"/api/explain/913700000000000000?year={YEAR}",
-    "/api/filings/913700000000000000",
+    "/api/firms/913700000000000000",
+    f"/api/filings?year={YEAR}",
+    f"/api/rubric?year={YEAR}&pack=tech_sme",
 ]
 
 
@@ -140,7 +142,8 @@ def _asks(site: Site) -> list[tuple[str, str, int]]:
     code, upload = site.other_firm[0], site.other_upload
     return [
         ("firm (explanation)", f"/api/explain/{code}?year={YEAR}", 404),
-        ("firm (filings)", f"/api/filings/{code}", 404),
+        ("firm (filings)", f"/api/firms/{code}", 404),
+        ("filings", f"/api/filings?year={YEAR}&city=青岛", 403),
         ("firm page", f"/firms/{code}?year={YEAR}", 404),
         ("upload page", f"/uploads/{upload}", 404),
         ("problem list", f"/api/problems/{upload}", 404),
@@ -178,6 +181,9 @@ def test_a_city_users_figures_hold_its_own_city_only(site: Site) -> None:
     assert set(figures["institution_coverage"]["by_city"]) == {"济南"}
     said = json.dumps(figures, ensure_ascii=False)
     assert not [c for c in ("青岛", "烟台", "潍坊", "淄博") if c in said]
+    for path in (f"/api/filings?year={YEAR}", f"/api/rubric?year={YEAR}&pack=tech_sme"):
+        rows = site.client.get(path, headers=_bearer(site, "city")).json()
+        assert rows and {row["city"] for row in rows} == {"济南"}, path
     uploads = site.client.get("/api/uploads", headers=_bearer(site, "city")).json()
     assert [u["upload_id"] for u in uploads] == [site.own_upload]
 

@@ -35,7 +35,7 @@ class User:
 
     @property
     def title(self) -> str:
-        return f"{ROLE_TITLES[self.role]}{f'（{self.city}）' if self.city else ''}"
+        return f"{ROLE_TITLES[self.role]}·{self.city}" if self.city else ROLE_TITLES[self.role]
 
 
 def new_user(store: Store, name: str, role: str, city: str | None) -> User:
@@ -68,6 +68,19 @@ def add_user(store: Store, name: str, role: str, city: str | None, password: str
         [user.name, role, city, _hasher.hash(password), dt.datetime.now()],
     )
     return user
+
+
+# The demo database's users, one of each role; their passwords are made afresh by each `assess demo`.
+DEMO_USERS = (("省厅演示", PROVINCE, None), ("济南演示", CITY, "济南"), ("分析演示", ANALYST, None))
+
+
+def demo_users(store: Store) -> list[tuple[User, str]]:
+    """The demo users with new passwords (shown once, kept nowhere but as hashes)."""
+    made = []
+    for name, role, city in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        made.append((add_user(store, name, role, city, password), password))
+    return made
 
 
 def users(store: Store) -> list[dict]:

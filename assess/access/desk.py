@@ -127,6 +127,10 @@ class Desk:
         api.retract(self.store, upload_id)
         audit.record(self.store, self.user.name, "retract", f"上传批次 {upload_id}")
 
+    def filings(self, year: int | None = None, city: str | None = None) -> pl.DataFrame:
+        """The filings in force, of a year or city if given (a city user's own city only)."""
+        return self.store.filings(year=year, city=self.city(city))
+
     def firm(self, credit_code: str) -> pl.DataFrame:
         """A firm's filings over the years."""
         return self._firm(credit_code, None, "read")
@@ -161,6 +165,13 @@ class Desk:
         self, year: int, *, rule: str | None = None, city: str | None = None, chain: str | None = None
     ) -> api.Flags:
         return api.flags(self.store, year, rule, self.city(city), self.rules, chain=chain)
+
+    def rubric(self, year: int, pack: str) -> pl.DataFrame:
+        """The national scheme's verdict of every firm (a city user's own firms)."""
+        import polars as pl
+
+        frame = api.rubric(self.store, year, pack, self.rules).frame
+        return frame if self.user.city is None else frame.filter(pl.col("city") == self.user.city)
 
     def explain(self, credit_code: str, year: int) -> dict:
         """A firm's explanation, by its credit code only (a part of a name could match another city's firms)."""

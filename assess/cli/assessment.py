@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from assess import api
-from assess.access import payloads
+from assess.access import accounts, payloads
 from assess.cli import render
 from assess.cli.common import (
     ChainOption,
@@ -39,6 +39,9 @@ def demo(
         render.notice("正在用合成样例数据新建演示数据库：导入、训练评分模型、逐年评估，约需半分钟……")
     with progress_bar(as_json) as progress:
         done = api.demo(out_dir, rules, progress)
+    with api.open_store(done.db) as store:
+        users = accounts.demo_users(store)
+    serve = f"assess serve --db {done.db}"
     latest = done.runs[-1]
     if as_json:
         render.json_out(
@@ -52,6 +55,8 @@ def demo(
                 "lists": payloads.lists(latest.lists),
                 "workbook": str(done.workbook),
                 "report": str(done.report),
+                "serve": serve,
+                "users": [{"name": u.name, "role": u.role, "city": u.city, "password": p} for u, p in users],
             }
         )
         return
@@ -69,6 +74,9 @@ def demo(
     render.notice(f"数据库：{done.db}；逐年评估编号：{'、'.join(str(r.run.run_id) for r in done.runs)}。")
     render.notice(f"{latest.run.year} 年度培育清单工作簿（合成数据）：{done.workbook}")
     render.notice(f"{latest.run.year} 年度评估报告（合成数据，浏览器打开）：{done.report}")
+    render.notice(f"网页服务：.venv/bin/{serve}，浏览器打开 http://127.0.0.1:8000/ ；演示用户（密码只显示这一次）：")
+    for user, password in users:
+        render.notice(f"  {user.name}（{user.title}）  密码 {password}")
 
 
 @app.command()

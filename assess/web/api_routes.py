@@ -81,7 +81,17 @@ def problems(desk: ApiDesk, upload_id: int) -> JSONResponse:
     return _answer(payloads.problems(desk.problems(upload_id)))
 
 
-@router.get("/filings/{credit_code}")
-def filings(desk: ApiDesk, credit_code: str) -> JSONResponse:
-    """A firm's filings in force over the years."""
+@router.get("/filings")
+def filings(desk: ApiDesk, year: int | None = None, city: str | None = None) -> JSONResponse:
+    return _answer(payloads.records(desk.filings(year, city)))
+
+
+@router.get("/rubric")
+def rubric(desk: ApiDesk, year: int, pack: str) -> JSONResponse:
+    return _answer(payloads.records(desk.rubric(year, pack)))
+
+
+@router.get("/firms/{credit_code}")
+def firm(desk: ApiDesk, credit_code: str) -> JSONResponse:
+    """A firm's filings in force over the years (the 企业 page's table)."""
     return _answer(payloads.records(desk.firm(credit_code)))
