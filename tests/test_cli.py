@@ -11,14 +11,18 @@ import sys
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from assess import api
 from assess.cli import app
+from assess.contract import load_contract
 from assess.kernel.spec import single
 from assess.resources import PACKAGED_RULES, SAMPLE_DIR
 from assess.run.config import load_config
+from assess.synthetic.panel import generate_panel
+from assess.synthetic.writers import write_panel
 from tests.conftest import HEADER, Rows, firm_row, make_code, rule_folder, write_xlsx
 
 runner = CliRunner()
@@ -401,6 +405,34 @@ def test_fewer_labels_than_folds_fall_back_instead_of_failing(tmp_path: Path, db
     assert run("ingest", write_xlsx(tmp_path / "f.xlsx", {"表1": rows}), "--db", db)[0] == 0
     status, stdout, stderr = run("train", "--json", "--db", db, "--rules", rules)
     assert status == 0 and json.loads(stdout)["fallback"] is True and f"至少需要 {folds} 条" in stderr
+
+
+def test_a_foreign_panel_trains_and_runs_on_what_it_can_teach(tmp_path: Path, db: Path) -> None:
+    """A labelled panel from another system: no optional column but the expert verdict, and Ⅱ类知识产权 filed only
+    from the latest year on. `train --json` names each feature it left out with why, in Chinese; `run` scores with
+    the model instead of stopping on scikit-learn's 'window shape' error."""
+    label = CONFIG.scoring.classifier.spec.label
+    optional = [spec.name for spec in load_contract().fields if not spec.required and spec.name != label]
+    panel = generate_panel(300, 2021, 2024, 5)
+    panel = panel.drop([name for name in optional if name != "class2_ip"]).with_columns(
+        class2_ip=pl.when(pl.col("year") == 2024).then(pl.col("class2_ip"))
+    )
+    write_panel(panel, tmp_path / "外省样本.xlsx")
+    assert run("ingest", tmp_path / "外省样本.xlsx", "--db", db)[0] == 0
+    status, stdout, stderr = run("train", "--json", "--db", db)
+    trained = json.loads(stdout)
+    assert status == 0 and trained["fallback"] is False and "class2_ip" in trained["features"]
+    left_out = trained["left_out"]
+    configured = set(CONFIG.scoring.classifier.feature_names)
+    assert set(trained["features"]) | set(left_out) == configured and not set(trained["features"]) & set(left_out)
+    assert "standards_led" in left_out and "主导制定标准在训练样本中没有任何取值" in left_out["standards_led"]
+    assert "未使用的特征" not in stdout and "Traceback" not in stderr
+    status, stdout, stderr = run("run", "--year", "2024", "--json", "--db", db)
+    assert status == 0 and "Traceback" not in stderr
+    status, stdout, _ = run("score", "--year", "2024", "--json", "--db", db)
+    scored = json.loads(stdout)
+    assert status == 0 and scored and {firm["score_source"] for firm in scored} == {"model"}
+    assert not [r for firm in scored for r in firm["reasons"] if r.startswith(("主导制定标准", "科技奖励"))]
 
 
 @pytest.fixture(scope="module")

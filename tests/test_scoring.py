@@ -198,16 +198,40 @@ def test_the_run_manifest_names_the_model_file_and_its_hash(sample: Store, train
 OPTIONAL = [spec.name for spec in load_contract().fields if not spec.required and spec.name != CONFIG.spec.label]
 
 
-@pytest.mark.parametrize("variant", ["optional columns absent", "one optional column constant"])
-def test_a_foreign_panel_trains_on_what_it_can_teach(variant: str, tmp_path: Path) -> None:
-    """A labelled panel without the optional columns (or with one the same for every firm) trains on the features
-    it has; the left-out ones are named with why, in the report and the model card, and no reason cites them."""
-    panel = generate_panel(400, 2021, YEAR, 3)
+def _one_labelled_firm(panel: pl.DataFrame) -> str:
+    """The first firm with an expert verdict in more than one year (so that its own figures differ)."""
+    labelled = panel.filter(pl.col(CONFIG.spec.label).is_not_null()).group_by("credit_code").len()
+    return str(labelled.filter(pl.col("len") > 1).sort("credit_code")["credit_code"][0])
+
+
+def _foreign(panel: pl.DataFrame, variant: str) -> pl.DataFrame:
     if variant == "optional columns absent":
-        panel = panel.drop([name for name in OPTIONAL if name in panel.columns])
-    else:
-        panel = panel.with_columns(class2_ip=pl.lit(3, dtype=panel.schema["class2_ip"]))
-    write_panel(panel, tmp_path / "外来样本.xlsx")
+        return panel.drop([name for name in OPTIONAL if name in panel.columns])
+    if variant == "one optional column constant":
+        return panel.with_columns(class2_ip=pl.lit(3, dtype=panel.schema["class2_ip"]))
+    if variant == "an optional column filed from the latest year on":
+        return panel.with_columns(class2_ip=pl.when(pl.col("year") == YEAR).then(pl.col("class2_ip")))
+    # one firm filed the column, a different figure each year
+    firm = _one_labelled_firm(panel)
+    standards = (pl.col("year") - YEAR + 4).cast(panel.schema["standards_led"])
+    return panel.with_columns(standards_led=pl.when(pl.col("credit_code") == firm).then(standards))
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "optional columns absent",
+        "one optional column constant",
+        "an optional column filed from the latest year on",
+        "an optional column filed by one firm",
+    ],
+)
+def test_a_foreign_panel_trains_on_what_it_can_teach(variant: str, tmp_path: Path) -> None:
+    """A labelled panel without the optional columns (or with one the same for every firm, or filed by one firm
+    only) trains on the features it has; the left-out ones are named with why, in the report and the model card, and
+    no reason cites them. A column filed only from the latest year on is learnt from; the check on the latest year,
+    trained on the years before it, goes without it and says so."""
+    write_panel(_foreign(generate_panel(400, 2021, YEAR, 3), variant), tmp_path / "外来样本.xlsx")
     with Store(tmp_path / "assess.duckdb", load_contract()) as store:
         [result] = ingest_files(store, [tmp_path / "外来样本.xlsx"], Options())
         assert result.rejected == 0
@@ -220,10 +244,19 @@ def test_a_foreign_panel_trains_on_what_it_can_teach(variant: str, tmp_path: Pat
     if variant == "optional columns absent":
         assert {"class2_ip", "standards_led", "award_rank"} <= set(left_out)
         assert all("没有任何取值" in why for why in left_out.values())
-    else:
+    elif variant == "one optional column constant":
         assert "class2_ip" in left_out and "相同" in left_out["class2_ip"]
+    elif variant == "an optional column filed from the latest year on":
+        assert "class2_ip" in trained.report["features"] and "class2_ip" not in left_out
+        temporal = trained.report["temporal"]
+        # The earlier years cannot teach it, nor what is computed from it (IP per 100 staff).
+        assert temporal is not None and "class2_ip" in temporal["left_out"]
+        assert set(temporal["left_out"]) <= set(trained.report["features"])
+        assert f"{YEAR - 1}年及以前没有取值" in card and BY_NAME["class2_ip"].title in card
+    else:
+        assert "standards_led" in left_out and "只有1家企业填报" in left_out["standards_led"]
     assert set(left_out).isdisjoint(trained.report["features"]) and trained.report["features"]
     titles = [BY_NAME[name].title for name in left_out]
-    assert all(name in card for name in left_out)
+    assert all(name in card and BY_NAME[name].title in why for name, why in left_out.items())
     reasons = [reason for row in frame["reasons"].to_list() for reason in row]
     assert reasons and not [r for r in reasons for title in titles if r.startswith(title)]

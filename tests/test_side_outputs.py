@@ -1,11 +1,16 @@
 """Files around the result: a 问题清单 that cannot be written never hides an upload that committed, a workbook is
 written whole or not at all, every failure of the file system is one Chinese sentence, and a file that is not what
-its name says (a web page saved as .xls, a folder, nested Parquet) is named for what it is."""
+its name says (a web page or an XML workbook saved as .xls, a folder, nested Parquet) or that may not be read is named
+for what it is."""
 
 from __future__ import annotations
 
 import errno
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -142,3 +147,53 @@ def test_a_parquet_file_with_nested_columns_is_refused_with_their_names(tmp_path
     ).write_parquet(path)
     status, results, _ = _ingest_json(path, tmp_path / "a.duckdb")
     assert status == 2 and "「财务」是嵌套结构" in results[0]["error"]
+
+
+def test_an_excel_2003_xml_workbook_saved_as_xls_is_named_for_what_it_is(tmp_path: Path) -> None:
+    """The other export of many older systems: an XML Spreadsheet 2003 under an .xls name, which is no web page."""
+    book = tmp_path / "导出名单.xls"
+    book.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+        'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="Sheet1"><Table><Row>'
+        '<Cell><Data ss:Type="String">统一社会信用代码</Data></Cell></Row></Table></Worksheet></Workbook>',
+        encoding="utf-8",
+    )
+    status, results, stderr = _ingest_json(book, tmp_path / "a.duckdb")
+    assert status == 2 and results[0]["upload_id"] is None
+    assert "XML 表格" in results[0]["error"] and "网页" not in results[0]["error"] and "另存为 .xlsx" in stderr
+
+
+def _binding_file_permissions() -> list[str]:
+    """A command prefix under which a file's permissions bind as they do for the people who use the tool: root reads
+    any file unless it drops the capabilities that override them (setpriv, from util-linux)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: a file without read permission is still readable")
+    dropped = "-dac_override,-dac_read_search"
+    return [setpriv, f"--inh-caps={dropped}", f"--bounding-set={dropped}"]
+
+
+def test_a_file_without_read_permission_is_said_so_and_nothing_is_stored(tmp_path: Path) -> None:
+    path = _with_problems(tmp_path)
+    db = tmp_path / "a.duckdb"
+    assess = Path(sys.executable).with_name("assess")
+    path.chmod(0)
+    try:
+        done = subprocess.run(
+            [*_binding_file_permissions(), str(assess), "ingest", str(path), "--json", "--db", str(db)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        path.chmod(0o644)
+    [result] = json.loads(done.stdout)
+    assert done.returncode == 2 and result["upload_id"] is None and result["rows_read"] == 0
+    assert "没有读取文件「有问题.xlsx」的权限" in result["error"] and "数据库旁" not in result["error"]
+    assert "没有读取文件" in done.stderr and "Traceback" not in done.stderr
+    status, stdout, _ = _cli("uploads", "--json", "--db", db)
+    assert status == 0 and json.loads(stdout) == []

@@ -66,6 +66,38 @@ def test_an_implausibly_large_amount_is_kept_with_a_warning(tmp_path: Path, inge
     assert result.accepted == 2 and "W-IMPLAUSIBLE" in codes_at(result, 2) and not codes_at(result, 3)
 
 
+def test_an_amount_too_large_in_wan_yuan_is_that_rows_problem(tmp_path: Path, ingest: Ingester) -> None:
+    """1e23 亿元 reads as a number but does not fit once converted to 万元: E-NUMBER quoting it, and the file's other
+    rows are read (not a program error that stops the whole file)."""
+    header = [("营业收入（亿元）" if name == "营业收入" else name) for name in HEADER]
+    rows: Rows = [header, firm_row(1, 营业收入="1e23"), firm_row(2, 营业收入=0.5)]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert result.error is None and (result.accepted, result.rejected) == (1, 1)
+    [problem] = result.problems.filter(code="E-NUMBER").to_dicts()
+    assert problem["row"] == 2 and "「1e23」" in problem["message"]
+
+
+def test_a_long_count_is_stored_digit_for_digit(tmp_path: Path, ingest: Ingester, store: Store) -> None:
+    """A count a BIGINT holds is kept as written (with W-IMPLAUSIBLE), not rounded through a floating-point number."""
+    count = 2**53 + 1
+    rows: Rows = [HEADER, firm_row(1, 从业人员=str(count))]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert result.accepted == 1 and "W-IMPLAUSIBLE" in codes_at(result, 2)
+    assert store.con.sql("SELECT employees FROM filings").fetchall() == [(count,)]
+
+
+def test_implausibly_negative_net_assets_are_kept_with_a_warning(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
+    bound = store.contract.field("net_assets").plausible_max
+    assert bound is not None
+    rows: Rows = [[*HEADER, "净资产"], [*firm_row(1), -int(bound) * 2], [*firm_row(2), -int(bound)]]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert result.accepted == 2 and not codes_at(result, 3)
+    [problem] = result.problems.filter(code="W-IMPLAUSIBLE").to_dicts()
+    assert problem["row"] == 2 and "绝对值大于" in problem["message"]
+
+
 def test_a_numeric_industry_code_that_lost_its_leading_zero_says_so(tmp_path: Path, ingest: Ingester) -> None:
     path = write_xlsx(tmp_path / "f.xlsx", {"表1": [HEADER, firm_row(1, 行业代码=610)]})
     message = ingest(path).problems["message"][0]

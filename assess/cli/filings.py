@@ -20,7 +20,10 @@ from assess.errors import InputError
 def ingest(
     files: Annotated[
         list[Path],
-        typer.Argument(help="要导入的 .xlsx / .xls / .csv / .parquet 文件", metavar="文件", show_default=False),
+        # readable=False: a file that may not be read is the library's refusal, in its own words (and in --json)
+        typer.Argument(
+            help="要导入的 .xlsx / .xls / .csv / .parquet 文件", metavar="文件", show_default=False, readable=False
+        ),
     ],
     year: Annotated[int | None, typer.Option(help="整份文件的数据年度（表中没有“年度”列时使用）")] = None,
     unit: Annotated[str | None, typer.Option(help="金额单位：元、千元、万元或亿元（表头未注明单位时使用）")] = None,

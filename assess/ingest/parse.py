@@ -26,6 +26,7 @@ VALUE = pl.col("value")  # the parsed value, available to the checks
 NUMERIC_CELL = pl.col("numeric_cell")  # the file held this cell as a number (credit-code column only)
 MONEY = pl.Decimal(38, 6)
 _WIDE = pl.Decimal(38, 12)
+_WIDE_LIMIT = Decimal(10) ** (38 - 12)  # every parsed number is below this in magnitude, or null
 # Digits are spelled [0-9] in every pattern here: polars' \d also matches other scripts' digits (٥, ५), which
 # NFKC leaves as they are and no cast reads.
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -337,16 +338,18 @@ def _too_large(fits: pl.Expr) -> Check:
     return Check("E-NUMBER", NUMBER_VALID & ~fits.fill_null(False), pl.lit(_TOO_LARGE))
 
 
-def _implausible(spec: FieldSpec, stored: pl.Expr) -> list[Check]:
-    """W-IMPLAUSIBLE above the field's plausible_max, which is in the field's unit, as `stored` is."""
+def _implausible(spec: FieldSpec, stored: pl.Expr, converted: bool = True) -> list[Check]:
+    """W-IMPLAUSIBLE beyond the field's plausible_max, which is in the field's unit, as `stored` is: above it, or for
+    a field that may be negative (net assets), further from zero than it either way. `converted`: the cell may be in
+    another unit (money), so the message says what it came to."""
     if spec.plausible_max is None:
         return []
     unit = spec.unit or ""
     limit = f"{spec.plausible_max.normalize():,f}{unit}"  # 10,000,000,000万元
-    said = pl.format(
-        "（折合{}{}）大于{}，不合常理", display.expr(stored, spec.unit, pl.Float64()), pl.lit(unit), pl.lit(limit)
-    )
-    return [Check("W-IMPLAUSIBLE", (stored > float(spec.plausible_max)).fill_null(False), said)]
+    beyond, than = (stored.abs(), "绝对值大于") if spec.signed else (stored, "大于")
+    came_to = pl.format("（折合{}{}）", display.expr(stored, spec.unit, pl.Float64()), pl.lit(unit))
+    said = pl.format("{}{}{}，不合常理", came_to if converted else pl.lit(""), pl.lit(than), pl.lit(limit))
+    return [Check("W-IMPLAUSIBLE", (beyond > float(spec.plausible_max)).fill_null(False), said)]
 
 
 def _parse_money(ctx: ColumnContext) -> Parsed:
@@ -355,23 +358,26 @@ def _parse_money(ctx: ColumnContext) -> Parsed:
     if not ctx.spec.signed:
         checks.append(Check("E-NEGATIVE", VALUE < 0))
     checks += [_too_large(VALUE.is_not_null()), *_implausible(ctx.spec, VALUE)]  # the field's unit is 万元, as stored
-    scaled = pl.col("decimal") if factor == 1 else pl.col("decimal") * pl.lit(factor, dtype=pl.Decimal(38, 4))
+    decimal = pl.col("decimal")
+    if factor > 1:  # 亿元: a number that would not fit once converted is left out here, and refused as too large
+        decimal = pl.when(decimal.abs() < _WIDE_LIMIT / factor).then(decimal)
+    scaled = decimal if factor == 1 else decimal * pl.lit(factor, dtype=pl.Decimal(38, 4))
     return Parsed(scaled.cast(MONEY, strict=False), checks, stages=_number_stages(ctx), plain=ctx.plain_numbers)
 
 
 def _parse_count(ctx: ColumnContext) -> Parsed:
-    as_float = pl.col("as_float")
-    integral = as_float == as_float.floor()
+    # Exactly from the decimal: a count above 2^53 would change its last digits on the way through a double.
+    decimal, whole = pl.col("decimal"), pl.col("whole")
     return Parsed(
-        pl.when(integral & (as_float >= 0)).then(as_float.cast(pl.Int64, strict=False)),
+        pl.when(whole & (decimal >= 0)).then(decimal.cast(pl.Int64, strict=False)),
         [
             _not_a_number("数字"),
-            Check("E-NUMBER", NUMBER_VALID & ~integral, pl.lit("整数")),
-            Check("E-NEGATIVE", integral & (as_float < 0)),
-            _too_large(pl.col("decimal").is_not_null() & (~integral | (as_float < 0) | VALUE.is_not_null())),
-            *_implausible(ctx.spec, VALUE),
+            Check("E-NUMBER", NUMBER_VALID & ~whole, pl.lit("整数")),
+            Check("E-NEGATIVE", whole & (decimal < 0)),
+            _too_large(decimal.is_not_null() & (~whole | (decimal < 0) | VALUE.is_not_null())),
+            *_implausible(ctx.spec, VALUE, converted=False),
         ],
-        stages=[*_number_stages(ctx), {"as_float": pl.col("decimal").cast(pl.Float64)}],
+        stages=[*_number_stages(ctx), {"whole": decimal == decimal.floor()}],
         plain=ctx.plain_numbers,
     )
 

@@ -44,11 +44,8 @@ def read_file(path: Path) -> list[RawSheet]:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise UnreadableFile(f"文件「{path.name}」的格式不受支持：只接受 .xlsx、.xls、.csv 和 .parquet 文件。")
-    if suffix in EXCEL_SUFFIXES and _is_web_page(path):
-        raise UnreadableFile(
-            f"文件「{path.name}」是网页表格（HTML），只是扩展名写成了 {suffix}，不是 Excel 文件："
-            "请在 Excel 中打开它，另存为 .xlsx 后再上传。"
-        )
+    if suffix in EXCEL_SUFFIXES:
+        _refuse_markup(path, suffix)
     try:
         if suffix in EXCEL_SUFFIXES:
             return _read_excel(path)
@@ -61,12 +58,40 @@ def read_file(path: Path) -> list[RawSheet]:
         raise UnreadableFile(f"文件「{path.name}」无法读取，可能已损坏或不是声明的格式。") from exc
 
 
-def _is_web_page(path: Path) -> bool:
-    """An HTML table saved under an Excel name, as many government systems export their lists: markup where an
-    Excel file starts with its binary signature (PK for .xlsx, D0 CF 11 E0 for .xls)."""
+def check_readable(path: Path) -> None:
+    """Refuse, each in words of its own, a folder given as a file and a file this process may not read (before
+    anything is copied, so that the sentence is about the file, not about the database's folder)."""
+    if path.is_dir():
+        raise UnreadableFile(f"「{path.name}」是一个文件夹，不是文件：请给出要导入的文件。")
+    if not path.is_file():  # missing, or a pipe or device (which opening would wait on): the copy says why
+        return
+    try:
+        with path.open("rb"):
+            pass
+    except PermissionError as exc:
+        raise UnreadableFile(
+            f"没有读取文件「{path.name}」的权限，未导入任何内容：请让文件的所有者或管理员开放读取权限，"
+            "或把文件另存一份到自己的文件夹后再上传。"
+        ) from exc
+
+
+def _refuse_markup(path: Path, suffix: str) -> None:
+    """Text markup under an Excel name, where an Excel file starts with its binary signature (PK for .xlsx, D0 CF 11
+    E0 for .xls): an HTML table, as many government systems export their lists, or an Excel 2003 XML workbook."""
     with path.open("rb") as handle:
         head = handle.read(4096).replace(b"\x00", b"").lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n").lower()
-    return head.startswith(b"<") and (b"<table" in head or b"<html" in head)
+    if not head.startswith(b"<"):
+        return
+    if b"urn:schemas-microsoft-com:office:spreadsheet" in head and b"<workbook" in head:
+        raise UnreadableFile(
+            f"文件「{path.name}」是 Excel 2003 XML 表格，只是扩展名写成了 {suffix}，不是本系统能读的 Excel 文件："
+            "请在 Excel 中打开它，另存为 .xlsx 后再上传。"
+        )
+    if b"<table" in head or b"<html" in head:
+        raise UnreadableFile(
+            f"文件「{path.name}」是网页表格（HTML），只是扩展名写成了 {suffix}，不是 Excel 文件："
+            "请在 Excel 中打开它，另存为 .xlsx 后再上传。"
+        )
 
 
 def _string_columns(frame: pl.DataFrame) -> pl.DataFrame:

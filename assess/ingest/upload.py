@@ -19,7 +19,7 @@ from assess.contract import Contract
 from assess.errors import describe_os_error
 from assess.ingest.headers import find_layout
 from assess.ingest.problems import finalise, plain_amount, problems_frame, sheet_notice
-from assess.ingest.sheets import RawSheet, UnreadableFile, read_file
+from assess.ingest.sheets import RawSheet, UnreadableFile, check_readable, read_file
 from assess.ingest.validate import Options, SheetResult, SheetValidator
 from assess.progress import Steps
 from assess.reference import Reference
@@ -113,6 +113,10 @@ class Ingest:
 
     def file(self, path: Path) -> IngestResult:
         self.step(f"复制「{path.name}」")
+        try:
+            check_readable(path)
+        except UnreadableFile as exc:
+            return IngestResult(file=path.name, error=str(exc))
         with ExitStack() as stack:
             try:
                 staged = stack.enter_context(self.store.staged_file(path))

@@ -25,7 +25,20 @@ def _left_out(left_out: dict[str, str]) -> list[str]:
     return [
         "未使用的特征（配置中有，但训练样本无法据以学习；评分和原因都不涉及）：",
         "",
-        *(f"- `{name}` {BY_NAME[name].title}：{why}" for name, why in left_out.items()),
+        *(f"- `{name}`：{why}" for name, why in left_out.items()),
+        "",
+    ]
+
+
+def _temporal_left_out(temporal: dict) -> list[str]:
+    """The features the years before the latest could not teach: the check's model went without them."""
+    names = temporal.get("left_out", [])
+    if not names:
+        return []
+    titles = "、".join(BY_NAME[name].title for name in names)
+    return [
+        f"时间检验的模型只用 {'、'.join(str(y) for y in temporal['train_years'])} 年的样本训练，其中{titles}在"
+        f"{temporal['test_year'] - 1}年及以前没有取值或填报的企业太少，该模型未使用（最终模型使用）。",
         "",
     ]
 
@@ -84,6 +97,7 @@ def model_card(config: ClassifierConfig, report: dict) -> str:
             "|---|---|",
             *_metric_rows(temporal),
             "",
+            *_temporal_left_out(temporal),
         ]
     else:
         lines += ["### 时间检验", "", "最新年度或此前各年度的确认、否决样本太少，未做时间检验。", ""]

@@ -79,11 +79,40 @@ def _folds(data: Labelled, n_splits: int, seed: int) -> list[tuple[np.ndarray, n
     return list(splitter.split(np.zeros(data.size), data.label, data.firm))
 
 
+def _calibration_folds(config: ClassifierConfig, data: Labelled) -> list[tuple[np.ndarray, np.ndarray]]:
+    return _folds(data, int(config.spec.value("cv_folds")), int(config.spec.value("seed")))
+
+
+def lacking(config: ClassifierConfig, data: Labelled) -> list[str]:
+    """The configured features that a fit on `data` would meet without a single value: in the whole of `data`, or in
+    the training part of one of its calibration folds (a column filed by a firm or two, whose years fall in one
+    fold). The boosted model cannot bin a column without values (scikit-learn stops with "window shape cannot be
+    larger than input array shape"), so a fit on `data` learns without them."""
+    parts = [np.arange(data.size), *(train for train, _ in _calibration_folds(config, data))]
+    lacks = []
+    for name in config.feature_names:
+        filled = ~np.isnan(data.features.get_column(name).cast(pl.Float64).fill_null(np.nan).to_numpy())
+        if any(not filled[rows].any() for rows in parts):
+            lacks.append(name)
+    return lacks
+
+
+def learnable(config: ClassifierConfig, data: Labelled) -> ClassifierConfig:
+    """The configuration a fit on `data` uses: its features less the ones `data` lacks (see `lacking`)."""
+    lacks = lacking(config, data)
+    return config.restricted([name for name in config.feature_names if name not in lacks])
+
+
 def fit(config: ClassifierConfig, data: Labelled) -> CalibratedClassifierCV:
-    """The calibrated model on all of `data`; the calibration's own folds are grouped by firm as well."""
+    """The calibrated model on all of `data`, from the features it can learn (a fit on part of the labels, for a
+    check, may have fewer than the final model); the calibration's own folds are grouped by firm as well."""
     spec = config.spec
-    folds = _folds(data, int(spec.value("cv_folds")), int(spec.value("seed")))
-    model = CalibratedClassifierCV(build(config), method=str(spec.value("calibration")), cv=folds, ensemble=False)
+    config = learnable(config, data)
+    if not config.feature_names:
+        raise ValueError("no feature of the configuration has a value in every part of this fit")
+    model = CalibratedClassifierCV(
+        build(config), method=str(spec.value("calibration")), cv=_calibration_folds(config, data), ensemble=False
+    )
     return model.fit(data.features, data.label)
 
 
@@ -123,13 +152,18 @@ def cross_validate(config: ClassifierConfig, data: Labelled, on_fold: Callable[[
     for fold, (train, test) in enumerate(_folds(data, int(spec.value("cv_folds")), int(spec.value("seed")) + 1), 1):
         if on_fold is not None:
             on_fold(fold)
-        model = fit(config, data.subset(train))
-        probability[test] = model.predict_proba(data.features[test])[:, 1]
+        part = data.subset(train)
+        if learnable(config, part).feature_names:
+            probability[test] = fit(config, part).predict_proba(data.features[test])[:, 1]
+        else:  # no feature has values in every part of this fold's training firms: the base rate is all it knows
+            probability[test] = part.label.mean()
     return {**_metrics(data.label, probability), "calibration": _calibration_table(data.label, probability)}
 
 
 def temporal_check(config: ClassifierConfig, data: Labelled) -> dict | None:
-    """Train on the years before the latest labelled year, test on that year; None when either side lacks a class."""
+    """Train on the years before the latest labelled year, test on that year; None when either side lacks a class
+    (or the earlier years lack every feature). `left_out` names the features the earlier years cannot teach (a
+    column filed only from the latest year on): the check's model goes without them, the final model does not."""
     latest = int(data.year.max())
     train, test = np.flatnonzero(data.year < latest), np.flatnonzero(data.year == latest)
     minimum = int(config.spec.value("cv_folds"))
@@ -137,10 +171,14 @@ def temporal_check(config: ClassifierConfig, data: Labelled) -> dict | None:
         positive = int(data.label[rows].sum())
         if min(positive, len(rows) - positive) < minimum:
             return None
-    model = fit(config, data.subset(train))
-    probability = model.predict_proba(data.features[test])[:, 1]
+    earlier = data.subset(train)
+    used = learnable(config, earlier).feature_names
+    if not used:
+        return None
+    probability = fit(config, earlier).predict_proba(data.features[test])[:, 1]
     return {
         "train_years": sorted({int(y) for y in data.year[train]}),
         "test_year": latest,
         **_metrics(data.label[test], probability),
+        "left_out": [name for name in config.feature_names if name not in used],  # the earlier years cannot teach
     }

@@ -14,7 +14,7 @@ from importlib import metadata
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 
-from assess.features import view_for
+from assess.features import BY_NAME, view_for
 from assess.progress import Progress, Steps
 from assess.scoring import model as classifier
 from assess.scoring import persist
@@ -43,15 +43,23 @@ class Trained:
 
 
 def uninformative(config: ClassifierConfig, data: classifier.Labelled) -> dict[str, str]:
-    """The configured features the labelled filings cannot teach, with why: no value at all (a column nobody filed)
-    or one value for every firm. They are left out of the model, its card and every reason it gives."""
+    """The configured features the labelled filings cannot teach, with why (in Chinese, naming the feature): no value
+    at all (a column nobody filed), one value for every firm, or values from so few firms that the grouped
+    calibration has a fold without any. They are left out of the model, its card and every reason it gives."""
     left_out = {}
     for name in config.feature_names:
+        title = BY_NAME[name].title
         values = data.features.get_column(name).drop_nulls().drop_nans().unique()
         if values.len() == 0:
-            left_out[name] = "训练样本中没有任何取值（该项未填报）"
+            left_out[name] = f"{title}在训练样本中没有任何取值（该项未填报）"
         elif values.len() == 1:
-            left_out[name] = f"训练样本中所有企业取值相同（{values[0]:g}），无法区分"
+            left_out[name] = f"{title}在训练样本中所有企业取值相同（{values[0]:g}），无法区分"
+    rest = config.restricted([name for name in config.feature_names if name not in left_out])
+    for name in classifier.lacking(rest, data):
+        firms = len(np.unique(data.firm[data.features.get_column(name).fill_nan(None).is_not_null().to_numpy()]))
+        left_out[name] = (
+            f"{BY_NAME[name].title}在训练样本中只有{firms}家企业填报，按企业分组校准时有的训练部分没有任何取值，无法学习"
+        )
     return left_out
 
 
