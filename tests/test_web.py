@@ -167,6 +167,14 @@ def test_a_city_user_gets_nothing_of_another_citys_objects_and_each_refusal_is_l
         assert _refusals(site, user) == before + 1, what
 
 
+@pytest.mark.parametrize("role", ["province", "analyst"])
+def test_the_province_and_analysts_read_every_citys_objects(site: Site, role: str) -> None:
+    _sign_in(site, role)
+    for what, path, _ in _asks(site):
+        answer = site.client.get(path, headers=_bearer(site, role) if path.startswith("/api/") else {})
+        assert answer.status_code == 200, (role, what, answer.status_code)
+
+
 def test_a_city_user_cannot_retract_another_citys_upload(site: Site) -> None:
     token = _sign_in(site, "city")
     answer = site.client.post(f"/uploads/{site.other_upload}/retract", data={"csrf": token})

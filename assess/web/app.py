@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from assess.web.jobs import JobQueue
 from assess.web.settings import WebSettings
 
 # What each refusal answers, and in which words when the message is not the user's own.
+_log = logging.getLogger("assess.web")
 _STATUS = {Refused: 403, Hidden: 404, InputError: 400, StoreError: 404, OutputError: 500}
 
 
@@ -66,6 +68,7 @@ def create_app(settings: WebSettings) -> FastAPI:
         app.add_exception_handler(kind, _said(status))
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _crash)
     return app
 
 
@@ -87,6 +90,12 @@ async def _invalid(request: Request, exc: Exception) -> Response:
 async def _http(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     return _error(request, status, "没有找到这个页面。" if status == 404 else "请求无法处理。")
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    """A fault of the program: logged with its traceback for the operator, one sentence for the user."""
+    _log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return _error(request, 500, "处理请求时发生内部错误，已记录在服务日志中：请稍后重试或联系管理员。")
 
 
 def _error(request: Request, status: int, said: str) -> Response:
