@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from assess.run.names import ChainFilter
     from assess.run.runs import Run
     from assess.store import Store
+    from assess.store.upkeep import Check
     from assess.tiers.packs import LoadedTier
 
 __all__ = [
@@ -42,7 +43,9 @@ __all__ = [
     "ListsResult",
     "RunResult",
     "Simulation",
+    "backup",
     "demo",
+    "doctor",
     "explain",
     "export_workbooks",
     "flags",
@@ -152,6 +155,20 @@ def problem_workbook(store: Store, upload_id: int, out: Path) -> Path:
     from assess.outputs.problem_workbook import write_problem_workbook
 
     return write_problem_workbook(store.problems(upload_id), out)
+
+
+def doctor(store: Store) -> list[Check]:
+    """The store's health: schema version, orphan files and rows, every kept file's and model's SHA-256."""
+    from assess.store.upkeep import doctor as checks
+
+    return checks(store)
+
+
+def backup(store: Store, out: Path) -> Path:
+    """A consistent copy of the database at `out`, its kept files and models beside it."""
+    from assess.store.upkeep import backup as copy
+
+    return copy(store, out)
 
 
 def retract(store: Store, upload_id: int) -> None:

@@ -3,9 +3,7 @@ which stay in history, and a retracted upload gives the superseded versions back
 
 from __future__ import annotations
 
-import os
 import shutil
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 
 from assess.contract import load_contract
 from assess.ingest import Options, ingest_files, upload
-from assess.store import Store, file_sha256
+from assess.store import Store, file_sha256, upkeep
 from tests.conftest import HEADER, Ingester, firm_row, make_code, write_xlsx
 
 
@@ -151,19 +149,29 @@ def test_the_bytes_hashed_validated_and_kept_are_the_same_even_if_the_original_c
     assert store.filings()["revenue"].to_list() == [Decimal("5000")]  # what the kept file says
 
 
-def test_a_staging_folder_abandoned_by_a_killed_process_is_removed_later(tmp_path: Path) -> None:
-    """A killed process cannot clean up the copy it was staging; the next store opened does, once it is old."""
-    path = tmp_path / "db" / "assess.duckdb"
-    files = path.with_name("assess.duckdb.files")
-    abandoned, recent = files / ".staging-abandoned", files / ".staging-recent"
-    for folder in (abandoned, recent):
-        folder.mkdir(parents=True)
-        (folder / "填报.xlsx").write_bytes(b"a copy of an upload")
-    two_days_ago = time.time() - 2 * 24 * 3600
-    os.utime(abandoned, (two_days_ago, two_days_ago))
-    with Store(path, load_contract()):
-        pass
-    assert not abandoned.exists() and recent.exists()  # a recent one may be an upload in progress
+def test_what_a_killed_process_left_beside_the_database_is_removed_when_the_store_opens(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
+    """A process killed mid-upload leaves its staging copy, or a kept file whose upload never committed; one killed
+    mid-training a model file never registered. The next store opened removes them, and only them: the kept files of
+    committed uploads and what this process is writing right now stay."""
+    committed = ingest(write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]}))
+    store.close()
+    files, models = store.files_dir, store.models_dir
+    models.mkdir()
+    left = [files / ".staging-999999-dead", files / f"{'0' * 64}.xlsx", models / "model-0000000000000000.skops"]
+    left[0].mkdir()
+    (left[0] / "填报.xlsx").write_bytes(b"a copy of an upload")
+    for path in left[1:]:
+        path.write_bytes(b"written before the kill")
+    writing = files / ".staging-in-this-process"
+    writing.mkdir()
+    with upkeep.in_flight(writing), Store(store.path, load_contract()) as reopened:
+        assert sorted(reopened.removed_orphans) == sorted(p.name for p in left)
+        assert all(c.ok for c in upkeep.doctor(reopened)), upkeep.doctor(reopened)
+    assert not any(p.exists() for p in left) and writing.exists()
+    assert (files / f"{committed.sha256}.xlsx").is_file()
+    store.con = Store(store.path, load_contract()).con  # let the fixture close cleanly
 
 
 def test_the_database_persists_across_connections(tmp_path: Path, ingest: Ingester, store: Store) -> None:

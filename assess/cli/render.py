@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from assess.ingest.upload import IngestResult
     from assess.kernel.expressions import Scalar
     from assess.run.runs import Run
+    from assess.store.upkeep import Check
     from assess.tiers.packs import LoadedTier
 
 out = Console(highlight=False, soft_wrap=True)
@@ -697,5 +698,18 @@ def audit_table(frame: pl.DataFrame, start: dt.date | None) -> None:
             escape(row["object"] or ""),
             f"[red]{outcome}[/red]" if row["outcome"] == REFUSED else escape(outcome),
             escape(row["detail"] or ""),
+        )
+    out.print(table)
+
+
+def checks_table(checks: list[Check]) -> None:
+    """Each check of `assess doctor`: passed or not, and what it found."""
+    table = new_table(f"数据库检查（{sum(c.ok for c in checks)}/{len(checks)} 项正常）")
+    add_column(table, "检查项")
+    add_column(table, "结果")
+    add_column(table, "发现")
+    for check in checks:
+        table.add_row(
+            escape(check.name), "[green]正常[/green]" if check.ok else "[red]有问题[/red]", escape(check.detail)
         )
     out.print(table)

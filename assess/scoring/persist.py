@@ -16,7 +16,7 @@ from pathlib import Path
 import skops.io as sio
 from sklearn.calibration import CalibratedClassifierCV
 
-from assess.store import Store, StoreError
+from assess.store import Store, StoreError, upkeep
 
 # Every type a saved classifier holds beyond the ones skops trusts by default (numpy, scikit-learn estimators).
 ALLOWED_TYPES = (
@@ -38,7 +38,7 @@ class ModelRecord:
 
 
 def models_dir(store: Store) -> Path:
-    return store.path.with_name(store.path.name + ".models")
+    return store.models_dir
 
 
 def save(
@@ -51,14 +51,20 @@ def save(
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"model-{sha[:16]}.skops"
     partial = target.with_suffix(".partial")
-    partial.write_bytes(data)
-    partial.replace(target)
-    target.with_suffix(".md").write_text(card, encoding="utf-8")
-    created = dt.datetime.now()
-    model_id = store.con.execute(
-        "INSERT INTO models VALUES (nextval('model_ids'), ?, ?, ?, ?, ?, ?) RETURNING model_id",
-        [created, target.name, sha, labels_sha256, config_sha256, json.dumps(report, ensure_ascii=False)],
-    ).fetchall()[0][0]
+    written = (partial, target, target.with_suffix(".md"))
+    for path in written:  # until the model's row commits, no store opening meanwhile takes them for orphans
+        upkeep.IN_FLIGHT.add(path)
+    try:
+        partial.write_bytes(data)
+        partial.replace(target)
+        target.with_suffix(".md").write_text(card, encoding="utf-8")
+        created = dt.datetime.now()
+        model_id = store.con.execute(
+            "INSERT INTO models VALUES (nextval('model_ids'), ?, ?, ?, ?, ?, ?) RETURNING model_id",
+            [created, target.name, sha, labels_sha256, config_sha256, json.dumps(report, ensure_ascii=False)],
+        ).fetchall()[0][0]
+    finally:
+        upkeep.IN_FLIGHT.difference_update(written)
     return ModelRecord(int(model_id), created, target.name, sha, labels_sha256, config_sha256, report)
 
 

@@ -13,8 +13,6 @@ import json
 import os
 import re
 import shutil
-import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,12 +25,11 @@ import polars as pl
 
 from assess.errors import StoreError
 from assess.resources import SCHEMAS_DIR, read_yaml
-from assess.store import schema, serving
+from assess.store import schema, serving, upkeep
 
 if TYPE_CHECKING:
     from assess.contract import Contract
 
-ABANDONED_STAGING_SECONDS = 24 * 3600  # a staging folder this old belongs to no upload in progress
 DEFAULT_DB = "assess.duckdb"
 
 
@@ -110,7 +107,7 @@ class Store:
         except (OSError, duckdb.IOException) as exc:
             raise StoreError(_unopenable(path, exc)) from exc
         self._open_schema()
-        self._remove_abandoned_staging()
+        self.removed_orphans = upkeep.remove_orphans(self)  # what a killed process left (see `upkeep`)
 
     @classmethod
     def sharing(cls, other: Store) -> Store:
@@ -133,6 +130,11 @@ class Store:
     def files_dir(self) -> Path:
         """Uploaded files, named by SHA-256, beside the database."""
         return self.path.with_name(self.path.name + ".files")
+
+    @property
+    def models_dir(self) -> Path:
+        """The trained models and their cards, beside the database."""
+        return self.path.with_name(self.path.name + ".models")
 
     @property
     def contract(self) -> Contract:
@@ -190,21 +192,14 @@ class Store:
         )
         return found.row(0, named=True) if found.height else None
 
-    def _remove_abandoned_staging(self) -> None:
-        """Staging folders left by a process that was killed mid-upload (an error never leaves one). Only old ones:
-        another store of this process may be staging an upload right now."""
-        cutoff = time.time() - ABANDONED_STAGING_SECONDS
-        for folder in self.files_dir.glob(".staging-*"):
-            if folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
-
     @contextmanager
     def staged_file(self, source: Path) -> Iterator[StagedFile]:
         """Copy an upload's file into a staging folder beside the database, before it is hashed or read (once a large
         validation has filled the process's memory, the same copy takes several times longer). Whatever
         `save_upload` does not keep is removed, whether the copy, the validation or the saving fails."""
-        staging = self.files_dir / f".staging-{uuid.uuid4().hex}"
+        staging = self.files_dir / upkeep.staging_name()
         try:
+            upkeep.IN_FLIGHT.add(staging)
             staging.mkdir(parents=True)
             copy = staging / source.name
             shutil.copyfile(source, copy)
@@ -213,6 +208,7 @@ class Store:
             yield StagedFile(path=copy, sha256=sha256, target=target, keep=not target.exists())
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            upkeep.IN_FLIGHT.discard(staging)
 
     def save_upload(
         self,
@@ -223,6 +219,17 @@ class Store:
         problems: pl.DataFrame,
     ) -> Saved:
         """Write one upload in one transaction: all of it lands, or none of it does, its kept file included."""
+        with upkeep.in_flight(staged.target):
+            return self._save_upload(record, staged, filings, supplements, problems)
+
+    def _save_upload(
+        self,
+        record: UploadRecord,
+        staged: StagedFile,
+        filings: pl.DataFrame,
+        supplements: pl.DataFrame,
+        problems: pl.DataFrame,
+    ) -> Saved:
         if staged.keep:
             staged.path.replace(staged.target)
         self.con.begin()
