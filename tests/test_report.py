@@ -21,6 +21,7 @@ from assess.cli import app
 from assess.ingest import Options
 from assess.report.render import lookup
 from assess.resources import SAMPLE_DIR
+from assess.tiers.evaluate import lack_kind
 from tests.conftest import copy_store
 
 runner = CliRunner()
@@ -235,3 +236,12 @@ def test_a_real_browser_opens_it_offline_with_every_chart_visible(assessed: Path
     printed = pypdfium2.PdfDocument(ARTEFACTS / "评估报告_全省_浏览器打印.pdf")
     text = "".join(printed[i].get_textpage().get_text_range() for i in range(len(printed)))
     assert all(title in text for title in SECTIONS) and len(printed) >= len(SECTIONS)
+
+
+def test_what_a_near_miss_lacks_reads_as_the_quota_the_chain_cap_or_a_gate(assessed: Path) -> None:
+    """清单构成 counts near misses by what they lack, without their own figures."""
+    with api.open_store(assessed) as store:
+        found = api.lists(store, 2024, statuses=("near",))
+    kinds = {lack_kind(text) for frame in found.lists.values() for text in frame["lacks"].drop_nulls().to_list()}
+    gates = {f"未达门槛“{gate.title}”" for tier in found.tiers for gate in tier.gates}
+    assert kinds and kinds <= {"名额已满", "所在产业链名额已满"} | gates

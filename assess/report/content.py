@@ -18,6 +18,7 @@ from assess.run import runs
 from assess.run.config import Config
 from assess.run.figures import year_figures
 from assess.store import Store
+from assess.tiers.evaluate import lack_kind
 from assess.tiers.funnel import funnel_text, harshest_gate
 from assess.tiers.packs import LoadedTier
 from assess.tiers.select import NEAR, SELECTED
@@ -124,7 +125,7 @@ def _list_part(store: Store, run: runs.Run, tier: LoadedTier, city: str | None) 
         frame = frame.filter(pl.col("city") == city)
     selected = frame.filter(pl.col("status") == SELECTED)
     near = frame.filter(pl.col("status") == NEAR)
-    lacks = Counter(_lack(text) for text in near["lacks"].drop_nulls().to_list())
+    lacks = Counter(lack_kind(text) for text in near["lacks"].drop_nulls().to_list())
     funnel = runs.funnel(store, run, list_id, city)
     return ListPart(
         id=list_id,
@@ -141,15 +142,6 @@ def _list_part(store: Store, run: runs.Run, tier: LoadedTier, city: str | None) 
         near=near.height,
         near_lacks=lacks.most_common(3),
     )
-
-
-def _lack(text: str) -> str:
-    """A near miss's reason without its firm's figures: 名额已满, or the gate it misses."""
-    if "名额" in text and "已满" in text:
-        return "名额已满"
-    if "产业链已达名额上限" in text:
-        return "所在产业链名额已满"
-    return text.split("：")[0]
 
 
 def _uploads(store: Store, run: runs.Run, city: str | None) -> list[Upload]:

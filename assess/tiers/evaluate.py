@@ -5,6 +5,7 @@ top reasons, and what a near miss lacks."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import cast
 
@@ -193,13 +194,30 @@ def _exclusion(tier: LoadedTier, marked: Marked) -> pl.Expr:
     return reason
 
 
+# How a near miss's `lacks` begins: the list's quota or its chain's cap is full, or a gate is missed.
+QUOTA_FULL = "名额{}家已满"
+CHAIN_CAP_FULL = "所在产业链已达名额上限{}家"
+GATE_MISSED = "未达门槛“{}”"
+
+
+def lack_kind(lacks: str) -> str:
+    """What a near miss lacks, without its own figures (the report counts these): 名额已满, 所在产业链名额已满, or
+    the gate it misses, read from the forms above."""
+    if re.search(QUOTA_FULL.format(r"\d+"), lacks):
+        return "名额已满"
+    if re.search(CHAIN_CAP_FULL.format(r"\d+"), lacks):
+        return "所在产业链名额已满"
+    missed = re.match(GATE_MISSED.format(".+?"), lacks)
+    return missed.group(0) if missed else lacks
+
+
 def _lacks(tier: LoadedTier, lowest: float | None) -> pl.Expr:
     """For a near miss: its place, why it has no seat, and how far it is below the last seat."""
     quota = tier.allocation.quota
     why = (
         pl.when(pl.col("held_back") == CHAIN_FULL)
-        .then(pl.lit(f"所在产业链已达名额上限{tier.allocation.chain_cap}家"))
-        .otherwise(pl.lit(f"名额{quota}家已满"))
+        .then(pl.lit(CHAIN_CAP_FULL.format(tier.allocation.chain_cap)))
+        .otherwise(pl.lit(QUOTA_FULL.format(quota)))
     )
     gap = (
         pl.format(
@@ -229,7 +247,7 @@ def _near_below_gate(firms: pl.DataFrame, tier: LoadedTier, excluded: pl.Expr) -
     return rows.with_columns(
         status=pl.lit(NEAR),
         rank=pl.lit(None, pl.Int64),
-        lacks=pl.format("未达门槛“{}”：{}", pl.lit(failed.title), message(failed.message, rows.schema))
+        lacks=pl.format(GATE_MISSED.format("{}") + "：{}", pl.lit(failed.title), message(failed.message, rows.schema))
         + pl.when(pl.col("rd_intensity_needed").is_not_null() & pl.col("rd_intensity_needed").is_not_nan())
         .then(lever)
         .otherwise(pl.lit("")),
