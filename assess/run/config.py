@@ -8,6 +8,7 @@ run (its scores are stored with it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from assess.contract import load_contract
@@ -64,7 +65,29 @@ def _check_levels(pack: LoadedPack) -> None:
 
 
 def load_config(directory: Path, overrides: dict[str, Scalar] | None = None) -> Config:
-    overrides = overrides or {}
+    """The rule folder compiled. Without overrides the compiled folder is kept while none of its files changes (a
+    web server reads it on every page; compiling takes a quarter of a second)."""
+    if not overrides:
+        return _unchanged(directory.resolve(), _fingerprint(directory))
+    return _compiled(directory, overrides)
+
+
+def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every file of the folder with its modification time and size: a change of any makes another key."""
+    found = []
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            found.append((str(path.relative_to(directory)), stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
+
+
+@lru_cache(maxsize=8)
+def _unchanged(directory: Path, fingerprint: tuple[tuple[str, int, int], ...]) -> Config:
+    return _compiled(directory, {})
+
+
+def _compiled(directory: Path, overrides: dict[str, Scalar]) -> Config:
     packs = {key.split(".", 1)[0] for key in overrides}
     scoring_files = sorted(packs & {path.stem for path in (directory / SCORING_FOLDER).glob("*.yaml")})
     if scoring_files:

@@ -108,4 +108,8 @@ def serve(settings: WebSettings) -> None:
     """Serve until stopped (Ctrl+C)."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    # Idle connections are kept longer than a script's client keeps them (httpx: 5 s), so that the server never
+    # closes one just as the client sends on it.
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level="warning", timeout_keep_alive=30
+    )
