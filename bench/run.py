@@ -180,7 +180,9 @@ def build_store(path: Path, digest: str) -> None:
         )
         upload_id = con.execute(
             """
-            INSERT INTO uploads VALUES (nextval('upload_ids'), ?, ?, 0, ?, '{}', '', ?, ?, 0, 0, 0, NULL)
+            INSERT INTO uploads (upload_id, file_name, sha256, size_bytes, uploaded_at, options, stored_file,
+                                 rows_read, accepted, rejected, skipped, warnings)
+            VALUES (nextval('upload_ids'), ?, ?, 0, ?, '{}', '', ?, ?, 0, 0, 0)
             RETURNING upload_id
             """,
             [f"bench/run.py: {STORE_PATH.name}", digest, dt.datetime.now(), ENTERPRISES * years, ENTERPRISES * years],

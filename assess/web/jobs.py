@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from assess.access.accounts import PROVINCE, User
 from assess.access.desk import Desk, Hidden, Refused
 from assess.errors import InputError, OutputError, PackError, ResourceError, StoreError
@@ -99,7 +101,10 @@ class JobQueue:
 
             store = Store.sharing(self._store)
             try:
-                job.result = work(Desk(store, job.user, self._rules), progress)
+                # One thread for the model's OpenMP work: the server's cores are shared with the requests, and
+                # OpenMP threads waiting on busy cores stalled training for minutes (bench/web.py).
+                with threadpool_limits(1):
+                    job.result = work(Desk(store, job.user, self._rules), progress)
                 job.state = DONE
             except _SAID as exc:
                 job.error, job.state = str(exc), FAILED
