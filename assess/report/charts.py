@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("svg")
 
@@ -140,7 +141,8 @@ def distribution(scores: Sequence[float], cutoff: float, title: str) -> str:
     """The scores' histogram with the cut-off marked."""
     figure, axes = plt.subplots(figsize=(WIDTH / 2, 2.4))
     if scores:
-        axes.hist(list(scores), bins=20, range=(0, 1), color=BAR, edgecolor="white")
+        # One array, not a list: matplotlib checks a list's items one by one (seconds for a province's scores).
+        axes.hist(np.asarray(scores, dtype=float), bins=20, range=(0, 1), color=BAR, edgecolor="white")
     else:
         axes.annotate(NO_DATA, (0.5, 0.5), xycoords="axes fraction", ha="center", color=MUTED)
     axes.axvline(cutoff, color=TARGET, linestyle="--", linewidth=1)
