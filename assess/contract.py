@@ -69,6 +69,17 @@ class ProblemSpec(_Frozen):
     hint: str
 
 
+class Limits(_Frozen):
+    """What one uploaded file may hold (`limits` in filing.yaml); beyond any of them the file is refused whole."""
+
+    file_mb: int
+    unpacked_mb: int
+    unpacked_ratio: int
+    columns: int
+    sheets: int
+    sheet_cells: int
+
+
 class Contract(_Frozen):
     version: int
     fields: tuple[FieldSpec, ...]
@@ -83,6 +94,7 @@ class Contract(_Frozen):
     header_key_fields: tuple[str, ...]
     jump_ratio: Decimal
     first_year: int
+    limits: Limits
     problems: dict[str, ProblemSpec]
     cities: dict[str, str]
     province_prefix: str
@@ -141,6 +153,7 @@ def load_contract(schemas_dir: Path = SCHEMAS_DIR) -> Contract:
         header_key_fields=tuple(filing["header_key_fields"]),
         jump_ratio=Decimal(str(filing["jump_ratio"])),
         first_year=filing["first_year"],
+        limits=Limits(**filing["limits"]),
         problems={code: ProblemSpec(code=code, **spec) for code, spec in problems.items()},
         cities={**cities["cities"], **cities["legacy_prefixes"]},
         province_prefix=cities["province_prefix"],

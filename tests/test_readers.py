@@ -6,6 +6,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 import xlwt
@@ -81,6 +82,44 @@ def test_csv_rows_are_physical_lines_even_after_a_multi_line_cell(tmp_path: Path
     path.write_text("\n".join(",".join("" if v is None else str(v) for v in row) for row in rows), encoding="utf-8")
     result = ingest(path)
     assert codes_at(result, 5) == {"E-CITY"}  # title 1, header 2, record on lines 3-4, then line 5
+
+
+def test_blank_lines_in_a_quoted_cell_stay_in_it_and_a_run_of_blank_lines_is_one_row(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
+    rows: Rows = [HEADER, firm_row(1, 企业名称='"合成\n\n\n企业"'), [], [" , ,"], [], firm_row(2, 所属地市="杭州")]
+    path = tmp_path / "f.csv"
+    path.write_text("\n".join(",".join(str(v) for v in row) for row in rows), encoding="utf-8")
+    result = ingest(path)
+    # header 1, the record on lines 2-5, blank lines 6-8, then line 9
+    assert (result.rows_read, result.skipped) == (5, 3) and codes_at(result, 9) == {"E-CITY"}
+    [run] = result.problems.filter(result.problems["code"] == "I-ROW-SKIPPED")["message"]
+    assert run.endswith("第6行：3个连续空行（第6行至第8行），已跳过")
+    assert store.filings()["name"].to_list() == ["合成\n\n\n企业"]
+
+
+def test_a_sheet_read_without_its_empty_rows_and_columns_says_what_the_whole_sheet_says(
+    tmp_path: Path, ingest: Ingester
+) -> None:
+    """A stray value in row 200,000, column 300 makes the sheet's rectangle 60 million cells; it is read without its
+    empty rows and columns, and every row and column is still named and counted as the user sees it."""
+    above: Rows = [["2024年企业填报"], ["填报单位：（盖章）"], *([[]] * 12)]  # the header in row 15
+    table: Rows = [[None, *HEADER], [None, *firm_row(1)], [], [], [None, *firm_row(2, 所属地市="杭州")]]
+    results = []
+    for folder, with_stray in (("whole", False), ("stray", True)):
+        (tmp_path / folder).mkdir()
+        path = write_xlsx(tmp_path / folder / "f.xlsx", {"表1": [*above, *table]})
+        book = openpyxl.load_workbook(path)
+        if with_stray:
+            book["表1"].cell(row=200_000, column=300, value="备注")
+        book.save(path)
+        results.append(ingest(path))
+    whole, stray = results
+    assert (whole.rows_read, whole.accepted, whole.skipped) == (4, 1, 2) and codes_at(whole, 19) == {"E-CITY"}
+    in_the_table = pl.col("row") < 20
+    assert stray.problems.filter(in_the_table).equals(whole.problems.filter(in_the_table))
+    assert (stray.rows_read, stray.accepted, stray.skipped) == (199_985, 1, 199_982)
+    assert set(stray.problems.filter(pl.col("code") == "W-UNUSED-COLUMN")["column"]) == {"第300列（无表头）"}
 
 
 def test_a_credit_code_in_scientific_notation_in_csv_is_numeric(tmp_path: Path, ingest: Ingester) -> None:

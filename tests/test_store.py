@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assess.contract import load_contract
+from assess.contract import Limits, load_contract
 from assess.ingest import Options, ingest_files, upload
 from assess.store import Store, file_sha256, upkeep
 from tests.conftest import HEADER, Ingester, firm_row, make_code, write_xlsx
@@ -138,9 +138,9 @@ def test_the_bytes_hashed_validated_and_kept_are_the_same_even_if_the_original_c
     path = write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]})
     original = upload.read_file
 
-    def edited_meanwhile(staged: Path) -> list:
+    def edited_meanwhile(staged: Path, limits: Limits) -> list:
         write_xlsx(path, {"表1": [HEADER, firm_row(1, 营业收入=9999)]})  # the user saves the workbook again
-        return original(staged)
+        return original(staged, limits)
 
     monkeypatch.setattr(upload, "read_file", edited_meanwhile)
     result = ingest(path)

@@ -9,7 +9,8 @@ wide-year columns. A unit in brackets sets the column's unit.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from assess.contract import Contract, fold
 
@@ -36,6 +37,7 @@ class Column:
     field: str | None  # None: not a filing field (kept as extra data)
     year: int | None  # a wide-year column's year
     unit: str | None
+    number: int  # the column's number as the user sees it (1 is column A)
 
 
 @dataclass(frozen=True)
@@ -83,17 +85,24 @@ def _units(contract: Contract) -> set[str]:
     return {*contract.money_units, *contract.count_units, *contract.percent_units}
 
 
-def find_layout(head: list[tuple[str | None, ...]], contract: Contract) -> Layout | None:
-    """`head`: the first rows of a sheet, as text. None when no row qualifies as the header."""
+def find_layout(
+    head: list[tuple[str | None, ...]], contract: Contract, numbers: Sequence[int] | None = None
+) -> Layout | None:
+    """`head`: the first rows of a sheet, as text; `numbers`: the column number of each of its columns, where they
+    are not 1, 2, 3, ... (RawSheet.column_numbers). None when no row qualifies as the header."""
     texts = [[read_header(cell, contract) for cell in row] for row in head[: contract.header_search_rows]]
     h = next((i for i, row in enumerate(texts) if _qualifies(row, contract)), None)
     if h is None:
         return None
     if h + 1 < len(head) and _is_sub_header(head[h], head[h + 1], texts[h], contract):
-        return _two_row(head[h], head[h + 1], (h, h + 1), contract)
-    if h >= 1 and _is_group_row(head[h - 1]):
-        return _two_row(head[h - 1], head[h], (h - 1, h), contract)
-    return _one_row(head[h], h, contract)
+        layout = _two_row(head[h], head[h + 1], (h, h + 1), contract)
+    elif h >= 1 and _is_group_row(head[h - 1]):
+        layout = _two_row(head[h - 1], head[h], (h - 1, h), contract)
+    else:
+        layout = _one_row(head[h], h, contract)
+    if numbers is None:
+        return layout
+    return replace(layout, columns=tuple(replace(c, number=numbers[c.index]) for c in layout.columns))
 
 
 def _qualifies(row: list[HeaderText], contract: Contract) -> bool:
@@ -158,7 +167,9 @@ def _one_row(row: tuple[str | None, ...], h: int, contract: Contract) -> Layout:
 
 
 def _column(index: int, written: str | None, text: HeaderText) -> Column:
-    return Column(index=index, written=(written or "").strip(), field=text.field, year=text.year, unit=text.unit)
+    return Column(
+        index=index, written=(written or "").strip(), field=text.field, year=text.year, unit=text.unit, number=index + 1
+    )
 
 
 def _drop_repeats(columns: list[Column]) -> tuple[Column, ...]:
@@ -168,7 +179,7 @@ def _drop_repeats(columns: list[Column]) -> tuple[Column, ...]:
     for column in columns:
         key = (column.field or "", column.year)
         if column.field and key in seen:
-            column = Column(column.index, column.written, None, None, column.unit)
+            column = replace(column, field=None, year=None)
         seen.add(key)
         result.append(column)
     return tuple(result)

@@ -42,6 +42,12 @@ def plain_amount(amount: pl.Expr) -> pl.Expr:
     return amount.cast(pl.Float64).round(2).cast(pl.String).str.replace(r"\.0$", "")
 
 
+def grouped(count: pl.Expr) -> pl.Expr:
+    """A whole number with its thousands grouped, as people read counts: 1,048,569."""
+    reversed_digits = count.cast(pl.String).str.reverse()
+    return reversed_digits.str.replace_all(r"([0-9]{3})", "$1,").str.reverse().str.strip_chars_start(",")
+
+
 def location() -> pl.Expr:
     """Where in the file a problem is, as its message begins (after the file's name): 工作表「S」第N行「C」列."""
     return pl.concat_str(

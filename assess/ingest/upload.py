@@ -19,7 +19,7 @@ from assess.contract import Contract
 from assess.errors import describe_os_error
 from assess.ingest.headers import find_layout
 from assess.ingest.problems import finalise, plain_amount, problems_frame, sheet_notice
-from assess.ingest.sheets import RawSheet, UnreadableFile, check_readable, read_file
+from assess.ingest.sheets import RawSheet, UnreadableFile, check_file, read_file
 from assess.ingest.validate import Options, SheetResult, SheetValidator
 from assess.progress import Steps
 from assess.reference import Reference
@@ -114,7 +114,7 @@ class Ingest:
     def file(self, path: Path) -> IngestResult:
         self.step(f"复制「{path.name}」")
         try:
-            check_readable(path)
+            check_file(path, self.contract.limits)
         except UnreadableFile as exc:
             return IngestResult(file=path.name, error=str(exc))
         with ExitStack() as stack:
@@ -136,7 +136,7 @@ class Ingest:
             return _repeat(path, earlier, self.store.problems(earlier["upload_id"]))
         try:
             self.step(f"读取「{path.name}」")
-            sheets = read_file(staged.path)
+            sheets = read_file(staged.path, self.contract.limits)
             self.step(f"校验「{path.name}」")
             checked = self.check(sheets, path.name)
         except UnreadableFile as exc:
@@ -173,7 +173,8 @@ class Ingest:
         results: list[SheetResult] = []
         problems = [problems_frame()]
         for sheet in sheets:
-            layout = find_layout(sheet.cells.head(self.contract.header_search_rows).rows(), self.contract)
+            head = sheet.first_rows(self.contract.header_search_rows).rows()
+            layout = find_layout(head, self.contract, sheet.column_numbers)
             if layout is None:
                 detail = str(self.contract.header_search_rows)
                 problems.append(sheet_notice(sheet.name, "I-SHEET-SKIPPED", detail))

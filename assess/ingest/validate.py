@@ -14,7 +14,7 @@ import polars as pl
 from assess.contract import Contract, FieldSpec, fold
 from assess.ingest import parse
 from assess.ingest.headers import Column, Layout
-from assess.ingest.problems import plain_amount, problems_frame, sheet_notice
+from assess.ingest.problems import grouped, plain_amount, problems_frame, sheet_notice
 from assess.ingest.sheets import RawSheet
 from assess.reference import Reference
 
@@ -75,20 +75,9 @@ class SheetValidator:
     def validate(self, sheet: RawSheet, layout: Layout) -> SheetResult:
         body = self._body(sheet, layout)
         skip = pl.col("#blank") | pl.col("#total")
-        skipped = body.filter(skip).select(
-            "row", detail=pl.when(pl.col("#blank")).then(pl.lit("空行")).otherwise(pl.lit("合计行"))
-        )
-        active = (body.filter(~skip) if skipped.height else body).drop("#blank", "#total")  # no copy when none skip
-        problems = [
-            problems_frame(
-                skipped.with_columns(
-                    sheet=pl.lit(sheet.name, dtype=pl.String),
-                    column=pl.lit(None, dtype=pl.String),
-                    code=pl.lit("I-ROW-SKIPPED"),
-                    value=pl.lit(None, dtype=pl.String),
-                )
-            )
-        ]
+        skipped = int(body.filter(skip)["#span"].sum())
+        active = (body.filter(~skip) if skipped else body).drop("#blank", "#total", "#span")  # no copy when none skip
+        problems = [_skipped_rows(sheet.name, body)]
         parsed = active.select("row")
         for column, (values, given, found) in self._parse_columns(sheet, layout, active):
             parsed = parsed.with_columns(values.alias(_name(column)), given.alias(_given_name(column)))
@@ -111,8 +100,8 @@ class SheetValidator:
             ),
             supplements=self._supplements(sheet.name, layout, complete),
             problems=pl.concat([problems_frame(p) for p in problems]),
-            rows_read=body.height,
-            skipped=skipped.height,
+            rows_read=int(body["#span"].sum()),
+            skipped=skipped,
             history_only=layout.history_only,
             headers={c.field: _header_of(c) for c in layout.columns if c.field and c.year is None},
         )
@@ -120,12 +109,14 @@ class SheetValidator:
     # --- rows ------------------------------------------------------------------------------------------------------
 
     def _body(self, sheet: RawSheet, layout: Layout) -> pl.DataFrame:
-        """The data rows under the header through the last non-empty row, with the row numbers the user sees, and
-        marked `#blank` or `#total` (the first non-empty cell reads 合计, 总计 or 小计)."""
+        """The data rows under the header through the last non-empty row, with the row numbers the user sees and the
+        rows of the sheet each stands for (`#span`: a run of blank rows may be read as one), and marked `#blank` or
+        `#total` (the first non-empty cell reads 合计, 总计 or 小计)."""
         first = _first_filled(sheet.cells.slice(layout.data_start))
         filled = first.is_not_null()
         end = int(filled.arg_true().max()) + 1 if filled.any() else 0  # type: ignore[arg-type]
-        body = sheet.cells.with_columns(row=sheet.row_numbers).slice(layout.data_start, end)
+        spans = pl.lit(1, dtype=pl.Int64) if sheet.spans is None else sheet.spans
+        body = sheet.cells.with_columns(row=sheet.row_numbers, **{"#span": spans}).slice(layout.data_start, end)
         first, filled = first.slice(0, end), filled.slice(0, end)
         markers = [fold(m) for m in self.contract.total_markers]
         # Only a cell with a space or a character beyond printable ASCII can fold into a marker it does not equal.
@@ -413,6 +404,33 @@ def _first_filled(cells: pl.DataFrame) -> pl.Series:
     return first
 
 
+def _skipped_rows(sheet: str | None, body: pl.DataFrame) -> pl.DataFrame:
+    """One I-ROW-SKIPPED notice for each total row and for each run of blank rows, however many rows the run holds:
+    a million blank rows are one notice, not a million."""
+    run = (~pl.col("#blank")).cum_sum()  # the blank rows of one run follow the same number of other rows
+    blank = (
+        body.with_columns(run=run)
+        .filter("#blank")
+        .group_by("run", maintain_order=True)
+        .agg(pl.col("row").first(), last=(pl.col("row") + pl.col("#span") - 1).last(), rows=pl.col("#span").sum())
+        .select(
+            "row",
+            detail=pl.when(pl.col("rows") == 1)
+            .then(pl.lit("空行"))
+            .otherwise(pl.format("{}个连续空行（第{}行至第{}行）", grouped(pl.col("rows")), "row", "last")),
+        )
+    )
+    totals = body.filter(pl.col("#total") & ~pl.col("#blank")).select("row", detail=pl.lit("合计行"))
+    return problems_frame(
+        pl.concat([blank, totals]).with_columns(
+            sheet=pl.lit(sheet, dtype=pl.String),
+            column=pl.lit(None, dtype=pl.String),
+            code=pl.lit("I-ROW-SKIPPED"),
+            value=pl.lit(None, dtype=pl.String),
+        )
+    )
+
+
 def _distinct(frame: pl.DataFrame) -> pl.LazyFrame:
     """Each distinct cell text once: a column of a few codes or words is parsed in a few rows."""
     return frame.lazy().select("raw", "numeric_cell").unique("raw")
@@ -420,7 +438,7 @@ def _distinct(frame: pl.DataFrame) -> pl.LazyFrame:
 
 def _header_of(column: Column) -> str:
     """The header as written, or where the column has none, its position."""
-    return column.written or f"第{column.index + 1}列（无表头）"
+    return column.written or f"第{column.number}列（无表头）"
 
 
 def _written(layout: Layout, field: str) -> str | None:
@@ -449,7 +467,7 @@ def _extra_json(extra: list[Column], active: pl.DataFrame) -> pl.Series:
         return pl.Series("extra", [None] * active.height, dtype=pl.String)
     names = [_header_of(c) for c in extra]
     keys = [
-        name if names.count(name) == 1 else f"{name}（第{c.index + 1}列）" for name, c in zip(names, extra, strict=True)
+        name if names.count(name) == 1 else f"{name}（第{c.number}列）" for name, c in zip(names, extra, strict=True)
     ]
     return active.select(
         pl.struct([pl.col(f"c{c.index}").alias(key) for c, key in zip(extra, keys, strict=True)]).struct.json_encode()
