@@ -56,6 +56,7 @@ __all__ = [
     "open_store",
     "problem_workbook",
     "problem_workbooks",
+    "refusal",
     "retract",
     "rubric",
     "run_year",
@@ -108,6 +109,19 @@ def ingest(
         if not f.is_file()
     ]
     return missing + ingest_files(store, [f for f in files if f.is_file()], options, progress)
+
+
+def refusal(path: Path) -> str | None:
+    """Why the ingest would refuse the file before reading it (its kind by content, its size, the limits), in
+    Chinese; None when it would read it."""
+    from assess.contract import load_contract
+    from assess.ingest.files import UnreadableFile, check_file
+
+    try:
+        check_file(path, load_contract().limits)
+    except UnreadableFile as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(frozen=True)

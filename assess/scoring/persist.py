@@ -51,10 +51,8 @@ def save(
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"model-{sha[:16]}.skops"
     partial = target.with_suffix(".partial")
-    written = (partial, target, target.with_suffix(".md"))
-    for path in written:  # until the model's row commits, no store opening meanwhile takes them for orphans
-        upkeep.IN_FLIGHT.add(path)
-    try:
+    # until the model's row commits, no store opening meanwhile takes its files for orphans
+    with upkeep.in_flight(partial, target, target.with_suffix(".md")):
         partial.write_bytes(data)
         partial.replace(target)
         target.with_suffix(".md").write_text(card, encoding="utf-8")
@@ -63,8 +61,6 @@ def save(
             "INSERT INTO models VALUES (nextval('model_ids'), ?, ?, ?, ?, ?, ?) RETURNING model_id",
             [created, target.name, sha, labels_sha256, config_sha256, json.dumps(report, ensure_ascii=False)],
         ).fetchall()[0][0]
-    finally:
-        upkeep.IN_FLIGHT.difference_update(written)
     return ModelRecord(int(model_id), created, target.name, sha, labels_sha256, config_sha256, report)
 
 

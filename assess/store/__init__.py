@@ -198,17 +198,20 @@ class Store:
         validation has filled the process's memory, the same copy takes several times longer). Whatever
         `save_upload` does not keep is removed, whether the copy, the validation or the saving fails."""
         staging = self.files_dir / upkeep.staging_name()
+        writing = {staging}  # registered as in flight until the upload's row commits (see `upkeep`)
         try:
-            upkeep.IN_FLIGHT.add(staging)
+            upkeep.IN_FLIGHT.update(writing)
             staging.mkdir(parents=True)
             copy = staging / source.name
             shutil.copyfile(source, copy)
             sha256 = file_sha256(copy)
             target = self.files_dir / f"{sha256}{source.suffix.lower()}"
+            writing.add(target)  # kept by `save_upload` before its row commits
+            upkeep.IN_FLIGHT.add(target)
             yield StagedFile(path=copy, sha256=sha256, target=target, keep=not target.exists())
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-            upkeep.IN_FLIGHT.discard(staging)
+            upkeep.IN_FLIGHT.difference_update(writing)
 
     def save_upload(
         self,
@@ -219,17 +222,6 @@ class Store:
         problems: pl.DataFrame,
     ) -> Saved:
         """Write one upload in one transaction: all of it lands, or none of it does, its kept file included."""
-        with upkeep.in_flight(staged.target):
-            return self._save_upload(record, staged, filings, supplements, problems)
-
-    def _save_upload(
-        self,
-        record: UploadRecord,
-        staged: StagedFile,
-        filings: pl.DataFrame,
-        supplements: pl.DataFrame,
-        problems: pl.DataFrame,
-    ) -> Saved:
         if staged.keep:
             staged.path.replace(staged.target)
         self.con.begin()

@@ -8,7 +8,6 @@ one holds it)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -28,12 +27,13 @@ BACKUP_FOLDERS = (".files", ".models")
 
 
 @contextmanager
-def in_flight(path: Path) -> Iterator[Path]:
-    IN_FLIGHT.add(path)
+def in_flight(*paths: Path) -> Iterator[None]:
+    """While the block runs, a store opening in this process leaves `paths` alone."""
+    IN_FLIGHT.update(paths)
     try:
-        yield path
+        yield
     finally:
-        IN_FLIGHT.discard(path)
+        IN_FLIGHT.difference_update(paths)
 
 
 def staging_name() -> str:
@@ -127,19 +127,15 @@ def doctor(store: Store) -> list[Check]:
     return checks
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _kept_file_check(store: Store) -> Check:
+    from assess.store import file_sha256  # the store's own hash of a kept file (this module is imported by it)
+
     rows = store.con.execute("SELECT upload_id, stored_file, sha256 FROM uploads ORDER BY upload_id").fetchall()
     missing = [str(u) for u, name, _ in rows if not (store.files_dir / name).is_file()]
     changed = [
-        str(u) for u, name, sha in rows if (store.files_dir / name).is_file() and _sha256(store.files_dir / name) != sha
+        str(u)
+        for u, name, sha in rows
+        if (store.files_dir / name).is_file() and file_sha256(store.files_dir / name) != sha
     ]
     bad = [f"批次 {'、'.join(missing)} 的文件不见了"] if missing else []
     bad += [f"批次 {'、'.join(changed)} 的文件内容与上传时不同（SHA-256 不符）"] if changed else []
@@ -147,11 +143,13 @@ def _kept_file_check(store: Store) -> Check:
 
 
 def _model_file_check(store: Store) -> Check:
+    from assess.store import file_sha256
+
     rows = store.con.execute("SELECT model_id, file, sha256 FROM models ORDER BY model_id").fetchall()
     bad = [
         str(model_id)
         for model_id, name, sha in rows
-        if not (store.models_dir / name).is_file() or _sha256(store.models_dir / name) != sha
+        if not (store.models_dir / name).is_file() or file_sha256(store.models_dir / name) != sha
     ]
     said = f"第 {'、'.join(bad)} 号模型的文件不见了或被改动" if bad else f"{len(rows)} 个模型文件都在，内容与训练时相同"
     return Check("评分模型文件及其 SHA-256", not bad, said)

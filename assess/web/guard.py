@@ -1,5 +1,5 @@
-"""Web hygiene: the security headers of every response, CSRF tokens for forms, the sign-in rate limit, and what an
-uploaded file is by its content (not its name)."""
+"""Web hygiene: the security headers of every response, CSRF tokens for forms and the sign-in rate limit. (What an
+uploaded file is, by its content, the ingest's own check says: `api.refusal`.)"""
 
 from __future__ import annotations
 
@@ -86,23 +86,3 @@ class SignInLimit:
         while found and found[0] < time.monotonic() - self.window:
             found.popleft()
         return found
-
-
-# The kinds of file the ingest reads, by their first bytes; a CSV is text without NUL bytes.
-_MAGIC = {".xlsx": (b"PK\x03\x04",), ".xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",), ".parquet": (b"PAR1",)}
-ACCEPTED = (".xlsx", ".xls", ".csv", ".parquet")
-
-
-def content_problem(name: str, head: bytes) -> str | None:
-    """Why a file's content does not match a kind the ingest reads (None when it does), in Chinese."""
-    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if suffix not in ACCEPTED:
-        return f"「{name}」不是可导入的文件类型：只接受 .xlsx、.xls、.csv 和 .parquet。"
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if stripped.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta")):
-        return f"「{name}」是网页表格，不是 Excel 文件：请在 Excel 中打开后另存为 .xlsx 再上传。"
-    if suffix == ".csv":
-        return None if b"\x00" not in head else f"「{name}」的内容不是文本表格（CSV）：请检查文件。"
-    if not head.startswith(_MAGIC[suffix]):
-        return f"「{name}」的内容与扩展名 {suffix} 不符：请用 Excel 打开后另存为 .xlsx 再上传。"
-    return None

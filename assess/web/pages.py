@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
-from assess import display
+from assess import api, display
 from assess.access import accounts, audit
 from assess.access.accounts import ROLE_TITLES
 from assess.access.desk import Desk
@@ -37,7 +37,7 @@ templates.env.globals.update(
     role_titles=ROLE_TITLES, state_titles=STATE_TITLES, status_titles=STATUS_TITLES, score=display.score
 )
 PROBLEMS_SHOWN = 20  # on an upload's 检查结果; the 问题清单 workbook holds them all
-SNIFF_BYTES = 4096
+ACCEPTED = (".xlsx", ".xls", ".csv", ".parquet")  # what the upload form offers to pick
 LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}  # an upload's rejected rows first, then what to check
 
 
@@ -130,7 +130,7 @@ def upload_page(request: Request, desk: PageDesk) -> Response:
         units=list(desk.store.contract.money_units),
         max_mb=settings.max_upload_mb,
         max_files=settings.max_files,
-        accepted=guard.ACCEPTED,
+        accepted=ACCEPTED,
     )
 
 
@@ -182,21 +182,21 @@ def _staging(request: Request) -> Path:
 
 
 async def _saved(file: UploadFile, folder: Path, limit: int) -> Path:
+    """The uploaded file in a folder of its own, refused (before anything is queued) when too large or when the
+    ingest would refuse it by its content."""
     name = Path((file.filename or "").replace("\\", "/")).name.strip() or "上传文件"
-    head = await file.read(SNIFF_BYTES)
-    problem = guard.content_problem(name, head)
-    if problem:
-        raise InputError(problem)
     target = folder / f"{uuid.uuid4().hex[:8]}" / name
     target.parent.mkdir()
-    written = len(head)
+    written = 0
     with target.open("wb") as out:
-        out.write(head)
         while block := await file.read(1 << 20):
             written += len(block)
             if written > limit:
                 raise InputError(f"「{name}」超过 {limit >> 20} MB 的上传上限：请拆分后再上传。")
             out.write(block)
+    refused = api.refusal(target)
+    if refused:
+        raise InputError(refused)
     return target
 
 
