@@ -70,9 +70,9 @@ POLL_S = 0.7  # how often a job's state is asked for, as the upload page's scrip
 LOAD_LIMIT_S = 300  # the load ends by then, jobs done or not
 SIGN_IN_LIMIT_S = 300  # every user signed in and ready by then
 REQUEST_TIMEOUT_S = 120  # a request without an answer by then has failed
-# A client drops a connection idle this long, before the server closes it (uvicorn's keep-alive timeout, 5 s). At
-# httpx's default (5 s, the same as the server's) a request sent just as the server closes the connection is reset;
-# a browser sends it again on a new connection, unseen by its user, which httpx does not.
+# A client drops a connection idle this long, well before the server closes it (`assess serve` keeps an idle
+# connection 30 s). A request sent just as the server closes the connection is reset; a browser sends it again on a
+# new connection, unseen by its user, which httpx does not.
 KEEPALIVE_S = 4.0
 SERVER_START_S = 120
 SERVER_STOP_S = 60
@@ -762,7 +762,7 @@ def section(outcome: Outcome) -> str:
         "The users, added with `assess user add` and `assess user token`: "
         f"{roles['province']} province users, {roles['city']} city users (one per city) and {roles['analyst']} "
         f"analysts, {len(setup.accounts)} in all, each a thread of this process with an httpx client and a session "
-        f"of its own (an idle connection is dropped after {KEEPALIVE_S:g} s, before the server's keep-alive of 5 s "
+        f"of its own (an idle connection is dropped after {KEEPALIVE_S:g} s, before the server's keep-alive of 30 s "
         "ends it: see `KEEPALIVE_S`). Each signs in and reads its firms from `/api/lists` "
         f"({', '.join(FIRM_STATUSES)}); then, pausing {THINK_S[0]:g}–{THINK_S[1]:g} s (uniform) before each request, "
         f"it draws one of {menu} (weights; pages with `year={YEAR}`, a random city (a city user's own), status or "
