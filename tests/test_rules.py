@@ -174,6 +174,19 @@ def test_the_plans_headline_targets_with_their_gaps(
     assert set(figures["quotes"]) == {"no_rd", "institution_coverage"}
 
 
+def test_a_headline_no_filing_states_is_unknown_not_zero(
+    tmp_path: Path, ingest: Ingester, store: Store, contract: Contract
+) -> None:
+    fixture = _fixture("headline_unstated.yaml")
+    figures = runs.figures(store, _run(fixture, tmp_path, ingest, store, contract))
+    assert figures is not None
+    found = {t["id"]: t for t in figures["targets"]}
+    for name, (value, target, gap) in fixture["expect"]["targets"].items():
+        assert (found[name]["value"], found[name]["target"], found[name]["gap"]) == (value, target, gap), name
+    for name, said in fixture["expect"]["said"].items():
+        assert found[name]["said"] == said, name
+
+
 def test_the_hte_prescreen_names_what_filings_cannot_show(
     tmp_path: Path, ingest: Ingester, store: Store, contract: Contract
 ) -> None:

@@ -19,38 +19,62 @@ from assess.run.targets import TargetsSpec
 def headline(ctx: RunContext, spec: TargetsSpec) -> dict:
     """The year's headline figures against the targets, for a run to keep."""
     year = ctx.year
-    hte, hte_chain, little_giant, leader = ctx.con.execute(
+    hte_stated, hte, hte_chain, designations_stated, little_giant, leader = ctx.con.execute(
         """
-        SELECT count(*) FILTER (WHERE is_hte), count(*) FILTER (WHERE is_hte AND in_chain),
+        SELECT count(is_hte), count(*) FILTER (WHERE is_hte), count(*) FILTER (WHERE is_hte AND in_chain),
+               (SELECT count(designation) FROM filings WHERE year = $year),
                count(*) FILTER (WHERE designated_little_giant), count(*) FILTER (WHERE designated_leader)
-        FROM features_base WHERE year = ?
+        FROM features_base WHERE year = $year
         """,
-        [year],
+        {"year": year},
     ).fetchall()[0]
     years = year - spec.first_year + 1
     hte_target, share_target = spec.number("hte_count"), spec.number("hte_chain_share")
-    hte_said = f"填报企业中的高新技术企业{hte}家，距{_n(hte_target)}家的目标还差{{gap}}家"
-    rows = [
-        _target(spec, "hte_count", hte, hte_target, hte_said),
-        _target(
-            spec,
-            "hte_chain_share",
-            hte_chain / hte if hte else None,
-            share_target,
-            f"其中标志性产业链领域{hte_chain}家，按现有高企数，还需{{gap}}家属于产业链领域，占比方可达到{share_target:.0%}",
-            gap=max(0, math.ceil(round(share_target * hte, 9)) - hte_chain),
-        ),
-    ]
+    rows = [*_hte(spec, year, hte if hte_stated else None, hte_chain, hte_target, share_target)]
     for name, count, title in (
         ("little_giant_per_year", little_giant, "科技小巨人"),
         ("leader_per_year", leader, "科技领军"),
     ):
         target = spec.number(name) * years if years > 0 else None
         said = f"填报“已获称号”为{title}的企业{count}家（含{spec.first_year}年以前认定的，填报不记认定年份）"
+        if not designations_stated:
+            said += f"；{year}年的填报都没有填“已获称号”，可能未采集此项"
         if target is not None:
             said += f"；{spec.first_year}年起每年培育，累计应达{_n(target)}家，按此口径还差{{gap}}家"
         rows.append(_target(spec, name, count, target, said))
     return {"year": year, "targets": rows, "quotes": dict(spec.quotes), "rd": _rd(ctx, spec)}
+
+
+def _hte(
+    spec: TargetsSpec, year: int, hte: int | None, hte_chain: int, hte_target: float, share_target: float
+) -> tuple[dict, dict]:
+    """高新技术企业 against the count and the chain share; unknown (None, 无数据) when no filing of the year states
+    whether the firm is one: a file without the column is not a province without 高新技术企业."""
+    if hte is None:
+        unstated = f"{year}年的填报都没有填“高新技术企业”，无法统计"
+        return (
+            _target(spec, "hte_count", None, hte_target, f"高新技术企业数：{unstated}"),
+            _target(spec, "hte_chain_share", None, share_target, f"高新技术企业中标志性产业链领域的占比：{unstated}"),
+        )
+    return (
+        _target(
+            spec,
+            "hte_count",
+            hte,
+            hte_target,
+            f"填报企业中的高新技术企业{hte}家，距{_n(hte_target)}家的目标还差{{gap}}家",
+        ),
+        _target(
+            spec,
+            "hte_chain_share",
+            hte_chain / hte if hte else None,
+            share_target,
+            f"其中标志性产业链领域{hte_chain}家，按现有高企数，还需{{gap}}家属于产业链领域，占比方可达到{share_target:.0%}"
+            if hte
+            else "填报企业中没有高新技术企业，占比无从计算",
+            gap=max(0, math.ceil(round(share_target * hte, 9)) - hte_chain) if hte else None,
+        ),
+    )
 
 
 def _target(
