@@ -20,6 +20,7 @@ from assess import api
 from assess.access import accounts, audit
 from assess.access.desk import Desk
 from assess.resources import SAMPLE_DIR
+from assess.synthetic import messy
 from assess.synthetic.panel import generate_panel
 from assess.synthetic.writers import write_panel
 from assess.web.app import create_app
@@ -293,6 +294,38 @@ def test_a_file_over_the_size_limit_is_refused_and_nothing_is_stored(site: Site,
         answer = client.post("/upload", data={"csrf": token}, files=[("files", ("大.csv", big))])
         assert answer.status_code == 400 and "1 MB" in answer.text
         assert client.app.state.server.store.uploads().is_empty()  # type: ignore[attr-defined]
+
+
+def test_a_code_confirmed_on_the_upload_page_is_accepted_as_the_command_lines_accept_bad_check(
+    tmp_path: Path,
+) -> None:
+    """The hint of a wrong check character says to confirm the code on the upload page: doing so accepts its row
+    with W-USCC-ACCEPTED, as --accept-bad-check does."""
+    settings = WebSettings(db=tmp_path / "confirm.duckdb")
+    with api.open_store(settings.db) as store:
+        accounts.add_user(store, "省", "province", None, PASSWORD)
+    with TestClient(create_app(settings)) as client:
+        token = _csrf(client.get("/signin").text)
+        client.post("/signin", data={"name": "省", "password": PASSWORD, "csrf": token})
+        token = _csrf(client.get("/upload").text)
+        confirmed = f"  {messy.ACCEPTED_CODE.lower()}\n"
+        with (SAMPLE_DIR / "messy.xlsx").open("rb") as handle:
+            client.post(
+                "/upload",
+                data={"csrf": token, "confirmed": confirmed},
+                files=[("files", ("messy.xlsx", handle))],
+            )
+        server = client.app.state.server  # type: ignore[attr-defined]
+        for _ in range(1200):
+            if not server.jobs.busy():
+                break
+            threading.Event().wait(0.05)
+        [upload_id] = server.store.uploads()["upload_id"].to_list()
+        problems = server.store.problems(upload_id)
+    about = problems.filter(pl.col("value") == messy.ACCEPTED_CODE)["code"].to_list()
+    assert about == ["W-USCC-ACCEPTED"]
+    hint = problems.filter(pl.col("code") == "E-USCC-CHECK")["hint"].to_list()
+    assert hint and all("确认属实的信用代码" in h and "--accept-bad-check" in h for h in hint)
 
 
 def test_a_second_job_waits_in_the_queue_and_says_its_place(site: Site) -> None:

@@ -93,12 +93,19 @@ class Desk:
     # --- filings ---------------------------------------------------------------------------------------------------
 
     def ingest(
-        self, files: Sequence[Path], year: int | None, unit: str | None, progress: Progress | None = None
+        self,
+        files: Sequence[Path],
+        year: int | None,
+        unit: str | None,
+        progress: Progress | None = None,
+        confirmed: frozenset[str] = frozenset(),
     ) -> list[IngestResult]:
         """Each file its own upload; a city user's files are checked as that city's (rows of another city are
-        rejected and never replace its filings)."""
+        rejected and never replace its filings). `confirmed`: credit codes whose wrong check character the user
+        confirms as on the business licence (the command line's --accept-bad-check)."""
         self.writer("upload", "、".join(f.name for f in files))
-        results = api.ingest(self.store, files, Options(year=year, unit=unit, city=self.user.city, by=self.user.name))
+        options = Options(year=year, unit=unit, accept_bad_check=confirmed, city=self.user.city, by=self.user.name)
+        results = api.ingest(self.store, files, options, progress)
         for r in results:
             said = "已有相同文件" if r.duplicate_upload else r.error
             obj = f"上传批次 {r.upload_id}" if r.upload_id else r.file

@@ -4,6 +4,7 @@ templates/web/. Every page reads and writes through the signed-in user's desk; w
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import tempfile
 import uuid
@@ -155,10 +156,11 @@ async def upload(request: Request, desk: PageDesk) -> Response:
         raise
     year = _int(form.get("year"))
     unit = str(form.get("unit") or "") or None
+    confirmed = _codes(str(form.get("confirmed") or ""))
 
     def work(worker: Desk, progress: Progress) -> str:
         try:
-            results = worker.ingest(saved, year, unit, progress)
+            results = worker.ingest(saved, year, unit, progress, confirmed)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         ids = [str(r.upload_id) for r in results if r.upload_id]
@@ -225,6 +227,12 @@ def job_state(request: Request, desk: PageDesk, job_id: str) -> JSONResponse:
         return JSONResponse({"error": "没有找到这项任务。"}, status_code=404)
     said = {"state": job.state, "title": STATE_TITLES[job.state], "step": job.step, "share": job.share}
     return JSONResponse(said | {"place": server(request).jobs.place(job), "result": job.result, "error": job.error})
+
+
+def _codes(text: str) -> frozenset[str]:
+    """The credit codes typed into the upload form's 确认属实的信用代码, one per line or separated by commas,
+    spaces or 、, as the command line's --accept-bad-check takes them."""
+    return frozenset(code.upper() for code in re.split(r"[\s,，、;；]+", text) if code)
 
 
 @router.get("/uploads")
