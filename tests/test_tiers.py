@@ -23,7 +23,7 @@ from assess.run.config import load_config
 from assess.run.context import RunContext
 from assess.run.staleness import changes_since
 from assess.store import Store
-from assess.tiers.funnel import harshest_gate
+from assess.tiers.funnel import funnel_text, harshest_gate
 from assess.tiers.select import CHAIN_FULL, QUOTA_FULL, Allocation, allocate, near_misses, rank_order
 from tests.conftest import HEADER, firm_row, fixture_names, read_fixture, rule_folder, write_filings, write_xlsx
 
@@ -390,7 +390,8 @@ def test_the_funnel_says_where_the_firms_fell_away(listed: tuple[Path, dict, dic
         ("gate", 8),  # 属于标志性产业链领域
         ("gate", 8),  # 营业收入达到下限
         ("gate", 7),  # 近两年研发投入强度均达到下限
-        ("gate", 5),  # 两年营业收入复合增长率达到下限 (4.9%; and the firm without the revenue of 2022)
+        ("gate", 5),  # 两年营业收入复合增长率达到下限 (4.9% fails it)
+        ("gate_open", 1),  # the firm without the revenue of 2022: not judged, not removed
         ("excluded", 1),  # 已认定为科技小巨人
         ("excluded", 1),  # 已认定为科技领军（更高层级）
         ("excluded", 1),  # 已列入本年度科技领军候选
@@ -400,6 +401,7 @@ def test_the_funnel_says_where_the_firms_fell_away(listed: tuple[Path, dict, dic
         ("unknown", 1),
     ]
     assert harshest_gate(steps) == ("中小企业", 2)  # the first of the gates that remove the most
+    assert "两年营业收入复合增长率达到下限 5（另有1家缺数据、未能判断）" in funnel_text(steps, 600)
     assert found.nearest == {}  # the province: nothing stands in for the lists
     # 青岛's one firm is a 小巨人 but no 科技领军 (8,000万 of revenue under the 50,000万 line): named as the closest.
     assert set(nowhere.nearest) == {"leader", "three_highs"}
@@ -423,3 +425,16 @@ def test_the_workbook_says_why_a_list_is_short(listed: tuple[Path, dict, dict[st
     summary = [str(v) for row in book["汇总"].iter_rows(values_only=True) for v in row if v is not None]
     assert all(f"{t.pack.title}：筛选过程" in summary for t in load_config(rules_dir(None)).tiers)
     assert "排除：已认定为科技领军" in summary
+
+
+def test_a_gate_no_filing_can_answer_is_not_the_one_that_removes_the_most() -> None:
+    """A city template without the 高新技术企业 column: every SME is open at that gate, none is removed by it."""
+    steps = pl.DataFrame(
+        {
+            "kind": ["scope", "gate", "gate", "gate_open", "candidates", "selected"],
+            "label": ["当年有填报的企业", "中小企业", "有效高新技术企业", "有效高新技术企业：缺数据", "候选", "入选"],
+            "firms": [1500, 1476, 0, 1476, 0, 0],
+        }
+    )
+    assert harshest_gate(steps) == ("中小企业", 24)
+    assert "有效高新技术企业 0（另有1476家缺数据、未能判断）" in funnel_text(steps, 600)

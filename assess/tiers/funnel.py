@@ -12,8 +12,10 @@ import polars as pl
 from assess.tiers.packs import LoadedTier
 from assess.tiers.select import SELECTED, UNKNOWN
 
-# A funnel row's kind: the year's firms, a gate, an exclusion, the candidates, the selected, those left open.
-SCOPE, GATE, EXCLUDED, CANDIDATES, CHOSEN, OPEN = "scope", "gate", "excluded", "candidates", "selected", "unknown"
+# A funnel row's kind: the year's firms, a gate, the firms a gate could not judge for missing data (after the gate,
+# only where there are any), an exclusion, the candidates, the selected, those left open.
+SCOPE, GATE, GATE_OPEN, EXCLUDED = "scope", "gate", "gate_open", "excluded"
+CANDIDATES, CHOSEN, OPEN = "candidates", "selected", "unknown"
 COLUMNS = ("city", "step", "kind", "label", "firms")  # city null: the province
 
 
@@ -24,7 +26,12 @@ def funnel(firms: pl.DataFrame, tier: LoadedTier, exclusion: pl.Expr, statuses: 
     gates = [pl.col(f"gate_{g.id}").fill_null(False) for g in tier.gates]
     passed = pl.all_horizontal(gates) if gates else pl.lit(True)
     steps: list[tuple[str, str, pl.Expr]] = [(SCOPE, "当年有填报的企业", pl.lit(True))]
-    steps += [(GATE, gate.title, pl.all_horizontal(gates[: i + 1])) for i, gate in enumerate(tier.gates)]
+    for i, gate in enumerate(tier.gates):
+        before = pl.all_horizontal(gates[:i]) if i else pl.lit(True)
+        steps.append((GATE, gate.title, before & gates[i]))
+        steps.append(
+            (GATE_OPEN, f"{gate.title}：缺数据、未能判断（不计入剩余）", before & pl.col(f"gate_{gate.id}").is_null())
+        )
     steps += [(EXCLUDED, spec.title, passed & (exclusion == spec.title)) for spec, _ in tier.exclusions]
     steps += [
         (CANDIDATES, "符合全部门槛、未被排除的候选", passed & exclusion.is_null()),
@@ -55,19 +62,28 @@ def funnel(firms: pl.DataFrame, tier: LoadedTier, exclusion: pl.Expr, statuses: 
         .join(described, on="column")
         .select(COLUMNS)
         .with_columns(pl.col("firms").cast(pl.Int64))
+        .filter((pl.col("kind") != GATE_OPEN) | (pl.col("firms") > 0))
         .sort(pl.col("city").is_not_null(), "city", "step")
     )
 
 
 def harshest_gate(steps: pl.DataFrame) -> tuple[str, int] | None:
-    """The gate that removes the most firms (its title and how many), from one area's funnel in step order."""
-    previous, worst = None, None
+    """The gate that removes the most firms (its title and how many), from one area's funnel in step order; a firm
+    a gate could not judge for missing data is not counted as removed by it."""
+    removed: dict[str, int] = {}
+    previous: int | None = None
+    gate: str | None = None
     for kind, label, firms in steps.select("kind", "label", "firms").iter_rows():
-        if kind == GATE and previous is not None and (worst is None or previous - firms > worst[1]):
-            worst = (label, previous - firms)
+        if kind == GATE and previous is not None:
+            removed[label], gate = previous - firms, label
+        elif kind == GATE_OPEN and gate is not None:
+            removed[gate] -= firms
         if kind in (SCOPE, GATE):
             previous = firms
-    return worst
+    if not removed:
+        return None
+    worst = max(removed.values())
+    return next((label, firms) for label, firms in removed.items() if firms == worst)
 
 
 def funnel_text(steps: pl.DataFrame, quota: int) -> str:
@@ -76,6 +92,8 @@ def funnel_text(steps: pl.DataFrame, quota: int) -> str:
     for kind, label, firms in steps.select("kind", "label", "firms").iter_rows():
         if kind in (SCOPE, GATE, CANDIDATES):
             parts.append(f"{label} {firms}")
+        elif kind == GATE_OPEN:
+            parts[-1] += f"（另有{firms}家缺数据、未能判断）"
         elif kind == EXCLUDED and firms:
             parts.append(f"排除（{label}）{firms}")
         elif kind == CHOSEN:
