@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from assess.errors import InputError, OutputError, StoreError, describe_os_error
 from assess.progress import Progress, Steps, within
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from assess.run.names import ChainFilter
     from assess.run.runs import Run
     from assess.store import Store
+    from assess.store.parquet import ParquetExport
     from assess.store.upkeep import Check
     from assess.tiers.packs import LoadedTier
 
@@ -47,6 +48,7 @@ __all__ = [
     "demo",
     "doctor",
     "explain",
+    "export_parquet",
     "export_workbooks",
     "flags",
     "ingest",
@@ -57,6 +59,7 @@ __all__ = [
     "problem_workbook",
     "problem_workbooks",
     "refusal",
+    "require_engine",
     "retract",
     "rubric",
     "run_year",
@@ -207,6 +210,28 @@ def chain_filter(chain: str | None) -> ChainFilter | None:
 
 
 # --- runs ----------------------------------------------------------------------------------------------------------
+
+Engine = Literal["duckdb", "spark"]
+
+
+def require_engine(engine: Engine) -> None:
+    """Refuse an engine this machine cannot run, saying what to install: Spark needs the `spark` extra (PySpark)."""
+    if engine == "spark":
+        from assess.engines.spark.session import require_pyspark
+
+        require_pyspark()
+
+
+def export_parquet(store: Store, out: Path, years: Sequence[int] | None = None) -> ParquetExport:
+    """The filings in force of `years` (None: every year with filings) and the supplements, with the earlier years
+    their features read, as Parquet partitioned by year and city with a manifest, for another engine to assess."""
+    from assess.features import HISTORY_YEARS
+    from assess.store.parquet import export_parquet as write
+
+    asked = list(years) if years else store.filings_by_year()["year"].to_list()
+    if not asked:
+        raise StoreError("库中还没有任何有效填报，没有可导出的内容。")
+    return write(store, out, asked, HISTORY_YEARS)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ Three views, each a superset of the one before, so that a query reads only as fa
 `schemas/features.yaml`; the SQL below is the one place that computes them. Reference data (industry sections, the
 chain mapping) is loaded into temporary tables of the connection from `schemas/` and `rules/`, so a change to those
 files takes effect at the next run without touching the stored filings. No policy threshold lives here.
+
+The SQL is written once and compiled, like the packs, to engine-neutral sqlglot trees (`feature_views`), qualified
+against the known schema of the filings, the supplements and the reference tables (stars expanded, every column
+bound to its table); `install` renders them as DuckDB views, and the same trees render as Spark SQL.
 """
 
 from __future__ import annotations
@@ -18,15 +22,21 @@ from typing import Literal
 
 import duckdb
 import polars as pl
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.qualify import qualify
 
 from assess.chains import read_chain_map
 from assess.contract import Contract
+from assess.dialects import Dialect, render
 from assess.reference import Reference
 from assess.resources import SCHEMAS_DIR, read_yaml
 from assess.sizes import read_size_table, size_class_sql
+from assess.store.schema import source_columns
 
 FEATURES_FILE = SCHEMAS_DIR / "features.yaml"
 LEADER, LITTLE_GIANT = "科技领军", "科技小巨人"  # designations (the contract's choices) the tier exclusions read
+HISTORY_YEARS = 3  # the features of a year read the filings (and supplements) of up to this many years before it
 
 Level = Literal["base", "history", "peer"]
 VIEWS: dict[Level, str] = {"base": "features_base", "history": "features_history", "peer": "features"}
@@ -70,45 +80,78 @@ def view_for(sql_fragments: Iterable[str]) -> str:
     return VIEWS[max(levels, key=_ORDER.index, default="base")]
 
 
+# The reference tables the feature views read, with their columns (DuckDB types).
+REFERENCE_COLUMNS: dict[str, dict[str, str]] = {
+    "industry_codes": {"code": "VARCHAR", "section": "VARCHAR"},
+    "chain_map": {"code": "VARCHAR", "direction": "VARCHAR", "chain": "VARCHAR", "ord": "BIGINT"},
+    "chain_directions": {"direction": "VARCHAR", "chain": "VARCHAR"},
+}
+
+
+@dataclass(frozen=True)
+class View:
+    """One feature view: its name and its qualified, engine-neutral SELECT."""
+
+    name: str
+    tree: exp.Expr
+
+    def sql(self, dialect: Dialect) -> str:
+        return render(self.tree, dialect)
+
+
+def reference_tables(contract: Contract, reference: Reference, chain_map: Path) -> dict[str, pl.DataFrame]:
+    """The rows of each reference table: industry sections, the rule folder's chain map, the plan's directions."""
+    directions = [(d, chain) for chain, ds in contract.chains.items() for d in ds]
+    return {
+        "industry_codes": pl.DataFrame(
+            {"code": list(reference.industry_sections), "section": list(reference.industry_sections.values())}
+        ),
+        "chain_map": pl.DataFrame(
+            [(r.code, r.direction, r.chain, i) for i, r in enumerate(read_chain_map(chain_map, contract))],
+            schema={"code": pl.String, "direction": pl.String, "chain": pl.String, "ord": pl.Int64},
+            orient="row",
+        ),
+        "chain_directions": pl.DataFrame(directions, schema=["direction", "chain"], orient="row"),
+    }
+
+
+def feature_views(contract: Contract, reference: Reference, size_classes: Path) -> tuple[View, ...]:
+    """The feature views in the order they build on each other, each qualified against the tables before it."""
+    schema: dict[str, object] = {**source_columns(contract), **REFERENCE_COLUMNS}
+    filled = {
+        "institution_rank": _rank_sql(contract, "rd_institution"),
+        "award_rank": _rank_sql(contract, "award_level"),
+        "leader": _designation(contract, LEADER),
+        "little_giant": _designation(contract, LITTLE_GIANT),
+        "size_class": size_class_sql(read_size_table(size_classes, reference), "p", "i.section"),
+        "history_years": HISTORY_YEARS,
+    }
+    views = []
+    for name, text in _VIEWS:
+        tree = qualify(
+            sqlglot.parse_one(text.format(**filled), read="duckdb"),
+            schema=schema,
+            dialect="duckdb",
+            identify=False,
+            quote_identifiers=False,
+        )
+        assert isinstance(tree, exp.Query)
+        schema[name] = {column: "UNKNOWN" for column in tree.named_selects}
+        views.append(View(name, tree))
+    return tuple(views)
+
+
 def install(
     con: duckdb.DuckDBPyConnection, contract: Contract, reference: Reference, chain_map: Path, size_classes: Path
 ) -> None:
     """Create the reference tables and the `features` view on this connection; `chain_map` is the rule folder's
     mapping of industry codes to chain directions, `size_classes` its table of size bands by sector."""
-    con.register(
-        "industry_codes_src",
-        pl.DataFrame(
-            {"code": list(reference.industry_sections), "section": list(reference.industry_sections.values())}
-        ).to_arrow(),
-    )
-    con.register(
-        "chain_map_src",
-        pl.DataFrame(
-            [(r.code, r.direction, r.chain, i) for i, r in enumerate(read_chain_map(chain_map, contract))],
-            schema={"code": pl.String, "direction": pl.String, "chain": pl.String, "ord": pl.Int64},
-            orient="row",
-        ).to_arrow(),
-    )
-    directions = [(d, chain) for chain, ds in contract.chains.items() for d in ds]
-    con.register("directions_src", pl.DataFrame(directions, schema=["direction", "chain"], orient="row").to_arrow())
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE industry_codes AS SELECT * FROM industry_codes_src;
-        CREATE OR REPLACE TEMP TABLE chain_map AS SELECT * FROM chain_map_src;
-        CREATE OR REPLACE TEMP TABLE chain_directions AS SELECT * FROM directions_src;
-        """
-    )
-    for name in ("industry_codes_src", "chain_map_src", "directions_src"):
-        con.unregister(name)
-    con.execute(
-        _FEATURES_SQL.format(
-            institution_rank=_rank_sql(contract, "rd_institution"),
-            award_rank=_rank_sql(contract, "award_level"),
-            leader=_designation(contract, LEADER),
-            little_giant=_designation(contract, LITTLE_GIANT),
-            size_class=size_class_sql(read_size_table(size_classes, reference), "p", "i.section"),
-        )
-    )
+    for name, frame in reference_tables(contract, reference, chain_map).items():
+        con.register(f"{name}_src", frame.to_arrow())
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_src")
+        con.unregister(f"{name}_src")
+    for view in feature_views(contract, reference, size_classes):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view.name} AS {view.sql('duckdb')}")
 
 
 def _designation(contract: Contract, title: str) -> str:
@@ -120,24 +163,30 @@ def _designation(contract: Contract, title: str) -> str:
 
 def _rank_sql(contract: Contract, field: str) -> str:
     """A choice field as its position among the contract's choices, from 0 (the first, 无)."""
-    labels = ", ".join("'" + label.replace("'", "''") + "'" for label in contract.field(field).choices)
-    return f"list_position([{labels}], p.{field}) - 1"
+    choices = enumerate(contract.field(field).choices)
+    whens = " ".join(f"WHEN {exp.Literal.string(label).sql()} THEN {i}" for i, label in choices)
+    return f"CASE p.{field} {whens} END"
 
 
 # Ratios are rounded to 12 places: a firm at exactly 3.000% must not fall one floating-point step below a 3% band.
 # Multi-year sums take only the years that have both R&D and revenue, so that the two sums cover the same years.
 # The most specific matching code wins (class over group over division); the file's order breaks remaining ties.
 # Growth rates need a positive base and a positive current value; percent_rank ranks only the peers with a value.
-_FEATURES_SQL = """
-CREATE OR REPLACE TEMP VIEW industry_directions AS
+_VIEWS: tuple[tuple[str, str], ...] = (
+    (
+        "industry_directions",
+        """
 SELECT industry_code, direction, chain FROM (
     SELECT DISTINCT f.industry_code, m.direction, m.chain, length(m.code) AS specificity, m.ord
     FROM (SELECT DISTINCT industry_code FROM filings) AS f
     JOIN chain_map AS m ON starts_with(f.industry_code, m.code)
 )
-QUALIFY row_number() OVER (PARTITION BY industry_code ORDER BY specificity DESC, ord) = 1;
-
-CREATE OR REPLACE TEMP VIEW money_history AS
+QUALIFY row_number() OVER (PARTITION BY industry_code ORDER BY specificity DESC, ord) = 1
+""",
+    ),
+    (
+        "money_history",
+        """
 SELECT credit_code, year,
        coalesce(f.revenue, s.revenue) AS revenue,
        coalesce(f.rd_expense, s.rd_expense) AS rd_expense,
@@ -149,15 +198,19 @@ FULL JOIN (
            max(value) FILTER (WHERE field = 'rd_expense') AS rd_expense,
            max(value) FILTER (WHERE field = 'net_assets') AS net_assets
     FROM supplements GROUP BY credit_code, year
-) AS s USING (credit_code, year);
-
-CREATE OR REPLACE TEMP VIEW features_base AS
+) AS s USING (credit_code, year)
+""",
+    ),
+    (
+        "features_base",
+        """
 WITH declared AS (
     SELECT f.*,
            d.direction AS declared_direction,
-           coalesce(d.chain, CASE WHEN f.chain IN (SELECT chain FROM chain_directions) THEN f.chain END)
-               AS declared_chain
-    FROM filings AS f LEFT JOIN chain_directions AS d ON d.direction = f.chain
+           coalesce(d.chain, k.chain) AS declared_chain
+    FROM filings AS f
+    LEFT JOIN chain_directions AS d ON d.direction = f.chain
+    LEFT JOIN (SELECT DISTINCT chain FROM chain_directions) AS k ON k.chain = f.chain
 ),
 placed AS (
     SELECT f.* EXCLUDE (chain),
@@ -192,9 +245,12 @@ SELECT
     round(CAST(p.rd_staff AS DOUBLE) / nullif(p.employees, 0), 12) AS rd_staff_share,
     round(CAST(p.hitech_revenue AS DOUBLE) / nullif(p.revenue, 0), 12) AS hitech_share
 FROM placed AS p
-LEFT JOIN industry_codes AS i ON i.code = p.industry_code;
-
-CREATE OR REPLACE TEMP VIEW features_history AS
+LEFT JOIN industry_codes AS i ON i.code = p.industry_code
+""",
+    ),
+    (
+        "features_history",
+        """
 WITH history AS (
     SELECT h.credit_code, h.year,
            sum(p.rd_expense) FILTER (WHERE p.year >= h.year - 2 AND p.revenue IS NOT NULL
@@ -212,7 +268,7 @@ WITH history AS (
            max(p.net_assets) FILTER (WHERE p.year = h.year - 1) AS net_assets_prev1,
            max(p.net_assets) FILTER (WHERE p.year = h.year - 2) AS net_assets_prev2
     FROM (SELECT credit_code, year FROM filings) AS h
-    JOIN money_history AS p ON p.credit_code = h.credit_code AND p.year BETWEEN h.year - 3 AND h.year
+    JOIN money_history AS p ON p.credit_code = h.credit_code AND p.year BETWEEN h.year - {history_years} AND h.year
     GROUP BY h.credit_code, h.year
 )
 SELECT
@@ -234,9 +290,12 @@ SELECT
          WHEN h.revenue_prev2 > 0 AND p.revenue > 0
          THEN round(pow(CAST(p.revenue AS DOUBLE) / h.revenue_prev2, 1 / 2) - 1, 12) END AS revenue_cagr_3y
 FROM features_base AS p
-LEFT JOIN history AS h USING (credit_code, year);
-
-CREATE OR REPLACE TEMP VIEW features AS
+LEFT JOIN history AS h USING (credit_code, year)
+""",
+    ),
+    (
+        "features",
+        """
 WITH ranked AS (
     SELECT p.*,
            CASE WHEN p.rd_intensity IS NOT NULL THEN round(percent_rank() OVER (
@@ -255,5 +314,7 @@ WITH ranked AS (
 SELECT *,
        coalesce(round(CAST(market_share AS DOUBLE) / 100, 12), revenue_share) AS market_share_est,
        market_share IS NULL AS market_share_proxy
-FROM ranked;
-"""
+FROM ranked
+""",
+    ),
+)

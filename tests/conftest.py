@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import openpyxl
 import pytest
@@ -15,6 +16,9 @@ from assess.contract import Contract, load_contract
 from assess.ingest import IngestResult, Options, ingest_files
 from assess.resources import PACKAGED_RULES
 from assess.store import Store
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 HEADER = [
     "统一社会信用代码",
@@ -142,6 +146,20 @@ def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The packaged sample data (sample_data/: the 2020-2024 panel and the messy workbook, whose yearly columns
+    are supplements), ingested once for the session; tests only read it."""
+    from assess import api
+    from assess.resources import SAMPLE_DIR
+
+    db = tmp_path_factory.mktemp("sample") / "sample.duckdb"
+    with api.open_store(db) as store:
+        results = api.ingest(store, [SAMPLE_DIR / "panel_2020-2024.xlsx", SAMPLE_DIR / "messy.xlsx"], Options())
+    assert all(result.error is None for result in results)
+    return db
+
+
 def copy_store(db: Path, folder: Path) -> Path:
     """A copy of the store at `db` in `folder`, with its kept uploads and trained models."""
     target = folder / db.name
@@ -183,3 +201,21 @@ def codes_at(result: IngestResult, row: int | None = None) -> set[str]:
     if row is None:
         return set(problems.filter(problems["row"].is_null())["code"])
     return set(problems.filter(problems["row"] == row)["code"])
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    """One local Spark for the session: one core, little memory, no web UI, one shuffle partition."""
+    from assess.engines.spark.session import SparkSettings, start
+
+    settings = {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.memory": "768m",
+        "spark.sql.shuffle.partitions": "1",
+        "spark.sql.session.timeZone": "UTC",
+    }
+    session = start(SparkSettings(master="local[1]", conf=settings))
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

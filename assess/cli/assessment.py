@@ -22,7 +22,7 @@ from assess.cli.common import (
     app,
 )
 from assess.cli.progress import progress_bar
-from assess.errors import InputError
+from assess.errors import InputError, ResourceError
 
 if TYPE_CHECKING:
     from assess.kernel.expressions import Scalar
@@ -80,8 +80,19 @@ def demo(
 
 
 @app.command()
-def run(year: YearOption, as_json: JsonOption = False, db: DbOption = None, rules: RulesOption = None) -> None:
+def run(
+    year: YearOption,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+    rules: RulesOption = None,
+    engine: Annotated[
+        api.Engine, typer.Option("--engine", help="计算引擎：duckdb（默认，内置）或 spark（需安装 assess[spark]）")
+    ] = "duckdb",
+) -> None:
     """评估该年度：运行全部规则包，保存评估结果（含规则版本、数据批次和软件版本）。"""
+    api.require_engine(engine)
+    if engine == "spark":
+        raise ResourceError("Spark 上的完整评估（评分、清单）尚未提供：目前请用默认的 duckdb 引擎评估。")
     with api.open_store(db) as store, progress_bar(as_json) as progress:
         done = api.run_year(store, year, rules, progress)
     if as_json:

@@ -138,3 +138,29 @@ def sample(
         raise InputError(f"--years 应写成“起始年-结束年”，如 2020-2024，收到的是「{years}」。")
     rows = api.sample(out, enterprises, int(match.group(1)), int(match.group(2)), seed)
     render.notice(f"已生成 {rows} 行合成数据（{enterprises} 家企业）：{out}")
+
+
+@app.command("export-parquet")
+def export_parquet(
+    out: Annotated[Path, typer.Option("--out", help="输出文件夹（新的或空的）")],
+    year: Annotated[
+        str | None, typer.Option("--year", help="数据年度或范围（如 2020-2024）；默认全部年度", metavar="年度")
+    ] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """把有效填报（及特征要读的补充数据）导出为按年度、地市分区的 Parquet，附清单（批次号、每个文件的 SHA-256），
+    供 Spark 等其他引擎评估；所选年度之前特征要读的年份一并导出。"""
+    from assess.run.names import years
+
+    with api.open_store(db) as store:
+        done = api.export_parquet(store, out, years(year) if year else None)
+    if as_json:
+        render.json_out(done.manifest)
+        return
+    manifest = done.manifest
+    first, last = manifest["years_written"]
+    render.notice(
+        f"已导出 {first}—{last} 年度的有效填报到「{done.out}」：{len(manifest['files'])} 个 Parquet 文件，"
+        f"来自 {len(manifest['upload_ids'])} 个上传批次；清单见 manifest.json。"
+    )

@@ -1,9 +1,11 @@
 """Rule expressions: parsed with sqlglot, checked against a whitelist of node types and the known columns, and
-compiled to DuckDB SQL with parameters and named populations substituted as parsed trees, never as text.
+compiled to an engine-neutral tree with parameters and named populations substituted as parsed trees, never as
+text, and rendered as DuckDB or Spark SQL (`assess.dialects`).
 
 A condition may compare, combine with AND/OR/NOT, test IS NULL, IN a list or BETWEEN two values, do arithmetic,
 and use COALESCE, CASE, GREATEST, LEAST and ABS; a CASE whose outcomes are conditions or NULL is a condition.
-Anything else (a subquery, a function that reads files, a second statement) is refused when the pack loads.
+A function only one engine has is refused by name when the pack loads; anything else (a subquery, an aggregate, a
+second statement) is refused as well.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from assess.dialects import ENGINE_TITLES, Dialect, foreign_functions, render
+
 _ALLOWED: tuple[type[exp.Expr], ...] = (
     exp.And, exp.Or, exp.Not, exp.Paren,
     exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between,
     exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg,
     exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null,
-    exp.Coalesce, exp.Case, exp.If, exp.Greatest, exp.Least, exp.Abs,
+    exp.Coalesce, exp.Case, exp.If, exp.Greatest, exp.Least, exp.Abs,  # of the functions both engines share
 )  # fmt: skip
 _PREDICATES: tuple[type[exp.Expr], ...] = (
     exp.And, exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between,
@@ -44,6 +48,13 @@ def parse(text: str) -> exp.Expr:
     if len(statements) != 1 or statements[0] is None:
         raise ExpressionError(f"表达式「{text}」只能是一个条件，不能含有多条语句。")
     tree = statements[0]
+    foreign = foreign_functions(tree)
+    if foreign:
+        engines = "、".join(ENGINE_TITLES.values())
+        raise ExpressionError(
+            f"表达式「{text}」用了函数「{foreign[0]}」：它不是 {engines} 共有的函数，"
+            f"规则须在两种引擎上得出同样的结果，只能用两者共有的函数。"
+        )
     for node in tree.walk():
         if not isinstance(node, _ALLOWED):
             raise ExpressionError(
@@ -109,5 +120,5 @@ def literal(value: Scalar) -> exp.Expr:
     return exp.Literal.string(value)
 
 
-def to_sql(tree: exp.Expr) -> str:
-    return tree.sql(dialect="duckdb")
+def to_sql(tree: exp.Expr, dialect: Dialect = "duckdb") -> str:
+    return render(tree, dialect)

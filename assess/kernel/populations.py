@@ -1,5 +1,6 @@
 """Named populations (`populations.yaml` of a rule folder) and the compiling of any pack's expression against the
-features, its parameters and those populations, into DuckDB SQL."""
+features, its parameters and those populations, into an engine-neutral tree (rendered as DuckDB or Spark SQL by
+`assess.dialects`)."""
 
 from __future__ import annotations
 
@@ -85,20 +86,39 @@ def checked(
         raise PackError(f"规则文件「{path.name}」中「{rule}」有误：{exc}") from exc
 
 
-def never_null(tree: exp.Expr) -> str:
-    """A condition as SQL that is false, never null, where a value it reads is missing: for who a rule applies to,
-    an exclusion or a fast track (a claim the filing does not make does not hold)."""
-    return f"coalesce({expressions.to_sql(tree)}, false)"
+def never_null(tree: exp.Expr) -> exp.Expr:
+    """A condition that is false, never null, where a value it reads is missing: for who a rule applies to, an
+    exclusion or a fast track (a claim the filing does not make does not hold)."""
+    return exp.Coalesce(this=tree.copy(), expressions=[exp.false()])
 
 
-def three_valued(tree: exp.Expr) -> str:
-    """A condition as SQL that is null where a value it needs is missing (待补数据): for verdicts and gates."""
-    return f"({expressions.to_sql(tree)})"
+def three_valued(tree: exp.Expr) -> exp.Expr:
+    """A condition that is null where a value it needs is missing (待补数据): for verdicts and gates."""
+    return exp.paren(tree.copy())
 
 
 def inputs(tree: exp.Expr) -> tuple[str, ...]:
     """The feature columns a (substituted) condition reads, in the order it names them."""
     return tuple(dict.fromkeys(c.name for c in tree.find_all(exp.Column) if c.name in FEATURE_NAMES))
+
+
+def compile_tree(
+    path: Path,
+    label: str,
+    text: str,
+    parameters: dict[str, Parameter],
+    populations: Populations,
+    *,
+    predicate: bool,
+    extra_columns: frozenset[str] = frozenset(),
+) -> exp.Expr:
+    """An expression of a configuration file (a stage, an index component, a tier exclusion), checked exactly as a
+    rule's; a condition is false, never null, where a value it reads is missing (gates that keep 待补数据 open use
+    `compile_gate`)."""
+    tree = checked(
+        path, label, text, values_of(parameters), populations.trees, predicate=predicate, extra_columns=extra_columns
+    )
+    return never_null(tree) if predicate else tree
 
 
 def compile_expression(
@@ -111,13 +131,9 @@ def compile_expression(
     predicate: bool,
     extra_columns: frozenset[str] = frozenset(),
 ) -> str:
-    """DuckDB SQL for an expression of a configuration file (a stage, an index component, a tier gate), checked
-    exactly as a rule's; a condition is false, never null, where a value it reads is missing (gates that keep
-    待补数据 open use `compile_gate`)."""
-    tree = checked(
-        path, label, text, values_of(parameters), populations.trees, predicate=predicate, extra_columns=extra_columns
-    )
-    return never_null(tree) if predicate else expressions.to_sql(tree)
+    """`compile_tree` as DuckDB SQL."""
+    tree = compile_tree(path, label, text, parameters, populations, predicate=predicate, extra_columns=extra_columns)
+    return expressions.to_sql(tree)
 
 
 def conjunction(names: list[str], populations: Populations) -> exp.Expr:
@@ -137,8 +153,8 @@ def compile_gate(
     parameters: dict[str, Parameter],
     populations: Populations,
     extra_columns: frozenset[str] = frozenset(),
-) -> tuple[str, tuple[str, ...]]:
-    """A gate of a configuration file as SQL that is null where an input is missing (待补数据), with its inputs."""
+) -> tuple[exp.Expr, tuple[str, ...]]:
+    """A gate of a configuration file that is null where an input is missing (待补数据), with its inputs."""
     tree = checked(
         path, label, text, values_of(parameters), populations.trees, predicate=True, extra_columns=extra_columns
     )
@@ -146,8 +162,8 @@ def compile_gate(
 
 
 def population_sql(path: Path, label: str, names: list[str], populations: Populations) -> str:
-    """The conjunction of named populations, as SQL."""
+    """The conjunction of named populations, as DuckDB SQL."""
     unknown = unknown_populations(names, populations)
     if unknown:
         raise PackError(f"规则文件「{path.name}」中「{label}」引用了未定义的人群：{'、'.join(unknown)}。")
-    return never_null(conjunction(names, populations))
+    return expressions.to_sql(never_null(conjunction(names, populations)))

@@ -4,6 +4,10 @@ All flag rules of all packs are evaluated in one scan of the feature view; DuckD
 those whose verdict is unknown for a missing input) and the counts by province, city, direction, chain and
 city-and-chain. Rubrics are scored the same way, one query per pack. A verdict is true, false or null (待补数据): SQL's
 three-valued logic decides, and each null verdict carries the inputs that were missing.
+
+The queries are engine-neutral trees (`flag_queries`, `rubric_query`) and what is made of their rows is shared
+(`flag_result`, `rubric_result`), so that another engine (assess.engines.spark) runs the same queries rendered in its
+own dialect and gives the same results.
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ from dataclasses import dataclass
 
 import duckdb
 import polars as pl
+import sqlglot
+from sqlglot import exp
 
+from assess.dialects import render
 from assess.features import view_for
+from assess.kernel import expressions
 from assess.kernel.messages import message
 from assess.kernel.unknown import UNKNOWN, missing, missing_where, nothing, to_fill_expr
 from assess.rules.packs import CompiledRule, LoadedPack, RuleSet
@@ -28,9 +36,14 @@ class FlagResult:
     counts: pl.DataFrame
 
 
-def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | None) -> FlagResult:
-    """`year` None evaluates every year in the store. Two queries over the same rule columns: the flagged firms with
-    what their messages need, and the counts; nothing row by row is materialised in between."""
+def _year_sql(year: int | None) -> str:
+    """The filter on the year: one year, or (None) every year in the store."""
+    return "true" if year is None else f"year = {year:d}"
+
+
+def flag_queries(rules: RuleSet, year: int | None) -> tuple[exp.Expr, exp.Expr]:
+    """The two queries over the same rule columns: the flagged firms with what their messages need, and the counts
+    (`year` None: every year)."""
     compiled = rules.flag_rules
     read = {c for rule in compiled for c in (*rule.columns, *rule.inputs)}
     message_columns = sorted(read - set(IDENTITY))
@@ -39,30 +52,35 @@ def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | N
         for i, rule in enumerate(compiled)
     )
     view = view_for([r.population_sql + r.condition_sql for r in compiled])
-    source = f"FROM {view} WHERE $year IS NULL OR year = $year"
-    flagged = con.sql(
-        f"""
-        SELECT * FROM (SELECT {", ".join((*IDENTITY, *message_columns))}, {booleans} {source})
+    source = f"FROM {view} WHERE {_year_sql(year)}"
+    flagged = f"""
+        SELECT * FROM (SELECT {", ".join((*IDENTITY, *message_columns))}, {booleans} {source}) AS rows
         WHERE {" OR ".join(f"hit_{i} IS NOT false" for i in range(len(compiled))) or "false"}
-        """,
-        params={"year": year},
-    ).pl()
+        """
     counted = ", ".join(
         f"count_if(pop_{i}) AS pop_{i}, count_if(coalesce(hit_{i}, false)) AS hit_{i},"
         f" count_if(hit_{i} IS NULL) AS unknown_{i}"
         for i in range(len(compiled))
     )
-    grouped = con.sql(
-        f"""
+    grouped = f"""
         SELECT year, city, direction, chain,
                GROUPING(city) AS no_city, GROUPING(direction) AS no_direction, GROUPING(chain) AS no_chain,
                {counted}
-        FROM (SELECT year, city, direction, chain, {booleans} {source})
+        FROM (SELECT year, city, direction, chain, {booleans} {source}) AS rows
         GROUP BY GROUPING SETS ((year), (year, city), (year, direction), (year, chain), (year, city, chain))
-        """,
-        params={"year": year},
-    ).pl()
-    return FlagResult(hits=_hits(flagged, compiled), counts=_counts(grouped, compiled))
+        """
+    return sqlglot.parse_one(flagged, read="duckdb"), sqlglot.parse_one(grouped, read="duckdb")
+
+
+def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | None) -> FlagResult:
+    """`year` None evaluates every year in the store; nothing row by row is materialised between the two queries."""
+    flagged, grouped = flag_queries(rules, year)
+    return flag_result(con.sql(render(flagged, "duckdb")).pl(), con.sql(render(grouped, "duckdb")).pl(), rules)
+
+
+def flag_result(flagged: pl.DataFrame, grouped: pl.DataFrame, rules: RuleSet) -> FlagResult:
+    """The rows of the two `flag_queries` made into the flagged firms with their messages, and the counts."""
+    return FlagResult(hits=_hits(flagged, rules.flag_rules), counts=_counts(grouped, rules.flag_rules))
 
 
 def _hits(flagged: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataFrame:
@@ -130,9 +148,9 @@ def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.Dat
     return pl.concat(frames).filter(~outside)
 
 
-def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: int) -> pl.DataFrame:
-    """One row per firm with a filing that year: each gate, the points per indicator, score, verdicts, and for a
-    verdict left open by a missing input (null), the inputs of the open gates that were missing (`missing`)."""
+def rubric_query(loaded: LoadedPack, year: int | None) -> exp.Expr:
+    """The query scoring a rubric: one row per firm with a filing that year (None: every year), each gate, the points
+    per indicator, the score, the verdicts and the inputs the open gates read (`input_<column>`)."""
     rubric = loaded.rubric
     assert rubric is not None
     gates = [f"{g.sql} AS gate_{g.id}" for g in rubric.gates]
@@ -151,25 +169,44 @@ def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: in
     all_gates = " AND ".join(f"gate_{g.id}" for g in rubric.gates) or "true"
     any_track = " OR ".join(f"track_{t.id}" for t in rubric.fast_track) or "false"
     conditions = [c.sql for c in (*rubric.gates, *rubric.fast_track)]
-    read = [*(c for g in rubric.gates for c in g.inputs), *(c for i in rubric.indicators for c in i.inputs)]
-    inputs = [c for c in dict.fromkeys(read) if c not in IDENTITY]
     view = view_for([*conditions, *(i.points_sql for i in rubric.indicators)])
-    frame = con.sql(
+    return sqlglot.parse_one(
         f"""
         WITH base AS (
             SELECT *, {", ".join((*gates, *points, *tracks)) or "NULL AS nothing"}
-            FROM {view} WHERE year = $year
+            FROM {view} WHERE {_year_sql(year)}
         ),
         bounded AS (SELECT *, {bounds} FROM base),
         scored AS (SELECT *, {score} AS score, {score_low} AS score_low, {score_high} AS score_high FROM bounded)
         SELECT {", ".join(IDENTITY)}, {", ".join(c.split(" AS ")[-1] for c in (*gates, *points, *tracks))},
                score, {all_gates} AS gates_passed, {rubric.passing_sql} AS score_passed, {any_track} AS fast_track,
                {all_gates} AND ({rubric.passing_sql} OR {any_track}) AS verdict
-               {"".join(f", {c} AS input_{c}" for c in inputs)}
+               {"".join(f", {c} AS input_{c}" for c in _rubric_inputs(loaded))}
         FROM scored ORDER BY city, credit_code
         """,
-        params={"year": year},
-    ).pl()
+        read="duckdb",
+    )
+
+
+def _rubric_inputs(loaded: LoadedPack) -> list[str]:
+    """The feature columns an open gate or an unknown indicator reads, beyond the identity columns."""
+    rubric = loaded.rubric
+    assert rubric is not None
+    read = [*(c for g in rubric.gates for c in g.inputs), *(c for i in rubric.indicators for c in i.inputs)]
+    return [c for c in dict.fromkeys(read) if c not in IDENTITY]
+
+
+def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: int) -> pl.DataFrame:
+    """One row per firm with a filing that year: each gate, the points per indicator, score, verdicts, and for a
+    verdict left open by a missing input (null), the inputs of the open gates that were missing (`missing`)."""
+    return rubric_result(con.sql(render(rubric_query(loaded, year), "duckdb")).pl(), loaded)
+
+
+def rubric_result(frame: pl.DataFrame, loaded: LoadedPack) -> pl.DataFrame:
+    """The rows of `rubric_query` with, for each open verdict, the inputs that were missing."""
+    rubric = loaded.rubric
+    assert rubric is not None
+    inputs = _rubric_inputs(loaded)
     open_inputs = [
         missing_where(pl.col(f"gate_{g.id}").is_null(), [f"input_{c}" for c in g.inputs if c in inputs])
         for g in rubric.gates
@@ -231,7 +268,7 @@ def outside(
     con: duckdb.DuckDBPyConnection, rules: tuple[CompiledRule, ...], year: int, credit_code: str
 ) -> dict[str, list[str]]:
     """Per rule that does not apply to the firm in that year, why: each population or scope it falls outside of."""
-    parts = [(rule.id, said, sql) for rule in rules for said, sql in rule.parts]
+    parts = [(rule.id, said, expressions.to_sql(tree)) for rule in rules for said, tree in rule.parts]
     if not parts:
         return {}
     view = view_for([sql for _, _, sql in parts])

@@ -8,6 +8,7 @@ the rule id and the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -121,41 +122,74 @@ class Pack(SpecModel):
 TARGETS_FILE = "targets.yaml"  # the plan's headline targets (assess.run.headline), inside a rule folder
 
 
+# A compiled pack holds engine-neutral trees (`assess.dialects`); the `*_sql` properties are their DuckDB SQL.
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     id: str  # pack.rule
     title: str
-    population_sql: str  # populations and scope: who the rule applies to (never null)
-    condition_sql: str  # among them, who is flagged; null where an input is missing (待补数据)
+    population: exp.Expr  # populations and scope: who the rule applies to (never null)
+    condition: exp.Expr  # among them, who is flagged; null where an input is missing (待补数据)
     message: str  # template with {column} placeholders; parameters already filled in
     otherwise: str | None  # the same, for a firm the rule applies to but does not flag
     columns: tuple[str, ...]  # feature columns the messages name
     inputs: tuple[str, ...]  # feature columns the condition reads: the ones to fill in when it is unknown
-    parts: tuple[tuple[str, str], ...] = ()  # (why a firm outside it is outside, in words; SQL) per population, scope
+    # (why a firm outside it is outside, in words; condition) per population and scope
+    parts: tuple[tuple[str, exp.Expr], ...] = ()
+
+    @cached_property
+    def population_sql(self) -> str:
+        return expressions.to_sql(self.population)
+
+    @cached_property
+    def condition_sql(self) -> str:
+        return expressions.to_sql(self.condition)
+
+    @property
+    def trees(self) -> tuple[exp.Expr, ...]:
+        return (self.population, self.condition, *(part for _, part in self.parts))
 
 
 @dataclass(frozen=True)
 class CompiledIndicator:
     id: str
     title: str
-    points_sql: str  # null when the indicator's value is missing and its pack says if_missing: unknown
+    points: exp.Expr  # null when the indicator's value is missing and its pack says if_missing: unknown
     inputs: tuple[str, ...]  # feature columns an unknown indicator reads; empty when a blank scores 0
+
+    @cached_property
+    def points_sql(self) -> str:
+        return expressions.to_sql(self.points)
 
 
 @dataclass(frozen=True)
 class CompiledCondition:
     id: str
     title: str
-    sql: str
+    tree: exp.Expr
     inputs: tuple[str, ...]  # feature columns it reads
+
+    @cached_property
+    def sql(self) -> str:
+        return expressions.to_sql(self.tree)
 
 
 @dataclass(frozen=True)
 class CompiledRubric:
     gates: tuple[CompiledCondition, ...]  # null where an input is missing
     indicators: tuple[CompiledIndicator, ...]
-    passing_sql: str  # over the score and points at both bounds; null where an unknown indicator could decide it
+    passing: exp.Expr  # over the score and points at both bounds; null where an unknown indicator could decide it
     fast_track: tuple[CompiledCondition, ...]  # false where an input is missing: a claim not made
+
+    @cached_property
+    def passing_sql(self) -> str:
+        return expressions.to_sql(self.passing)
+
+    @property
+    def trees(self) -> tuple[exp.Expr, ...]:
+        conditions = (*self.gates, *self.fast_track)
+        return (*(c.tree for c in conditions), *(i.points for i in self.indicators), self.passing)
 
 
 @dataclass(frozen=True)
@@ -169,6 +203,12 @@ class LoadedPack:
     @property
     def id(self) -> str:
         return self.pack.id
+
+    @property
+    def trees(self) -> tuple[exp.Expr, ...]:
+        """Every compiled tree of the pack."""
+        rubric = self.rubric.trees if self.rubric is not None else ()
+        return (*(tree for rule in self.rules for tree in rule.trees), *rubric)
 
 
 def load_pack(path: Path, populations: Populations) -> LoadedPack:
@@ -200,8 +240,8 @@ def _compile_rule(
     return CompiledRule(
         id=rule_id,
         title=rule.title,
-        population_sql=never_null(population),
-        condition_sql=three_valued(condition),
+        population=never_null(population),
+        condition=three_valued(condition),
         message=message,
         otherwise=otherwise,
         columns=tuple(dict.fromkeys((*columns, *otherwise_columns))),
@@ -212,11 +252,11 @@ def _compile_rule(
 
 def _parts(
     path: Path, pack: Pack, rule: Rule, scope: exp.Expr, populations: Populations
-) -> tuple[tuple[str, str], ...]:
+) -> tuple[tuple[str, exp.Expr], ...]:
     """What a firm must be for the rule to apply, one part per population and one for the scope, each with the
     sentence that says a firm is outside it."""
     parts = [
-        (f"不属于{short_title(populations.spec.populations[name].title)}", never_null(populations.trees[name].copy()))
+        (f"不属于{short_title(populations.spec.populations[name].title)}", never_null(populations.trees[name]))
         for name in rule.population
     ]
     if rule.scope.strip().lower() != "true":
@@ -237,18 +277,14 @@ def _compile_rubric(path: Path, pack: Pack, values: dict[str, Scalar], populatio
 
     indicators = []
     for indicator in pack.indicators:
-        cases: list[str] = []
+        cases: list[exp.Expr] = []
         read: list[str] = []
         for measure in indicator.measures:
             tree = checked(path, f"{pack.id}.{indicator.id}", measure.value, values, populations.trees, predicate=False)
-            value = expressions.to_sql(tree)
-            whens = " ".join(
-                f"WHEN ({value}) {'>' if b.strict else '>='} {b.min} THEN {b.points}" for b in measure.bands
-            )
-            blank = f"WHEN ({value}) IS NULL THEN NULL " if indicator.if_missing == "unknown" else ""
-            cases.append(f"CAST(CASE {blank}{whens} ELSE 0 END AS DOUBLE)")
+            cases.append(_banded(tree, measure.bands, blank_unknown=indicator.if_missing == "unknown"))
             read += inputs(tree) if indicator.if_missing == "unknown" else ()
-        points = cases[0] if len(cases) == 1 else f"greatest({', '.join(cases)})"
+        # The best measure: a blank one (null) is passed over, as DuckDB's and Spark's greatest both do.
+        points = cases[0] if len(cases) == 1 else exp.Greatest(this=cases[0], expressions=cases[1:], ignore_nulls=True)
         indicators.append(CompiledIndicator(indicator.id, indicator.title, points, tuple(dict.fromkeys(read))))
     points_columns = frozenset({"score"} | {f"points_{i.id}" for i in pack.indicators})
     passing = checked(
@@ -265,12 +301,25 @@ def _compile_rubric(path: Path, pack: Pack, values: dict[str, Scalar], populatio
         gates=tuple(condition(g, gate=True) for g in pack.gates),
         indicators=tuple(indicators),
         # Decided when it comes out the same with every unknown indicator at 0 and at its maximum; else open.
-        passing_sql=f"CASE WHEN ({low}) = ({high}) THEN ({low}) END",
+        passing=exp.case().when(exp.EQ(this=exp.paren(low), expression=exp.paren(high)), exp.paren(low.copy())),
         fast_track=tuple(condition(f, gate=False) for f in pack.fast_track),
     )
 
 
-def _at(passing: exp.Expr, bound: str) -> str:
+def _banded(value: exp.Expr, bands: list[Band], *, blank_unknown: bool) -> exp.Expr:
+    """A measure's points: the first band its value reaches (0 below them all), null for a blank value where the
+    indicator's points are then unknown."""
+    case = exp.case()
+    if blank_unknown:
+        case = case.when(exp.Is(this=exp.paren(value.copy()), expression=exp.null()), exp.null())
+    for band in bands:
+        compare = exp.GT if band.strict else exp.GTE
+        reached = compare(this=exp.paren(value.copy()), expression=exp.Literal.number(band.min))
+        case = case.when(reached, exp.Literal.number(band.points))
+    return exp.cast(case.else_(exp.Literal.number(0)), exp.DataType.Type.DOUBLE)
+
+
+def _at(passing: exp.Expr, bound: str) -> exp.Expr:
     """The pass condition over the score and points with every unknown indicator at its lowest or highest points
     (columns `score_low`, `points_<id>_low`, ... that evaluate_rubric provides)."""
 

@@ -34,6 +34,19 @@ def _sql_type(spec: FieldSpec) -> str:
     return _SQL_TYPES.get(spec.kind, "VARCHAR")
 
 
+_FILING_ROW = {"upload_id": "INTEGER", "seq": "INTEGER", "sheet": "VARCHAR", "row_number": "BIGINT"}
+_SUPPLEMENT = {"column_header": "VARCHAR", "credit_code": "VARCHAR", "year": "INTEGER", "field": "VARCHAR",
+               "value": "DECIMAL(38,6)"}  # fmt: skip
+
+
+def source_columns(contract: Contract) -> dict[str, dict[str, str]]:
+    """The columns (DuckDB types) of the `filings` and `supplements` views the features read: the versions in force."""
+    return {
+        "filings": {**_FILING_ROW, **{spec.name: _sql_type(spec) for spec in contract.fields}, "extra": "JSON"},
+        "supplements": {**_FILING_ROW, **_SUPPLEMENT},
+    }
+
+
 def _filings_sql(contract: Contract) -> str:
     """The filings side; a field the contract gained after the table was created is added to it (empty for the
     filings stored before), so a contract may grow without a migration of its own."""

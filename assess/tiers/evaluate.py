@@ -141,7 +141,7 @@ def gated(
     """Every firm of the year (or one) with each gate's outcome (`gate_<id>`), the compiled exclusions, the ranking
     value and the columns the gate messages show; `scores` names the relation holding the run's scores."""
     gates = ", ".join(f"{g.sql} AS gate_{g.id}" for g in tier.gates)
-    conditions = [e[1] for e in tier.exclusions if e[1] is not None]
+    conditions = [e[1] for e in tier.exclusion_sql if e[1] is not None]
     exclusions = "".join(f", {sql} AS exclusion_{i}" for i, sql in enumerate(conditions))
     near = f", {tier.near_sql} AS near_ok" if tier.near_sql else ""
     shown = [c for c in tier.columns if c not in RUN_COLUMNS]
@@ -177,7 +177,7 @@ class Marked:
 def _exclusion(tier: LoadedTier, marked: Marked) -> pl.Expr:
     """The title of the first exclusion that applies to a firm; null when none does."""
     hits, compiled = [], 0
-    for exclusion, sql in tier.exclusions:
+    for exclusion, sql in tier.exclusion_sql:
         if sql is not None:
             hit = pl.col(f"exclusion_{compiled}")
             compiled += 1

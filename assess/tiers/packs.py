@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
+from sqlglot import exp
 
+from assess.kernel import expressions
 from assess.kernel.expressions import Scalar
 from assess.kernel.messages import fill_parameters
-from assess.kernel.populations import compile_expression, compile_gate
+from assess.kernel.populations import compile_gate, compile_tree
 from assess.kernel.spec import (
     ID_PATTERN,
     PackError,
@@ -111,9 +114,13 @@ class TierPack(SpecModel):
 class CompiledGate:
     id: str
     title: str
-    sql: str  # null where an input is missing: the firm's status is then 待补数据
+    tree: exp.Expr  # null where an input is missing: the firm's status is then 待补数据
     message: str  # parameters filled in; {column} placeholders remain
     inputs: tuple[str, ...]  # feature columns the condition reads
+
+    @cached_property
+    def sql(self) -> str:
+        return expressions.to_sql(self.tree)
 
 
 @dataclass(frozen=True)
@@ -122,14 +129,29 @@ class LoadedTier:
     path: Path
     sha256: str
     gates: tuple[CompiledGate, ...]
-    exclusions: tuple[tuple[Exclusion, str | None], ...]  # with the compiled condition, if any
-    near_sql: str | None
+    exclusions: tuple[tuple[Exclusion, exp.Expr | None], ...]  # with the compiled condition, if any
+    near: exp.Expr | None
     columns: tuple[str, ...]  # feature and run columns the gate messages name and the gates read
     summary: str | None  # what the list is, parameters filled in
 
     @property
     def id(self) -> str:
         return self.pack.id
+
+    @cached_property
+    def near_sql(self) -> str | None:
+        return expressions.to_sql(self.near) if self.near is not None else None
+
+    @cached_property
+    def exclusion_sql(self) -> tuple[tuple[Exclusion, str | None], ...]:
+        """The exclusions with their conditions as DuckDB SQL."""
+        return tuple((e, expressions.to_sql(tree) if tree is not None else None) for e, tree in self.exclusions)
+
+    @property
+    def trees(self) -> tuple[exp.Expr, ...]:
+        """Every compiled tree of the pack."""
+        conditions = (tree for _, tree in self.exclusions if tree is not None)
+        return (*(g.tree for g in self.gates), *conditions, *((self.near,) if self.near is not None else ()))
 
     def value(self, name: str) -> int | float | str | bool:
         return single(name, self.pack.parameters[name].value)
@@ -160,20 +182,18 @@ def load_tier(path: Path, rules: RuleSet, overrides: dict[str, Scalar] | None = 
             raise PackError(f"改动后的清单规则包「{pack.id}」不可用：{'；'.join(reasons(exc))}。") from exc
     extra = frozenset(RUN_COLUMNS)
 
-    def compiled(label: str, text: str) -> str:
-        return compile_expression(
-            path, label, text, pack.parameters, rules.populations, predicate=True, extra_columns=extra
-        )
+    def compiled(label: str, text: str) -> exp.Expr:
+        return compile_tree(path, label, text, pack.parameters, rules.populations, predicate=True, extra_columns=extra)
 
     gates: list[CompiledGate] = []
     columns: list[str] = []
     for gate in pack.gates:
         label = f"{pack.id}.{gate.id}"
         message, named = fill_parameters(path, label, gate.message, pack.parameters, extra)
-        sql, read = compile_gate(path, label, gate.condition, pack.parameters, rules.populations, extra)
+        tree, read = compile_gate(path, label, gate.condition, pack.parameters, rules.populations, extra)
         if CRITERIA_COLUMNS & set(re.findall(r"\w+", gate.condition)):  # its open inputs are the open sub-judgements
             read = (*read, *CRITERIA)
-        gates.append(CompiledGate(gate.id, gate.title, sql, message, read))
+        gates.append(CompiledGate(gate.id, gate.title, tree, message, read))
         columns += [*named, *read]
     known = {rule.id for rule in rules.flag_rules}
     exclusions = []

@@ -1,0 +1,71 @@
+"""Another engine's way in: the filings exported as Parquet for Spark, and `--engine spark` on a machine without
+PySpark."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from assess.cli import app
+from assess.store.schema import SCHEMA_VERSION
+
+runner = CliRunner()
+
+
+def test_spark_without_pyspark_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # `import pyspark` now fails as where it is not installed
+    result = runner.invoke(app, ["run", "--engine", "spark", "--year", "2024", "--db", str(tmp_path / "a.duckdb")])
+    assert result.exit_code == 1
+    assert "需要 PySpark" in result.stderr and "pip install 'assess[spark]'" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "a.duckdb").exists()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_filings_in_force_export_as_parquet_by_year_and_city_with_a_manifest(
+    sample_store: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "导出"
+    result = runner.invoke(app, ["export-parquet", "--out", str(out), "--year", "2023-2024", "--db", str(sample_store)])
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    # The features of 2023 read three years back: the filings of 2020-2024 are written.
+    assert manifest["schema_version"] == SCHEMA_VERSION
+    assert (manifest["years"], manifest["years_written"]) == ([2023, 2024], [2020, 2024])
+    assert manifest["upload_ids"] == [1, 2]
+    assert {f["path"] for f in manifest["files"]} == {p.relative_to(out).as_posix() for p in out.rglob("*.parquet")}
+    assert all(_sha256(out / f["path"]) == f["sha256"] for f in manifest["files"])
+    assert "filings/year=2024/city=济南/part-0.parquet" in {f["path"] for f in manifest["files"]}
+
+    with duckdb.connect(str(sample_store), read_only=True) as store:
+        stored = store.sql(
+            "SELECT year, city, count(*), sum(revenue) FROM filings GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        supplements = store.sql("SELECT * FROM supplements ORDER BY ALL").fetchall()
+        columns = [c[0] for c in store.sql("DESCRIBE filings").fetchall()]
+    with duckdb.connect() as con:
+        filings = f"read_parquet('{out}/filings/*/*/*.parquet', hive_partitioning = true)"
+        back = con.sql(f"SELECT year, city, count(*), sum(revenue) FROM {filings} GROUP BY ALL ORDER BY ALL").fetchall()
+        assert back == stored and len(back) == 5 * 16
+        assert sorted(con.sql(f"SELECT * FROM {filings} LIMIT 0").columns) == sorted(columns)
+        assert sum(f["rows"] for f in manifest["files"] if f["path"].startswith("filings/")) == sum(r[2] for r in back)
+        extra = f"read_parquet('{out}/supplements/*/*.parquet', hive_partitioning = true)"
+        order = ", ".join(f'"{c}"' for c in manifest["tables"]["supplements"]["columns"])
+        assert supplements and con.sql(f"SELECT {order} FROM {extra} ORDER BY ALL").fetchall() == supplements
+
+
+def test_an_export_never_mixes_with_an_earlier_one(sample_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "导出"
+    out.mkdir()
+    (out / "旧文件.parquet").write_bytes(b"PAR1")
+    result = runner.invoke(app, ["export-parquet", "--out", str(out), "--db", str(sample_store)])
+    assert result.exit_code == 1 and "不是空文件夹" in result.stderr
+    assert [p.name for p in out.iterdir()] == ["旧文件.parquet"]
