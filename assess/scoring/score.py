@@ -27,6 +27,7 @@ from assess.store import Store
 
 IDENTITY = ("credit_code", "name", "city", "direction", "chain")
 LEVER = "rd_intensity"  # the feature the "what would it take" sentence raises
+DIGITS = 12  # decimals a stored factor keeps, as the features are rounded
 INDEX_REASONS = 3  # components named per firm
 NEAR_CHUNK = 20_000  # near misses whose R&D lever is sought at once (memory: firms x bins of the feature)
 
@@ -114,8 +115,9 @@ def _explain(scored: pl.DataFrame, config: ClassifierConfig, explainer: Explaine
             "feature": pl.Series(order.ravel()).replace_strict(dict(enumerate(names)), return_dtype=pl.String),
             "value": matrix[rows, order].ravel(),
             "percentile": percentiles[rows, order].ravel(),
-            "effect": effect.ravel(),
-            "without": explainer.probability((log_odds[:, None] - effect).ravel()),
+            # Rounded as the features are: two fits of the same model differ in the 15th digit (summation order)
+            "effect": np.round(effect.ravel(), DIGITS),
+            "without": np.round(explainer.probability((log_odds[:, None] - effect).ravel()), DIGITS),
         }
     ).fill_nan(None)
     factors = flat.select(pl.struct(pl.all())).to_series().reshape((len(scored), top)).cast(pl.List(FACTOR))
