@@ -264,11 +264,15 @@ def _selected(store: Store, run: Run, tiers: tuple[LoadedTier, ...]) -> dict[str
     return {tier.id: runs.tier_results(store, run, tier.id, ("selected",)) for tier in tiers}
 
 
-def run_scores(store: Store, run: Run) -> pl.DataFrame:
-    """A stored run's scores of the SMEs the classifier scores, best first."""
+def run_scores(store: Store, run: Run, rules: Path | None = None) -> pl.DataFrame:
+    """A stored run's scores of the SMEs the classifier scores, best first, with their reasons and index reasons as
+    sentences."""
     from assess.run import runs
+    from assess.run.context import RunContext
+    from assess.run.reasons import with_reasons
 
-    return runs.scores(store, run)
+    ctx = RunContext(store, _drawn(load_config(rules), run), run.year)
+    return with_reasons(ctx, runs.scores(store, run, reasons=True), run.manifest)
 
 
 def latest_run(store: Store, year: int) -> Run:
@@ -522,19 +526,20 @@ def score(store: Store, year: int, rules: Path | None = None, progress: Progress
     import polars as pl
 
     from assess.run import runs
-    from assess.run.context import install_features
+    from assess.run.context import RunContext
+    from assess.run.reasons import with_reasons
     from assess.scoring.config import CRITERIA
     from assess.scoring.score import score_year
     from assess.scoring.train import ensure_model
 
     config = load_config(rules)
-    install_features(store, config)
+    ctx = RunContext(store, config, year)
     runs.require_year(store, year)
     trained = ensure_model(store, config.scoring.classifier, within(progress, 0, 50))
     within(progress, 50, 100)(f"{year} 年度：三高一核心评分与创新能力指数", 0, 1)
-    frame = score_year(store, config.rules, config.scoring, year, trained).frame
+    frame = score_year(store, config.rules, config.scoring, year, trained).frame.filter(pl.col("scored"))
     within(progress, 50, 100)("完成", 1, 1)
-    scored = frame.filter(pl.col("scored")).sort(["score", "index", "credit_code"], descending=[True, True, False])
+    scored = with_reasons(ctx, frame).sort(["score", "index", "credit_code"], descending=[True, True, False])
     return ScoreResult(scored, trained.report["message"] if trained.fallback else None, CRITERIA)
 
 

@@ -1,16 +1,18 @@
 """Scoring benchmark: training the 三高一核心 classifier on 200,000 labelled filings, then scoring and explaining every
 firm of one year in the 1,000,000-enterprise test store of bench/run.py (built there, reused here).
 
-`python bench/score.py` runs the training case (once by default: it cross-validates, so it is the slow one) and then
-the scoring case three times, each run in its own process under GNU time (`/usr/bin/time -v`), and rewrites the
-scoring section of bench/RESULTS.md. `python bench/score.py --case NAME --db PATH` is one such run, printing its
-measurement as one JSON line. Training registers its model in the test store; scoring uses the newest model there.
+`python bench/score.py` runs the training case (once by default: it cross-validates, so it is the slow one; with
+`--train-repeats 0` not at all, scoring with the newest model the store has) and then the scoring case three times,
+each run in its own process under GNU time (`/usr/bin/time -v`), and rewrites the scoring section of
+bench/RESULTS.md. `python bench/score.py --case NAME --db PATH` is one such run, printing its measurement as one JSON
+line. Training registers its model in the test store; scoring uses the newest model there.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -32,7 +34,7 @@ HEADING = "## Scoring (bench/score.py)"
 TRAIN_ROWS = 200_000
 YEAR = 2024
 SAMPLE_SEED = 1
-MAX_SCORE_SECONDS = 60.0  # the issue's target: scoring with explanations for 1,000,000 firms
+MAX_SCORE_SECONDS = 30.0  # the issue's target: scoring with explanations for 1,000,000 firms
 PACKAGES = ("duckdb", "polars", "scikit-learn", "skops", "numpy")
 
 
@@ -73,8 +75,9 @@ def train_case(db: Path) -> dict:
 
 
 def score_case(db: Path) -> dict:
-    """Every firm with a filing in YEAR: the index with its reasons, and for the SMEs in flagship chains the
-    calibrated score with its factors, sub-judgements and R&D-intensity sentence; then the rows stored in DuckDB."""
+    """Every firm with a filing in YEAR: the index with its largest components, and for the SMEs in flagship chains
+    the calibrated score with its factors, sub-judgements and the R&D intensity a near miss needs (the numbers a run
+    keeps, from which the sentences are rendered where they are shown); then the rows stored in DuckDB."""
     from assess.contract import load_contract
     from assess.resources import PACKAGED_RULES
     from assess.run.config import load_config
@@ -106,7 +109,7 @@ def score_case(db: Path) -> dict:
         "store_seconds": end - scored,
         "firms": frame.height,
         "scored": int(frame["scored"].sum()),
-        "reasons": int(frame["reasons"].list.len().sum()) + int(frame["index_reasons"].list.len().sum()),
+        "factors": int(frame["factors"].list.len().sum()) + int(frame["index_factors"].list.len().sum()),
         "model_id": record.model_id,
     }
 
@@ -117,35 +120,50 @@ CASES: dict[str, Callable[[Path], dict]] = {"train": train_case, "score": score_
 # --- RESULTS.md ---------------------------------------------------------------------------------------------------
 
 
-def section(train: CaseResult, score: CaseResult, db: Path) -> str:
-    fitted, scored = train.runs[-1].report, score.runs[-1].report
-    cv = fitted["cv"]
-    met = score.median() < MAX_SCORE_SECONDS
+def section(train: CaseResult | None, score: CaseResult, db: Path, load: float) -> str:
+    scored = score.runs[-1].report
+    time_met = score.median() < MAX_SCORE_SECONDS
+    memory_met = score.peak_rss_mb < PEAK_RSS_LIMIT_MB
     lines = [
         *section_head(HEADING, __file__),
-        f"Machine: {machine(PACKAGES)}.",
+        f"Machine: {machine(PACKAGES)}. Load average when the runs began: {load:.2f} (other work shares the cores).",
         "",
-        f"Test store: `{db.name}` (bench/run.py), {fitted['labelled_available']:,} labelled filings of 2020-{YEAR}, "
-        f"{scored['firms']:,} firms with a {YEAR} filing, of which {scored['scored']:,} are SMEs in flagship chains "
-        "(the classifier's population). Synthetic data.",
+        f"Test store: `{db.name}`, {scored['firms']:,} firms with a {YEAR} filing, of which {scored['scored']:,} are "
+        "SMEs in flagship chains (the classifier's population). Synthetic data.",
         "",
         "| Case | Runs | Median s | Fastest s | Peak RSS MB | What |",
         "|---|---|---|---|---|---|",
-        f"| train | {len(train.runs)} | {train.median():.1f} | {train.fastest():.1f} | {train.peak_rss_mb:,.0f} | "
-        f"{fitted['n_train']:,} labelled rows ({fitted['n_positive']:,} confirmed): grouped 5-fold CV, temporal "
-        "check, final calibrated fit, skops file and card; reading the labelled rows not included "
-        f"({train.median('load_seconds'):.1f} s) |",
+    ]
+    if train is not None:
+        fitted = train.runs[-1].report
+        lines.append(
+            f"| train | {len(train.runs)} | {train.median():.1f} | {train.fastest():.1f} | {train.peak_rss_mb:,.0f} | "
+            f"{fitted['n_train']:,} labelled rows ({fitted['n_positive']:,} confirmed): grouped 5-fold CV, temporal "
+            "check, final calibrated fit, skops file and card; reading the labelled rows not included "
+            f"({train.median('load_seconds'):.1f} s) |"
+        )
+    lines += [
         f"| score | {len(score.runs)} | {score.median():.1f} | {score.fastest():.1f} | {score.peak_rss_mb:,.0f} | "
-        f"{scored['firms']:,} firms: index and its reasons for all, score, factors, sub-judgements and the R&D "
-        f"sentence for {scored['scored']:,}; {scored['reasons']:,} sentences; storing them in DuckDB "
+        f"{scored['firms']:,} firms: the index and its largest components for all, the score, its factors, the "
+        f"sub-judgements and the R&D intensity a near miss needs for {scored['scored']:,} ({scored['factors']:,} "
+        f"factors and components kept, no sentence: they are rendered where shown); storing them in DuckDB "
         f"{score.median('store_seconds'):.1f} s more |",
         "",
-        f"Grouped-CV metrics of the 200,000-row model: ROC AUC {cv['roc_auc']:.3f}, PR AUC {cv['pr_auc']:.3f}, "
-        f"Brier {cv['brier']:.3f}.",
-        "",
-        f"Target: scoring with explanations for 1,000,000 firms in under {MAX_SCORE_SECONDS:.0f} s: {verdict(met)} "
-        f"(median {score.median():.1f} s). Peak memory of the scoring runs {score.peak_rss_mb:,.0f} MB "
-        f"(the ingest and rules targets' 2 GB: {verdict(score.peak_rss_mb < PEAK_RSS_LIMIT_MB)}, not a target here).",
+    ]
+    if train is not None:
+        cv = train.runs[-1].report["cv"]
+        lines += [
+            f"Grouped-CV metrics of the {TRAIN_ROWS:,}-row model: ROC AUC {cv['roc_auc']:.3f}, PR AUC "
+            f"{cv['pr_auc']:.3f}, Brier {cv['brier']:.3f}.",
+            "",
+        ]
+    else:
+        newest = f"model {scored['model_id']}"
+        lines += [f"Training not re-run: the scores come from the store's newest model ({newest}).", ""]
+    lines += [
+        f"Targets (issue 15): scoring with explanations for 1,000,000 firms in under {MAX_SCORE_SECONDS:.0f} s: "
+        f"{verdict(time_met)} (median {score.median():.1f} s); its peak RSS under {PEAK_RSS_LIMIT_MB:,} MB: "
+        f"{verdict(memory_met)} ({score.peak_rss_mb:,.0f} MB, the whole process).",
         "",
     ]
     return "\n".join(lines)
@@ -162,6 +180,7 @@ def main() -> None:
         print(json.dumps(CASES[args.case](args.db or ensure_store())))
         return
     db = args.db or ensure_store()
+    load = os.getloadavg()[0]
     results: dict[str, CaseResult] = {}
     for case, repeats in (("train", args.train_repeats), ("score", args.repeats)):
         done = []
@@ -169,8 +188,9 @@ def main() -> None:
             run = measure(__file__, case, "--db", str(db))
             print(f"{case} run {i}/{repeats}: {run.seconds:.1f} s, {run.peak_rss_mb:,.0f} MB", file=sys.stderr)
             done.append(run)
-        results[case] = CaseResult(case, done)
-    write_section(HEADING, section(results["train"], results["score"], db))
+        if done:
+            results[case] = CaseResult(case, done)
+    write_section(HEADING, section(results.get("train"), results["score"], db, load))
 
 
 if __name__ == "__main__":

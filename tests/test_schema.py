@@ -14,7 +14,10 @@ import pytest
 from assess import api
 from assess.contract import load_contract
 from assess.run import runs
+from assess.run.context import RunContext
+from assess.run.reasons import leading, with_reasons
 from assess.store import Store, StoreError, schema
+from assess.tiers.select import STATUS_TITLES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stores"
 
@@ -58,6 +61,38 @@ def test_an_earlier_store_is_migrated_and_its_run_reads_as_it_ran(tmp_path: Path
     assert "研发机构提升" in openpyxl.load_workbook(workbook, read_only=True).sheetnames
     with api.open_store(db) as store:  # a second opening finds nothing to migrate
         assert store.schema_version == schema.SCHEMA_VERSION
+
+
+def test_a_run_stored_with_sentences_shows_them_and_a_new_run_renders_the_same(tmp_path: Path) -> None:
+    """Runs of version 5 kept their reasons as sentences: after the migration they are shown as stored (explain, the
+    workbook's lists), and a run of today's code on the same data, which keeps factors, renders every one of them
+    word for word (the index standing in for the classifier: its sentence, the index reasons, the four
+    sub-judgements)."""
+    db = _unpacked("store-v5.duckdb.gz", tmp_path)
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = con.execute("SELECT credit_code, reasons, index_reasons FROM scores").fetchall()
+        before = {code: (r, i) for code, r, i in stored}
+        listed = con.execute("SELECT list_id, credit_code, reasons FROM tier_results").fetchall()
+    firm = next(code for code, (said, _) in sorted(before.items()) if said)
+    with api.open_store(db) as store:
+        old = api.latest_run(store, 2024)
+        assert api.explain(store, firm, 2024)["score"]["reasons"] == before[firm][0]
+        new = api.run_year(store, 2024).run
+        explained = api.explain(store, firm, 2024)["score"]
+        assert (explained["reasons"], explained["index_reasons"]) == before[firm]
+        config = api.load_config()
+        ctx = RunContext(store, config, 2024)
+        for run in (old, new):
+            shown = with_reasons(ctx, runs.scores(store, run, scored_only=False, reasons=True), run.manifest)
+            assert {
+                code: (r, i) for code, r, i in shown.select("credit_code", "reasons", "index_reasons").iter_rows()
+            } == before
+            for tier in config.tiers:
+                firms = runs.tier_results(store, run, tier.id, tuple(s for s in STATUS_TITLES if s), reasons=True)
+                said = dict(zip(firms["credit_code"], leading(store, config, run, tier, firms).to_list(), strict=True))
+                assert said == {code: reasons for list_id, code, reasons in listed if list_id == tier.id}
+        kept = "SELECT count(reasons), count(index_reasons), count(index_factors) FROM scores WHERE run_id = ?"
+        assert store.con.execute(kept, [new.run_id]).fetchall() == [(0, 0, len(before))]
 
 
 def test_a_store_of_a_newer_version_is_refused_in_chinese(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@ changed model file refused. The sample is ingested once per module (a real workb
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from assess.resources import PACKAGED_RULES, SAMPLE_DIR
 from assess.run import runs
 from assess.run.config import load_config
 from assess.run.context import RunContext, install_features
+from assess.run.reasons import leading, with_reasons
 from assess.scoring import model as classifier
 from assess.scoring import persist
 from assess.scoring.config import ClassifierSpec, IndexSpec
@@ -33,6 +36,7 @@ ALL = load_config(PACKAGED_RULES)
 RULES, SCORING = ALL.rules, ALL.scoring
 CONFIG = SCORING.classifier
 YEAR = 2024
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +52,11 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 @pytest.fixture(scope="module")
 def trained(sample: Store) -> Trained:
     return train(sample, CONFIG)
+
+
+def _worded(store: Store, frame: pl.DataFrame) -> pl.DataFrame:
+    """Fresh scores with their reasons as sentences, as `assess score` shows them."""
+    return with_reasons(RunContext(store, ALL, YEAR, installed=True), frame)
 
 
 def _year_features(store: Store) -> pl.DataFrame:
@@ -112,7 +121,7 @@ def test_explanations_add_up_exactly_to_the_model(sample: Store, trained: Traine
 
 def test_the_rd_intensity_named_for_a_near_miss_lifts_it_over_the_cutoff(sample: Store, trained: Trained) -> None:
     assert trained.model is not None
-    scores = score_year(sample, RULES, SCORING, YEAR, trained).frame
+    scores = _worded(sample, score_year(sample, RULES, SCORING, YEAR, trained).frame)
     cutoff = float(CONFIG.spec.value("cutoff"))
     near = scores.filter(pl.col("rd_intensity_needed").is_not_null() & pl.col("rd_intensity_needed").is_not_nan())
     assert near.height > 0
@@ -128,7 +137,7 @@ def test_the_rd_intensity_named_for_a_near_miss_lifts_it_over_the_cutoff(sample:
 
 
 def test_every_scored_firm_has_reasons_and_four_sub_judgements(sample: Store, trained: Trained) -> None:
-    scores = score_year(sample, RULES, SCORING, YEAR, trained).frame
+    scores = _worded(sample, score_year(sample, RULES, SCORING, YEAR, trained).frame)
     scored = scores.filter(pl.col("scored"))
     assert scored.height > 500 and (scored["score_source"] == "model").all()
     assert scored["score"].is_between(0, 1).all() and scored["index"].is_between(0, 100).all()
@@ -194,6 +203,29 @@ def test_the_run_manifest_names_the_model_file_and_its_hash(sample: Store, train
     assert Path(persist.models_dir(sample) / model["file"]).is_file()
 
 
+def test_the_reasons_of_a_run_read_as_they_did_when_runs_kept_them_as_sentences(
+    sample: Store, trained: Trained
+) -> None:
+    """A run keeps factors and the sentences are rendered where they are shown: for the sample data they read word
+    for word as the code that stored sentences (schema version 5) wrote them (tests/fixtures/reasons/), for every
+    firm's score and index and for every list's firms."""
+    assert trained.model is not None
+    before = json.loads(gzip.decompress((FIXTURES / "reasons" / "sample-2024.json.gz").read_bytes()))
+    ctx = RunContext(sample, ALL, YEAR, installed=True)
+    done = runs.execute(ctx)
+    stored = runs.scores(sample, done, scored_only=False, reasons=True)
+    assert stored.select(pl.col("reasons", "index_reasons").is_null().all()).row(0) == (True, True)
+    worded = with_reasons(ctx, stored, done.manifest)
+    shown = {code: [r, i] for code, r, i in worded.select("credit_code", "reasons", "index_reasons").iter_rows()}
+    assert shown == before["scores"]
+    assert sum("以上即可达到评分线" in r for reasons, _ in shown.values() for r in reasons or []) > 10
+    statuses = ("selected", "near", "eligible", "excluded", "unknown", "closest")
+    for tier in ALL.tiers:
+        listed = runs.tier_results(sample, done, tier.id, statuses, reasons=True)
+        said = dict(zip(listed["credit_code"], leading(sample, ALL, done, tier, listed).to_list(), strict=True))
+        assert said == before["lists"][tier.id], tier.id
+
+
 # The optional filing fields: a panel from another system may leave any of them out (the expert label stays).
 OPTIONAL = [spec.name for spec in load_contract().fields if not spec.required and spec.name != CONFIG.spec.label]
 
@@ -238,7 +270,7 @@ def test_a_foreign_panel_trains_on_what_it_can_teach(variant: str, tmp_path: Pat
         install_features(store, ALL)
         trained = train(store, CONFIG)
         assert not trained.fallback and trained.record is not None
-        frame = score_year(store, RULES, SCORING, YEAR, trained).frame.filter(pl.col("scored"))
+        frame = _worded(store, score_year(store, RULES, SCORING, YEAR, trained).frame.filter(pl.col("scored")))
         card = (persist.models_dir(store) / trained.record.file).with_suffix(".md").read_text(encoding="utf-8")
     left_out = trained.report["left_out"]
     if variant == "optional columns absent":

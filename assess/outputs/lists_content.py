@@ -18,6 +18,7 @@ from assess.outputs.lists_workbook import PROVINCE, TOTAL, ListSheet, ListsWorkb
 from assess.reference import load_reference
 from assess.run import runs, stats
 from assess.run.config import Config
+from assess.run.reasons import leading
 from assess.scoring.config import CRITERIA
 from assess.sizes import bounds_text, read_size_table
 from assess.store import Store
@@ -145,13 +146,14 @@ def versions(manifest: dict) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["item", "version", "sha256"], orient="row")
 
 
-def _list_frame(store: Store, run: runs.Run, tier: LoadedTier, city: str | None) -> pl.DataFrame:
+def _list_frame(store: Store, run: runs.Run, config: Config, tier: LoadedTier, city: str | None) -> pl.DataFrame:
     """The list's selected, near and open firms; a city's list with nobody selected shows its closest firms too."""
-    frame = runs.tier_results(store, run, tier.id, ("selected", "near", UNKNOWN, CLOSEST))
+    frame = runs.tier_results(store, run, tier.id, ("selected", "near", UNKNOWN, CLOSEST), reasons=True)
     if city is not None:
         frame = frame.filter(pl.col("city") == city)
     if city is None or not frame.filter(pl.col("status") == "selected").is_empty():
         frame = frame.filter(pl.col("status") != CLOSEST)
+    frame = frame.with_columns(reasons=leading(store, config, run, tier, frame))
     return frame.select(
         status=pl.col("status").replace_strict(_STATUS),
         rank=pl.when(pl.col("status") != CLOSEST).then(pl.coalesce("rank", "position")),
@@ -356,7 +358,7 @@ def workbook_content(
     store: Store, run: runs.Run, config: Config, city: str | None = None, notes: tuple[str, ...] = ()
 ) -> ListsWorkbook:
     uploads = store.uploads().filter(pl.col("upload_id").is_in(run.manifest["uploads"]))
-    lists = {tier.id: _list_frame(store, run, tier, city) for tier in config.tiers}
+    lists = {tier.id: _list_frame(store, run, config, tier, city) for tier in config.tiers}
     by_city, by_chain = _summary(store, run, lists, city)
     floor = stats.role_pack(run.manifest, stats.INSTITUTION)["parameters"]["revenue_min"]
     model = run.manifest.get("scoring", {}).get("model", {})

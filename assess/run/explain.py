@@ -18,6 +18,7 @@ from assess.rules.packs import RuleSet
 from assess.run import runs
 from assess.run.context import RunContext
 from assess.run.names import suggest
+from assess.run.reasons import with_reasons
 from assess.run.staleness import changes_since, has_filing
 from assess.store import Store, StoreError
 from assess.tiers.evaluate import CRITERIA_FILL, gated
@@ -57,7 +58,7 @@ def explain_firm(ctx: RunContext, firm: str) -> dict:
     store, config, year = ctx.store, ctx.config, ctx.year
     run = runs.latest(store, year)
     credit_code = firm_code(store, run, firm)
-    found = _firm(store, run, credit_code)
+    found = _firm(ctx, run, credit_code)
     if not found:
         raise StoreError(
             f"统一社会信用代码 {credit_code} 在 {year} 年度第 {run.run_id} 次评估中没有记录（该年度没有有效填报）。"
@@ -89,15 +90,13 @@ def _lists(ctx: RunContext, run: runs.Run, credit_code: str, filed: bool) -> lis
         return [_tier(ctx, run, tier, scores, credit_code, filed) for tier in ctx.config.tiers]
 
 
-def _firm(store: Store, run: runs.Run, credit_code: str) -> list[dict]:
-    return (
-        store.con.sql(
-            "SELECT * EXCLUDE (run_id) FROM scores WHERE run_id = $run AND credit_code = $code",
-            params={"run": run.run_id, "code": credit_code},
-        )
-        .pl()
-        .to_dicts()
-    )
+def _firm(ctx: RunContext, run: runs.Run, credit_code: str) -> list[dict]:
+    """The firm's stored scores with their reasons as sentences (none: the run has no record of it)."""
+    frame = ctx.con.sql(
+        "SELECT * EXCLUDE (run_id) FROM scores WHERE run_id = $run AND credit_code = $code",
+        params={"run": run.run_id, "code": credit_code},
+    ).pl()
+    return with_reasons(ctx, frame, run.manifest).to_dicts() if frame.height else []
 
 
 def _rules(store: Store, rules: RuleSet, year: int, credit_code: str) -> list[dict]:

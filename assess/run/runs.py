@@ -191,7 +191,8 @@ def _save(
             _insert(store, "scores", frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
         for list_id, drawn in lists.items():
             for table, frame in (("tier_results", drawn.results), ("tier_funnels", drawn.funnel)):
-                _insert(store, table, frame.select(pl.lit(run_id).alias("run_id"), pl.lit(list_id), pl.all()))
+                keys = (pl.lit(run_id).alias("run_id"), pl.lit(list_id).alias("list_id"))
+                _insert(store, table, frame.select(*keys, pl.all()))
         con.commit()
     except BaseException:
         con.rollback()
@@ -204,7 +205,7 @@ def _insert(store: Store, table: str, frame: pl.DataFrame) -> None:
         return
     store.con.register("run_rows", frame.to_arrow())
     try:
-        store.con.execute(f"INSERT INTO {table} SELECT * FROM run_rows")
+        store.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM run_rows")
     finally:
         store.con.unregister("run_rows")
 
@@ -280,23 +281,34 @@ def rubric_counts(store: Store, run: Run) -> dict[str, dict]:
     return {pack: {"title": titles.get(pack, pack), "passed": p, "failed": f, "unknown": u} for pack, p, f, u in rows}
 
 
-def scores(store: Store, run: Run, *, scored_only: bool = True) -> pl.DataFrame:
-    """The run's scores, best first: the SMEs the classifier scores, or with `scored_only` False every firm."""
+# What the reasons of a stored score are rendered from (assess.scoring.reasons), with the sentences that runs stored
+# before schema version 6 kept.
+REASON_COLUMNS = ("factors", "index_factors", "reasons", "index_reasons")
+
+
+def scores(store: Store, run: Run, *, scored_only: bool = True, reasons: bool = False) -> pl.DataFrame:
+    """The run's scores, best first: the SMEs the classifier scores, or with `scored_only` False every firm; with
+    `reasons`, what their reasons are rendered from (REASON_COLUMNS)."""
+    left_out = ", ".join(["run_id", *([] if reasons else REASON_COLUMNS)])
     return store.con.sql(
-        """SELECT * EXCLUDE (run_id) FROM scores WHERE run_id = $run AND (scored OR NOT $only)
-           ORDER BY score DESC NULLS LAST, "index" DESC, credit_code""",
+        f"""SELECT * EXCLUDE ({left_out}) FROM scores WHERE run_id = $run AND (scored OR NOT $only)
+            ORDER BY score DESC NULLS LAST, "index" DESC, credit_code""",
         params={"run": run.run_id, "only": scored_only},
     ).pl()
 
 
-def tier_results(store: Store, run: Run, list_id: str, statuses: tuple[str, ...]) -> pl.DataFrame:
+def tier_results(
+    store: Store, run: Run, list_id: str, statuses: tuple[str, ...], *, reasons: bool = False
+) -> pl.DataFrame:
     """A list of the run: its firms with the given statuses (selected, near, eligible, excluded, unknown), in list
-    order, with their names, places, score, index and 三高一核心 sub-judgements."""
+    order, with their names, places, score, index and 三高一核心 sub-judgements; with `reasons`, what the reasons of
+    their scores are rendered from (REASON_COLUMNS and the scores' other columns they read)."""
+    rendered = ["scored", "score_source", "stage", "rd_intensity_needed", *REASON_COLUMNS] if reasons else []
     return store.con.sql(
         f"""
         SELECT t.status, t.rank, t.position, t.credit_code, s.name, s.city, s.chain, s.direction, t.value,
-               s.score, s."index", s.rd_intensity, t.gates, t.reasons, t.lacks,
-               {", ".join(f"s.{c}" for c in CRITERIA)}
+               s.score, s."index", s.rd_intensity, t.gates, t.lacks,
+               {", ".join(f"s.{c}" for c in [*CRITERIA, *rendered])}
         FROM tier_results AS t JOIN scores AS s USING (run_id, credit_code)
         WHERE t.run_id = $run AND t.list_id = $list AND list_contains($statuses, t.status)
         ORDER BY t.status <> 'selected', t.rank, t.position, t.credit_code

@@ -67,23 +67,25 @@ def feature_select(config: ClassifierConfig) -> str:
     return ", ".join(f"CAST(f.{name} AS DOUBLE) AS {name}" for name in config.feature_names)
 
 
-def labelled(store: Store, config: ClassifierConfig) -> classifier.Labelled:
-    """Every current filing with an expert verdict, with the model's features; the label comes from the filings
-    table and is never among the features."""
+def labelled(store: Store, config: ClassifierConfig, *, features: bool = True) -> classifier.Labelled:
+    """Every current filing with an expert verdict, with the model's features (without `features`: none, which is
+    all that finding a registered model needs); the label comes from the filings table and is never among the
+    features."""
     label = config.spec.label
     if label not in store.field_names:
         raise StoreError(f"评分模型的标注列「{label}」不是填报字段。")
     view = view_for(config.feature_names)
     frame = store.con.sql(
         f"""
-        SELECT f.credit_code, f.year, CAST(l.{label} AS INTEGER) AS label, {feature_select(config)}
+        SELECT f.credit_code, f.year, CAST(l.{label} AS INTEGER) AS label
+               {", " + feature_select(config) if features else ""}
         FROM {view} AS f JOIN (SELECT credit_code, year, {label} FROM filings WHERE {label} IS NOT NULL) AS l
         USING (credit_code, year)
         ORDER BY f.credit_code, f.year
         """
     ).pl()
     return classifier.Labelled(
-        features=frame.select(config.feature_names),
+        features=frame.select(config.feature_names if features else []),
         label=frame["label"].to_numpy(),
         firm=frame["credit_code"].to_numpy(),
         year=frame["year"].to_numpy(),
@@ -154,10 +156,10 @@ def train(
 def ensure_model(store: Store, config: ClassifierConfig, progress: Progress | None = None) -> Trained:
     """The model for the store's current labels and configuration: the registered one if any (refused if its file
     changed), else a newly trained one, else the fallback."""
-    data = labelled(store, config)
-    if _too_few(config, data) is None:
-        record = persist.find(store, labels_sha256(data), config.sha256)
+    keys = labelled(store, config, features=False)
+    if _too_few(config, keys) is None:
+        record = persist.find(store, labels_sha256(keys), config.sha256)
         if record is not None:
             report = {**record.report, "model_id": record.model_id, "sha256": record.sha256}
             return Trained(report, record, persist.load(store, record))
-    return train(store, config, data, progress)
+    return train(store, config, None, progress)

@@ -17,7 +17,12 @@ import duckdb
 if TYPE_CHECKING:
     from assess.contract import Contract, FieldSpec
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
+
+# What a run keeps of a score's and an index's reasons, most important first (assess.scoring.reasons renders them):
+# the classifier's factors, and the index's components.
+FACTORS_SQL = "STRUCT(feature VARCHAR, value DOUBLE, percentile DOUBLE, effect DOUBLE, without DOUBLE)[]"
+INDEX_FACTORS_SQL = "STRUCT(component VARCHAR, value DOUBLE, percentile DOUBLE, points DOUBLE, weight DOUBLE)[]"
 
 _SQL_TYPES = {
     "year": "INTEGER",
@@ -87,7 +92,7 @@ def _filings_sql(contract: Contract) -> str:
     """
 
 
-_RUNS_SQL = """
+_RUNS_SQL = f"""
 CREATE SEQUENCE IF NOT EXISTS run_ids START 1;
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY, year INTEGER NOT NULL, created_at TIMESTAMP NOT NULL, manifest JSON NOT NULL
@@ -106,11 +111,12 @@ CREATE TABLE IF NOT EXISTS scores (
     run_id INTEGER NOT NULL, credit_code VARCHAR NOT NULL, name VARCHAR, city VARCHAR, direction VARCHAR,
     chain VARCHAR, scored BOOLEAN NOT NULL, score DOUBLE, score_source VARCHAR, "index" DOUBLE, stage VARCHAR,
     rd_share BOOLEAN, growth BOOLEAN, market_share BOOLEAN, core_tech BOOLEAN, reasons VARCHAR[],
-    index_reasons VARCHAR[], rd_intensity DOUBLE, rd_intensity_needed DOUBLE
+    index_reasons VARCHAR[], rd_intensity DOUBLE, rd_intensity_needed DOUBLE, factors {FACTORS_SQL},
+    index_factors {INDEX_FACTORS_SQL}
 );
 CREATE TABLE IF NOT EXISTS tier_results (
     run_id INTEGER NOT NULL, list_id VARCHAR NOT NULL, credit_code VARCHAR NOT NULL, status VARCHAR NOT NULL,
-    rank BIGINT, position BIGINT, value DOUBLE, gates VARCHAR, lacks VARCHAR, reasons VARCHAR[]
+    rank BIGINT, position BIGINT, value DOUBLE, gates VARCHAR, lacks VARCHAR
 );
 CREATE TABLE IF NOT EXISTS tier_funnels (
     run_id INTEGER NOT NULL, list_id VARCHAR NOT NULL, city VARCHAR, step INTEGER NOT NULL, kind VARCHAR NOT NULL,
@@ -189,9 +195,25 @@ def _v4_to_v5(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE uploads ADD COLUMN IF NOT EXISTS uploaded_by VARCHAR")
 
 
+def _v5_to_v6(con: duckdb.DuckDBPyConnection) -> None:
+    """From version 6 on, a run keeps what its reasons rest on, not the sentences: each score's factors and each
+    index's components (the sentences are rendered where they are shown). The sentences earlier runs kept in their
+    scores (reasons, index_reasons) stay and are shown as they were; later runs leave those columns empty. A list's
+    reasons were the first of its firms' score or index reasons: they are read from the scores from now on, and
+    tier_results no longer keeps them."""
+    con.execute(
+        f"""
+        ALTER TABLE scores ADD COLUMN IF NOT EXISTS factors {FACTORS_SQL};
+        ALTER TABLE scores ADD COLUMN IF NOT EXISTS index_factors {INDEX_FACTORS_SQL};
+        ALTER TABLE tier_results DROP COLUMN IF EXISTS reasons;
+        """
+    )
+
+
 MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
     4: _v4_to_v5,
+    5: _v5_to_v6,
 }  # N to N + 1

@@ -1,6 +1,6 @@
 """Evaluating a tier pack for one run: gates and exclusions in DuckDB over the features and the run's scores, then
-ranking, quota and allocation (`select`), then the words a manager reads: the gates passed with their values, the
-top reasons, and what a near miss lacks."""
+ranking, quota and allocation (`select`), then the words a manager reads: the gates passed with their values and
+what a near miss lacks (the reasons of its score or index are rendered from the run's scores where they are shown)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ CRITERIA_FILL = {
     "market_share": "“市场占有率高”所需的数据",
     "core_tech": "“拥有核心硬科技”所需的数据",
 }
-RESULT_COLUMNS = ("credit_code", "status", "rank", "position", "value", "gates", "lacks", "reasons")
-TOP_REASONS = 3
+RESULT_COLUMNS = ("credit_code", "status", "rank", "position", "value", "gates", "lacks")
+TOP_REASONS = 3  # the reasons of its ranking value shown beside a firm on a list
 CLOSEST_PER_CITY = 3  # firms kept per city that fail a gate but went furthest: a city with an empty list names them
 
 
@@ -61,7 +61,7 @@ def evaluate_tier(
 ) -> Drawn:
     """One row per firm on the list, near it, eligible for it or excluded from it (RESULT_COLUMNS), and the funnel
     from the year's firms to those selected. `scores` names the relation of the run's scores (credit_code, score,
-    index, reasons, index_reasons, rd_intensity_needed); `marked` holds the firms each flag rule flagged and each
+    index, the four criteria, rd_intensity_needed); `marked` holds the firms each flag rule flagged and each
     list drawn before this one selected."""
     firms = gated(con, tier, year, scores)
     passed = pl.all_horizontal([pl.col(f"gate_{g.id}") for g in tier.gates])
@@ -153,11 +153,11 @@ def gated(
                    {" + ".join(f"coalesce(s.{c}::INTEGER, 0)" for c in CRITERIA)} AS criteria_met,
                    {" + ".join(f"(s.{c} IS NULL)::INTEGER" for c in CRITERIA)} AS criteria_open,
                    {", ".join(f"s.{c}" for c in CRITERIA)},
-                   s.reasons AS score_reasons, s.index_reasons, s.rd_intensity_needed
+                   s.rd_intensity_needed
             FROM {view} AS f LEFT JOIN {scores} AS s USING (credit_code)
             WHERE f.year = $year AND ($code IS NULL OR f.credit_code = $code)
         )
-        SELECT {tier.pack.rank_by} AS value, score_reasons, index_reasons, rd_intensity_needed,
+        SELECT {tier.pack.rank_by} AS value, rd_intensity_needed,
                {", ".join(dict.fromkeys(["credit_code", "city", "chain", "rd_intensity", *CRITERIA, *tier.columns]))},
                {gates}{exclusions}{near}
         FROM f
@@ -255,12 +255,10 @@ def _near_below_gate(firms: pl.DataFrame, tier: LoadedTier, excluded: pl.Expr) -
 
 
 def _worded(frame: pl.DataFrame, tier: LoadedTier) -> pl.DataFrame:
-    """The gates passed, each with the firm's value, and the top reasons of the list's ranking value."""
+    """The gates passed, each with the firm's value."""
     gates = pl.concat_list([message(g.message, frame.schema) for g in tier.gates]).list.join("；")
-    source = "score_reasons" if tier.pack.rank_by == "three_highs_score" else "index_reasons"
     return frame.with_columns(
         gates=gates,
-        reasons=pl.col(source).list.head(TOP_REASONS),
         rank=pl.col("rank").cast(pl.Int64),
         position=pl.col("position").cast(pl.Int64),
     ).select(RESULT_COLUMNS)
