@@ -1,18 +1,22 @@
-"""Ingest benchmark: end-to-end ingest (read, validate, store) beside a bare polars read of the same file.
+"""Ingest benchmark: end-to-end ingest (read, validate, store) beside a bare read of the same file and the floor of
+storing it, and the ingest of a 5,000,000-row panel as CSV and as Parquet, for its peak memory.
 
 `python bench/ingest.py` generates the test data into bench/data/ once (reused when present), runs every case three
-times, each run in its own process under GNU time (`/usr/bin/time -v`) so that peak memory is per run, and rewrites
-the ingest section of bench/RESULTS.md. `python bench/ingest.py --case NAME --file PATH` is one such run: it times the
-case with time.perf_counter and prints the measurement as one JSON line.
+times (the 5,000,000-row ingests once: their figure is the peak memory), each run in its own process under GNU time
+(`/usr/bin/time -v`) so that peak memory is per run, and rewrites the ingest section of bench/RESULTS.md.
+`python bench/ingest.py --case NAME --file PATH` is one such run: it times the case with time.perf_counter and prints
+the measurement as one JSON line.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +38,7 @@ from common import (  # bench/common.py, beside this script
 )
 
 if TYPE_CHECKING:
+    import polars as pl
     from duckdb import DuckDBPyConnection
 
 HEADING = "## Ingest (bench/ingest.py)"
@@ -59,13 +64,15 @@ class Dataset:
     label: str
     enterprises: int
     suffix: str
-    max_ratio: float  # ingest seconds / bare read seconds
+    max_ratio: float | None = None  # ingest seconds / bare read seconds (None: no bare read is measured)
     with_floors: bool = False  # also measure storing the file without validating it, two ways
+    runs: int | None = None  # runs of each case, where not the --repeats of the whole bench
 
     @property
     def cases(self) -> list[str]:
         floors = [f"{self.label}-floor", f"{self.label}-floor-duckdb"] if self.with_floors else []
-        return [self.read_case, self.ingest_case, *floors]
+        read = [self.read_case] if self.max_ratio is not None else []
+        return [*read, self.ingest_case, *floors]
 
     @property
     def path(self) -> Path:
@@ -80,10 +87,13 @@ class Dataset:
         return f"{self.label}-ingest"
 
 
-XLSX = Dataset("xlsx", 20_000, ".xlsx", max_ratio=2.0)  # 100,000 rows x 30 columns
+XLSX = Dataset("xlsx", 20_000, ".xlsx", max_ratio=1.5)  # 100,000 rows x 30 columns
 CSV = Dataset("csv", 200_000, ".csv", max_ratio=3.0, with_floors=True)  # 1,000,000 rows, UTF-8
-DATASETS = (XLSX, CSV)
+NATIONAL_CSV = Dataset("csv-5m", 1_000_000, ".csv", runs=1)  # 5,000,000 rows: the peak memory is what counts
+NATIONAL_PARQUET = Dataset("parquet-5m", 1_000_000, ".parquet", runs=1)  # the same panel as Parquet
+DATASETS = (XLSX, CSV, NATIONAL_CSV, NATIONAL_PARQUET)
 XLSX_MIN_ROWS_PER_SECOND = 25_000
+CSV_MAX_FLOOR_RATIO = 2.0  # CSV ingest seconds / csv-floor-duckdb seconds, measured in the same run
 
 
 # --- one run (the child process) ----------------------------------------------------------------------------------
@@ -192,6 +202,8 @@ CASES: dict[str, Callable[[Path], dict]] = {
     CSV.ingest_case: ingest,
     f"{CSV.label}-floor": store_floor,
     f"{CSV.label}-floor-duckdb": store_floor_duckdb,
+    NATIONAL_CSV.ingest_case: ingest,
+    NATIONAL_PARQUET.ingest_case: ingest,
 }
 
 
@@ -204,12 +216,19 @@ def ensure_data(dataset: Dataset) -> Path:
     renamed, so an interrupted run never leaves a truncated file to be reused."""
 
     def write(partial: Path, _digest: str) -> None:
-        from assess.synthetic.panel import generate_panel
         from assess.synthetic.writers import write_panel
 
-        write_panel(generate_panel(dataset.enterprises, FIRST_YEAR, LAST_YEAR, SEED), partial)
+        write_panel(_panel(dataset.enterprises), partial)
 
     return ensure_built(dataset.path, GENERATOR_SOURCES, "generating", write)
+
+
+@cache
+def _panel(enterprises: int) -> pl.DataFrame:
+    """The panel, generated once for the datasets that write it in two formats."""
+    from assess.synthetic.panel import generate_panel
+
+    return generate_panel(enterprises, FIRST_YEAR, LAST_YEAR, SEED)
 
 
 # --- measuring (the parent process) -------------------------------------------------------------------------------
@@ -237,29 +256,34 @@ class IngestResult(CaseResult):
 
 def run_dataset(dataset: Dataset, repeats: int) -> list[IngestResult]:
     """The bare read, the ingest (and the floor) alternate, so all see the same machine state."""
-    runs = measure_alternating(__file__, dataset.cases, repeats, "--file", str(ensure_data(dataset)))
+    runs = measure_alternating(__file__, dataset.cases, dataset.runs or repeats, "--file", str(ensure_data(dataset)))
     return [IngestResult(case, done, dataset) for case, done in runs.items()]
 
 
 # --- RESULTS.md ---------------------------------------------------------------------------------------------------
 
 
-def section(results: list[list[IngestResult]], repeats: int, digest: str) -> str:
+def section(results: list[list[IngestResult]], repeats: int, digest: str, load: str) -> str:
+    (xlsx_read, xlsx_ingest), (csv_read, csv_ingest, csv_floor, csv_floor_duckdb), *national = results
     lines = [
         *section_head(HEADING, __file__),
         f"Machine: {machine(PACKAGES)}.",
         "",
+        f"Load average (1, 5, 15 min) when the run began: {load}; the machine is shared with other work, so the",
+        "seconds of this run are comparable with one another, not with other runs.",
+        "",
         f"Code measured: the `assess` modules the ingest loads and `schemas/`, SHA-256 `{digest[:16]}`",
         "(`loaded_code_digest` in the script), the same in every ingest run.",
         "",
-        f"Each case ran {repeats} times, each run in its own process under `/usr/bin/time -v`. Seconds are wall-clock",
-        "(`time.perf_counter`) around the bare read or the ingest alone, excluding interpreter start and imports; the",
-        "ingest opens a fresh DuckDB file in a temporary directory, ingests with `ingest_files(store, [file],",
-        "Options())` (read, header detection, validation, problem messages, SHA-256, copy of the file, one",
-        "transaction) and closes the database. Rows per second and the ratio use the medians. Process CPU is GNU",
-        "time's user + system seconds of the whole process, the median: interpreter start and imports included, and",
-        'above the seconds where polars or DuckDB use both cores. Peak RSS is GNU time\'s "Maximum resident set size"',
-        "of the whole process (interpreter and libraries included), the highest of the runs, in MB of 10^6 bytes.",
+        f"Each case ran {repeats} times (the 5,000,000-row ingests once: their figure is the peak memory), each run",
+        "in its own process under `/usr/bin/time -v`. Seconds are wall-clock (`time.perf_counter`) around the bare",
+        "read, the floor or the ingest alone, excluding interpreter start and imports; the ingest opens a fresh DuckDB",
+        "file in a temporary directory, ingests with `ingest_files(store, [file], Options())` (read, header detection,",
+        "validation, problem messages, SHA-256, copy of the file, one transaction) and closes the database. Rows per",
+        "second and the ratios use the medians. Process CPU is GNU time's user + system seconds of the whole process,",
+        "the median: interpreter start and imports included, and above the seconds where polars or DuckDB use both",
+        'cores. Peak RSS is GNU time\'s "Maximum resident set size" of the whole process (interpreter and libraries',
+        "included), the highest of the runs, in MB of 10^6 bytes.",
         "",
         'The bare reads are `polars.read_excel(path, engine="calamine", infer_schema_length=0)` and',
         "`polars.read_csv(path, infer_schema_length=0, skip_rows=1)`, every cell as text. Both files have a title row",
@@ -267,36 +291,47 @@ def section(results: list[list[IngestResult]], repeats: int, digest: str) -> str
         "the header row as one more data row; the CSV read skips it with `skip_rows=1`, without which polars takes the",
         "title for a one-column header and fails at the first record.",
         "",
-        "| case | file | rows | median s | min s | rows/s | × bare read | process CPU s | peak RSS (MB) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| case | file | rows | median s | min s | rows/s | × bare read | × csv-floor-duckdb | process CPU s "
+        "| peak RSS (MB) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for read, *others in results:
-        name = read.dataset.path.name
-        for result in (read, *others):
-            ratio = f"{result.median() / read.median():.2f}×"
+    for group in results:
+        read = group[0] if group[0].case == group[0].dataset.read_case else None
+        for result in group:
+            ratio = f"{result.median() / read.median():.2f}×" if read else "–"
+            floor = f"{result.median() / csv_floor_duckdb.median():.2f}×" if result.dataset is CSV else "–"
             lines.append(
-                f"| {result.case} | {name} | {result.rows:,} | {result.median():.2f} | {result.fastest():.2f} "
-                f"| {result.rows_per_second:,.0f} | {ratio} | {result.process_cpu_median:.2f} "
-                f"| {result.peak_rss_mb:,.0f} |"
+                f"| {result.case} | {result.dataset.path.name} | {result.rows:,} | {result.median():.2f} "
+                f"| {result.fastest():.2f} | {result.rows_per_second:,.0f} | {ratio} | {floor} "
+                f"| {result.process_cpu_median:.2f} | {result.peak_rss_mb:,.0f} |"
             )
-    (xlsx_read, xlsx_ingest), (csv_read, csv_ingest, csv_floor, csv_floor_duckdb) = results
     xlsx_ratio = xlsx_ingest.median() / xlsx_read.median()
     csv_ratio = csv_ingest.median() / csv_read.median()
+    floor_ratio = csv_ingest.median() / csv_floor_duckdb.median()
     validation_seconds = csv_ingest.median() - min(csv_floor.median(), csv_floor_duckdb.median())
+    assert XLSX.max_ratio is not None and CSV.max_ratio is not None
     lines += [
         "",
         "### Targets",
         "",
         "| target | measured | |",
         "| --- | ---: | --- |",
-        f"| .xlsx ingest at most {XLSX.max_ratio:g}× the bare read | {xlsx_ratio:.2f}× "
+        f"| UTF-8 CSV ingest at most {CSV_MAX_FLOOR_RATIO:g}× `csv-floor-duckdb` in the same run (issue 15) "
+        f"| {floor_ratio:.2f}× | {verdict(floor_ratio <= CSV_MAX_FLOOR_RATIO)} |",
+        f"| .xlsx ingest at most {XLSX.max_ratio:g}× the bare calamine read (issue 15) | {xlsx_ratio:.2f}× "
         f"| {verdict(xlsx_ratio <= XLSX.max_ratio)} |",
+        *(
+            f"| ingest of the 5,000,000-row panel as {result.dataset.suffix} under 2 GB peak RSS (issue 15) "
+            f"| {result.peak_rss_mb:,.0f} MB | {verdict(result.peak_rss_mb < PEAK_RSS_LIMIT_MB)} |"
+            for (result,) in national
+        ),
+        f"| CSV ingest (1,000,000 rows) peak RSS under 2 GB | {csv_ingest.peak_rss_mb:,.0f} MB "
+        f"| {verdict(csv_ingest.peak_rss_mb < PEAK_RSS_LIMIT_MB)} |",
         f"| .xlsx ingest {XLSX_MIN_ROWS_PER_SECOND:,} rows/s or better | {xlsx_ingest.rows_per_second:,.0f} rows/s "
         f"| {verdict(xlsx_ingest.rows_per_second >= XLSX_MIN_ROWS_PER_SECOND)} |",
-        f"| UTF-8 CSV ingest at most {CSV.max_ratio:g}× the bare read | {csv_ratio:.2f}× "
+        f"| UTF-8 CSV ingest at most {CSV.max_ratio:g}× the bare read (earlier target; the floor itself is "
+        f"{csv_floor_duckdb.median() / csv_read.median():.2f}×) | {csv_ratio:.2f}× "
         f"| {verdict(csv_ratio <= CSV.max_ratio)} |",
-        f"| CSV ingest peak RSS under 2 GB | {csv_ingest.peak_rss_mb:,.0f} MB "
-        f"| {verdict(csv_ingest.peak_rss_mb < PEAK_RSS_LIMIT_MB)} |",
         "",
         "### What bounds the CSV ratio",
         "",
@@ -310,6 +345,11 @@ def section(results: list[list[IngestResult]], repeats: int, digest: str) -> str
         "The validation the issue asks for comes",
         f"on top: the full ingest spends {validation_seconds:.2f} s more than the faster of the two floors.",
         "",
+        "The ingest reads, validates and stores a CSV file in blocks of about 32 MB (170,000 rows of this panel) and",
+        "a Parquet file in batches of 200,000 rows, inside one transaction; the checks across rows (a firm-year twice",
+        "in the file, revenue jumps, wide-year values against full filings) run in SQL over the rows written. So the",
+        "peak memory depends on the block, not on the file: compare the 1,000,000-row and 5,000,000-row ingests.",
+        "",
         "### What the ingest found",
         "",
         "Identical in every run:",
@@ -317,13 +357,14 @@ def section(results: list[list[IngestResult]], repeats: int, digest: str) -> str
         "| file | rows read | accepted | rejected | skipped | warnings | problems listed |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for _, ingested, *_ in results:
+    ingests = [result for group in results for result in group if result.case == result.dataset.ingest_case]
+    for ingested in ingests:
         found = ingested.outcome
         lines.append(
             f"| {ingested.dataset.path.name} | {found['rows']:,} | {found['accepted']:,} | {found['rejected']:,} "
             f"| {found['skipped']:,} | {found['warnings']:,} | {found['problems']:,} |"
         )
-    if not any(ingested.outcome["problems"] for _, ingested, *_ in results):
+    if not any(ingested.outcome["problems"] for ingested in ingests):
         lines += [
             "",
             "The generated panel is clean: every cell is parsed and every check runs, but none fails, so the problem",
@@ -338,12 +379,13 @@ def section(results: list[list[IngestResult]], repeats: int, digest: str) -> str
         f"`write_panel(generate_panel(enterprises, {FIRST_YEAR}, {LAST_YEAR}, seed={SEED}), path)`.",
         "",
     ]
-    for read, *_ in results:
-        dataset, shape = read.dataset, read.outcome
+    columns = csv_read.outcome["columns"]  # every file holds the same generated columns
+    for group in results:
+        dataset = group[0].dataset
         size = dataset.path.stat().st_size / MB
         lines.append(
             f"- `{dataset.path.name}`: {dataset.enterprises:,} enterprises × {LAST_YEAR - FIRST_YEAR + 1} years, "
-            f"{shape['rows']:,} rows × {shape['columns']} columns, {size:,.1f} MB"
+            f"{group[-1].rows:,} rows × {columns} columns, {size:,.1f} MB"
         )
     return "\n".join(lines) + "\n"
 
@@ -355,11 +397,13 @@ def main() -> None:
     args = file_case_args(__doc__ or "", CASES)
     if args is None:
         return
+    load = ", ".join(f"{figure:.2f}" for figure in os.getloadavg())
     results = [run_dataset(dataset, args.repeats) for dataset in DATASETS]
-    digests = {run.report["code"] for _, ingested, *_ in results for run in ingested.runs}
+    ingests = [result for group in results for result in group if result.case == result.dataset.ingest_case]
+    digests = {run.report["code"] for ingested in ingests for run in ingested.runs}
     if len(digests) > 1:
         raise SystemExit("The code under test changed between runs: nothing written, run again.")
-    write_section(HEADING, section(results, args.repeats, digests.pop()))
+    write_section(HEADING, section(results, args.repeats, digests.pop(), load))
     print(f"wrote {RESULTS_PATH.relative_to(PROJECT_DIR)}", file=sys.stderr)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from assess.contract import Limits, load_contract
 from assess.ingest import Options, ingest_files, upload
+from assess.ingest.sheets import Chunking
 from assess.store import Store, file_sha256, upkeep
 from tests.conftest import HEADER, Ingester, firm_row, make_code, write_xlsx
 
@@ -138,9 +139,9 @@ def test_the_bytes_hashed_validated_and_kept_are_the_same_even_if_the_original_c
     path = write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]})
     original = upload.read_file
 
-    def edited_meanwhile(staged: Path, limits: Limits) -> list:
+    def edited_meanwhile(staged: Path, limits: Limits, head_rows: int, chunking: Chunking | None = None) -> list:
         write_xlsx(path, {"表1": [HEADER, firm_row(1, 营业收入=9999)]})  # the user saves the workbook again
-        return original(staged, limits)
+        return original(staged, limits, head_rows, chunking)
 
     monkeypatch.setattr(upload, "read_file", edited_meanwhile)
     result = ingest(path)

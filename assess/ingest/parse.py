@@ -62,6 +62,7 @@ class ColumnContext:
     reference: Reference
     accept_bad_check: frozenset[str]
     plain_numbers: bool = False  # every filled cell is already a plain decimal number: the cleaning can be skipped
+    fractions: bool | None = None  # a percent column's plain numbers are fractions, as the whole sheet settles it
 
 
 PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -384,7 +385,8 @@ def _parse_count(ctx: ColumnContext) -> Parsed:
 
 def _parse_percent(ctx: ColumnContext) -> Parsed:
     value, plain = pl.col("decimal"), pl.col("plain")
-    fractions = (plain.max() <= 1) & (plain > 0).any() & (plain >= 0).all()
+    own = (plain.max() <= 1) & (plain > 0).any() & (plain >= 0).all()  # what the rows at hand say
+    fractions = own if ctx.fractions is None else pl.lit(ctx.fractions)
     scaled = pl.when(fractions & ~PERCENT_SIGN).then(value * pl.lit(Decimal(100), dtype=pl.Decimal(38, 0)))
     return Parsed(
         pl.when(pl.col("percent").is_between(0, 100)).then(pl.col("percent")),
@@ -400,6 +402,7 @@ def _parse_percent(ctx: ColumnContext) -> Parsed:
             {"percent": scaled.otherwise(value).cast(MONEY)},
         ],
         plain=ctx.plain_numbers,
+        keep=("plain",),  # so that what the whole sheet says can be settled from every chunk's rows
     )
 
 

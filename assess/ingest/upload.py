@@ -1,15 +1,23 @@
 """One uploaded file, end to end: read, find headers, validate, check across the upload and the store, save.
 
-The checks here need more than one sheet row: duplicates within the upload, revenue jumps against the previous year
-(in this upload or the store), and wide-year values that disagree with a full filing of their year. Then every row
-gets its outcome (accepted, rejected, skipped) and the accepted ones are saved in one transaction.
+A file is read a chunk of rows at a time, and each chunk is validated and written at once, inside the upload's one
+transaction (`Store.writing_upload`), so that memory does not grow with the file. The checks that need more than one
+row (duplicates within the upload, revenue jumps against the previous year in this upload or the store, wide-year
+values that disagree with a full filing of their year) are then asked of the rows written, in SQL; the rows they
+and the row checks reject are taken out, and the upload commits, or on any failure nothing of it stays.
+
+Two things only the whole sheet settles (`facts`): the chunks after the first are validated with what the first one
+says, and should a later chunk say otherwise, the transaction is rolled back, every chunk is read once to settle
+them, and the file is validated again with what they settle. A reader that finds a CSV file is not UTF-8 only after
+some chunks (`ReadAgain`) has its file read again from the start the same way.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypedDict
 
@@ -17,15 +25,17 @@ import polars as pl
 
 from assess.contract import Contract
 from assess.errors import describe_os_error
+from assess.ingest.facts import Seen, Settled
 from assess.ingest.headers import find_layout
 from assess.ingest.problems import finalise, plain_amount, problems_frame, sheet_notice
-from assess.ingest.sheets import RawSheet, UnreadableFile, check_file, read_file
+from assess.ingest.raw import RawSheet, ReadAgain, SheetSource
+from assess.ingest.sheets import Chunking, UnreadableFile, check_file, read_file
 from assess.ingest.validate import Options, SheetResult, SheetValidator
 from assess.progress import Steps
 from assess.reference import Reference
 from assess.store import StagedFile, Store, UploadRecord, options_key
+from assess.store.writing import UploadWriter
 
-ROW_KEY = ["sheet", "row"]
 logger = logging.getLogger(__name__)
 
 
@@ -76,39 +86,78 @@ class Counts(TypedDict):
     warnings: int
 
 
+class _Refused(Exception):
+    """The file cannot be taken (the message is the user's sentence): nothing of it is stored."""
+
+
+class _Unsettled(Exception):
+    """A chunk says otherwise than the first chunks about what the whole sheet settles."""
+
+
 @dataclass(frozen=True)
-class Checked:
-    """An upload validated but not yet saved."""
+class _Skipped:
+    """A sheet without a header, and its notice."""
 
-    filings: pl.DataFrame
-    supplements: pl.DataFrame
-    problems: pl.DataFrame  # final: with level, message and hint
-    rows_read: int
-    accepted: int
-    rejected: int
-    skipped: int
+    notice: pl.DataFrame
 
-    def counts(self) -> Counts:
-        """How the rows ended, as uploads record and results report them."""
-        return {
-            "rows_read": self.rows_read,
-            "accepted": self.accepted,
-            "rejected": self.rejected,
-            "skipped": self.skipped,
-            "warnings": int((self.problems["level"] == "warning").sum()),
-        }
+
+@dataclass(frozen=True)
+class _Validated:
+    """A chunk validated: its sheet's place in the file and whether it is the sheet's first chunk validated (whose
+    notices about the whole sheet or column are the sheet's; the later chunks repeat them)."""
+
+    sheet_index: int
+    result: SheetResult
+    first: bool
+
+
+@dataclass
+class _Tally:
+    """What the chunks of an upload add up to."""
+
+    rows_read: int = 0
+    skipped: int = 0
+    active: dict[int, int] = field(default_factory=dict)  # rows validated, by sheet index
+    names: dict[int, str | None] = field(default_factory=dict)  # sheet names, by sheet index
+    headers: list[tuple[str | None, str, str]] = field(default_factory=list)  # (sheet, field, column as written)
+    skipped_sheets: list[pl.DataFrame] = field(default_factory=list)  # notices of sheets without a header
+    problems: list[pl.DataFrame] = field(default_factory=list)  # of the chunks validated, in order
+
+    def add(self, validated: _Validated | _Skipped) -> None:
+        if isinstance(validated, _Skipped):
+            self.skipped_sheets.append(validated.notice)
+            return
+        result = validated.result
+        self.rows_read += result.rows_read
+        self.skipped += result.skipped
+        index = validated.sheet_index
+        self.active[index] = self.active.get(index, 0) + result.rows.height
+        self.names[index] = result.sheet
+        problems = result.problems
+        if validated.first:
+            self.headers += [(result.sheet, name, header) for name, header in result.headers.items()]
+        else:
+            problems = problems.filter(pl.col("row").is_not_null())
+        self.problems.append(problems)
 
 
 class Ingest:
     """Ingests files into a store under one contract and one set of options."""
 
     def __init__(
-        self, store: Store, contract: Contract, reference: Reference, options: Options, step: Steps | None = None
+        self,
+        store: Store,
+        contract: Contract,
+        reference: Reference,
+        options: Options,
+        step: Steps | None = None,
+        chunking: Chunking | None = None,
     ) -> None:
         self.step = step or Steps(None, 0)  # told each of a file's STAGES as it starts
         self.store = store
         self.contract = contract
         self.options = options
+        self.chunking = chunking or Chunking()
         self.validator = SheetValidator(contract, reference, options)
 
     def file(self, path: Path) -> IngestResult:
@@ -134,192 +183,230 @@ class Ingest:
         earlier = self.store.find_upload(staged.sha256, key)
         if earlier is not None:
             return _repeat(path, earlier, self.store.problems(earlier["upload_id"]))
+        self.step(f"读取「{path.name}」")
         try:
-            self.step(f"读取「{path.name}」")
-            sheets = read_file(staged.path, self.contract.limits)
-            self.step(f"校验「{path.name}」")
-            checked = self.check(sheets, path.name)
+            sheets = read_file(staged.path, self.contract.limits, self.contract.header_search_rows, self.chunking)
         except UnreadableFile as exc:
             return IngestResult(file=path.name, sha256=staged.sha256, error=str(exc))
-        except Exception:  # a defect of ours must not stop the other files of a batch, nor lose this one silently
-            logger.exception("ingest of an upload failed")
-            return IngestResult(
-                file=path.name,
-                sha256=staged.sha256,
-                error=f"文件「{path.name}」处理时出现程序错误，未导入任何内容；请把该文件发给系统维护人员。",
+        self.step(f"校验「{path.name}」")
+        record = UploadRecord(path.name, staged.sha256, staged.path.stat().st_size, key, 0, 0, 0, 0, 0, self.options.by)
+        settled: list[Settled] | None = None
+        settling = False
+        while True:
+            try:
+                if settling:
+                    settled, settling = self._settle(sheets), False
+                return self._written(path.name, staged, record, sheets, settled)
+            except ReadAgain:
+                continue  # the reader reads the file another way now (a CSV file found not to be UTF-8)
+            except _Unsettled:
+                settling = True
+            except _Refused as refused:
+                return IngestResult(file=path.name, sha256=staged.sha256, error=str(refused))
+
+    def _written(
+        self,
+        file_name: str,
+        staged: StagedFile,
+        record: UploadRecord,
+        sheets: list[SheetSource],
+        settled: list[Settled] | None,
+    ) -> IngestResult:
+        """Validate and write the file in one transaction."""
+        tally = _Tally()
+        supplements: list[tuple[pl.DataFrame, int, bool]] = []  # the wide-year values, written after the filings
+
+        def filings() -> Iterator[pl.DataFrame]:
+            for validated in self._validated(sheets, settled, file_name):
+                tally.add(validated)
+                if isinstance(validated, _Skipped):
+                    continue
+                result = validated.result
+                if not result.history_only:
+                    yield result.rows
+                if not result.supplements.is_empty():
+                    supplements.append((result.supplements, validated.sheet_index, result.history_only))
+
+        with self.store.writing_upload(staged) as writer:
+            writer.write_filings(filings(), self.validator.rows_schema)
+            for values, sheet_index, history_only in supplements:
+                writer.add_supplements(values, sheet_index, history_only)
+            if not tally.active:
+                raise _Refused(
+                    f"文件「{file_name}」中没有可识别的表头：前{self.contract.header_search_rows}行里找不到至少"
+                    f"{self.contract.header_min_matches}个能识别的列名（其中须有统一社会信用代码或企业名称）。"
+                    "请使用填报模板（assess template 生成）中的列名。"
+                )
+            self.step(f"入库「{file_name}」")
+            final = finalise(
+                pl.concat([*tally.skipped_sheets, *tally.problems, *self._across(writer, tally)]),
+                file_name,
+                self.contract,
             )
-        counts = checked.counts()
-        size = staged.path.stat().st_size
-        record = UploadRecord(
-            file_name=path.name,
-            sha256=staged.sha256,
-            size_bytes=size,
-            options=key,
-            uploaded_by=self.options.by,
-            **counts,
-        )
-        self.step(f"入库「{path.name}」")
-        saved = self.store.save_upload(record, staged, checked.filings, checked.supplements, checked.problems)
+            errors = final.filter(pl.col("level") == "error")
+            whole = errors.filter(pl.col("row").is_null())["sheet"].unique(maintain_order=True).to_list()
+            own = errors.filter(pl.col("row").is_not_null() & ~pl.col("sheet").is_in(whole, nulls_equal=True))
+            own = own.select("sheet", "row").unique()
+            rejected = own.height + sum(n for i, n in tally.active.items() if tally.names[i] in whole)
+            counts: Counts = {
+                "rows_read": tally.rows_read,
+                "accepted": sum(tally.active.values()) - rejected,
+                "rejected": rejected,
+                "skipped": tally.skipped,
+                "warnings": int((final["level"] == "warning").sum()),
+            }
+            assert counts["accepted"] + rejected + tally.skipped == tally.rows_read
+            saved = writer.finish(replace(record, **counts), own, whole, final)
         return IngestResult(
-            file=path.name,
+            file=file_name,
             sha256=staged.sha256,
             upload_id=saved.upload_id,
             replaced=saved.replaced,
-            problems=checked.problems,
+            problems=final,
             **counts,
         )
 
-    def check(self, sheets: list[RawSheet], file_name: str) -> Checked:
-        results: list[SheetResult] = []
-        problems = [problems_frame()]
-        for sheet in sheets:
-            head = sheet.first_rows(self.contract.header_search_rows).rows()
-            layout = find_layout(head, self.contract, sheet.column_numbers)
-            if layout is None:
-                detail = str(self.contract.header_search_rows)
-                problems.append(sheet_notice(sheet.name, "I-SHEET-SKIPPED", detail))
-            else:
-                results.append(self.validator.validate(sheet, layout))
-        if not results:
-            raise UnreadableFile(
-                f"文件「{file_name}」中没有可识别的表头：前{self.contract.header_search_rows}行里找不到至少"
-                f"{self.contract.header_min_matches}个能识别的列名（其中须有统一社会信用代码或企业名称）。"
-                "请使用填报模板（assess template 生成）中的列名。"
-            )
-        full = pl.concat([r.rows for r in results if not r.history_only] or [results[0].rows.clear()])
-        history = pl.concat([r.rows for r in results if r.history_only] or [results[0].rows.clear()])
-        supplements = pl.concat([r.supplements for r in results])
-        problems.extend(r.problems for r in results)
-        headers = pl.DataFrame(
-            [(r.sheet, field, header) for r in results for field, header in r.headers.items()],
-            schema={"sheet": pl.String, "field": pl.String, "column": pl.String},
-            orient="row",
-        )
-        problems.append(_with_header(_duplicates(full, ["credit_code", "year"]), headers, "credit_code"))
-        history_values = supplements.join(history.select(ROW_KEY), on=ROW_KEY, how="semi", nulls_equal=True)
-        problems.append(
-            _with_header(_duplicates(history_values, ["credit_code", "year", "field"]), headers, "credit_code")
-        )
-        problems.append(_with_header(self._jumps(full, supplements), headers, "revenue"))
-        problems.append(self._wide_conflicts(full, supplements))
-        final = finalise(pl.concat(problems), file_name, self.contract)
-        rejected = _rejected_rows(final, pl.concat([full, history]))
-        accepted_full, accepted_history = _without(full, rejected), _without(history, rejected)
-        rows_read = sum(r.rows_read for r in results)
-        skipped = sum(r.skipped for r in results)
-        accepted = accepted_full.height + accepted_history.height
-        assert accepted + rejected.height + skipped == rows_read
-        return Checked(
-            filings=accepted_full.rename({"row": "row_number"}),
-            supplements=_without(supplements, rejected).rename({"row": "row_number", "column": "column_header"}),
-            problems=final,
-            rows_read=rows_read,
-            accepted=accepted,
-            rejected=rejected.height,
-            skipped=skipped,
-        )
+    def _validated(
+        self, sheets: list[SheetSource], settled: list[Settled] | None, file_name: str, strict: bool = True
+    ) -> Iterator[_Validated | _Skipped]:
+        """Each chunk of each sheet validated, in the order read. `settled`: what each sheet settles, or None to take
+        it from the sheet's first chunk validated, and then (`strict`) a later chunk that says otherwise is
+        `_Unsettled`. A file that cannot be read, or a defect of ours, is `_Refused`: a defect must not stop the
+        other files of a batch, nor lose this one silently."""
+        try:
+            for index, sheet in enumerate(sheets):
+                yield from self._sheet_validated(index, sheet, settled[index] if settled else None, strict)
+        except UnreadableFile as exc:
+            raise _Refused(str(exc)) from exc
+        except (ReadAgain, _Unsettled):
+            raise
+        except Exception as exc:
+            logger.exception("ingest of an upload failed")
+            raise _Refused(
+                f"文件「{file_name}」处理时出现程序错误，未导入任何内容；请把该文件发给系统维护人员。"
+            ) from exc
 
-    def _jumps(self, full: pl.DataFrame, supplements: pl.DataFrame) -> pl.DataFrame:
-        """Revenue above `jump_ratio` times, or below its inverse, the firm's previous year. A full filing wins over a
-        wide-year value, this upload over the store. The earlier figure is quoted only when this file holds it:
-        another upload's figures are not shown to whoever sends this one."""
-        keys = ["credit_code", "year"]
-        rows = full.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in [*keys, "revenue"])).select(
-            "sheet", "row", *keys, revenue=pl.col("revenue").cast(pl.Float64)
-        )
-        # Each earlier figure keyed by the year it precedes, so that one join on (credit code, year) finds it.
-        own = rows.select("credit_code", year=pl.col("year") + 1, own="revenue").unique(keys, keep="first")
-        own_wide = (
-            supplements.filter(pl.col("field") == "revenue")
-            .select("credit_code", year=pl.col("year") + 1, own_wide=pl.col("value").cast(pl.Float64))
-            .unique(keys, keep="first")
-        )
-        joined = rows.join(own, on=keys, how="left").join(own_wide, on=keys, how="left")
-        # The store is asked only about the years this file does not itself file in full.
-        unresolved = joined.filter(pl.col("own").is_null()).select("credit_code", year=pl.col("year") - 1)
-        stored = self.store.current_values(unresolved, "revenue").select(
-            "credit_code",
-            year=pl.col("year") + 1,
-            filed=pl.col("filed").cast(pl.Float64),
-            supplement=pl.col("supplement").cast(pl.Float64),
-        )
-        compared = (
-            joined.join(stored, on=keys, how="left")
-            .lazy()
-            .with_columns(
-                previous=pl.coalesce("own", "filed", "own_wide", "supplement"),
-                quotable=pl.col("own").is_not_null() | (pl.col("filed").is_null() & pl.col("own_wide").is_not_null()),
-            )
+    def _sheet_validated(
+        self, index: int, sheet: SheetSource, settled: Settled | None, strict: bool
+    ) -> Iterator[_Validated | _Skipped]:
+        chunks = _with_last(sheet.chunks())
+        first, last = next(chunks)
+        width = max(first.cells.width, max(settled.filled, default=-1) + 1) if settled else first.cells.width
+        head = [row + (None,) * (width - len(row)) for row in first.first_rows(self.contract.header_search_rows).rows()]
+        layout = find_layout(head, self.contract, first.column_numbers)
+        if layout is None:
+            yield _Skipped(sheet_notice(sheet.name, "I-SHEET-SKIPPED", str(self.contract.header_search_rows)))
+            return
+        seen, assumed = Seen(), settled
+        carried: pl.DataFrame | None = None
+        chunk, start, validated = first, layout.data_start, False
+        while True:
+            body = self.validator.marked(chunk, start, len(layout.columns))
+            if carried is not None:
+                body = pl.concat([carried, body], how="diagonal")
+            now, carried = self.validator.split(body, last)
+            if now is not None:
+                result = self.validator.validate(chunk, layout, now, assumed)
+                seen = seen.merge(result.seen)
+                if assumed is None:
+                    assumed = seen.settled()
+                elif strict and settled is None and seen.settled() != assumed:
+                    raise _Unsettled
+                yield _Validated(index, result, first=not validated)
+                validated = True
+            if last:
+                return
+            chunk, last = next(chunks)
+            start = 0
+
+    def _settle(self, sheets: list[SheetSource]) -> list[Settled]:
+        """What each sheet's rows settle, from every chunk of it."""
+        seen: dict[int, Seen] = {}
+        for validated in self._validated(sheets, None, "", strict=False):
+            if isinstance(validated, _Skipped):
+                continue
+            seen[validated.sheet_index] = seen.get(validated.sheet_index, Seen()).merge(validated.result.seen)
+        return [seen.get(i, Seen()).settled() for i in range(len(sheets))]
+
+    def _across(self, writer: UploadWriter, tally: _Tally) -> list[pl.DataFrame]:
+        """The problems the upload's rows give together, asked of the rows written."""
+        headers = pl.DataFrame(
+            tally.headers, schema={"sheet": pl.String, "field": pl.String, "column": pl.String}, orient="row"
         )
         ratio = float(self.contract.jump_ratio)
-        revenue, before = pl.col("revenue").cast(pl.Float64), pl.col("previous")
-        earlier = pl.when("quotable").then(
-            pl.format("由本文件中上年（{}年）的{}万元", pl.col("year") - 1, plain_amount(before))
-        )
-        return (
-            compared.filter((before > 0) & ((revenue > before * ratio) | (revenue < before / ratio)))
-            .select(
-                "sheet",
-                "row",
-                code=pl.lit("W-JUMP"),
-                value=plain_amount(pl.col("revenue")),
-                detail=pl.concat_str(
-                    [
-                        earlier.otherwise(pl.format("与数据库中该企业上年（{}年）的数据相比，", pl.col("year") - 1)),
-                        pl.format("变为{}万元，变化超过{}倍", plain_amount(pl.col("revenue")), pl.lit(int(ratio))),
-                    ]
-                ),
-            )
-            .collect()
-        )
+        return [
+            _with_header(_duplicates(writer.repeated_filings(), ["credit_code", "year"]), headers, "credit_code"),
+            _with_header(
+                _duplicates(writer.repeated_history(), ["credit_code", "year", "field"]), headers, "credit_code"
+            ),
+            _with_header(jump_problems(writer.jumps(ratio), ratio), headers, "revenue"),
+            *(wide_conflicts(writer.wide_against_filed(name)) for name in writer.wide_fields()),
+        ]
 
-    def _wide_conflicts(self, full: pl.DataFrame, supplements: pl.DataFrame) -> pl.DataFrame:
-        """A wide-year value that disagrees with a full filing of its year: in this upload, else in the store."""
-        found = [problems_frame()]
-        for name in supplements["field"].unique().to_list():
-            values = supplements.filter(pl.col("field") == name)
-            in_upload = (
-                full.select("credit_code", "year", filed=pl.col(name).cast(pl.Float64))
-                .filter(pl.col("filed").is_not_null())
-                .unique(["credit_code", "year"], keep="first")
-            )
-            in_store = self.store.filing_values(values, [name]).select(
-                "credit_code", pl.col("year").cast(pl.Int32), stored=pl.col(name).cast(pl.Float64)
-            )
-            compared = (
-                values.join(in_upload, on=["credit_code", "year"], how="left")
-                .join(in_store, on=["credit_code", "year"], how="left")
-                .with_columns(against=pl.coalesce("filed", "stored"))
-                .filter(pl.col("against").is_not_null() & (pl.col("value").cast(pl.Float64) != pl.col("against")))
-            )
-            found.append(
-                compared.select(
-                    "sheet",
-                    "row",
-                    "column",
-                    code=pl.lit("W-WIDE-CONFLICT"),
-                    value=plain_amount(pl.col("value")),
-                    detail=pl.when(pl.col("filed").is_not_null())
-                    .then(
-                        pl.format(
-                            "{}年的分年度值{}与本文件中该企业{}年的完整填报值{}不一致，以完整填报为准",
-                            "year",
-                            plain_amount(pl.col("value")),
-                            "year",
-                            plain_amount(pl.col("against")),
-                        )
-                    )
-                    .otherwise(
-                        pl.format(
-                            "{}年的分年度值{}与数据库中该企业{}年的完整填报值不一致，以完整填报为准",
-                            "year",
-                            plain_amount(pl.col("value")),
-                            "year",
-                        )
-                    ),
+
+def _with_last(chunks: Iterator[RawSheet]) -> Iterator[tuple[RawSheet, bool]]:
+    """Each chunk, and whether it is the sheet's last."""
+    held = next(chunks)
+    for chunk in chunks:
+        yield held, False
+        held = chunk
+    yield held, True
+
+
+def jump_problems(jumps: pl.DataFrame, ratio: float) -> pl.DataFrame:
+    """W-JUMP for the filings `UploadWriter.jumps` finds. The earlier figure is quoted only when this file holds it:
+    another upload's figures are not shown to whoever sends this one."""
+    revenue, before = pl.col("revenue"), pl.col("previous")
+    earlier = pl.when("quotable").then(
+        pl.format("由本文件中上年（{}年）的{}万元", pl.col("year") - 1, plain_amount(before))
+    )
+    return problems_frame(
+        jumps.select(
+            "sheet",
+            "row",
+            column=pl.lit(None, dtype=pl.String),
+            code=pl.lit("W-JUMP"),
+            value=plain_amount(revenue),
+            detail=pl.concat_str(
+                [
+                    earlier.otherwise(pl.format("与数据库中该企业上年（{}年）的数据相比，", pl.col("year") - 1)),
+                    pl.format("变为{}万元，变化超过{}倍", plain_amount(revenue), pl.lit(int(ratio))),
+                ]
+            ),
+        )
+    )
+
+
+def wide_conflicts(values: pl.DataFrame) -> pl.DataFrame:
+    """W-WIDE-CONFLICT for the wide-year values `UploadWriter.wide_against_filed` finds: a full filing of their year
+    in this upload, else in the store, says otherwise."""
+    return problems_frame(
+        values.select(
+            "sheet",
+            "row",
+            "column",
+            code=pl.lit("W-WIDE-CONFLICT"),
+            value=plain_amount(pl.col("value")),
+            detail=pl.when(pl.col("filed").is_not_null())
+            .then(
+                pl.format(
+                    "{}年的分年度值{}与本文件中该企业{}年的完整填报值{}不一致，以完整填报为准",
+                    "year",
+                    plain_amount(pl.col("value")),
+                    "year",
+                    plain_amount(pl.col("filed")),
                 )
             )
-        return pl.concat([problems_frame(f) for f in found])
+            .otherwise(
+                pl.format(
+                    "{}年的分年度值{}与数据库中该企业{}年的完整填报值不一致，以完整填报为准",
+                    "year",
+                    plain_amount(pl.col("value")),
+                    "year",
+                )
+            ),
+        )
+    )
 
 
 def _with_header(found: pl.DataFrame, headers: pl.DataFrame, field: str) -> pl.DataFrame:
@@ -343,20 +430,6 @@ def _duplicates(rows: pl.DataFrame, key: list[str]) -> pl.DataFrame:
         value="credit_code",
         detail="rows_listed",
     )
-
-
-def _without(rows: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
-    """The rows not rejected (without copying them when none are)."""
-    return rows.join(rejected, on=ROW_KEY, how="anti", nulls_equal=True) if rejected.height else rows
-
-
-def _rejected_rows(problems: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
-    """Rows with an error of their own, and every row of a sheet with a sheet-level error."""
-    errors = problems.filter(pl.col("level") == "error")
-    own = errors.filter(pl.col("row").is_not_null()).select(ROW_KEY)
-    whole_sheets = errors.filter(pl.col("row").is_null()).select("sheet").unique()
-    by_sheet = rows.join(whole_sheets, on="sheet", how="semi", nulls_equal=True).select(ROW_KEY)
-    return pl.concat([own, by_sheet]).unique()
 
 
 def _repeat(path: Path, earlier: dict, problems: pl.DataFrame) -> IngestResult:

@@ -1,8 +1,10 @@
-"""Validating one sheet: rows classified, cells parsed, required fields, and the checks across fields of a row.
+"""Validating a sheet a chunk of rows at a time: rows classified, cells parsed, required fields, and the checks
+across fields of a row.
 
-Input is a raw sheet and its header layout; output is the parsed rows (with the row numbers the user sees), the
-wide-year supplementary values, and every problem found, all as polars frames. Checks that need the whole upload
-or the store (duplicates, jumps, wide-year conflicts with other filings) live in `upload.py`.
+Input is a chunk of a raw sheet, its header layout and what the whole sheet settles (`facts.Settled`); output is the
+parsed rows (with the row numbers the user sees), the wide-year supplementary values, every problem found, all as
+polars frames, and what the chunk's rows hold towards what the sheet settles (`facts.Seen`). Checks that need the
+whole upload or the store (duplicates, jumps, wide-year conflicts with other filings) live in `upload.py`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import polars as pl
 
 from assess.contract import Contract, FieldSpec, fold
 from assess.ingest import parse
+from assess.ingest.facts import Percent, Seen, Settled
 from assess.ingest.headers import Column, Layout
 from assess.ingest.problems import grouped, plain_amount, problems_frame, sheet_notice
-from assess.ingest.sheets import RawSheet
+from assess.ingest.raw import RawSheet
 from assess.reference import Reference
 
 SUPPLEMENT_SCHEMA = pl.Schema(
@@ -27,6 +30,7 @@ SUPPLEMENT_SCHEMA = pl.Schema(
         "year": pl.Int32(),
         "field": pl.String(),
         "value": parse.MONEY,
+        "position": pl.Int32(),  # the column's place in the sheet's layout: the order wide-year values are listed in
     }
 )
 
@@ -64,6 +68,7 @@ class SheetResult:
     skipped: int
     history_only: bool
     headers: dict[str, str]  # field -> the header of its plain column as written in this sheet
+    seen: Seen  # what these rows hold towards what the whole sheet settles
 
 
 class SheetValidator:
@@ -72,17 +77,28 @@ class SheetValidator:
         self.reference = reference
         self.options = options
 
-    def validate(self, sheet: RawSheet, layout: Layout) -> SheetResult:
-        body = self._body(sheet, layout)
+    @property
+    def rows_schema(self) -> pl.Schema:
+        """The columns of `SheetResult.rows`."""
+        fields = {spec.name: field_dtype(spec) for spec in self.contract.fields}
+        return pl.Schema({"sheet": pl.String(), "row": pl.Int64(), **fields, "extra": pl.String()})
+
+    def validate(self, sheet: RawSheet, layout: Layout, body: pl.DataFrame, settled: Settled | None) -> SheetResult:
+        """Validate the rows of `body` (from `marked`, cut by `split`), read from `sheet`. `settled`: what the whole
+        sheet settles, or None to take it from these rows alone."""
         skip = pl.col("#blank") | pl.col("#total")
         skipped = int(body.filter(skip)["#span"].sum())
         active = (body.filter(~skip) if skipped else body).drop("#blank", "#total", "#span")  # no copy when none skip
         problems = [_skipped_rows(sheet.name, body)]
         parsed = active.select("row")
-        for column, (values, given, found) in self._parse_columns(sheet, layout, active):
+        percents: dict[int, Percent] = {}
+        for column, (values, given, found, percent) in self._parse_columns(sheet, layout, active, settled):
             parsed = parsed.with_columns(values.alias(_name(column)), given.alias(_given_name(column)))
             problems.extend(found)
-        extra = self._extra_columns(layout, active)
+            if percent is not None:
+                percents[column.index] = percent
+        seen = Seen(_filled(layout, active), percents)
+        extra = self._extra_columns(layout, (settled or seen.settled()).filled)
         problems.extend(sheet_notice(sheet.name, "W-UNUSED-COLUMN", "", column=_header_of(c)) for c in extra)
         parsed = parsed.with_columns(extra=_extra_json(extra, active))
         complete = self._complete(layout, parsed)
@@ -104,34 +120,50 @@ class SheetValidator:
             skipped=skipped,
             history_only=layout.history_only,
             headers={c.field: _header_of(c) for c in layout.columns if c.field and c.year is None},
+            seen=seen,
         )
 
     # --- rows ------------------------------------------------------------------------------------------------------
 
-    def _body(self, sheet: RawSheet, layout: Layout) -> pl.DataFrame:
-        """The data rows under the header through the last non-empty row, with the row numbers the user sees and the
-        rows of the sheet each stands for (`#span`: a run of blank rows may be read as one), and marked `#blank` or
-        `#total` (the first non-empty cell reads 合计, 总计 or 小计)."""
-        first = _first_filled(sheet.cells.slice(layout.data_start))
-        filled = first.is_not_null()
-        end = int(filled.arg_true().max()) + 1 if filled.any() else 0  # type: ignore[arg-type]
+    def marked(self, sheet: RawSheet, start: int, width: int) -> pl.DataFrame:
+        """The rows of a chunk from `start` (the row under the header, in a sheet's first chunk), with at least
+        `width` columns, the row numbers the user sees and the rows of the sheet each stands for (`#span`: a run of
+        blank rows may be read as one), and marked `#blank` or `#total` (the first non-empty cell reads 合计, 总计 or
+        小计)."""
+        cells = sheet.cells.with_columns(
+            pl.lit(None, dtype=pl.String).alias(f"c{i}") for i in range(sheet.cells.width, width)
+        )
+        first = _first_filled(cells.slice(start))
         spans = pl.lit(1, dtype=pl.Int64) if sheet.spans is None else sheet.spans
-        body = sheet.cells.with_columns(row=sheet.row_numbers, **{"#span": spans}).slice(layout.data_start, end)
-        first, filled = first.slice(0, end), filled.slice(0, end)
+        body = cells.with_columns(row=sheet.row_numbers, **{"#span": spans}).slice(start)
         markers = [fold(m) for m in self.contract.total_markers]
         # Only a cell with a space or a character beyond printable ASCII can fold into a marker it does not equal.
         unusual = first.str.contains(r"[^\x21-\x7E]").fill_null(False)
         folded = first.filter(unusual).str.normalize("NFKC").str.replace_all(r"\s", "").is_in(markers)
         total = first.is_in(markers).fill_null(False).scatter(unusual.arg_true(), folded.fill_null(False))
-        return body.with_columns((~filled).alias("#blank"), total.alias("#total"))
+        return body.with_columns(first.is_null().alias("#blank"), total.alias("#total"))
+
+    @staticmethod
+    def split(body: pl.DataFrame, last: bool) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+        """The rows to validate now, and those to hold over to the sheet's next chunk. The rows after a sheet's last
+        filled row are no rows; a chunk's blank rows at its end may run on into the next chunk, so they wait for it,
+        and so does a chunk without a row to validate, so that every chunk validated has one."""
+        filled = ~body["#blank"]
+        end = int(filled.arg_true().max()) + 1 if filled.any() else 0  # type: ignore[arg-type]
+        if last:
+            return body.slice(0, end), None
+        if not (filled & ~body["#total"]).any():
+            return None, body
+        return body.slice(0, end), (body.slice(end) if end < body.height else None)
 
     # --- cells -----------------------------------------------------------------------------------------------------
 
     def _parse_columns(
-        self, sheet: RawSheet, layout: Layout, active: pl.DataFrame
-    ) -> list[tuple[Column, tuple[pl.Series, pl.Series, list[pl.DataFrame]]]]:
+        self, sheet: RawSheet, layout: Layout, active: pl.DataFrame, settled: Settled | None
+    ) -> list[tuple[Column, tuple[pl.Series, pl.Series, list[pl.DataFrame], Percent | None]]]:
         """Parse every mapped column. The columns' plans run together so that polars spreads them over the cores;
-        a column of codes or words is parsed once per distinct text; a column of plain numbers skips the cleaning."""
+        a column of codes or words is parsed once per distinct text; a column of plain numbers skips the cleaning.
+        A percent column also gives what its plain numbers are (`Percent`)."""
         columns = [c for c in layout.columns if c.field is not None]
         kinds = [self.contract.field(c.field).kind for c in columns]  # type: ignore[arg-type]
         frames = [active.select("row", raw=pl.col(f"c{c.index}"), numeric_cell=pl.lit(False)) for c in columns]
@@ -142,7 +174,8 @@ class SheetValidator:
             for i, (c, kind) in enumerate(zip(columns, kinds, strict=True))
             if kind not in parse.PER_VALUE_KINDS  # a few distinct texts each: folded as they are
         ).row(0, named=True)
-        parsers = [self._parser(c, scan.get(f"plain{i}", False)) for i, c in enumerate(columns)]
+        fractions = settled.fractions if settled is not None else {}
+        parsers = [self._parser(c, scan.get(f"plain{i}", False), fractions.get(c.index)) for i, c in enumerate(columns)]
         plans = [
             parse.evaluate(_distinct(f), p, self.contract)
             if p.per_value
@@ -156,22 +189,30 @@ class SheetValidator:
             if parsed.per_value:
                 values, given, failing = _per_value(frame, evaluated, flags)
             else:
+                # Whether to read the cells' types is decided per chunk: only a workbook's cells mix types, and a
+                # workbook's sheet is one chunk (a Parquet column is typed whole, and a CSV file has no types).
                 typed = self._with_cell_types(sheet, frame, evaluated, column) if parsed.needs_cell_types else None
                 if typed is not None:
                     evaluated = parse.evaluate(typed.lazy(), parsed, self.contract).collect()
                 values, given, failing = evaluated["value"], evaluated["given"], evaluated.filter(flags)
             spec = self.contract.field(column.field)  # type: ignore[arg-type]
-            results.append(
-                (column, (values.cast(field_dtype(spec)), given, self._problems(sheet.name, column, parsed, failing)))
-            )
+            percent = _percent(evaluated["plain"]) if spec.kind == "percent" else None
+            found = self._problems(sheet.name, column, parsed, failing)
+            results.append((column, (values.cast(field_dtype(spec)), given, found, percent)))
         return results
 
-    def _parser(self, column: Column, plain_numbers: bool) -> parse.Parsed:
+    def _parser(self, column: Column, plain_numbers: bool, fractions: bool | None) -> parse.Parsed:
         assert column.field is not None
         spec = self.contract.field(column.field)
         unit = column.unit if column.unit in self.contract.money_units else self.options.unit
         context = parse.ColumnContext(
-            spec, unit, self.contract, self.reference, self.options.accept_bad_check, plain_numbers=plain_numbers
+            spec,
+            unit,
+            self.contract,
+            self.reference,
+            self.options.accept_bad_check,
+            plain_numbers=plain_numbers,
+            fractions=fractions,
         )
         return parse.parse(context)
 
@@ -218,11 +259,10 @@ class SheetValidator:
         by_row = pl.DataFrame({"row": sheet.row_numbers, "numeric_cell": sheet.numeric_cells(column.index)})
         return frame.drop("numeric_cell").join(by_row, on="row", how="left")
 
-    def _extra_columns(self, layout: Layout, active: pl.DataFrame) -> list[Column]:
-        """Columns that match no field but have a header or data: kept as extra data, reported once."""
-        return [
-            c for c in layout.columns if c.field is None and (c.written or active[f"c{c.index}"].is_not_null().any())
-        ]
+    def _extra_columns(self, layout: Layout, filled: frozenset[int]) -> list[Column]:
+        """Columns that match no field but have a header or data (`filled`: in any row of the sheet): kept as extra
+        data, reported once."""
+        return [c for c in layout.columns if c.field is None and (c.written or c.index in filled)]
 
     # --- rows as filings -------------------------------------------------------------------------------------------
 
@@ -342,7 +382,7 @@ class SheetValidator:
     def _supplements(self, sheet: str | None, layout: Layout, rows: pl.DataFrame) -> pl.DataFrame:
         """Wide-year values for years other than the row's own filing year (every year, on a history-only sheet)."""
         frames = []
-        for column in layout.columns:
+        for position, column in enumerate(layout.columns):
             if column.year is None or column.field is None:
                 continue
             other_year = pl.lit(True) if layout.history_only else (pl.col("year") != column.year).fill_null(True)
@@ -355,11 +395,27 @@ class SheetValidator:
                     year=pl.lit(column.year, dtype=pl.Int32),
                     field=pl.lit(column.field),
                     value=pl.col(_name(column)).cast(parse.MONEY),
+                    position=pl.lit(position, dtype=pl.Int32),
                 )
             )
         if not frames:
             return pl.DataFrame(schema=SUPPLEMENT_SCHEMA)
         return pl.concat(frames).cast(SUPPLEMENT_SCHEMA)
+
+
+def _percent(plain: pl.Series) -> Percent:
+    top = plain.max()
+    return Percent(top, bool((plain > 0).any()), bool((plain >= 0).all()))  # type: ignore[arg-type]
+
+
+def _filled(layout: Layout, active: pl.DataFrame) -> frozenset[int]:
+    """The columns, mapped to no field, that hold data in these rows (a chunk may be wider than the layout)."""
+    mapped = {f"c{c.index}" for c in layout.columns if c.field is not None}
+    names = [name for name in active.columns if name.startswith("c") and name not in mapped]
+    if not names:
+        return frozenset()
+    found = active.select(pl.col(name).is_not_null().any() for name in names).row(0)
+    return frozenset(int(name[1:]) for name, filled in zip(names, found, strict=True) if filled)
 
 
 def _name(column: Column) -> str:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -26,11 +26,15 @@ import polars as pl
 from assess.errors import StoreError
 from assess.resources import SCHEMAS_DIR, read_yaml
 from assess.store import schema, serving, upkeep
+from assess.store.writing import UploadWriter
 
 if TYPE_CHECKING:
     from assess.contract import Contract
 
 DEFAULT_DB = "assess.duckdb"
+# What DuckDB may hold in memory while an upload is written (its checks across rows join every row of the file): the
+# validation of a chunk needs about as much again, and an upload of any size stays well under 2 GB.
+UPLOAD_MEMORY_MB = 512
 
 
 def _unopenable(path: Path, exc: Exception) -> str:
@@ -55,11 +59,6 @@ def _unopenable(path: Path, exc: Exception) -> str:
 def resolve_db(path: Path | None) -> Path:
     """--db PATH, else env ASSESS_DB, else ./assess.duckdb."""
     return path or Path(os.environ.get("ASSESS_DB") or DEFAULT_DB)
-
-
-class Saved(NamedTuple):
-    upload_id: int
-    replaced: int  # filings in force before that this upload's filings replaced (same credit code and year)
 
 
 @dataclass(frozen=True)
@@ -213,86 +212,24 @@ class Store:
             shutil.rmtree(staging, ignore_errors=True)
             upkeep.IN_FLIGHT.difference_update(writing)
 
-    def save_upload(
-        self,
-        record: UploadRecord,
-        staged: StagedFile,
-        filings: pl.DataFrame,
-        supplements: pl.DataFrame,
-        problems: pl.DataFrame,
-    ) -> Saved:
-        """Write one upload in one transaction: all of it lands, or none of it does, its kept file included."""
-        if staged.keep:
-            staged.path.replace(staged.target)
+    @contextmanager
+    def writing_upload(self, staged: StagedFile) -> Iterator[UploadWriter]:
+        """One transaction for one upload, written as it is validated (`writing.UploadWriter`): all of it lands,
+        its kept file included, or none of it does, whatever fails and wherever."""
+        self.con.execute(f"SET memory_limit = '{UPLOAD_MEMORY_MB}MB'")  # beyond it DuckDB spills to disk
         self.con.begin()
+        writer = None
         try:
-            upload_id = self._insert_upload(record, staged.target.name)
-            # Filings never repeat a key within an upload (duplicates are rejected); wide-year values may.
-            replaced = self._insert_versions(
-                "filing_versions", upload_id, filings, ["credit_code", "year"], keys_repeat=False
-            )
-            self._insert_versions(
-                "supplement_versions", upload_id, supplements, ["credit_code", "year", "field"], keys_repeat=True
-            )
-            self._insert_problems(upload_id, problems)
+            writer = UploadWriter(self, staged)
+            yield writer
             self.con.commit()
         except BaseException:
             self.con.rollback()
-            if staged.keep:
+            if writer is not None and writer.kept:
                 staged.target.unlink(missing_ok=True)
             raise
-        return Saved(upload_id, replaced)
-
-    def _insert_upload(self, record: UploadRecord, stored: str) -> int:
-        row = self.con.execute(
-            """
-            INSERT INTO uploads BY NAME (
-                SELECT nextval('upload_ids') AS upload_id, ? AS file_name, ? AS sha256, ? AS size_bytes,
-                       ? AS uploaded_at, ? AS options, ? AS stored_file, ? AS rows_read, ? AS accepted,
-                       ? AS rejected, ? AS skipped, ? AS warnings, ? AS uploaded_by
-            )
-            RETURNING upload_id
-            """,
-            [
-                record.file_name,
-                record.sha256,
-                record.size_bytes,
-                dt.datetime.now(),
-                record.options,
-                stored,
-                record.rows_read,
-                record.accepted,
-                record.rejected,
-                record.skipped,
-                record.warnings,
-                record.uploaded_by,
-            ],
-        ).fetchall()
-        return int(row[0][0])
-
-    def _insert_versions(
-        self, table: str, upload_id: int, rows: pl.DataFrame, key: list[str], keys_repeat: bool
-    ) -> int:
-        """Insert an upload's rows as current, retiring the versions they supersede (how many it returns). Within one
-        upload the first row of a key is current."""
-        if rows.is_empty():
-            return 0
-        current = pl.struct(key).is_first_distinct() if keys_repeat else pl.lit(True)
-        incoming = rows.with_row_index("seq").with_columns(
-            pl.lit(upload_id, dtype=pl.Int32).alias("upload_id"), current.alias("is_current")
-        )
-        # String views pass to DuckDB as they are, without a copy of every text column.
-        self.con.register("incoming", incoming.to_arrow(compat_level=pl.CompatLevel.newest()))
-        try:
-            match = " AND ".join(f"v.{k} = i.{k}" for k in key)
-            retired = self.con.execute(
-                f"UPDATE {table} AS v SET is_current = false FROM incoming AS i WHERE v.is_current AND {match}"
-            ).fetchall()
-            columns = [c[0] for c in self.con.execute(f"DESCRIBE {table}").fetchall()]
-            self.con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM incoming")
         finally:
-            self.con.unregister("incoming")
-        return int(retired[0][0])
+            self.con.execute("RESET memory_limit")  # the store sets it nowhere else
 
     def _insert_problems(self, upload_id: int, problems: pl.DataFrame) -> None:
         if problems.is_empty():
@@ -424,34 +361,6 @@ class Store:
             """,
             {"year": year, "city": city},
         )
-
-    def current_values(self, keys: pl.DataFrame, field: str) -> pl.DataFrame:
-        """For (credit_code, year) keys: the value of a money field in force, as `filed` (the filing's) and
-        `supplement` (a wide-year value's), so that callers can rank them against values of their own."""
-        self.con.register("wanted", keys.select("credit_code", "year").unique().to_arrow())
-        try:
-            return self._frame(
-                f"""
-                SELECT w.credit_code, w.year::INTEGER AS year, f.{field} AS filed, s.value AS supplement
-                FROM wanted AS w
-                LEFT JOIN filings AS f USING (credit_code, year)
-                LEFT JOIN supplements AS s ON s.credit_code = w.credit_code AND s.year = w.year AND s.field = $field
-                WHERE coalesce(f.{field}, s.value) IS NOT NULL
-                """,
-                {"field": field},
-            )
-        finally:
-            self.con.unregister("wanted")
-
-    def filing_values(self, keys: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
-        """For (credit_code, year) keys: the current filing's values of the given fields (no supplements)."""
-        self.con.register("wanted", keys.select("credit_code", "year").unique().to_arrow())
-        try:
-            return self._frame(
-                f"SELECT credit_code, year, {', '.join(fields)} FROM filings JOIN wanted USING (credit_code, year)"
-            )
-        finally:
-            self.con.unregister("wanted")
 
 
 def options_key(year: int | None, unit: str | None, accept_bad_check: frozenset[str], city: str | None = None) -> str:

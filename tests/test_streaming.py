@@ -1,0 +1,157 @@
+"""A file is validated and stored a few rows at a time, and says exactly what the whole file said: every problem
+(code, place, value, message, in order), the counts and the rows stored are those of the whole-file checks
+(tests/ingest_reference.py) for every file of the hostile corpus, the messy workbook, each of its sheets as a CSV
+file, and files whose later rows change what the first ones say about the whole sheet."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from assess.contract import Contract, load_contract
+from assess.ingest import Options
+from assess.ingest.files import UnreadableFile, check_file
+from assess.ingest.sheets import Chunking
+from assess.ingest.upload import Ingest
+from assess.ingest.validate import SheetValidator
+from assess.reference import load_reference
+from assess.store import Store
+from assess.synthetic.messy import write_messy_workbook
+from tests.conftest import HEADER, firm_row
+from tests.corpus.make import SEED_FILE, load_cases, make, seed
+from tests.ingest_reference import check_whole_file
+
+# A CSV block of a line or two, and Parquet batches of two rows: every chunk boundary a file can have is crossed.
+FEW_ROWS = Chunking(csv_bytes=64, parquet_rows=2)
+CASES = [case for case in load_cases() if case["make"] != "copy_of_seed"]  # a repeat is not validated at all
+
+
+@pytest.fixture(scope="module")
+def contract() -> Contract:
+    return load_contract()
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory, contract: Contract) -> Iterator[Store]:
+    """A store holding the corpus's seed upload (firms 1-5), so that checks against the store have something to find."""
+    folder = tmp_path_factory.mktemp("streaming")
+    seed(folder / SEED_FILE)
+    store = Store(folder / "assess.duckdb", contract)
+    _ingest(store, contract, folder / SEED_FILE, Options())
+    yield store
+    store.close()
+
+
+def _ingest(store: Store, contract: Contract, path: Path, options: Options, chunking: Chunking = FEW_ROWS):
+    return Ingest(store, contract, load_reference(contract), options, chunking=chunking).file(path)
+
+
+def assert_same_as_whole_file(store: Store, contract: Contract, path: Path, options: Options | None = None) -> None:
+    options = options or Options()
+    expected = check_whole_file(store, SheetValidator(contract, load_reference(contract), options), path)
+    got = _ingest(store, contract, path, options)
+    if isinstance(expected, str):
+        assert (got.error, got.upload_id) == (expected, None)
+        return
+    assert got.error is None, got.error
+    assert_frame_equal(got.problems, expected.problems)
+    counts = ("rows_read", "accepted", "rejected", "skipped")
+    assert [getattr(got, k) for k in counts] == [getattr(expected, k) for k in counts]
+    stored = pl.DataFrame(
+        store.con.sql("SELECT * FROM filing_versions WHERE upload_id = $id ORDER BY seq", params={"id": got.upload_id})
+    )
+    assert stored["seq"].to_list() == list(range(expected.filings.height))
+    assert_frame_equal(stored.select(expected.filings.columns), expected.filings, check_dtypes=False)
+    values = pl.DataFrame(
+        store.con.sql(
+            "SELECT * FROM supplement_versions WHERE upload_id = $id ORDER BY seq", params={"id": got.upload_id}
+        )
+    )
+    expected_values = expected.supplements.drop("position")
+    assert_frame_equal(values.select(expected_values.columns), expected_values, check_dtypes=False)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
+def test_each_hostile_file_read_a_few_rows_at_a_time_says_what_the_whole_file_said(
+    case: dict, seeded: Store, contract: Contract, tmp_path: Path
+) -> None:
+    path = make(case, tmp_path)
+    try:
+        check_file(path, contract.limits)
+    except UnreadableFile:
+        return  # refused before anything reads it, in either case
+    assert_same_as_whole_file(seeded, contract, path)
+
+
+def test_the_messy_workbook_and_each_of_its_sheets_as_csv_say_what_the_whole_file_said(
+    seeded: Store, contract: Contract, tmp_path: Path
+) -> None:
+    book_path = tmp_path / "杂乱填报.xlsx"
+    write_messy_workbook(book_path)
+    assert_same_as_whole_file(seeded, contract, book_path, Options(year=2024))
+    book = openpyxl.load_workbook(book_path)
+    for sheet in book.worksheets:
+        path = tmp_path / f"{sheet.title}.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows(
+                [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
+            )
+        assert_same_as_whole_file(seeded, contract, path, Options(year=2024))
+
+
+def _lines(rows: Sequence[Sequence[object]]) -> str:
+    return "\n".join(",".join(str(v) for v in row) for row in rows) + "\n"
+
+
+def _rows_that_change_their_mind() -> list[list[str]]:
+    """Percent shares that read as fractions until the last row, a column without a header filled only in the last
+    row, the same firm-year in the first and the last chunk, and a blank run across chunks."""
+    header = [*HEADER, "主导产品市场占有率", ""]
+    rows = [header, *([*map(str, firm_row(serial)), "0.25", ""] for serial in range(21, 31))]
+    rows += [[""] * len(header)] * 3
+    rows.append([*map(str, firm_row(21, 营业收入=500000)), "35", "备注"])
+    return rows
+
+
+def test_later_rows_that_change_what_the_first_ones_said_are_read_again_with_what_the_whole_sheet_says(
+    seeded: Store, contract: Contract, tmp_path: Path
+) -> None:
+    rows = _rows_that_change_their_mind()
+    as_csv = tmp_path / "后改.csv"
+    as_csv.write_text(_lines(rows), encoding="utf-8")
+    assert_same_as_whole_file(seeded, contract, as_csv)
+    as_parquet = tmp_path / "后改.parquet"
+    columns = [name or "列12" for name in rows[0]]
+    pl.DataFrame(rows[1:], schema=columns, orient="row").with_columns(
+        pl.col(pl.String).replace("", None)
+    ).write_parquet(as_parquet)
+    assert_same_as_whole_file(seeded, contract, as_parquet)
+
+
+def test_a_csv_file_found_not_to_be_utf8_only_in_a_later_chunk_is_read_again_as_the_whole_file_was(
+    seeded: Store, contract: Contract, tmp_path: Path
+) -> None:
+    """A UTF-8 file with a row pasted in from a GBK one: the whole file is read as GB18030, as it always was."""
+    rows: list[Sequence[object]] = [HEADER, *(firm_row(serial) for serial in range(41, 71))]
+    path = tmp_path / "混合编码.csv"
+    path.write_bytes(_lines(rows).encode() + _lines([firm_row(71, 企业名称="山东某某公司")]).encode("gb18030"))
+    assert_same_as_whole_file(seeded, contract, path)
+
+
+def test_a_failure_after_some_chunks_were_written_leaves_the_database_as_it_was(
+    seeded: Store, contract: Contract, tmp_path: Path
+) -> None:
+    tables = ("uploads", "filing_versions", "supplement_versions", "problems")
+    before = {t: seeded.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
+    path = tmp_path / "后面坏了.csv"
+    path.write_bytes(_lines([HEADER, *(firm_row(serial) for serial in range(51, 61))]).encode() + b"\x00\n")
+    result = _ingest(seeded, contract, path, Options())
+    assert result.error is not None and "空字节" in result.error and result.upload_id is None
+    assert {t: seeded.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables} == before
+    assert not list(seeded.files_dir.glob(".staging*"))
