@@ -17,7 +17,7 @@ from assess.contract import Contract
 from assess.ingest.headers import find_layout
 from assess.ingest.problems import finalise, plain_amount, problems_frame, sheet_notice
 from assess.ingest.sheets import Chunking, UnreadableFile, read_file
-from assess.ingest.upload import _duplicates, _with_header
+from assess.ingest.upload import _duplicates, _with_header, wide_conflicts
 from assess.ingest.validate import SheetResult, SheetValidator
 from assess.store import Store
 
@@ -165,33 +165,7 @@ def _wide_conflicts(store: Store, full: pl.DataFrame, supplements: pl.DataFrame)
             .with_columns(against=pl.coalesce("filed", "stored"))
             .filter(pl.col("against").is_not_null() & (pl.col("value").cast(pl.Float64) != pl.col("against")))
         )
-        found.append(
-            compared.select(
-                "sheet",
-                "row",
-                "column",
-                code=pl.lit("W-WIDE-CONFLICT"),
-                value=plain_amount(pl.col("value")),
-                detail=pl.when(pl.col("filed").is_not_null())
-                .then(
-                    pl.format(
-                        "{}年的分年度值{}与本文件中该企业{}年的完整填报值{}不一致，以完整填报为准",
-                        "year",
-                        plain_amount(pl.col("value")),
-                        "year",
-                        plain_amount(pl.col("against")),
-                    )
-                )
-                .otherwise(
-                    pl.format(
-                        "{}年的分年度值{}与数据库中该企业{}年的完整填报值不一致，以完整填报为准",
-                        "year",
-                        plain_amount(pl.col("value")),
-                        "year",
-                    )
-                ),
-            )
-        )
+        found.append(wide_conflicts(compared.select("sheet", "row", "column", "year", "value", "filed")))
     return pl.concat([problems_frame(f) for f in found])
 
 

@@ -154,15 +154,25 @@ def test_three_highs_sub_judgements(tmp_path: Path, ingest: Ingester, store: Sto
     )
 
 
-def test_the_plans_headline_targets_with_their_gaps(
-    tmp_path: Path, ingest: Ingester, store: Store, contract: Contract
-) -> None:
-    fixture = _fixture("headline.yaml")
+def _headline(
+    name: str, tmp_path: Path, ingest: Ingester, store: Store, contract: Contract
+) -> tuple[dict, dict, dict[str, dict]]:
+    """The fixture's run and its headline figures, with every target's value, target and gap as the fixture expects."""
+    fixture = _fixture(name)
     figures = runs.figures(store, _run(fixture, tmp_path, ingest, store, contract))
     assert figures is not None
     found = {t["id"]: t for t in figures["targets"]}
-    for name, (value, target, gap) in fixture["expect"]["targets"].items():
-        assert (found[name]["value"], found[name]["target"], found[name]["gap"]) == (value, target, gap), name
+    for target_id, (value, target, gap) in fixture["expect"]["targets"].items():
+        figure = found[target_id]
+        assert (figure["value"], figure["target"], figure["gap"]) == (value, target, gap), target_id
+    return fixture, figures, found
+
+
+def test_the_plans_headline_targets_with_their_gaps(
+    tmp_path: Path, ingest: Ingester, store: Store, contract: Contract
+) -> None:
+    fixture, figures, found = _headline("headline.yaml", tmp_path, ingest, store, contract)
+    for name in fixture["expect"]["targets"]:
         assert found[name]["basis"] == "policy" and found[name]["quote"].startswith(("二、", "四（三）"))
     said = "其中标志性产业链领域1家，按现有高企数，还需1家属于产业链领域，占比方可达到80%"
     assert found["hte_chain_share"]["said"] == said
@@ -177,12 +187,7 @@ def test_the_plans_headline_targets_with_their_gaps(
 def test_a_headline_no_filing_states_is_unknown_not_zero(
     tmp_path: Path, ingest: Ingester, store: Store, contract: Contract
 ) -> None:
-    fixture = _fixture("headline_unstated.yaml")
-    figures = runs.figures(store, _run(fixture, tmp_path, ingest, store, contract))
-    assert figures is not None
-    found = {t["id"]: t for t in figures["targets"]}
-    for name, (value, target, gap) in fixture["expect"]["targets"].items():
-        assert (found[name]["value"], found[name]["target"], found[name]["gap"]) == (value, target, gap), name
+    fixture, _, found = _headline("headline_unstated.yaml", tmp_path, ingest, store, contract)
     for name, said in fixture["expect"]["said"].items():
         assert found[name]["said"] == said, name
 
