@@ -157,7 +157,7 @@ def store_floor(path: Path) -> dict:
         con.execute("CREATE TABLE filings AS SELECT * FROM incoming")
         return frame.width
 
-    return _stored_without_checks(path, load)
+    return stored_without_checks(path, load)
 
 
 def store_floor_duckdb(path: Path) -> dict:
@@ -170,10 +170,10 @@ def store_floor_duckdb(path: Path) -> dict:
         )
         return len(con.execute("DESCRIBE filings").fetchall())
 
-    return _stored_without_checks(path, load)
+    return stored_without_checks(path, load)
 
 
-def _stored_without_checks(path: Path, load: Callable[[DuckDBPyConnection], int]) -> dict:
+def stored_without_checks(path: Path, load: Callable[[DuckDBPyConnection], int]) -> dict:
     import shutil
 
     import duckdb
