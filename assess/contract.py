@@ -80,6 +80,16 @@ class Limits(_Frozen):
     sheet_cells: int
 
 
+class Memory(_Frozen):
+    """What is held in memory at a time (`memory` in filing.yaml): DuckDB's limit for the store, beyond which it
+    spills to disk, and the pieces a file is read in and a run is written in."""
+
+    store_mb: int
+    csv_block_mb: int
+    parquet_rows: int
+    run_rows: int
+
+
 class Contract(_Frozen):
     version: int
     fields: tuple[FieldSpec, ...]
@@ -95,6 +105,7 @@ class Contract(_Frozen):
     jump_ratio: Decimal
     first_year: int
     limits: Limits
+    memory: Memory
     problems: dict[str, ProblemSpec]
     cities: dict[str, str]
     province_prefix: str
@@ -154,6 +165,7 @@ def load_contract(schemas_dir: Path = SCHEMAS_DIR) -> Contract:
         jump_ratio=Decimal(str(filing["jump_ratio"])),
         first_year=filing["first_year"],
         limits=Limits(**filing["limits"]),
+        memory=Memory(**filing["memory"]),
         problems={code: ProblemSpec(code=code, **spec) for code, spec in problems.items()},
         cities={**cities["cities"], **cities["legacy_prefixes"]},
         province_prefix=cities["province_prefix"],

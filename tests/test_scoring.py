@@ -160,6 +160,42 @@ def test_same_data_and_seed_give_identical_scores(sample: Store, trained: Traine
     assert again.report["cv"] == trained.report["cv"]
 
 
+def _in_pieces_of(store: Store, rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's contract with `rows` firms to a piece (`memory.run_rows`)."""
+    contract = store.contract
+    pieces = contract.model_copy(update={"memory": contract.memory.model_copy(update={"run_rows": rows})})
+    monkeypatch.setattr(store, "_contract", pieces)
+
+
+def test_scores_do_not_depend_on_the_pieces_they_are_computed_in(
+    sample: Store, trained: Trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The firms of a year are scored and explained a piece at a time against the statistics of them all: in pieces
+    of 97 firms (the scored ones in every piece in a different number) the scores are those of one piece."""
+    whole = score_year(sample, RULES, SCORING, YEAR, trained).frame
+    assert whole.height < sample.contract.memory.run_rows  # one piece
+    _in_pieces_of(sample, 97, monkeypatch)
+    assert score_year(sample, RULES, SCORING, YEAR, trained).frame.equals(whole)
+
+
+def test_a_run_made_in_small_pieces_keeps_the_same_rows(
+    sample: Store, trained: Trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every row a run keeps (flags, counts, rubric results in their order, scores, lists, funnels) is the same when
+    the run reads, scores and writes 97 firms at a time as when it does all at once."""
+    ctx = RunContext(sample, ALL, YEAR, installed=True)
+    whole = runs.execute(ctx)
+    _in_pieces_of(sample, 97, monkeypatch)
+    pieces = runs.execute(ctx)
+    for table in ("rule_hits", "rule_counts", "rubric_results", "scores", "tier_results", "tier_funnels"):
+        rows = [f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = {run.run_id}" for run in (whole, pieces)]
+        assert sample.con.execute(f"SELECT count(*) FROM ({rows[0]})").fetchall()[0][0] > 0, table
+        for first, second in (rows, rows[::-1]):
+            assert sample.con.execute(f"SELECT count(*) FROM ({first} EXCEPT ALL {second})").fetchall() == [(0,)], table
+    rubrics = [runs.rubric(sample, run, "hte_ready") for run in (whole, pieces)]
+    assert rubrics[0].equals(rubrics[1])
+
+
 def test_a_changed_model_file_is_refused(sample: Store, trained: Trained) -> None:
     assert trained.record is not None
     reused = ensure_model(sample, CONFIG)

@@ -139,7 +139,7 @@ def test_the_bytes_hashed_validated_and_kept_are_the_same_even_if_the_original_c
     path = write_xlsx(tmp_path / "a.xlsx", {"表1": [HEADER, firm_row(1)]})
     original = upload.read_file
 
-    def edited_meanwhile(staged: Path, limits: Limits, head_rows: int, chunking: Chunking | None = None) -> list:
+    def edited_meanwhile(staged: Path, limits: Limits, head_rows: int, chunking: Chunking) -> list:
         write_xlsx(path, {"表1": [HEADER, firm_row(1, 营业收入=9999)]})  # the user saves the workbook again
         return original(staged, limits, head_rows, chunking)
 
@@ -181,3 +181,18 @@ def test_the_database_persists_across_connections(tmp_path: Path, ingest: Ingest
     with Store(store.path, load_contract()) as reopened:
         assert reopened.filings().height == 1
     store.con = Store(store.path, load_contract()).con  # let the fixture close cleanly
+
+
+def test_duckdb_holds_to_the_memory_limit_of_the_filing_contract(tmp_path: Path) -> None:
+    """Beyond `memory.store_mb` of the contract (the packaged one, or the one the store is given) DuckDB spills to
+    disk instead of growing."""
+
+    def limit(store: Store) -> str:
+        return str(store.con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+    contract = load_contract()
+    with Store(tmp_path / "packaged.duckdb") as store:
+        assert limit(store) == f"{contract.memory.store_mb:.1f} MiB"
+    smaller = contract.model_copy(update={"memory": contract.memory.model_copy(update={"store_mb": 100})})
+    with Store(tmp_path / "given.duckdb", smaller) as store:
+        assert limit(store) == "100.0 MiB"

@@ -46,13 +46,13 @@ elif kill_after == "file kept":
         return moved
     pathlib.Path.replace = kept
 elif kill_after == "half the run saved":
-    from assess.run import runs
-    insert = runs._insert
-    def half(store, table, frame):
-        insert(store, table, frame)
+    from assess.run.writer import StagedRun
+    move = StagedRun._move
+    def half(self, run_id, table):
+        move(self, run_id, table)
         if table == "scores":  # the run's row, its flags, figures and rubrics are written, not yet committed
             die()
-    runs._insert = half
+    StagedRun._move = half
 
 with api.open_store(db) as store:
     if what == "ingest":

@@ -26,7 +26,6 @@ from assess.contract import Limits
 from assess.ingest.files import UnreadableFile, count
 from assess.ingest.raw import RawSheet, ReadAgain, SheetSource
 
-BLOCK_BYTES = 16 << 20  # about 85,000 records of a 30-column filing: what is read, validated and stored at a time
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _CONTENT = re.compile(rb"[^ \t\r,\n]")  # a byte that is a value, not a blank or a separator
@@ -35,7 +34,7 @@ _CONTENT = re.compile(rb"[^ \t\r,\n]")  # a byte that is a value, not a blank or
 class CsvSource:
     """A CSV file read in blocks of about `block_bytes`; `head_rows`: the lines the first block holds at least."""
 
-    def __init__(self, path: Path, limits: Limits, head_rows: int, block_bytes: int = BLOCK_BYTES) -> None:
+    def __init__(self, path: Path, limits: Limits, head_rows: int, block_bytes: int) -> None:
         self.path, self.limits, self.head_rows, self.block_bytes = path, limits, head_rows, block_bytes
         self.gb18030 = False  # settled by the first block polars cannot read as UTF-8
 

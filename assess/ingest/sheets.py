@@ -18,9 +18,9 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from assess.contract import Limits
+from assess.contract import Limits, Memory
 from assess.ingest import xlsx
-from assess.ingest.csvfile import BLOCK_BYTES, CsvSource
+from assess.ingest.csvfile import CsvSource
 from assess.ingest.files import UnreadableFile, check_file, check_sheets, count, excel_kind
 from assess.ingest.raw import RawSheet, ReadAgain, SheetSource
 
@@ -31,15 +31,19 @@ __all__ = ["Chunking", "RawSheet", "SheetSource", "UnreadableFile", "check_file"
 class Chunking:
     """How much of a file is read (and then validated and stored) at a time."""
 
-    csv_bytes: int = BLOCK_BYTES
-    parquet_rows: int = 100_000  # about what a CSV block of BLOCK_BYTES holds
+    csv_bytes: int
+    parquet_rows: int
+
+    @classmethod
+    def of(cls, memory: Memory) -> Chunking:
+        """The contract's pieces (`memory` in filing.yaml)."""
+        return cls(csv_bytes=memory.csv_block_mb << 20, parquet_rows=memory.parquet_rows)
 
 
-def read_file(path: Path, limits: Limits, head_rows: int, chunking: Chunking | None = None) -> list[SheetSource]:
+def read_file(path: Path, limits: Limits, head_rows: int, chunking: Chunking) -> list[SheetSource]:
     """The sheets of a file that `check_file` let through, the first chunk of each holding at least its first
     `head_rows` rows; a file beyond a limit is refused (UnreadableFile), and so is one no reader can read, whether
     this is found before the first chunk or at any later one."""
-    chunking = chunking or Chunking()
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":

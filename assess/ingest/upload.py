@@ -157,7 +157,7 @@ class Ingest:
         self.store = store
         self.contract = contract
         self.options = options
-        self.chunking = chunking or Chunking()
+        self.chunking = chunking or Chunking.of(contract.memory)
         self.validator = SheetValidator(contract, reference, options)
 
     def file(self, path: Path) -> IngestResult:

@@ -80,12 +80,14 @@ def evaluate_flags(con: duckdb.DuckDBPyConnection, rules: RuleSet, year: int | N
 
 def flag_result(flagged: pl.DataFrame, grouped: pl.DataFrame, rules: RuleSet) -> FlagResult:
     """The rows of the two `flag_queries` made into the flagged firms with their messages, and the counts."""
-    return FlagResult(hits=_hits(flagged, rules.flag_rules), counts=_counts(grouped, rules.flag_rules))
+    return FlagResult(hits=flag_hits(flagged, rules), counts=flag_counts(grouped, rules))
 
 
-def _hits(flagged: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataFrame:
+def flag_hits(flagged: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
     """One row per firm and rule it is flagged by, or that cannot judge it for a missing input (verdict null, with
-    the inputs missing and what to fill in), in no particular order: readers sort."""
+    the inputs missing and what to fill in), in no particular order: readers sort. Row by row: any part of the
+    flagged rows gives that part's hits."""
+    compiled = rules.flag_rules
     frames = [
         flagged.filter(pl.col(f"hit_{i}").is_null() | pl.col(f"hit_{i}"))
         .select(
@@ -117,7 +119,9 @@ def city_chain_key(city: str, chain: str) -> str:
     return f"{city}{CITY_CHAIN_SEPARATOR}{chain}"
 
 
-def _counts(grouped: pl.DataFrame, compiled: tuple[CompiledRule, ...]) -> pl.DataFrame:
+def flag_counts(grouped: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
+    """The counts of the flags from the rows of the grouped query (see `FlagResult.counts`)."""
+    compiled = rules.flag_rules
     level = (
         pl.when((pl.col("no_city") == 0) & (pl.col("no_chain") == 0))
         .then(pl.lit(CITY_CHAIN))
@@ -203,7 +207,8 @@ def evaluate_rubric(con: duckdb.DuckDBPyConnection, loaded: LoadedPack, year: in
 
 
 def rubric_result(frame: pl.DataFrame, loaded: LoadedPack) -> pl.DataFrame:
-    """The rows of `rubric_query` with, for each open verdict, the inputs that were missing."""
+    """The rows of `rubric_query` with, for each open verdict, the inputs that were missing; row by row, so any part
+    of the rows gives that part's results."""
     rubric = loaded.rubric
     assert rubric is not None
     inputs = _rubric_inputs(loaded)

@@ -1,9 +1,9 @@
 """The run context: what an assessment of one year builds on a store, held by one object and passed along.
 
 It installs the feature views for the rule folder it was given (reference tables and the chain mapping), evaluates
-the flags once, and owns the relation holding the scores the lists are drawn from: the scores just computed, or a
-stored run's. Tiers, explanations, what-if comparisons and the outputs receive the context (or what it holds)
-instead of reading names that someone else left on the connection.
+the flags once, and draws the lists from a relation of scores: those of a run being written, or a stored run's.
+Tiers, explanations, what-if comparisons and the outputs receive the context (or what it holds) instead of reading
+names that someone else left on the connection.
 """
 
 from __future__ import annotations
@@ -55,18 +55,8 @@ class RunContext:
         return evaluate_flags(self.con, self.config.rules, self.year)
 
     @contextmanager
-    def scores(self, frame: pl.DataFrame) -> Iterator[str]:
-        """A relation holding these scores, by a name no other context uses, for as long as the block runs."""
-        name = f"run_scores_{next(_NAMES)}"
-        self.con.register(name, frame.with_columns(pl.col("rd_intensity_needed").fill_nan(None)).to_arrow())
-        try:
-            yield name
-        finally:
-            self.con.unregister(name)
-
-    @contextmanager
     def stored_scores(self, run_id: int) -> Iterator[str]:
-        """A relation holding a stored run's scores, as `scores` does for fresh ones."""
+        """A relation holding a stored run's scores, by a name no other context uses, for as long as the block runs."""
         name = f"run_scores_{next(_NAMES)}"
         self.con.execute(
             f"CREATE TEMP VIEW {name} AS SELECT * EXCLUDE (run_id) FROM scores WHERE run_id = {int(run_id):d}"
@@ -76,12 +66,15 @@ class RunContext:
         finally:
             self.con.execute(f"DROP VIEW IF EXISTS {name}")
 
-    def draw_lists(self, scores: str) -> dict[str, Drawn]:
+    def draw_lists(self, scores: str, flagged: dict[str, set[str]] | None = None) -> dict[str, Drawn]:
         """Every tier's list from the scores relation, in the declared order. The exclusions read which firms the
-        flag rules flagged and which the lists drawn before took (科技领军 before 科技小巨人: one firm, one tier)."""
-        marked = Marked(flagged={}, selected={})
-        for rule_id, code in self.flags.hits.filter(pl.col("verdict")).select("rule_id", "credit_code").iter_rows():
-            marked.flagged.setdefault(rule_id, set()).add(code)
+        flag rules flagged (`flagged`, by rule; by default the context's flags) and which the lists drawn before took
+        (科技领军 before 科技小巨人: one firm, one tier)."""
+        marked = Marked(flagged={} if flagged is None else flagged, selected={})
+        if flagged is None:
+            hits = self.flags.hits.filter(pl.col("verdict")).select("rule_id", "credit_code")
+            for rule_id, code in hits.iter_rows():
+                marked.flagged.setdefault(rule_id, set()).add(code)
         drawn: dict[str, Drawn] = {}
         for tier in drawing_order(self.config.tiers):
             drawn[tier.id] = evaluate_tier(self.con, tier, self.year, marked, scores)

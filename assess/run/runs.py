@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import closing
 from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING
@@ -17,18 +18,16 @@ import polars as pl
 
 from assess.kernel.spec import Parameter
 from assess.progress import Progress, Steps
-from assess.rules.engine import FlagResult, evaluate_rubric
 from assess.rules.packs import TARGETS_FILE
 from assess.run.context import RunContext
 from assess.run.headline import headline
+from assess.run.writer import staging
 from assess.scoring.config import CRITERIA
 from assess.store import Store, StoreError
 from assess.tiers.packs import LoadedTier
 
 if TYPE_CHECKING:  # scikit-learn is imported by the runs that score, not by those that read results
-    from assess.scoring.score import Scores
     from assess.scoring.train import Trained
-    from assess.tiers.evaluate import Drawn
 
 HISTORY_YEARS = 3  # the history features read years Y-3..Y (the three-year CAGR)
 PACKAGES = ("assess", "polars", "duckdb", "sqlglot", "pydantic", "fastexcel", "openpyxl", "scikit-learn", "skops")
@@ -107,38 +106,40 @@ def require_year(store: Store, year: int) -> None:
 
 def execute(ctx: RunContext, *, scoring: bool = True, progress: Progress | None = None) -> Run:
     """Evaluate every pack for the context's year; with `scoring`, score every firm (training the classifier first
-    when none exists for the store's labels) and draw up the tier lists; persist the run."""
+    when none exists for the store's labels) and draw up the tier lists; persist the run. The run's rows are staged
+    as they are evaluated and kept in one transaction at the end (`writer`)."""
     store, config, year = ctx.store, ctx.config, ctx.year
     require_year(store, year)
     rubric_packs = [p for p in config.rules.packs if p.rubric is not None]
     step = Steps(progress, 3 + len(rubric_packs) + (3 if scoring else 0))
-    step(f"{year} 年度：标记规则")
-    flags = ctx.flags
-    rubrics = {}
-    for pack in rubric_packs:
-        step(f"{year} 年度：{pack.pack.title}")
-        rubrics[pack.id] = evaluate_rubric(ctx.con, pack, year)
-    step(f"{year} 年度：规划目标")
-    figures = headline(ctx, config.targets)
-    manifest_ = manifest(ctx)
-    scored, lists = None, {}
-    if scoring:
-        from assess.scoring.score import score_year
-        from assess.scoring.train import ensure_model
+    with staging(store) as staged:
+        step(f"{year} 年度：标记规则")
+        staged.flags(config.rules, year)
+        for pack in rubric_packs:
+            step(f"{year} 年度：{pack.pack.title}")
+            staged.rubric(pack, year)
+        step(f"{year} 年度：规划目标")
+        figures = headline(ctx, config.targets)
+        manifest_ = manifest(ctx)
+        if scoring:
+            from assess.scoring.score import score_batches
+            from assess.scoring.train import ensure_model
 
-        step(f"{year} 年度：评分模型")
-        trained = ensure_model(store, config.scoring.classifier)
-        step(f"{year} 年度：三高一核心评分与创新能力指数")
-        scored = score_year(store, config.rules, config.scoring, year, trained)
-        manifest_["scoring"] = {**config.scoring.manifest(), "model": model_manifest(scored.trained)}
-        step(f"{year} 年度：培育清单")
-        with ctx.scores(scored.frame) as relation:
-            lists = ctx.draw_lists(relation)
-        manifest_["tiers"] = tiers_manifest(config.tiers)
-    step(f"{year} 年度：保存评估结果")
-    run = _save(store, year, manifest_, flags, rubrics, scored, lists, figures)
+            step(f"{year} 年度：评分模型")
+            trained = ensure_model(store, config.scoring.classifier)
+            step(f"{year} 年度：三高一核心评分与创新能力指数")
+            with closing(score_batches(store, config.rules, config.scoring, year, trained)) as pieces:
+                staged.scores(pieces)
+            manifest_["scoring"] = {**config.scoring.manifest(), "model": model_manifest(trained)}
+            step(f"{year} 年度：培育清单")
+            excluding = {rule for tier in config.tiers for e, _ in tier.exclusions for rule in e.flagged_by}
+            staged.lists(ctx.draw_lists(staged.tables["scores"], staged.flagged(excluding)))
+            manifest_["tiers"] = tiers_manifest(config.tiers)
+        step(f"{year} 年度：保存评估结果")
+        created = dt.datetime.now()
+        run_id = staged.keep(year, created, manifest_, figures)
     step.finish()
-    return run
+    return Run(run_id=run_id, year=year, created_at=created, manifest=manifest_)
 
 
 def model_manifest(trained: Trained) -> dict:
@@ -154,60 +155,6 @@ def model_manifest(trained: Trained) -> dict:
         "labels_sha256": record.labels_sha256,
         "cv": record.report["cv"],
     }
-
-
-def _save(
-    store: Store,
-    year: int,
-    manifest_: dict,
-    flags: FlagResult,
-    rubrics: dict[str, pl.DataFrame],
-    scored: Scores | None,
-    lists: dict[str, Drawn],
-    figures: dict,
-) -> Run:
-    con = store.con
-    created = dt.datetime.now()
-    con.begin()
-    try:
-        run_id = int(
-            con.execute(
-                "INSERT INTO runs VALUES (nextval('run_ids'), ?, ?, ?) RETURNING run_id",
-                [year, created, json.dumps(manifest_, ensure_ascii=False)],
-            ).fetchall()[0][0]
-        )
-        _insert(store, "rule_hits", flags.hits.select(pl.lit(run_id).alias("run_id"), pl.all()))
-        _insert(store, "rule_counts", flags.counts.select(pl.lit(run_id).alias("run_id"), pl.all()))
-        con.execute("INSERT INTO run_figures VALUES (?, ?)", [run_id, json.dumps(figures, ensure_ascii=False)])
-        for pack_id, frame in rubrics.items():
-            rows = frame.select(
-                pl.lit(run_id).alias("run_id"),
-                pl.lit(pack_id).alias("pack_id"),
-                pl.struct(pl.all()).struct.json_encode().alias("result"),
-            )
-            _insert(store, "rubric_results", rows)
-        if scored is not None:
-            frame = scored.frame.with_columns(pl.col("rd_intensity_needed").fill_nan(None))
-            _insert(store, "scores", frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
-        for list_id, drawn in lists.items():
-            for table, frame in (("tier_results", drawn.results), ("tier_funnels", drawn.funnel)):
-                keys = (pl.lit(run_id).alias("run_id"), pl.lit(list_id).alias("list_id"))
-                _insert(store, table, frame.select(*keys, pl.all()))
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    return Run(run_id=run_id, year=year, created_at=created, manifest=manifest_)
-
-
-def _insert(store: Store, table: str, frame: pl.DataFrame) -> None:
-    if frame.is_empty():
-        return
-    store.con.register("run_rows", frame.to_arrow())
-    try:
-        store.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM run_rows")
-    finally:
-        store.con.unregister("run_rows")
 
 
 def latest(store: Store, year: int) -> Run:

@@ -24,20 +24,25 @@ def criteria(
 ) -> pl.DataFrame:
     """Per firm with a filing in the year (or one firm): each criterion (true when any of its rules flags the firm,
     null where open for missing data) and, with `messages`, `message_<criterion>`, the sentence explaining it."""
-    pack = rules.pack(config.spec.criteria_pack).rules
-    if messages:
-        evaluated = evaluate_rules(con, pack, year, credit_code)
-    else:  # the verdicts alone, without a sentence for every firm
-        holds = ", ".join(f"{r.population_sql} AND {r.condition_sql} AS holds_{r.id.split('.', 1)[1]}" for r in pack)
-        evaluated = con.sql(
-            f"""SELECT credit_code, {holds} FROM {view_for([r.population_sql + r.condition_sql for r in pack])}
-                WHERE year = $year AND ($code IS NULL OR credit_code = $code)""",
-            params={"year": year, "code": credit_code},
-        ).pl()
+    if not messages:  # the verdicts alone, without a sentence for every firm
+        return con.sql(criteria_sql(rules, config), params={"year": year, "code": credit_code}).pl()
+    evaluated = evaluate_rules(con, rules.pack(config.spec.criteria_pack).rules, year, credit_code)
     outputs = [pl.col("credit_code")]
     for key in CRITERIA:
         names = config.spec.criteria[key].rules
         outputs.append(pl.any_horizontal([pl.col(f"holds_{r}") for r in names]).alias(key))
-        if messages:
-            outputs.append(pl.coalesce([pl.col(f"message_{r}") for r in names]).alias(f"message_{key}"))
+        outputs.append(pl.coalesce([pl.col(f"message_{r}") for r in names]).alias(f"message_{key}"))
     return evaluated.select(outputs)
+
+
+def criteria_sql(rules: RuleSet, config: ClassifierConfig) -> str:
+    """The query of the verdicts alone (credit_code and each criterion), for the year and the firm (or, null, every
+    firm) given as the parameters `$year` and `$code`. A criterion holds when any of its rules flags the firm, and
+    is open (null) when none does and one cannot judge it, as SQL's OR has it."""
+    pack = {r.id.split(".", 1)[1]: r for r in rules.pack(config.spec.criteria_pack).rules}
+    holds = {name: f"({r.population_sql} AND {r.condition_sql})" for name, r in pack.items()}
+    verdicts = ", ".join(
+        f"({' OR '.join(holds[r] for r in config.spec.criteria[key].rules)}) AS {key}" for key in CRITERIA
+    )
+    view = view_for([r.population_sql + r.condition_sql for r in pack.values()])
+    return f"SELECT credit_code, {verdicts} FROM {view} WHERE year = $year AND ($code IS NULL OR credit_code = $code)"

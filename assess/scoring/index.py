@@ -13,6 +13,11 @@ from assess.scoring.config import IndexConfig
 
 def compute_index(con: duckdb.DuckDBPyConnection, config: IndexConfig, year: int) -> pl.DataFrame:
     """credit_code, stage, index and, per component c, `value_c` (its raw value), `score_c` (0-1) and `points_c`."""
+    return con.sql(index_sql(config), params={"year": year}).pl()
+
+
+def index_sql(config: IndexConfig) -> str:
+    """The query of `compute_index`, for the year given as the parameter `$year`."""
     components = config.components
     values = ", ".join(f"({c.value_sql}) AS value_{c.component.id}" for c in components)
     scores = ", ".join(
@@ -24,17 +29,14 @@ def compute_index(con: duckdb.DuckDBPyConnection, config: IndexConfig, year: int
     )
     total = " + ".join(f"points_{c.component.id}" for c in components)
     view = view_for([config.stage_sql, *(c.value_sql for c in components)])
-    return con.sql(
-        f"""
+    return f"""
         WITH valued AS (
             SELECT credit_code, division, {config.stage_sql} AS stage, {values} FROM {view} WHERE year = $year
         ),
         scored AS (SELECT *, {scores} FROM valued),
         pointed AS (SELECT *, {points} FROM scored)
         SELECT * EXCLUDE (division), round({total}, 6) AS "index" FROM pointed
-        """,
-        params={"year": year},
-    ).pl()
+        """
 
 
 def _score(component: str, scoring: str, peers: str) -> str:

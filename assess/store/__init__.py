@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -32,9 +33,6 @@ if TYPE_CHECKING:
     from assess.contract import Contract
 
 DEFAULT_DB = "assess.duckdb"
-# What DuckDB may hold in memory while an upload is written (its checks across rows join every row of the file): the
-# validation of a chunk needs about as much again, and an upload of any size stays well under 2 GB.
-UPLOAD_MEMORY_MB = 512
 
 
 def _unopenable(path: Path, exc: Exception) -> str:
@@ -54,6 +52,12 @@ def _unopenable(path: Path, exc: Exception) -> str:
     if "version" in said:
         return f"数据库「{path.name}」由更新版本的程序写入，本版本无法读取：请升级 assess。"
     return f"数据库「{path.name}」无法打开：请检查文件所在的文件夹和读写权限。"
+
+
+@cache
+def _packaged_filing() -> dict:
+    """The packaged filing contract as its file reads, without building the contract (pydantic)."""
+    return read_yaml(SCHEMAS_DIR / "filing.yaml")
 
 
 def resolve_db(path: Path | None) -> Path:
@@ -105,6 +109,9 @@ class Store:
             self.con = duckdb.connect(str(path))
         except (OSError, duckdb.IOException) as exc:
             raise StoreError(_unopenable(path, exc)) from exc
+        # Beyond it DuckDB spills to disk: an upload's checks across rows join every row of the file, a run ranks
+        # and sorts every firm of the year.
+        self.con.execute(f"SET memory_limit = '{self._memory_mb():d}MiB'")
         self._open_schema()
         self.removed_orphans = upkeep.remove_orphans(self)  # what a killed process left (see `upkeep`)
 
@@ -148,7 +155,14 @@ class Store:
         current store stays free of pydantic), or from the contract given."""
         if self._contract is not None:
             return [spec.name for spec in self._contract.fields]
-        return [spec["name"] for spec in read_yaml(SCHEMAS_DIR / "filing.yaml")["fields"]]
+        return [spec["name"] for spec in _packaged_filing()["fields"]]
+
+    def _memory_mb(self) -> int:
+        """DuckDB's memory limit for the store (`memory.store_mb` of the contract), read as `_contract_fields` reads
+        the fields."""
+        if self._contract is not None:
+            return self._contract.memory.store_mb
+        return int(_packaged_filing()["memory"]["store_mb"])
 
     @property
     def field_names(self) -> list[str]:
@@ -216,7 +230,6 @@ class Store:
     def writing_upload(self, staged: StagedFile) -> Iterator[UploadWriter]:
         """One transaction for one upload, written as it is validated (`writing.UploadWriter`): all of it lands,
         its kept file included, or none of it does, whatever fails and wherever."""
-        self.con.execute(f"SET memory_limit = '{UPLOAD_MEMORY_MB}MB'")  # beyond it DuckDB spills to disk
         self.con.begin()
         writer = None
         try:
@@ -228,8 +241,6 @@ class Store:
             if writer is not None and writer.kept:
                 staged.target.unlink(missing_ok=True)
             raise
-        finally:
-            self.con.execute("RESET memory_limit")  # the store sets it nowhere else
 
     def _insert_problems(self, upload_id: int, problems: pl.DataFrame) -> None:
         if problems.is_empty():

@@ -18,6 +18,7 @@ from assess.kernel.messages import message
 from assess.kernel.unknown import UNKNOWN as UNKNOWN_WORD
 from assess.kernel.unknown import missing, to_fill_expr
 from assess.scoring.config import CRITERIA
+from assess.store.batches import kept
 from assess.tiers.funnel import funnel
 from assess.tiers.packs import RUN_COLUMNS, LoadedTier
 from assess.tiers.select import (
@@ -62,65 +63,94 @@ def evaluate_tier(
     """One row per firm on the list, near it, eligible for it or excluded from it (RESULT_COLUMNS), and the funnel
     from the year's firms to those selected. `scores` names the relation of the run's scores (credit_code, score,
     index, the four criteria, rd_intensity_needed); `marked` holds the firms each flag rule flagged and each
-    list drawn before this one selected."""
-    firms = gated(con, tier, year, scores)
+    list drawn before this one selected. The year's firms are kept in DuckDB (`assess.store.batches`): what the
+    funnel and the choice of the closest firms read comes into memory for every firm, every column only for the
+    firms no gate fails (and those just below the `near` gate), and for the closest firms chosen."""
     passed = pl.all_horizontal([pl.col(f"gate_{g.id}") for g in tier.gates])
     exclusion = _exclusion(tier, marked)
     excluded = pl.format("不列为候选：{}", exclusion)
-    eligible = firms.filter(passed & excluded.is_null())
-    allocated = allocate(rank_order(eligible), tier.allocation)
-    quota = tier.allocation.quota
-    if quota:
-        allocated = near_misses(allocated, math.ceil(float(tier.value("near_share")) * quota))
-    lowest = cast(float | None, allocated.filter(pl.col("status") == SELECTED)["value"].min())  # a Float64 column
-    listed = allocated.with_columns(lacks=_lacks(tier, lowest))
-    frames = [listed]
-    if tier.near_sql is not None and not quota:
-        frames.append(_near_below_gate(firms, tier, excluded))
-    frames.append(
-        firms.filter((passed | passed.is_null()) & excluded.is_not_null()).with_columns(
-            status=pl.lit(EXCLUDED),
-            rank=pl.lit(None, pl.Int64),
-            position=pl.lit(None, pl.UInt32),
-            lacks=excluded,
+    with kept(con, gated_sql(tier, scores), {"year": year, "code": None}) as rows:
+        every = rows.read(", ".join(["rowid AS kept_row", "credit_code", "city", "value", *_decisions(tier)]))
+        firms = rows.read(where=_may_be_listed(tier))
+        eligible = firms.filter(passed & excluded.is_null())
+        allocated = allocate(rank_order(eligible), tier.allocation)
+        quota = tier.allocation.quota
+        if quota:
+            allocated = near_misses(allocated, math.ceil(float(tier.value("near_share")) * quota))
+        lowest = cast(float | None, allocated.filter(pl.col("status") == SELECTED)["value"].min())  # a Float64 column
+        listed = allocated.with_columns(lacks=_lacks(tier, lowest))
+        frames = [listed]
+        if tier.near_sql is not None and not quota:
+            frames.append(_near_below_gate(firms, tier, excluded))
+        frames.append(
+            firms.filter((passed | passed.is_null()) & excluded.is_not_null()).with_columns(
+                status=pl.lit(EXCLUDED),
+                rank=pl.lit(None, pl.Int64),
+                position=pl.lit(None, pl.UInt32),
+                lacks=excluded,
+            )
         )
-    )
-    frames.append(
-        firms.filter(passed.is_null() & excluded.is_null()).with_columns(
-            status=pl.lit(UNKNOWN),
-            rank=pl.lit(None, pl.Int64),
-            position=pl.lit(None, pl.UInt32),
-            lacks=_open_gates(tier),
+        frames.append(
+            firms.filter(passed.is_null() & excluded.is_null()).with_columns(
+                status=pl.lit(UNKNOWN),
+                rank=pl.lit(None, pl.Int64),
+                position=pl.lit(None, pl.UInt32),
+                lacks=_open_gates(tier),
+            )
         )
-    )
-    taken = pl.concat([f.select("credit_code") for f in frames])["credit_code"]
-    frames.append(_closest(firms.filter(~pl.col("credit_code").is_in(taken.implode())), tier))
+        del firms
+        taken = pl.concat([f.select("credit_code") for f in frames])["credit_code"]
+        frames.append(_closest(rows.take(_closest_rows(every, taken, tier)), tier))
     results = pl.concat([_worded(f, tier) for f in frames], how="vertical_relaxed")
-    return Drawn(results, funnel(firms, tier, exclusion, results))
+    return Drawn(results, funnel(every, tier, exclusion, results))
+
+
+def _decisions(tier: LoadedTier) -> list[str]:
+    """The columns of `gated` that decide where a firm stands: its gates and the compiled exclusions."""
+    compiled = sum(1 for _, sql in tier.exclusion_sql if sql is not None)
+    return [*(f"gate_{g.id}" for g in tier.gates), *(f"exclusion_{i}" for i in range(compiled))]
+
+
+def _may_be_listed(tier: LoadedTier) -> str:
+    """Over the columns of `gated`: the firms no gate fails, and those failing only the `near` gate but near it (a
+    list without a quota names them)."""
+    gates = [f"gate_{g.id}" for g in tier.gates]
+    condition = f"({' AND '.join(gates) or 'true'}) IS DISTINCT FROM false"
+    if tier.pack.near is None:
+        return condition
+    near = f"gate_{tier.pack.near.gate}"
+    below = " AND ".join([*(g for g in gates if g != near), f"NOT {near}", "near_ok"])
+    return f"{condition} OR coalesce({below}, false)"
+
+
+def _closest_rows(every: pl.DataFrame, taken: pl.Series, tier: LoadedTier) -> list[int]:
+    """Per city, the firms not `taken` by another status that passed the most gates in order (then the highest
+    ranking value): the row ids (`kept_row`) of those `_closest` shows, in its order."""
+    passed = [pl.col(f"gate_{g.id}").fill_null(False) for g in tier.gates]
+    reached = pl.sum_horizontal([pl.all_horizontal(passed[: i + 1]).cast(pl.Int32) for i in range(len(passed))])
+    return (
+        every.filter(~pl.col("credit_code").is_in(taken.implode()) & pl.col("city").is_not_null())
+        .with_columns(reached=reached if passed else pl.lit(0))
+        .sort(["reached", "value", "credit_code"], descending=[True, True, False], nulls_last=True)
+        .group_by("city", maintain_order=True)
+        .head(CLOSEST_PER_CITY)["kept_row"]
+        .to_list()
+    )
 
 
 def _closest(failed: pl.DataFrame, tier: LoadedTier) -> pl.DataFrame:
-    """Per city, the firms that passed the most gates in order (then the highest ranking value), with the first gate
-    they failed: what a city whose list is empty is shown instead."""
+    """The firms `_closest_rows` chose, with the first gate each failed: what a city whose list is empty is shown
+    instead."""
     passed = [pl.col(f"gate_{g.id}").fill_null(False) for g in tier.gates]
-    reached = pl.sum_horizontal([pl.all_horizontal(passed[: i + 1]).cast(pl.Int32) for i in range(len(passed))])
     first_failed = pl.lit(None, pl.String)
     for gate, ok in reversed(list(zip(tier.gates, passed, strict=True))):
         said = pl.format("未通过门槛“{}”：{}", pl.lit(gate.title), message(gate.message, failed.schema))
         first_failed = pl.when(~ok).then(said).otherwise(first_failed)
-    return (
-        failed.filter(pl.col("city").is_not_null())
-        .with_columns(reached=reached if passed else pl.lit(0))
-        .sort(["reached", "value", "credit_code"], descending=[True, True, False], nulls_last=True)
-        .group_by("city", maintain_order=True)
-        .head(CLOSEST_PER_CITY)
-        .with_columns(
-            status=pl.lit(CLOSEST),
-            rank=pl.lit(None, pl.Int64),
-            position=pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("city"),  # its place among its city's
-            lacks=first_failed,
-        )
-        .drop("reached")
+    return failed.with_columns(
+        status=pl.lit(CLOSEST),
+        rank=pl.lit(None, pl.Int64),
+        position=pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("city"),  # its place among its city's
+        lacks=first_failed,
     )
 
 
@@ -140,14 +170,19 @@ def gated(
 ) -> pl.DataFrame:
     """Every firm of the year (or one) with each gate's outcome (`gate_<id>`), the compiled exclusions, the ranking
     value and the columns the gate messages show; `scores` names the relation holding the run's scores."""
+    return con.sql(gated_sql(tier, scores), params={"year": year, "code": credit_code}).pl()
+
+
+def gated_sql(tier: LoadedTier, scores: str) -> str:
+    """The query of `gated`, for the year and the firm (or, null, every firm) given as the parameters `$year` and
+    `$code`."""
     gates = ", ".join(f"{g.sql} AS gate_{g.id}" for g in tier.gates)
     conditions = [e[1] for e in tier.exclusion_sql if e[1] is not None]
     exclusions = "".join(f", {sql} AS exclusion_{i}" for i, sql in enumerate(conditions))
     near = f", {tier.near_sql} AS near_ok" if tier.near_sql else ""
     shown = [c for c in tier.columns if c not in RUN_COLUMNS]
     view = view_for([g.sql for g in tier.gates] + conditions + [tier.near_sql or ""] + shown)
-    return con.sql(
-        f"""
+    return f"""
         WITH f AS (
             SELECT f.*, s.score AS three_highs_score, s."index" AS innovation_index,
                    {" + ".join(f"coalesce(s.{c}::INTEGER, 0)" for c in CRITERIA)} AS criteria_met,
@@ -161,9 +196,7 @@ def gated(
                {", ".join(dict.fromkeys(["credit_code", "city", "chain", "rd_intensity", *CRITERIA, *tier.columns]))},
                {gates}{exclusions}{near}
         FROM f
-        """,
-        params={"year": year, "code": credit_code},
-    ).pl()
+        """
 
 
 @dataclass(frozen=True)
