@@ -15,8 +15,10 @@ from openpyxl.cell import Cell, MergedCell
 from openpyxl.chart._chart import ChartBase
 from openpyxl.worksheet.worksheet import Worksheet
 
+from assess.outputs import rows as rows_module
 from assess.outputs.lists_workbook import ListSheet, ListsWorkbook, Threshold, write_lists_workbook
 from assess.outputs.printing import LINE_POINTS, MIN_SCALE, lines
+from assess.outputs.rows import Rows
 from tests.conftest import make_code
 from tests.test_pdf_conversion import MIN_PDF_BYTES, convert_to_pdf
 
@@ -125,15 +127,27 @@ def summary(keys: list[str], targets: list[float]) -> pl.DataFrame:
 
 
 def _lists(three_highs: pl.DataFrame, little_giant: pl.DataFrame, leader: pl.DataFrame) -> tuple[ListSheet, ...]:
+    """The three lists, each ranked by its value: an empty list's sheet does not say which."""
     return (
-        ListSheet("three_highs", "三高一核心", three_highs),
-        ListSheet("little_giant", "科技小巨人候选", little_giant),
-        ListSheet("leader", "科技领军候选", leader),
+        ListSheet("three_highs", "三高一核心", Rows.of(three_highs), "三高一核心评分"),
+        ListSheet("little_giant", "科技小巨人候选", Rows.of(little_giant), "三高一核心评分"),
+        ListSheet("leader", "科技领军候选", Rows.of(leader), "创新能力指数"),
+    )
+
+
+def leader_frame() -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            list_row("入选", 1, 21, "领军企业", 91.5, "创新能力指数"),
+            {**list_row("接近", 3, 22, "领军接近企业", 88.0, "创新能力指数", "名额已满"), "rd_intensity": None},
+        ],
+        schema=LIST_SCHEMA,
     )
 
 
 def _with_leader(content: ListsWorkbook, leader: pl.DataFrame) -> ListsWorkbook:
-    return dataclasses.replace(content, lists=(*content.lists[:2], dataclasses.replace(content.lists[2], frame=leader)))
+    listed = dataclasses.replace(content.lists[2], rows=Rows.of(leader))
+    return dataclasses.replace(content, lists=(*content.lists[:2], listed))
 
 
 def make_content() -> ListsWorkbook:
@@ -161,42 +175,42 @@ def make_content() -> ListsWorkbook:
         notes=("评分来源：模型 three_highs（2025-02）。", "本数据为合成数据，仅用于演示。"),
         by_city=summary(["济南市", "青岛市", "烟台市"], [0.8, 0.8, 0.8]),
         by_chain=summary(["高端装备", "新一代信息技术"], [0.8, 0.9]),
-        no_rd=pl.DataFrame(
-            [
-                {**firm, "credit_code": make_code(11), "name": HYPERLINK_NAME, "rd_expense": 0.0},
-                {**firm, "credit_code": make_code(12), "name": "济南合成机械有限公司", "rd_expense": None},
-            ]
-        ).with_columns(message=pl.lit("营业收入5000万元以上，研发费用为0")),
-        no_institution=pl.DataFrame(
-            [{**firm, "credit_code": make_code(13), "name": "济南示例电子有限公司", "rd_institution": "无"}]
-        ).with_columns(message=pl.lit("营业收入1亿元以上，尚无研发机构")),
-        lists=_lists(
+        no_rd=Rows.of(
             pl.DataFrame(
                 [
-                    list_row("接近", 4, 5, "接近企业", 0.61, "三高一核心评分", "评分低于入选线0.02"),
-                    list_row("入选", 2, 2, "第二名企业", 0.70, "三高一核心评分"),
+                    {**firm, "credit_code": make_code(11), "name": HYPERLINK_NAME, "rd_expense": 0.0},
+                    {**firm, "credit_code": make_code(12), "name": "济南合成机械有限公司", "rd_expense": None},
+                ]
+            ).with_columns(message=pl.lit("营业收入5000万元以上，研发费用为0"))
+        ),
+        no_institution=Rows.of(
+            pl.DataFrame(
+                [{**firm, "credit_code": make_code(13), "name": "济南示例电子有限公司", "rd_institution": "无"}]
+            ).with_columns(message=pl.lit("营业收入1亿元以上，尚无研发机构"))
+        ),
+        lists=_lists(
+            pl.DataFrame(
+                [  # in list order: 入选 by rank, then 接近
                     list_row("入选", 1, 1, HYPERLINK_NAME, 0.9, "三高一核心评分"),
+                    list_row("入选", 2, 2, "第二名企业", 0.70, "三高一核心评分"),
                     list_row("入选", 3, 3, "第三名企业", 0.65, "三高一核心评分"),
+                    list_row("接近", 4, 5, "接近企业", 0.61, "三高一核心评分", "评分低于入选线0.02"),
                 ],
                 schema=LIST_SCHEMA,
             ),
             pl.DataFrame(schema=LIST_SCHEMA),
+            leader_frame(),
+        ),
+        problems=Rows.of(
             pl.DataFrame(
                 [
-                    list_row("入选", 1, 21, "领军企业", 91.5, "创新能力指数"),
-                    {**list_row("接近", 3, 22, "领军接近企业", 88.0, "创新能力指数", "名额已满"), "rd_intensity": None},
+                    ("济南", make_code(11), *PROBLEM_AT, "营业收入", "E-NUMBER", "error", "约500", "不是数字", "请改"),
+                    (None, None, *PROBLEM_AT[:2], None, None, "I-SHEET-SKIPPED", "info", None, "已跳过", "无需处理。"),
                 ],
-                schema=LIST_SCHEMA,
-            ),
+                schema=PROBLEM_FIELDS,
+                orient="row",
+            ).with_columns(upload_id=pl.lit(1, dtype=pl.Int64))
         ),
-        problems=pl.DataFrame(
-            [
-                ("济南", make_code(11), *PROBLEM_AT, "营业收入", "E-NUMBER", "error", "约500", "不是数字", "请改"),
-                (None, None, *PROBLEM_AT[:2], None, None, "I-SHEET-SKIPPED", "info", None, "已跳过", "无需处理。"),
-            ],
-            schema=PROBLEM_FIELDS,
-            orient="row",
-        ).with_columns(upload_id=pl.lit(1, dtype=pl.Int64)),
     )
 
 
@@ -322,17 +336,27 @@ def test_missing_values_stay_empty(book: openpyxl.Workbook) -> None:
 
 
 def test_not_finite_numbers_are_left_empty(tmp_path: Path) -> None:
-    content = make_content()
-    leader = content.lists[2].frame.with_columns(rd_intensity=pl.Series([float("nan"), float("inf")]))
-    path = write_lists_workbook(_with_leader(content, leader), tmp_path / "x.xlsx")
+    leader = leader_frame().with_columns(rd_intensity=pl.Series([float("nan"), float("inf")]))
+    path = write_lists_workbook(_with_leader(make_content(), leader), tmp_path / "x.xlsx")
     assert [cell.value for cell in column(openpyxl.load_workbook(path)["科技领军候选"], "研发投入强度")] == [None, None]
 
 
-def test_mixed_value_labels_are_refused(tmp_path: Path) -> None:
-    content = make_content()
-    leader = content.lists[2].frame.with_columns(value_label=pl.Series(["创新能力指数", "三高一核心评分"]))
-    with pytest.raises(ValueError, match="value_label"):
-        write_lists_workbook(_with_leader(content, leader), tmp_path / "x.xlsx")
+def test_rows_written_in_batches_are_the_rows_written_at_once(
+    book: openpyxl.Workbook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table sheet is measured and written a batch of rows at a time: the serial numbers, widths and heights run on
+    across batches as if the rows came at once."""
+    monkeypatch.setattr(rows_module, "BATCH_ROWS", 1)
+    batched = openpyxl.load_workbook(write_lists_workbook(make_content(), tmp_path / "batched.xlsx"))
+    for name in TABLE_SHEETS:
+        assert list(batched[name].values) == list(book[name].values), name
+        assert _layout(batched[name]) == _layout(book[name]), name
+
+
+def _layout(sheet: Worksheet) -> tuple[object, ...]:
+    widths = {key: dimension.width for key, dimension in sheet.column_dimensions.items()}
+    heights = {key: dimension.height for key, dimension in sheet.row_dimensions.items()}
+    return widths, heights, sheet.auto_filter.ref, sheet.freeze_panes, sheet.page_setup.scale
 
 
 def test_problems_say_where_and_what_to_do(book: openpyxl.Workbook) -> None:

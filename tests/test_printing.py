@@ -23,7 +23,7 @@ import pytest
 
 from assess import api, display
 from assess.contract import load_contract
-from assess.outputs.lists_content import _shortened
+from assess.outputs.lists_rows import _shortened
 from assess.outputs.printing import MIN_FONT_POINTS, cell_text, lines, measure, page_units, plan, shown
 from tests.conftest import SMALL_YEAR, copy_store
 from tests.test_pdf_conversion import convert_to_pdf

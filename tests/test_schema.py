@@ -4,6 +4,7 @@ runs read as they ran (figures, lists, the managers' workbook)."""
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -93,6 +94,36 @@ def test_a_run_stored_with_sentences_shows_them_and_a_new_run_renders_the_same(t
                 assert said == {code: reasons for list_id, code, reasons in listed if list_id == tier.id}
         kept = "SELECT count(reasons), count(index_reasons), count(index_factors) FROM scores WHERE run_id = ?"
         assert store.con.execute(kept, [new.run_id]).fetchall() == [(0, 0, len(before))]
+
+
+def test_rubric_verdicts_of_an_earlier_store_are_read_into_their_columns(tmp_path: Path) -> None:
+    """From version 7 a rubric result keeps its credit code, verdict and missing inputs in columns of their own: the
+    migration reads them from each stored result's JSON. The version 6 store has two 高企 verdicts left open by a
+    blank high-tech revenue: they are counted as 待补数据 and say what to fill in on 数据问题."""
+    db = _unpacked("store-v6.duckdb.gz", tmp_path)
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = con.execute("SELECT pack_id, result FROM rubric_results").fetchall()
+    expected = sorted(
+        (pack, found["credit_code"], found["verdict"], found["missing"])
+        for pack, found in ((pack, json.loads(text)) for pack, text in stored)
+    )
+    opened = sorted(code for pack, code, verdict, _ in expected if pack == "hte_ready" and verdict is None)
+    assert len(opened) == 2
+    with api.open_store(db) as store:
+        typed = store.con.execute("SELECT pack_id, credit_code, verdict, missing FROM rubric_results").fetchall()
+        assert sorted(typed) == expected
+        run = api.latest_run(store, 2024)
+        counted = runs.rubric_counts(store, run)["hte_ready"]
+        assert (counted["passed"], counted["failed"], counted["unknown"]) == (2, 36, 2)
+        assert sorted(runs.rubric_open(store, run, "hte_ready")["credit_code"]) == opened
+        [workbook] = api.export_workbooks(store, 2024, out=tmp_path / "v6.xlsx")
+    problems = openpyxl.load_workbook(workbook)["数据问题"]
+    header = [cell.value for cell in problems[1]]
+    said = {
+        row[header.index("统一社会信用代码")]: row[header.index("说明")]
+        for row in problems.iter_rows(min_row=2, values_only=True)
+    }
+    assert all("高新技术企业认定定量条件预筛：无法判断，请补填" in str(said[firm]) for firm in opened)
 
 
 def test_a_store_of_a_newer_version_is_refused_in_chinese(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from assess import uscc
 from assess.contract import Contract
-from assess.outputs.lists_content import TO_FILL
+from assess.outputs.lists_rows import TO_FILL
 from assess.reference import load_reference
 from assess.synthetic import messy
 from assess.synthetic.panel import generate_panel

@@ -217,6 +217,9 @@ def test_the_workbook_and_the_city_workbooks(listed: tuple[Path, dict, dict[str,
     )
     assert formula[header.index("企业名称")].data_type == "s"
     assert all(isinstance(r["统一社会信用代码"], str) for r in rows)
+    for name in ("三高一核心", "科技小巨人候选", "科技领军候选"):  # 入选 by rank, then the others by their place
+        ranked = [(row[1] != "入选", row[2]) for row in book[name].iter_rows(min_row=2, values_only=True) if row[0]]
+        assert ranked == sorted(ranked, key=lambda r: (r[0], r[1] is None, r[1] or 0)), name
     summary = [row[0] for row in book["汇总"].iter_rows(values_only=True)]
     assert "规划目标进展" in summary and any(str(c).startswith("规上工业企业研发经费，按地市") for c in summary)
     thresholds = " ".join(str(c.value) for row in book["说明"].iter_rows() for c in row if c.value is not None)

@@ -12,21 +12,16 @@ import polars as pl
 from assess import display
 from assess.chains import read_chain_map
 from assess.kernel.spec import Parameter
-from assess.kernel.unknown import UNKNOWN as UNKNOWN_WORD
-from assess.kernel.unknown import VERDICT_TITLES, to_fill_expr
+from assess.outputs.lists_rows import hit_rows, list_rows, problem_rows
 from assess.outputs.lists_workbook import PROVINCE, TOTAL, ListSheet, ListsWorkbook, RdRow, TargetRow, Threshold
 from assess.reference import load_reference
 from assess.run import runs, stats
 from assess.run.config import Config
-from assess.run.reasons import leading
-from assess.scoring.config import CRITERIA
 from assess.sizes import bounds_text, read_size_table
 from assess.store import Store
 from assess.tiers.funnel import EXCLUDED, funnel_text, harshest_gate
 from assess.tiers.packs import LoadedTier
-from assess.tiers.select import CLOSEST, UNKNOWN
 
-_STATUS = {"selected": "入选", "near": "接近", UNKNOWN: "待补数据", CLOSEST: "未入选（本市最接近）"}
 _CARRIED = (display.PERCENT, display.SCORE)  # units `display.value` writes in the number (10%) or leaves unsaid
 
 
@@ -146,39 +141,19 @@ def versions(manifest: dict) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["item", "version", "sha256"], orient="row")
 
 
-def _list_frame(store: Store, run: runs.Run, config: Config, tier: LoadedTier, city: str | None) -> pl.DataFrame:
-    """The list's selected, near and open firms; a city's list with nobody selected shows its closest firms too."""
-    frame = runs.tier_results(store, run, tier.id, ("selected", "near", UNKNOWN, CLOSEST), reasons=True)
-    if city is not None:
-        frame = frame.filter(pl.col("city") == city)
-    if city is None or not frame.filter(pl.col("status") == "selected").is_empty():
-        frame = frame.filter(pl.col("status") != CLOSEST)
-    frame = frame.with_columns(reasons=leading(store, config, run, tier, frame))
-    return frame.select(
-        status=pl.col("status").replace_strict(_STATUS),
-        rank=pl.when(pl.col("status") != CLOSEST).then(pl.coalesce("rank", "position")),
-        credit_code="credit_code",
-        name="name",
-        city="city",
-        chain="chain",
-        direction="direction",
-        value="value",
-        value_label=pl.lit(tier.rank_title),
-        score="score",
-        index="index",
-        rd_intensity="rd_intensity",
-        revenue=pl.lit(None, pl.Float64),
-        gates="gates",
-        reasons=pl.col("reasons").list.join("；"),
-        lacks="lacks",
-        **(_criteria() if "criteria_met" in tier.columns else {}),
-    ).pipe(lambda f: _with_revenue(store, run, f))
+def _selected(store: Store, run: runs.Run, tier: LoadedTier, city: str | None) -> pl.DataFrame:
+    """The city and chain of each firm the list selected (in the city, with one)."""
+    found = runs.tier_results(store, run, tier.id, ("selected",)).select("city", "chain")
+    return found if city is None else found.filter(pl.col("city") == city)
 
 
-def _list_sheet(store: Store, run: runs.Run, tier: LoadedTier, frame: pl.DataFrame, city: str | None) -> ListSheet:
-    """A list's sheet with its funnel for the workbook's area, and the funnel in words."""
+def _list_sheet(
+    store: Store, run: runs.Run, config: Config, tier: LoadedTier, city: str | None, selected: pl.DataFrame
+) -> ListSheet:
+    """A list's sheet (a city's list with nobody selected shows its closest firms too) with its funnel for the
+    workbook's area, and the funnel in words."""
     funnel = runs.funnel(store, run, tier.id, city)
-    nobody = city is not None and frame.filter(pl.col("status") == _STATUS["selected"]).is_empty()
+    nobody = city is not None and selected.is_empty()
     worst = harshest_gate(funnel) if not funnel.is_empty() else None
     harshest = [f"筛掉企业最多的门槛：{worst[0]}（减少{worst[1]}家）。"] if worst is not None and worst[1] else []
     steps = ["筛选过程：" + funnel_text(funnel, tier.allocation.quota)] if funnel.height else []
@@ -187,57 +162,26 @@ def _list_sheet(store: Store, run: runs.Run, tier: LoadedTier, frame: pl.DataFra
     shown = funnel.with_columns(
         label=pl.when(pl.col("kind") == EXCLUDED).then(pl.format("排除：{}", "label")).otherwise("label")
     )
-    return ListSheet(tier.id, tier.pack.sheet, frame, tier.pack.title, shown, tuple(said), tuple(lines))
-
-
-def _criteria() -> dict[str, pl.Expr]:
-    """Each 三高一核心 sub-judgement as 符合/不符合/待补数据, and the number met."""
-    words = {
-        c: pl.col(c).replace_strict(VERDICT_TITLES, default=UNKNOWN_WORD, return_dtype=pl.String) for c in CRITERIA
-    }
-    met = pl.sum_horizontal([pl.col(c).fill_null(False).cast(pl.Int64) for c in CRITERIA])
-    return {**words, "criteria_met": met}
-
-
-def _with_revenue(store: Store, run: runs.Run, frame: pl.DataFrame) -> pl.DataFrame:
-    revenue = _filed(store, run.year, ["revenue"])
-    return frame.drop("revenue").join(revenue, on="credit_code", how="left").select(frame.columns)
-
-
-def _filed(store: Store, year: int, fields: list[str]) -> pl.DataFrame:
-    """The filed values of the year (money as 万元 floats)."""
-    money = {spec.name for spec in store.contract.fields if spec.kind == "money"}
-    columns = ", ".join(f"CAST({f} AS DOUBLE) AS {f}" if f in money else f for f in fields)
-    return store.con.sql(f"SELECT credit_code, {columns} FROM filings WHERE year = $year", params={"year": year}).pl()
-
-
-def _hits(store: Store, run: runs.Run, rule_id: str, city: str | None, fields: list[str]) -> pl.DataFrame:
-    hits = runs.hits(store, run, rule_id, city)
-    joined = hits.join(_filed(store, run.year, fields), on="credit_code", how="left")
-    return _in_city_order(store, joined.select("credit_code", "name", "city", "chain", "direction", *fields, "message"))
-
-
-def _in_city_order(store: Store, frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` in the official order of the cities, as 汇总 lists them, then by credit code; rows without either
-    last, in the order they came."""
-    cities = list(dict.fromkeys(store.contract.cities.values()))
-    place = pl.col("city").replace_strict(cities, range(len(cities)), default=None, return_dtype=pl.Int64)
-    return frame.sort(place, "credit_code", nulls_last=True, maintain_order=True)
+    rows = list_rows(store, run, config, tier, city, closest=nobody)
+    return ListSheet(
+        tier.id, tier.pack.sheet, rows, tier.rank_title, "criteria_met" in tier.columns, tier.pack.title, shown,
+        tuple(said), tuple(lines),
+    )  # fmt: skip
 
 
 def _summary(
-    store: Store, run: runs.Run, lists: dict[str, pl.DataFrame], city: str | None
+    store: Store, run: runs.Run, selected: dict[str, pl.DataFrame], city: str | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The counts of 汇总 by city and by chain; `selected` holds the city and chain of each list's selected firms."""
     counts = runs.counts(store, run)
     figures = stats.targets(counts, run.year, store.contract, run.manifest)
     target = float(figures["thresholds"]["coverage_target"])
-    selected = {k: f.filter(pl.col("status") == "入选") for k, f in lists.items()}
     cities = [city] if city else list(figures["no_rd"]["by_city"])
     by_city = pl.DataFrame(
         [
             {
                 "key": name,
-                **{k: selected[k].filter(pl.col("city") == name).height for k in lists},
+                **{k: selected[k].filter(pl.col("city") == name).height for k in selected},
                 "no_rd": figures["no_rd"]["by_city"].get(name, 0),
                 "no_rd_unknown": figures["no_rd_unknown"]["by_city"].get(name, 0),
                 **_coverage_columns(figures["institution_coverage"]["by_city"][name]),
@@ -258,7 +202,7 @@ def _summary(
         rows.append(
             {
                 "key": chain,
-                **{k: selected[k].filter(pl.col("chain") == chain).height for k in lists},
+                **{k: selected[k].filter(pl.col("chain") == chain).height for k in selected},
                 "no_rd": in_chain.filter(pl.col("verdict")).height,
                 "no_rd_unknown": in_chain.filter(pl.col("verdict").is_null()).height,
                 # A run saved before counts by city and chain were kept leaves a city's coverage by chain blank.
@@ -278,88 +222,12 @@ def _coverage_columns(figures: dict | None) -> dict:
     }
 
 
-# The columns of 数据问题's content: where (city and firm, upload, file, sheet, row, column), what and what to do.
-_PROBLEM_FIELDS = (
-    "city", "credit_code", "upload_id", "file", "sheet", "row", "column", "code", "level", "value", "message", "hint",
-)  # fmt: skip
-TO_FILL = "I-TO-FILL"  # the problem code of a verdict a missing input left open
-_VALUE_SHOWN = 100  # characters of a raw value 数据问题 shows
-
-
-def _problems(store: Store, uploads: list[int], city: str | None) -> pl.DataFrame:
-    """Problems of the run's uploads, with the city and credit code of the filing on their row (none for a row that
-    was not accepted); for a city, those on accepted rows of its firms only."""
-    frames = []
-    for upload_id in uploads:
-        found = store.problems(upload_id, placed=True).with_columns(upload_id=pl.lit(upload_id))
-        frames.append(found if city is None else found.filter(pl.col("city") == city))
-    if not frames:
-        return pl.DataFrame(schema=dict.fromkeys(_PROBLEM_FIELDS, pl.String))
-    return pl.concat(frames).with_columns(value=_shortened(pl.col("value"))).select(_PROBLEM_FIELDS)
-
-
-def _shortened(value: pl.Expr) -> pl.Expr:
-    """A raw value of more than `_VALUE_SHOWN` characters (a paragraph pasted into a name, say) as its beginning and
-    its length: the sheet shows what the value was, the uploaded file keeps it whole."""
-    length = value.str.len_chars()
-    beginning = value.str.slice(0, _VALUE_SHOWN)
-    return pl.when(length > _VALUE_SHOWN).then(pl.format("{}……（共{}字）", beginning, length)).otherwise(value)
-
-
-def _to_fill(store: Store, run: runs.Run, config: Config, city: str | None) -> pl.DataFrame:
-    """The 数据问题 rows of the run's open verdicts (待补数据): the 一清零 and 一提升 rules, the rubrics and the lists,
-    each at the row of the firm's filing in force, saying what to fill in."""
-    found = []
-    for role in (stats.NO_RD, stats.INSTITUTION):
-        rule = stats.role_rule(run.manifest, role)
-        title = config.rules.role(role).pack.title.split("：")[0]
-        open_ = runs.hits(store, run, rule, city, unknown=True).filter(pl.col("verdict").is_null())
-        found.append(
-            open_.select("credit_code", said=pl.format("{}：请补填{}", pl.lit(title), to_fill_expr(pl.col("missing"))))
-        )
-    for pack in config.rules.packs:
-        if pack.rubric is None:
-            continue
-        results = runs.rubric(store, run, pack.id)  # empty for a pack the run did not have
-        if results.height:
-            named = pl.lit(pack.pack.title.split("（")[0])
-            said = pl.format("{}：无法判断，请补填{}", named, to_fill_expr(pl.col("missing")))
-            found.append(results.filter(pl.col("verdict").is_null()).select("credit_code", said=said))
-    for tier in config.tiers:
-        open_ = runs.tier_results(store, run, tier.id, (UNKNOWN,))
-        found.append(open_.select("credit_code", said=pl.format("{}：{}", pl.lit(tier.pack.title), pl.col("lacks"))))
-    by_firm = pl.concat(found).group_by("credit_code", maintain_order=True).agg(pl.col("said").str.join("；"))
-    where = store.con.sql(
-        """
-        SELECT f.credit_code, f.upload_id, u.file_name AS file, f.sheet, f.row_number AS row, f.city
-        FROM filings AS f JOIN uploads AS u USING (upload_id) WHERE f.year = $year
-        """,
-        params={"year": run.year},
-    ).pl()
-    if city is not None:
-        where = where.filter(pl.col("city") == city)
-    return by_firm.join(where, on="credit_code", how="inner").select(
-        "city",
-        "credit_code",
-        "upload_id",
-        "file",
-        "sheet",
-        "row",
-        column=pl.lit(None, pl.String),
-        code=pl.lit(TO_FILL),
-        level=pl.lit("info"),
-        value=pl.lit(None, pl.String),
-        message="said",
-        hint=pl.lit(store.contract.problems[TO_FILL].hint),
-    )
-
-
 def workbook_content(
     store: Store, run: runs.Run, config: Config, city: str | None = None, notes: tuple[str, ...] = ()
 ) -> ListsWorkbook:
     uploads = store.uploads().filter(pl.col("upload_id").is_in(run.manifest["uploads"]))
-    lists = {tier.id: _list_frame(store, run, config, tier, city) for tier in config.tiers}
-    by_city, by_chain = _summary(store, run, lists, city)
+    selected = {tier.id: _selected(store, run, tier, city) for tier in config.tiers}
+    by_city, by_chain = _summary(store, run, selected, city)
     floor = stats.role_pack(run.manifest, stats.INSTITUTION)["parameters"]["revenue_min"]
     model = run.manifest.get("scoring", {}).get("model", {})
     source = (
@@ -407,17 +275,11 @@ def workbook_content(
         institution_floor=_amount(floor),
         by_city=by_city,
         by_chain=by_chain,
-        no_rd=_hits(store, run, stats.role_rule(run.manifest, stats.NO_RD), city, ["revenue", "rd_expense"]),
-        no_institution=_hits(
+        no_rd=hit_rows(store, run, stats.role_rule(run.manifest, stats.NO_RD), city, ["revenue", "rd_expense"]),
+        no_institution=hit_rows(
             store, run, stats.role_rule(run.manifest, stats.INSTITUTION), city, ["revenue", "rd_institution"]
         ),
-        lists=tuple(_list_sheet(store, run, tier, lists[tier.id], city) for tier in config.tiers),
+        lists=tuple(_list_sheet(store, run, config, tier, city, selected[tier.id]) for tier in config.tiers),
         **_headline(runs.figures(store, run), city),
-        problems=_in_city_order(
-            store,
-            pl.concat(
-                [_problems(store, run.manifest["uploads"], city), _to_fill(store, run, config, city)],
-                how="vertical_relaxed",
-            ),
-        ),
+        problems=problem_rows(store, run, config, city),
     )

@@ -5,9 +5,10 @@ SHA-256 of everything it read), 汇总 (counts per city and per chain with a 合
 研发机构提升 (the firms to act on), the three candidate lists (入选 in rank order, then 接近) and 数据问题. The caller
 builds the content (`ListsWorkbook`) from the stored run; this module only lays it out, for the screen and for A4
 paper (`printing`: 9 pt or more, rows as tall as their text, the key columns repeated on every page across). The
-workbook is a normal one (not write-only) because 汇总 carries charts and the print layout styles and measures every
-cell: 5,000 rows on each of the five firm sheets take about 10 s and 320 MB (5 s without the layout), mostly
-openpyxl's cells and its save.
+workbook is write-only: a table sheet's rows are gone through twice, a batch at a time (measured for the widths of
+its columns, then written, each row as tall as its text), so that a province of a million firms never holds a sheet
+in memory; 说明 and 汇总, short and laid out by going back over their cells (merges, charts), are built in memory
+and copied in (`write_only`).
 """
 
 from __future__ import annotations
@@ -15,38 +16,45 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, groupby
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import polars as pl
 from openpyxl import Workbook
-from openpyxl.cell import Cell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.chart import Reference
 from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.styles.fonts import DEFAULT_FONT
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 from assess.outputs.charts import count_chart, coverage_chart
 from assess.outputs.printing import (
     BOX,
+    FONT_POINTS,
     TOP,
     WRAP,
     Measure,
+    Widths,
     break_before,
     cell_text,
     fit_rows,
     measure,
+    measured,
     plan,
     set_print,
     shown,
+    text_points,
 )
 from assess.outputs.problem_workbook import LEVEL_NAMES
+from assess.outputs.rows import Rows
 from assess.outputs.saving import save_workbook
-from assess.outputs.xlsx import TEXT_FORMAT, as_cell, header_cell, safe_text, write_table
+from assess.outputs.write_only import add_laid_out, close_rows, restyle
+from assess.outputs.xlsx import TEXT_FORMAT, as_cell, fit_page, header_cell, layout, safe_text
 from assess.tiers.packs import RESERVED_SHEETS
 
 # The fixed sheets, named once where the tier packs are refused a list sheet of the same name.
@@ -116,7 +124,11 @@ class Threshold:
 class ListSheet:
     id: str  # the tier pack's id: the count columns of 汇总 are named by it
     sheet: str  # the sheet's name, as the tier pack declares it
-    frame: pl.DataFrame  # status, rank, credit_code, name, ..., value, value_label, ..., lacks
+    # status, rank, credit_code, name, ..., value, ..., lacks (with `criteria`, the sub-judgements and criteria_met),
+    # in the list's order: 入选 in rank order, then the others by their position among the eligible firms
+    rows: Rows
+    value_label: str  # the header of the ranking value
+    criteria: bool = False  # whether the list shows the 三高一核心 sub-judgements
     title: str = ""  # the list's title
     # the firms left after each step, for the workbook's area (step, kind, label, firms); empty for an older run
     funnel: pl.DataFrame = dataclasses.field(default_factory=pl.DataFrame)
@@ -141,12 +153,12 @@ class ListsWorkbook:
     # key, one count per list (by its id), then TARGET_COUNTS, inst_rate (0-1|null), inst_target (0-1)
     by_city: pl.DataFrame
     by_chain: pl.DataFrame  # the same columns, key being the chain
-    no_rd: pl.DataFrame  # credit_code, name, city, chain, direction, revenue, rd_expense, message
-    no_institution: pl.DataFrame  # credit_code, name, city, chain, direction, revenue, rd_institution, message
+    no_rd: Rows  # credit_code, name, city, chain, direction, revenue, rd_expense, message
+    no_institution: Rows  # credit_code, name, city, chain, direction, revenue, rd_institution, message
     lists: tuple[ListSheet, ...]  # in the tier packs' order
     # city, credit_code (of the row's filing; null for a row not accepted), upload_id, file, sheet, row, column,
     # code, level, value, message, hint; in the cities' order, then by credit code
-    problems: pl.DataFrame
+    problems: Rows
     # The plan's headline targets (province workbooks) and the R&D of 规上工业 firms by city and chain, as a run
     # kept them (run.headline); rows already in words and numbers. Empty for a run made before they were kept.
     targets: tuple[TargetRow, ...] = ()
@@ -245,22 +257,34 @@ def _list_columns(value_label: str, criteria: bool) -> tuple[Column, ...]:
 
 
 def write_lists_workbook(content: ListsWorkbook, path: Path) -> Path:
-    """Write the cultivation lists of `content` to the workbook at `path`."""
-    workbook = Workbook()
-    guide = workbook.active
-    assert isinstance(guide, Worksheet)  # a new workbook opens on its one worksheet
-    guide.title = GUIDE_SHEET
-    _write_guide(guide, content)
-    _write_summary(workbook.create_sheet(SUMMARY_SHEET), content)
-    _write_frame(workbook.create_sheet(NO_RD_SHEET), content.no_rd, NO_RD_COLUMNS, FIRM_NAME)
-    _write_frame(workbook.create_sheet(NO_INSTITUTION_SHEET), content.no_institution, NO_INSTITUTION_COLUMNS, FIRM_NAME)
+    """Write the cultivation lists of `content` to the workbook at `path`: 说明 and 汇总 laid out in memory, the
+    table sheets streamed a batch of rows at a time."""
+    workbook = Workbook(write_only=True)
+    try:
+        _write_sheets(workbook, content)
+        return save_workbook(workbook, path)
+    except BaseException:
+        close_rows(workbook)
+        raise
+
+
+def _write_sheets(workbook: Workbook, content: ListsWorkbook) -> None:
+    add_laid_out(workbook, GUIDE_SHEET, lambda sheet: _write_guide(sheet, content))
+    add_laid_out(workbook, SUMMARY_SHEET, lambda sheet: _write_summary(sheet, content))
+    _write_table(_Lines(_new_sheet(workbook, NO_RD_SHEET)), content.no_rd, NO_RD_COLUMNS, FIRM_NAME)
+    no_institution = _Lines(_new_sheet(workbook, NO_INSTITUTION_SHEET))
+    _write_table(no_institution, content.no_institution, NO_INSTITUTION_COLUMNS, FIRM_NAME)
     for listed in content.lists:
-        _write_list(workbook.create_sheet(listed.sheet), listed)
-    problems = content.problems.with_columns(
-        pl.col("level").replace_strict(LEVEL_NAMES, default=pl.col("level"), return_dtype=pl.String)
-    )
-    _write_frame(workbook.create_sheet(PROBLEMS_SHEET), problems, PROBLEM_COLUMNS, CREDIT_CODE)
-    return save_workbook(workbook, path)
+        _write_list(_new_sheet(workbook, listed.sheet), listed)
+    level = pl.col("level").replace_strict(LEVEL_NAMES, default=pl.col("level"), return_dtype=pl.String)
+    problems = Rows(lambda: (batch.with_columns(level) for batch in content.problems))
+    _write_table(_Lines(_new_sheet(workbook, PROBLEMS_SHEET)), problems, PROBLEM_COLUMNS, CREDIT_CODE)
+
+
+def _new_sheet(workbook: Workbook, title: str) -> WriteOnlyWorksheet:
+    sheet = workbook.create_sheet(title)
+    assert isinstance(sheet, WriteOnlyWorksheet)  # a write-only workbook creates write-only sheets
+    return sheet
 
 
 # --- 说明 ---------------------------------------------------------------------------------------------------------
@@ -582,70 +606,141 @@ def _bold_row(sheet: Worksheet, row: int) -> None:
 # --- table sheets -------------------------------------------------------------------------------------------------
 
 
-def _write_list(sheet: Worksheet, listed: ListSheet) -> None:
-    """A candidate list: 入选 first in rank order, then 接近 by their position among the eligible firms; below it,
-    how the list came to its length: the funnel as a small table in the credit-code and name columns (key columns,
-    printed on every page across), 本市无入选企业 where a city has none, and the gate that removes the most."""
-    frame = listed.frame
-    ordered = frame.sort(pl.col("status") != LISTED, pl.col("rank"), nulls_last=True, maintain_order=True)
-    _write_frame(sheet, ordered, _list_columns(_value_label(frame), "criteria_met" in frame.columns), FIRM_NAME)
+def _write_list(sheet: WriteOnlyWorksheet, listed: ListSheet) -> None:
+    """A candidate list: its rows as they come (入选 in rank order, then 接近 by their position among the eligible
+    firms); right below it, how the list came to its length: the funnel as a small table in the credit-code and name
+    columns (key columns, printed on every page across), 本市无入选企业 where a city has none, and the gate that
+    removes the most."""
+    lines = _Lines(sheet)
+    columns = _list_columns(listed.value_label, listed.criteria)
+    empty = _list_columns(FALLBACK_VALUE_LABEL, listed.criteria)  # an empty list does not say what it ranks by
+    widths = _write_table(lines, listed.rows, columns, FIRM_NAME, empty)
     rows = listed.funnel.select("label", "firms").rows() if listed.funnel.height else []
     if not rows and not listed.lines:
         return
-    sheet.append([])
-    key = _list_columns(_value_label(frame), False).index(CREDIT_CODE) + 2  # the code's column, after 序号
-    first = sheet.max_row + 1
-    for column, header in ((key, "筛选过程"), (key + 1, "剩余企业数（家）")):
-        cell = sheet.cell(first, column)
-        cell.value, cell.font, cell.border, cell.alignment = header, _BOLD, BOX, WRAP
-    for offset, (label, firms) in enumerate([*((line, None) for line in listed.lines), *rows], start=1):
-        for column, value in ((key, label), (key + 1, firms)):
-            cell = sheet.cell(first + offset, column)
-            cell.value, cell.border, cell.alignment = value, BOX, WRAP
-    fit_rows(sheet)
+    key = _list_columns(listed.value_label, False).index(CREDIT_CODE) + 1  # the code's column, after 序号 (0-based)
+    for index, values in enumerate([("筛选过程", "剩余企业数（家）"), *((line, None) for line in listed.lines), *rows]):
+        cells = [WriteOnlyCell(sheet, value) for value in values]
+        for cell in cells:
+            cell.border, cell.alignment = BOX, WRAP
+            if not index:  # the header
+                cell.font = _BOLD
+        lines.append([*([None] * key), *cells], _points(cells, widths[key:]))
 
 
-def _value_label(frame: pl.DataFrame) -> str:
-    labels = frame.get_column("value_label").drop_nulls().unique().to_list()
-    if len(labels) > 1:
-        raise ValueError(f"a list is ranked by one value, got value_label {labels}")
-    return labels[0] if labels else FALLBACK_VALUE_LABEL
-
-
-def _write_frame(sheet: Worksheet, frame: pl.DataFrame, columns: Sequence[Column], key: Column) -> None:
-    """`frame` as a table: 序号, then `columns`; codes as text, floats that are not finite left empty. The columns up
-    to `key` are the table's key columns, on every page and on screen."""
-    table = frame.select(
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("c0"),
-        *(_source(frame, column).alias(f"c{index}") for index, column in enumerate(columns, start=1)),
-    )
+def _write_table(
+    lines: _Lines, rows: Rows, columns: Sequence[Column], key: Column, empty: Sequence[Column] | None = None
+) -> list[float]:
+    """`rows` as a table: 序号, then `columns` (`empty` instead, if given, when there is no row); codes as text,
+    floats that are not finite left empty; boxed, its text wrapped where its column wraps, its columns as wide as
+    `printing.plan` makes them and its rows as tall as their text. The columns up to `key` are the table's key
+    columns, repeated on every page across and frozen beside the header on screen. The rows are gone through twice, a
+    batch at a time: measured, then written (a write-only sheet takes its widths before its first row). Returns the
+    columns' widths."""
+    sheet = lines.sheet
+    formats = [column.number_format or "General" for column in (SERIAL, *columns)]
+    found = [Widths() for _ in formats]
+    for values in _values(sheet, rows, columns):
+        for widths, value, number_format in zip(found, values, formats, strict=True):
+            widths.add(_text(value, number_format))
+    if empty is not None and not found[0].count:
+        columns, found = empty, [Widths() for _ in (SERIAL, *empty)]
     numbered = (SERIAL, *columns)
-    formats = {index: column.number_format for index, column in enumerate(numbered) if column.number_format}
-    written = write_table(sheet, [column.header for column in numbered], table.iter_rows(), number_formats=formats)
-    _lay_out(sheet, numbered, written, numbered.index(key) + 1)
-
-
-def _lay_out(sheet: Worksheet, columns: Sequence[Column], rows: int, titles: int) -> None:
-    """The table of `columns` and `rows` boxed, its text wrapped where its column wraps, its columns as wide as
-    `printing.plan` makes them and its rows as tall as their text; the first `titles` columns are repeated on every
-    page across and frozen beside the header on screen."""
-    styles = [_cell_style(sheet, column) for column in columns]
-    texts: list[list[str]] = [[] for _ in columns]
-    for row in sheet.iter_rows(min_row=2, max_row=rows + 1, max_col=len(columns)):
-        for cell, style, found in zip(row, styles, texts, strict=True):
-            quoted = cell.quotePrefix  # a named style's own is off
-            cell.style = style
-            cell.quotePrefix = quoted
-            found.append(cell_text(cell))
-    for cell in sheet[1]:
-        cell.border = BOX
-    measures = [measure(found, column.header, column.wraps) for column, found in zip(columns, texts, strict=True)]
-    set_print(sheet, plan(measures, titles), titles)
+    titles = numbered.index(key) + 1
+    measures = [measured(widths, column.header, column.wraps) for widths, column in zip(found, numbered, strict=True)]
+    fit = plan(measures, titles)
+    fit_page(sheet)
+    set_print(layout(sheet), fit, titles)
+    sheet.print_title_rows = "1:1"
     sheet.freeze_panes = f"{get_column_letter(titles + 1)}2"
-    fit_rows(sheet)
+    header = [header_cell(sheet, column.header) for column in numbered]
+    for cell in header:
+        cell.border = BOX
+    lines.append(header, _points(header, fit.widths))
+    styles = [_styled(sheet, column) for column in numbered]
+    wrapped = [(index, column.number_format or "General") for index, column in enumerate(numbered) if column.wraps]
+    for values in _values(sheet, rows, columns):
+        cells = [_cell(sheet, value, style) for value, style in zip(values, styles, strict=True)]
+        lines.append(cells, _table_points(values, wrapped, fit.widths))
+    layout(sheet).auto_filter.ref = f"A1:{get_column_letter(len(numbered))}{lines.written}"
+    return fit.widths
 
 
-def _cell_style(sheet: Worksheet, column: Column) -> str:
+@dataclass
+class _Lines:
+    """A write-only sheet and the number of rows written to it: each row's height is set as it is appended, and
+    forgotten once it is written."""
+
+    sheet: WriteOnlyWorksheet
+    written: int = 0
+
+    def append(self, cells: Sequence[Cell | None], height: float | None) -> None:
+        self.written += 1
+        if height is not None:
+            layout(self.sheet).row_dimensions[self.written].height = height
+        self.sheet.append(list(cells))
+        layout(self.sheet).row_dimensions.pop(self.written, None)
+
+
+def _values(sheet: WriteOnlyWorksheet, rows: Rows, columns: Sequence[Column]) -> Iterator[tuple[object, ...]]:
+    """The values of each row as its cells take them: its serial number, then each column's; text made safe for a
+    cell (`safe_text`: a formula-like text is a text cell)."""
+    serial = 1
+    for batch in rows:
+        table = batch.select(
+            pl.int_range(serial, serial + pl.len(), dtype=pl.Int64).alias("c0"),
+            *(_source(batch, column).alias(f"c{index}") for index, column in enumerate(columns, start=1)),
+        )
+        serial += table.height
+        for values in table.iter_rows():
+            yield tuple(safe_text(sheet, value) if isinstance(value, str) else value for value in values)
+
+
+def _text(value: object, number_format: str) -> str:
+    """What a cell holding `value` in `number_format` shows."""
+    return shown(value.value if isinstance(value, Cell) else value, number_format)
+
+
+def _styled(sheet: WriteOnlyWorksheet, column: Column) -> Cell:
+    """A cell in the named style of the cells of `column`, whose style the column's cells copy."""
+    cell = WriteOnlyCell(sheet)
+    cell.style = _cell_style(sheet, column)
+    return cell
+
+
+def _cell(sheet: WriteOnlyWorksheet, value: object, style: Cell) -> Cell:
+    """`value` as a cell in the style of `style`; a text kept as text keeps its quote prefix."""
+    cell = value if isinstance(value, Cell) else WriteOnlyCell(sheet, cast(Any, value))
+    quoted = cell.quotePrefix  # a named style's own is off
+    restyle(cell, style)
+    cell.quotePrefix = quoted
+    return cell
+
+
+def _points(cells: Sequence[Cell], widths: Sequence[float]) -> float | None:
+    """The height of a row of `cells` in columns of `widths`: as tall as the most lines one of them needs; None for a
+    row without a value."""
+    found = [
+        text_points(cell_text(cell), width, bool(cell.alignment.wrap_text), cell.font.sz or FONT_POINTS)
+        for cell, width in zip(cells, widths, strict=False)
+        if cell.value is not None
+    ]
+    return max(found, default=None)
+
+
+def _table_points(values: Sequence[object], wrapped: Sequence[tuple[int, str]], widths: Sequence[float]) -> float:
+    """The height of a table row of `values` as `_points` finds it, from the values alone: one line (the serial
+    number's), more where a value of a wrapped column (at `wrapped`: index, number format) needs them. Every cell is
+    in the default font."""
+    wraps = [
+        text_points(_text(values[index], number_format), widths[index], True)
+        for index, number_format in wrapped
+        if values[index] is not None
+    ]
+    return max([text_points("", widths[0], False), *wraps])
+
+
+def _cell_style(sheet: WriteOnlyWorksheet, column: Column) -> str:
     """The named style of the cells of `column`: boxed, wrapped if it wraps, in its number format. One style set on
     a cell costs a third of setting its border and alignment, which openpyxl looks up by hashing them each time."""
     name = f"清单{'换行' if column.wraps else ''} {column.number_format or 'General'}"

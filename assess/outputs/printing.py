@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from openpyxl.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Side
@@ -83,7 +84,10 @@ def shown(value: object, number_format: str) -> str:
     if number_format in _PERCENTS:
         return _rounded(value * 100, _PERCENTS[number_format], False) + "%"
     if number_format in _DECIMALS:
-        return _rounded(value, _DECIMALS[number_format], number_format.startswith("#,##"))
+        grouped = number_format.startswith("#,##")
+        if isinstance(value, int) and not _DECIMALS[number_format]:  # a whole number as a whole number
+            return f"{value:,}" if grouped else str(value)
+        return _rounded(value, _DECIMALS[number_format], grouped)
     return f"{value:.10g}"
 
 
@@ -96,6 +100,7 @@ def cell_text(cell: Cell | MergedCell) -> str:
     return shown(cell.value, cell.number_format)
 
 
+@lru_cache(maxsize=4096)  # the same text in the same column: a city, a chain, a status, a sub-judgement
 def lines(text: str, width: float) -> int:
     """Lines `text` takes wrapped in a column `width` units wide, laid out as a spreadsheet wraps it: between CJK
     characters and at spaces, never inside a run of Latin letters and digits unless it is longer than a line, and
@@ -150,11 +155,33 @@ class Measure:
         return min(self.natural, max(self.narrowest, lines_of_text))
 
 
+@dataclass
+class Widths:
+    """The display widths of a column's texts, gathered as they are met: a sheet's rows need not all be at hand."""
+
+    widest: int = 0
+    total: int = 0
+    count: int = 0
+
+    def add(self, text: str) -> None:
+        width = display_width(text)
+        self.widest = max(self.widest, width)
+        self.total += width
+        self.count += 1
+
+
 def measure(texts: Iterable[str], header: str, wraps: bool) -> Measure:
     """The widths of a column holding `texts` under `header` (which may wrap onto `_HEADER_LINES`)."""
+    widths = Widths()
+    for text in texts:
+        widths.add(text)
+    return measured(widths, header, wraps)
+
+
+def measured(widths: Widths, header: str, wraps: bool) -> Measure:
+    """The widths of a column whose texts have `widths`, under `header` (see `measure`)."""
     heading = max(math.ceil(display_width(header) / _HEADER_LINES), min(display_width(header), 4)) + _PAD
-    widths = [display_width(text) for text in texts]
-    widest, text = max(widths, default=0) + _PAD, max(1.0, sum(widths) / max(1, len(widths)))
+    widest, text = widths.widest + _PAD, max(1.0, widths.total / max(1, widths.count))
     if not wraps:
         return Measure(max(widest, heading), max(widest, heading), text)
     # wide enough for its longest text in the tallest row a sheet can have
@@ -282,6 +309,11 @@ def fit_rows(sheet: Worksheet) -> None:
 
 def _cell_points(cell: Cell | MergedCell, width: float) -> float:
     """The height in points the text of `cell` needs in a column `width` units wide."""
-    size = (cell.font.sz or FONT_POINTS) / FONT_POINTS
-    count = lines(cell_text(cell), width / size) if cell.alignment.wrap_text else 1
+    return text_points(cell_text(cell), width, bool(cell.alignment.wrap_text), cell.font.sz or FONT_POINTS)
+
+
+def text_points(text: str, width: float, wraps: bool, font_points: float = FONT_POINTS) -> float:
+    """The height in points `text` needs in a column `width` units wide, wrapped or on one line, at a font size."""
+    size = font_points / FONT_POINTS
+    count = lines(text, width / size) if wraps else 1
     return min(_MAX_ROW_POINTS, (count * LINE_POINTS + _ROW_PADDING) * size)

@@ -42,9 +42,21 @@ _HEADER_PADDING = 4  # bold text and the filter button
 _CELL_PADDING = 2
 
 
+# The width of each character met so far: a workbook of a million firms measures tens of millions of characters, of
+# a few thousand kinds.
+_CHAR_WIDTHS: dict[str, int] = {}
+
+
 def display_width(text: str) -> int:
     """Width of text in Excel column units: wide (CJK, full-width) characters count double."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+    if text.isascii():
+        return len(text)
+    try:
+        return sum(map(_CHAR_WIDTHS.__getitem__, text))
+    except KeyError:
+        for char in text:
+            _CHAR_WIDTHS.setdefault(char, 2 if unicodedata.east_asian_width(char) in "WF" else 1)
+        return sum(map(_CHAR_WIDTHS.__getitem__, text))
 
 
 def safe_text(sheet: Sheet, text: str) -> str | Cell:

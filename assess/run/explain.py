@@ -128,7 +128,7 @@ def _rules(store: Store, rules: RuleSet, year: int, credit_code: str) -> list[di
 
 def _rubrics(store: Store, rules: RuleSet, run: runs.Run, credit_code: str) -> list[dict]:
     rows = store.con.execute(
-        "SELECT pack_id, result FROM rubric_results WHERE run_id = ? AND result->>'$.credit_code' = ?",
+        "SELECT pack_id, result FROM rubric_results WHERE run_id = ? AND credit_code = ?",
         [run.run_id, credit_code],
     ).fetchall()
     found = []

@@ -199,12 +199,24 @@ def counts(store: Store, run: Run) -> pl.DataFrame:
 
 
 def rubric(store: Store, run: Run, pack_id: str) -> pl.DataFrame:
-    rows = store.con.execute(
-        "SELECT result FROM rubric_results WHERE run_id = ? AND pack_id = ?", [run.run_id, pack_id]
+    """A rubric pack's result for every firm of the run: the whole of each stored result, its columns typed as
+    DuckDB reads them from the JSON of all the firms (empty for a pack the run did not have)."""
+    where = "FROM rubric_results WHERE run_id = $run AND pack_id = $pack"
+    params = {"run": run.run_id, "pack": pack_id}
+    # The structure of all the results, merged from one result of each distinct structure (the aggregate over every
+    # firm's would hold gigabytes for a million firms).
+    [(found,)] = store.con.execute(
+        f"""SELECT json_group_structure(result)
+            FROM (SELECT any_value(result) AS result {where} GROUP BY json_structure(result))""",
+        params,
     ).fetchall()
-    frame = pl.DataFrame([json.loads(r[0]) for r in rows])
-    if not rows:
-        return frame
+    if found is None:
+        return pl.DataFrame()
+    # JSON integers (the year) read as signed, as Python's would be
+    structure = json.dumps({key: _signed(kind) for key, kind in json.loads(found).items()})
+    frame = store.con.sql(
+        f"SELECT unnest(json_transform(result, $structure)) {where}", params=params | {"structure": structure}
+    ).pl()
     # Each column keeps its type even where every firm's value is unknown (a column of nulls has none).
     verdicts = pl.col("^(verdict|gates_passed|score_passed|fast_track|gate_.*|track_.*)$")
     typed = frame.with_columns(pl.col("^(score|points_.*)$").cast(pl.Float64), verdicts.cast(pl.Boolean))
@@ -213,13 +225,26 @@ def rubric(store: Store, run: Run, pack_id: str) -> pl.DataFrame:
     return typed.with_columns(pl.col("missing").cast(pl.List(pl.String)))
 
 
+def _signed(kind: object) -> object:
+    return "BIGINT" if kind == "UBIGINT" else kind
+
+
+def rubric_open(store: Store, run: Run, pack_id: str) -> pl.DataFrame:
+    """The firms whose verdict on a rubric pack the run left open (待补数据), with the inputs that were missing."""
+    return store.con.sql(
+        """SELECT credit_code, missing FROM rubric_results
+           WHERE run_id = $run AND pack_id = $pack AND verdict IS NULL""",
+        params={"run": run.run_id, "pack": pack_id},
+    ).pl()
+
+
 def rubric_counts(store: Store, run: Run) -> dict[str, dict]:
     """Per rubric pack of the run: its title (the id for runs that did not record titles), firms 符合 (passed),
     不符合 (failed) and 待补数据 (unknown)."""
     rows = store.con.execute(
         """
-        SELECT pack_id, count(*) FILTER (WHERE result->>'verdict' = 'true'),
-               count(*) FILTER (WHERE result->>'verdict' = 'false'), count(*) FILTER (WHERE result->>'verdict' IS NULL)
+        SELECT pack_id, count(*) FILTER (WHERE verdict), count(*) FILTER (WHERE NOT verdict),
+               count(*) FILTER (WHERE verdict IS NULL)
         FROM rubric_results WHERE run_id = ? GROUP BY pack_id ORDER BY pack_id
         """,
         [run.run_id],

@@ -52,11 +52,16 @@ class StagedRun:
         self._insert("rule_counts", flag_counts(self.store.con.sql(grouped).pl(), rules))
 
     def rubric(self, pack: LoadedPack, year: int) -> None:
-        """A rubric's result for every firm with a filing that year, each as JSON, in the rubric's order."""
+        """A rubric's result for every firm with a filing that year, each as JSON (with its firm, verdict and missing
+        inputs as columns), in the rubric's order."""
         with kept(self.store.con, render(rubric_query(pack, year), "duckdb")) as rows:
             for piece in rows.batches(self.rows):
                 result = rubric_result(piece, pack).select(
-                    pl.lit(pack.id).alias("pack_id"), pl.struct(pl.all()).struct.json_encode().alias("result")
+                    pl.lit(pack.id).alias("pack_id"),
+                    pl.struct(pl.all()).struct.json_encode().alias("result"),
+                    "credit_code",
+                    "verdict",
+                    "missing",
                 )
                 self._insert("rubric_results", result)
 

@@ -17,12 +17,16 @@ import duckdb
 if TYPE_CHECKING:
     from assess.contract import Contract, FieldSpec
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # What a run keeps of a score's and an index's reasons, most important first (assess.scoring.reasons renders them):
 # the classifier's factors, and the index's components.
 FACTORS_SQL = "STRUCT(feature VARCHAR, value DOUBLE, percentile DOUBLE, effect DOUBLE, without DOUBLE)[]"
 INDEX_FACTORS_SQL = "STRUCT(component VARCHAR, value DOUBLE, percentile DOUBLE, points DOUBLE, weight DOUBLE)[]"
+
+# What the counts, the 待补数据 rows and a firm's explanation read of a rubric result, kept beside the whole of it
+# (`result`, JSON: its gates, points and tracks differ from pack to pack).
+RUBRIC_COLUMNS_SQL = "credit_code VARCHAR, verdict BOOLEAN, missing VARCHAR[]"
 
 _SQL_TYPES = {
     "year": "INTEGER",
@@ -105,7 +109,9 @@ CREATE TABLE IF NOT EXISTS rule_counts (
     run_id INTEGER NOT NULL, rule_id VARCHAR NOT NULL, year INTEGER, level VARCHAR NOT NULL, key VARCHAR,
     population BIGINT NOT NULL, hits BIGINT NOT NULL, unknown BIGINT NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS rubric_results (run_id INTEGER NOT NULL, pack_id VARCHAR NOT NULL, result JSON NOT NULL);
+CREATE TABLE IF NOT EXISTS rubric_results (
+    run_id INTEGER NOT NULL, pack_id VARCHAR NOT NULL, result JSON NOT NULL, {RUBRIC_COLUMNS_SQL}
+);
 CREATE TABLE IF NOT EXISTS run_figures (run_id INTEGER NOT NULL, figures JSON NOT NULL);
 CREATE TABLE IF NOT EXISTS scores (
     run_id INTEGER NOT NULL, credit_code VARCHAR NOT NULL, name VARCHAR, city VARCHAR, direction VARCHAR,
@@ -210,10 +216,25 @@ def _v5_to_v6(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v6_to_v7(con: duckdb.DuckDBPyConnection) -> None:
+    """From version 7 on, a rubric result keeps the firm's credit code, its verdict and the inputs that left it open
+    in columns of their own beside the whole result (JSON), read from the JSON of the results stored before; counting
+    the verdicts and listing the open ones no longer parses every firm's JSON."""
+    for column in RUBRIC_COLUMNS_SQL.split(", "):
+        con.execute(f"ALTER TABLE rubric_results ADD COLUMN IF NOT EXISTS {column}")
+    con.execute(
+        """
+        UPDATE rubric_results SET credit_code = result->>'credit_code', verdict = CAST(result->>'verdict' AS BOOLEAN),
+                                  missing = CAST(result->'missing' AS VARCHAR[])
+        """
+    )
+
+
 MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
     4: _v4_to_v5,
     5: _v5_to_v6,
+    6: _v6_to_v7,
 }  # N to N + 1
