@@ -15,15 +15,15 @@ from functools import cached_property
 
 import duckdb
 import polars as pl
+from sqlglot import exp
 
 from assess import features
+from assess.dialects import render
 from assess.reference import load_reference
 from assess.rules.engine import FlagResult, evaluate_flags
 from assess.run.config import Config
 from assess.store import Store
-from assess.tiers.evaluate import Drawn, Marked, evaluate_tier
-from assess.tiers.packs import drawing_order
-from assess.tiers.select import SELECTED
+from assess.tiers.evaluate import Drawn, draw_lists, gated
 
 _NAMES = itertools.count(1)
 
@@ -49,6 +49,10 @@ class RunContext:
         """The same year and store read with other packs (a what-if comparison): the rule folder, and so the feature
         views already installed, are the same."""
         return RunContext(self.store, config, self.year, installed=True)
+
+    def rows(self, tree: exp.Expr) -> pl.DataFrame:
+        """The rows of an engine-neutral query, on the store's connection."""
+        return self.con.sql(render(tree, "duckdb")).pl()
 
     @cached_property
     def flags(self) -> FlagResult:
@@ -77,14 +81,5 @@ class RunContext:
             self.con.execute(f"DROP VIEW IF EXISTS {name}")
 
     def draw_lists(self, scores: str) -> dict[str, Drawn]:
-        """Every tier's list from the scores relation, in the declared order. The exclusions read which firms the
-        flag rules flagged and which the lists drawn before took (科技领军 before 科技小巨人: one firm, one tier)."""
-        marked = Marked(flagged={}, selected={})
-        for rule_id, code in self.flags.hits.filter(pl.col("verdict")).select("rule_id", "credit_code").iter_rows():
-            marked.flagged.setdefault(rule_id, set()).add(code)
-        drawn: dict[str, Drawn] = {}
-        for tier in drawing_order(self.config.tiers):
-            drawn[tier.id] = evaluate_tier(self.con, tier, self.year, marked, scores)
-            selected = drawn[tier.id].results.filter(pl.col("status") == SELECTED)
-            marked.selected[tier.id] = set(selected["credit_code"])
-        return {tier.id: drawn[tier.id] for tier in self.config.tiers}
+        """Every tier's list from the scores relation, in the declared order (`tiers.evaluate.draw_lists`)."""
+        return draw_lists(self.config.tiers, self.flags.hits, lambda tier: gated(self.con, tier, self.year, scores))

@@ -46,10 +46,14 @@ class Explainer:
         tables = [decided[start:end] - baseline for start, end in itertools.pairwise(ends)]
         return cls(tuple(bounds), tuple(tables), baseline, model)
 
+    def slots(self, j: int, values: np.ndarray) -> np.ndarray:
+        """Where the given values of feature j fall in its table: a bin, above every bound, or missing (the last)."""
+        bins = np.searchsorted(self.thresholds[j], values, side="left")
+        return np.where(np.isnan(values), len(self.tables[j]) - 1, bins)
+
     def column(self, j: int, values: np.ndarray) -> np.ndarray:
         """f_j at the given values of feature j."""
-        bins = np.searchsorted(self.thresholds[j], values, side="left")
-        return self.tables[j][np.where(np.isnan(values), len(self.tables[j]) - 1, bins)]
+        return self.tables[j][self.slots(j, values)]
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """n x d: each feature's term of each firm's log-odds, relative to the feature being missing."""

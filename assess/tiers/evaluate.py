@@ -1,4 +1,5 @@
-"""Evaluating a tier pack for one run: gates and exclusions in DuckDB over the features and the run's scores, then
+"""Evaluating a tier pack for one run: gates and exclusions in SQL over the features and the run's scores (an
+engine-neutral tree, `gated_query`, that DuckDB or Spark runs), then
 ranking, quota and allocation (`select`), then the words a manager reads: the gates passed with their values and
 what a near miss lacks (the reasons of its score or index are rendered from the run's scores where they are shown)."""
 
@@ -6,20 +7,24 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
 import duckdb
 import polars as pl
+import sqlglot
+from sqlglot import exp
 
 from assess import display
-from assess.features import view_for
+from assess.dialects import render
+from assess.features import FEATURE_NAMES, view_for
 from assess.kernel.messages import message
 from assess.kernel.unknown import UNKNOWN as UNKNOWN_WORD
 from assess.kernel.unknown import missing, to_fill_expr
 from assess.scoring.config import CRITERIA
 from assess.tiers.funnel import funnel
-from assess.tiers.packs import RUN_COLUMNS, LoadedTier
+from assess.tiers.packs import RUN_COLUMNS, LoadedTier, drawing_order
 from assess.tiers.select import (
     CHAIN_FULL,
     CLOSEST,
@@ -52,18 +57,27 @@ class Drawn:
     funnel: pl.DataFrame
 
 
-def evaluate_tier(
-    con: duckdb.DuckDBPyConnection,
-    tier: LoadedTier,
-    year: int,
-    marked: Marked,
-    scores: str,
-) -> Drawn:
+def draw_lists(
+    tiers: tuple[LoadedTier, ...], hits: pl.DataFrame, gated_of: Callable[[LoadedTier], pl.DataFrame]
+) -> dict[str, Drawn]:
+    """Every tier's list, in the declared order, from `gated_of(tier)` (the rows `gated_query` gives on some
+    engine). The exclusions read which firms the flag rules flagged (`hits`: rule_id, credit_code, verdict) and which
+    the lists drawn before took (科技领军 before 科技小巨人: one firm, one tier)."""
+    marked = Marked(flagged={}, selected={})
+    for rule_id, code in hits.filter(pl.col("verdict")).select("rule_id", "credit_code").iter_rows():
+        marked.flagged.setdefault(rule_id, set()).add(code)
+    drawn: dict[str, Drawn] = {}
+    for tier in drawing_order(tiers):
+        drawn[tier.id] = draw(gated_of(tier), tier, marked)
+        selected = drawn[tier.id].results.filter(pl.col("status") == SELECTED)
+        marked.selected[tier.id] = set(selected["credit_code"])
+    return {tier.id: drawn[tier.id] for tier in tiers}
+
+
+def draw(firms: pl.DataFrame, tier: LoadedTier, marked: Marked) -> Drawn:
     """One row per firm on the list, near it, eligible for it or excluded from it (RESULT_COLUMNS), and the funnel
-    from the year's firms to those selected. `scores` names the relation of the run's scores (credit_code, score,
-    index, the four criteria, rd_intensity_needed); `marked` holds the firms each flag rule flagged and each
-    list drawn before this one selected."""
-    firms = gated(con, tier, year, scores)
+    from the year's firms to those selected. `firms` holds the rows of `gated_query`; `marked` the firms each flag
+    rule flagged and each list drawn before this one selected."""
     passed = pl.all_horizontal([pl.col(f"gate_{g.id}") for g in tier.gates])
     exclusion = _exclusion(tier, marked)
     excluded = pl.format("不列为候选：{}", exclusion)
@@ -135,35 +149,44 @@ def _open_gates(tier: LoadedTier) -> pl.Expr:
     return pl.format("{}：{}", pl.lit(UNKNOWN_WORD), pl.concat_list(said).list.drop_nulls().list.join("；"))
 
 
-def gated(
-    con: duckdb.DuckDBPyConnection, tier: LoadedTier, year: int, scores: str, credit_code: str | None = None
-) -> pl.DataFrame:
+def gated_query(tier: LoadedTier, year: int, scores: str, credit_code: str | None = None) -> exp.Expr:
     """Every firm of the year (or one) with each gate's outcome (`gate_<id>`), the compiled exclusions, the ranking
-    value and the columns the gate messages show; `scores` names the relation holding the run's scores."""
+    value and the columns the gate messages show; `scores` names the relation holding the run's scores (credit_code,
+    score, index, the four criteria, rd_intensity_needed)."""
     gates = ", ".join(f"{g.sql} AS gate_{g.id}" for g in tier.gates)
     conditions = [e[1] for e in tier.exclusion_sql if e[1] is not None]
     exclusions = "".join(f", {sql} AS exclusion_{i}" for i, sql in enumerate(conditions))
     near = f", {tier.near_sql} AS near_ok" if tier.near_sql else ""
     shown = [c for c in tier.columns if c not in RUN_COLUMNS]
     view = view_for([g.sql for g in tier.gates] + conditions + [tier.near_sql or ""] + shown)
-    return con.sql(
+    firm = "" if credit_code is None else f" AND f.credit_code = {exp.Literal.string(credit_code).sql()}"
+    # A criterion named as a feature (market_share) is not taken from the scores: the column of that name is the
+    # feature's value, as it has always been on DuckDB (which names a second column of one name `<name>_1`).
+    criteria = "".join(f", s.{c}" for c in CRITERIA if c not in FEATURE_NAMES)
+    return sqlglot.parse_one(
         f"""
         WITH f AS (
             SELECT f.*, s.score AS three_highs_score, s."index" AS innovation_index,
                    {" + ".join(f"coalesce(s.{c}::INTEGER, 0)" for c in CRITERIA)} AS criteria_met,
-                   {" + ".join(f"(s.{c} IS NULL)::INTEGER" for c in CRITERIA)} AS criteria_open,
-                   {", ".join(f"s.{c}" for c in CRITERIA)},
+                   {" + ".join(f"(s.{c} IS NULL)::INTEGER" for c in CRITERIA)} AS criteria_open{criteria},
                    s.rd_intensity_needed
             FROM {view} AS f LEFT JOIN {scores} AS s USING (credit_code)
-            WHERE f.year = $year AND ($code IS NULL OR f.credit_code = $code)
+            WHERE f.year = {year:d}{firm}
         )
         SELECT {tier.pack.rank_by} AS value, rd_intensity_needed,
                {", ".join(dict.fromkeys(["credit_code", "city", "chain", "rd_intensity", *CRITERIA, *tier.columns]))},
                {gates}{exclusions}{near}
         FROM f
         """,
-        params={"year": year, "code": credit_code},
-    ).pl()
+        read="duckdb",
+    )
+
+
+def gated(
+    con: duckdb.DuckDBPyConnection, tier: LoadedTier, year: int, scores: str, credit_code: str | None = None
+) -> pl.DataFrame:
+    """The rows of `gated_query` on DuckDB."""
+    return con.sql(render(gated_query(tier, year, scores, credit_code), "duckdb")).pl()
 
 
 @dataclass(frozen=True)
