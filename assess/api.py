@@ -28,6 +28,7 @@ from assess.resources import PACKAGED_RULES, SAMPLE_DIR, rules_dir
 if TYPE_CHECKING:
     import polars as pl
 
+    from assess.engines.spark.run import SparkRun
     from assess.ingest import IngestResult, Options
     from assess.kernel.expressions import Scalar
     from assess.run.config import Config
@@ -51,6 +52,7 @@ __all__ = [
     "export_parquet",
     "export_workbooks",
     "flags",
+    "import_run",
     "ingest",
     "init_rules",
     "lists",
@@ -62,6 +64,7 @@ __all__ = [
     "require_engine",
     "retract",
     "rubric",
+    "run_on_spark",
     "run_year",
     "sample",
     "score",
@@ -222,16 +225,34 @@ def require_engine(engine: Engine) -> None:
         require_pyspark()
 
 
-def export_parquet(store: Store, out: Path, years: Sequence[int] | None = None) -> ParquetExport:
+def export_parquet(
+    store: Store, out: Path, years: Sequence[int] | None = None, rules: Path | None = None
+) -> ParquetExport:
     """The filings in force of `years` (None: every year with filings) and the supplements, with the earlier years
-    their features read, as Parquet partitioned by year and city with a manifest, for another engine to assess."""
+    their features read, as Parquet partitioned by year and city with a manifest, for another engine to assess; with
+    them the scoring model `assess run` would apply for the store's labels and the rule folder (not trained here:
+    the manifest says where none is)."""
     from assess.features import HISTORY_YEARS
+    from assess.run.context import install_features
+    from assess.scoring import persist
+    from assess.scoring.train import model_entry, registered
+    from assess.store.parquet import Model
     from assess.store.parquet import export_parquet as write
 
     asked = list(years) if years else store.filings_by_year()["year"].to_list()
     if not asked:
         raise StoreError("库中还没有任何有效填报，没有可导出的内容。")
-    return write(store, out, asked, HISTORY_YEARS)
+    config = load_config(rules)
+    install_features(store, config)  # the labelled filings the model was trained on are found through them
+    classifier = config.scoring.classifier
+    trained = registered(store, classifier)
+    model = Model(entry=None, file=None)
+    if trained is not None:
+        entry = model_entry(trained, classifier)
+        record = trained.record
+        data = None if record is None else persist.read(persist.models_dir(store) / record.file, record.sha256)
+        model = Model(entry, None if data is None else (entry["record"]["file"], data))
+    return write(store, out, asked, HISTORY_YEARS, model)
 
 
 @dataclass(frozen=True)
@@ -250,6 +271,36 @@ def run_year(store: Store, year: int, rules: Path | None = None, progress: Progr
     config = load_config(rules)
     done = runs.execute(RunContext(store, config, year), progress=progress)
     return RunResult(done, _figures(store, done), _selected(store, done, config.tiers), config.tiers)
+
+
+def run_on_spark(
+    export: Path,
+    year: int,
+    out: Path,
+    rules: Path | None = None,
+    spark_conf: Path | None = None,
+    master: str | None = None,
+    progress: Progress | None = None,
+) -> SparkRun:
+    """Assess the year on Spark from a Parquet export (`export_parquet`) into the new or empty folder `out`: the
+    results as Parquet and the run's manifest, for `import_run`. Spark's settings come from the YAML file
+    `spark_conf` (Spark setting names and values) and `master`, which overrides the file's."""
+    from assess.contract import load_contract
+    from assess.engines.spark import run, session
+
+    settings = session.settings(spark_conf, master)
+    config = load_config(rules)
+    spark = session.start(settings)
+    return run.run_year(spark, settings, export, year, config, load_contract(), out, progress)
+
+
+def import_run(store: Store, folder: Path, rules: Path | None = None) -> RunResult:
+    """Keep a run made on Spark (`run_on_spark`) in the store as a run of its year, read as any other."""
+    from assess.run.folder import import_run as keep
+
+    done = keep(store, folder)
+    tiers = load_config(rules).tiers
+    return RunResult(done, _figures(store, done), _selected(store, done, tiers), tiers)
 
 
 def _figures(store: Store, run: Run) -> dict:

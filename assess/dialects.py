@@ -9,11 +9,16 @@ feature and pack for them.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 from sqlglot import exp
 
+if TYPE_CHECKING:
+    import polars as pl
+
 Dialect = Literal["duckdb", "spark"]
+Rows = Callable[[exp.Expr], "pl.DataFrame"]  # runs a tree on one engine and gives its rows
 ENGINE_TITLES: dict[Dialect, str] = {"duckdb": "DuckDB", "spark": "Spark"}
 
 # Row functions: what a pack's condition or value may call (besides comparisons, logic and arithmetic).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlglot
 from sqlglot import exp
 
 from assess.contract import load_contract
@@ -17,12 +16,10 @@ def views(config: Config) -> tuple[View, ...]:
 
 
 def pack_trees(config: Config) -> dict[str, tuple[exp.Expr, ...]]:
-    """pack file -> its compiled trees. The scoring files keep their compiled form as DuckDB SQL (their module is
-    not on the neutral tree yet): it is read back into a tree."""
+    """pack file -> its compiled trees."""
     found: dict[str, tuple[exp.Expr, ...]] = {"populations.yaml": tuple(config.rules.populations.trees.values())}
     found |= {pack.path.name: pack.trees for pack in config.rules.packs}
     found |= {f"tiers/{tier.path.name}": tier.trees for tier in config.tiers}
     classifier, index = config.scoring.classifier, config.scoring.index
-    scoring = [classifier.population_sql, index.stage_sql, *(c.value_sql for c in index.components)]
-    found["scoring"] = tuple(sqlglot.parse_one(sql, read="duckdb") for sql in scoring)
+    found["scoring"] = (classifier.population, index.stage, *(c.value for c in index.components))
     return found

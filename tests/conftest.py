@@ -112,6 +112,11 @@ def rule_folder(target: Path, overrides: Mapping[str, object]) -> Path:
     return target
 
 
+# The classifier trained in fewer folds and rounds than the packaged rules say, for tests of what holds whatever the
+# model learnt: training the packaged one on the sample takes most of a minute.
+QUICK_MODEL = {"classifier.cv_folds": 2, "classifier.max_iter": 40}
+
+
 def fixture_names(fixture: dict) -> dict[str, str]:
     """Credit code -> the filing's `name` in the fixture."""
     return {make_code(i): f["name"] for i, f in enumerate(fixture["filings"], start=1)}
@@ -205,14 +210,19 @@ def codes_at(result: IngestResult, row: int | None = None) -> set[str]:
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
-    """One local Spark for the session: one core, little memory, no web UI, one shuffle partition."""
+    """One local Spark for the session: one core, little memory, no web UI, one shuffle partition; for data this
+    small, the JVM's quick compiler alone (the optimising one's warm-up would double the jobs), and neither plans
+    made again at each stage (adaptive execution) nor whole stages compiled to Java (a fifth of the time)."""
     from assess.engines.spark.session import SparkSettings, start
 
     settings = {
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.memory": "768m",
         "spark.sql.shuffle.partitions": "1",
+        "spark.sql.adaptive.enabled": "false",
+        "spark.sql.codegen.wholeStage": "false",
         "spark.sql.session.timeZone": "UTC",
     }
     session = start(SparkSettings(master="local[1]", conf=settings))

@@ -1,5 +1,6 @@
-"""Another engine's way in: the filings exported as Parquet for Spark, and `--engine spark` on a machine without
-PySpark."""
+"""Another engine's way in: the filings exported as Parquet for Spark, with the scoring model a run applies; Spark's
+settings from a file or flags; and `--engine spark` on a machine without PySpark or without the folders it reads and
+writes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from assess.cli import app
+from assess.engines.spark.session import DEFAULT_MASTER, QUIET, settings
+from assess.errors import InputError, StoreError
+from assess.resources import PACKAGED_RULES
+from assess.run.config import load_config
+from assess.scoring.train import from_entry
 from assess.store.schema import SCHEMA_VERSION
 
 runner = CliRunner()
@@ -44,6 +50,8 @@ def test_the_filings_in_force_export_as_parquet_by_year_and_city_with_a_manifest
     assert {f["path"] for f in manifest["files"]} == {p.relative_to(out).as_posix() for p in out.rglob("*.parquet")}
     assert all(_sha256(out / f["path"]) == f["sha256"] for f in manifest["files"])
     assert "filings/year=2024/city=济南/part-0.parquet" in {f["path"] for f in manifest["files"]}
+    # Labels enough to train on, but no model trained: none exported, and the export says so (it never trains).
+    assert manifest["model"] is None and "未导出模型" in result.stderr
 
     with duckdb.connect(str(sample_store), read_only=True) as store:
         stored = store.sql(
@@ -69,3 +77,34 @@ def test_an_export_never_mixes_with_an_earlier_one(sample_store: Path, tmp_path:
     result = runner.invoke(app, ["export-parquet", "--out", str(out), "--db", str(sample_store)])
     assert result.exit_code == 1 and "不是空文件夹" in result.stderr
     assert [p.name for p in out.iterdir()] == ["旧文件.parquet"]
+
+
+def test_spark_settings_come_from_a_file_and_the_master_flag_overrides_it(tmp_path: Path) -> None:
+    conf = tmp_path / "spark.yaml"
+    conf.write_text("spark.master: spark://集群:7077\nspark.driver.memory: 4g\nspark.ui.enabled: false\n", "utf-8")
+    found = settings(conf, None)
+    assert found.master == "spark://集群:7077"
+    assert found.conf == {**QUIET, "spark.driver.memory": "4g", "spark.ui.enabled": "false"}
+    assert settings(conf, "local[2]").master == "local[2]" and settings(None, None).master == DEFAULT_MASTER
+    conf.write_text("driver_memory: 4g\n", "utf-8")
+    with pytest.raises(InputError, match=r"spark\.driver\.memory: 4g"):
+        settings(conf, None)
+    conf.write_text("spark.master: [local\n", "utf-8")
+    with pytest.raises(InputError, match="YAML 格式有误"):
+        settings(conf, None)
+
+
+def test_a_spark_run_needs_the_folder_it_reads_and_the_one_it_writes(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--engine", "spark", "--year", "2024", "--out", str(tmp_path / "结果")])
+    assert result.exit_code == 2 and "--input" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_export_without_a_model_or_with_another_configurations_is_refused_before_spark_scores(
+    tmp_path: Path,
+) -> None:
+    classifier = load_config(PACKAGED_RULES).scoring.classifier
+    with pytest.raises(StoreError, match="请先运行 assess train"):
+        from_entry(None, tmp_path, classifier)
+    other: dict = {"config_sha256": "0" * 64, "report": {}, "record": None}
+    with pytest.raises(StoreError, match="另一份评分配置"):
+        from_entry(other, tmp_path, classifier)

@@ -22,7 +22,7 @@ from assess.cli.common import (
     app,
 )
 from assess.cli.progress import progress_bar
-from assess.errors import InputError, ResourceError
+from assess.errors import InputError
 
 if TYPE_CHECKING:
     from assess.kernel.expressions import Scalar
@@ -88,11 +88,29 @@ def run(
     engine: Annotated[
         api.Engine, typer.Option("--engine", help="计算引擎：duckdb（默认，内置）或 spark（需安装 assess[spark]）")
     ] = "duckdb",
+    export: Annotated[
+        Path | None, typer.Option("--input", help="spark：assess export-parquet 导出的文件夹", metavar="文件夹")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="spark：写出评估结果的文件夹（新的或空的）", metavar="文件夹")
+    ] = None,
+    master: Annotated[
+        str | None, typer.Option("--master", help="spark：spark.master，如 local[2] 或集群地址；默认 local[*]")
+    ] = None,
+    spark_conf: Annotated[
+        Path | None,
+        typer.Option("--spark-conf", help="spark：Spark 设置文件（YAML，如 spark.driver.memory: 4g）", metavar="文件"),
+    ] = None,
 ) -> None:
-    """评估该年度：运行全部规则包，保存评估结果（含规则版本、数据批次和软件版本）。"""
+    """评估该年度：运行全部规则包，保存评估结果（含规则版本、数据批次和软件版本）。
+
+    --engine spark 时从 --input（assess export-parquet 导出的文件夹）读数据，在 Spark 上评估，结果写到 --out 文件夹，
+    再用 assess import-run 导入数据库。
+    """
     api.require_engine(engine)
     if engine == "spark":
-        raise ResourceError("Spark 上的完整评估（评分、清单）尚未提供：目前请用默认的 duckdb 引擎评估。")
+        _run_on_spark(year, as_json, rules, export, out, master, spark_conf)
+        return
     with api.open_store(db) as store, progress_bar(as_json) as progress:
         done = api.run_year(store, year, rules, progress)
     if as_json:
@@ -100,6 +118,55 @@ def run(
         render.json_out({**payload, "lists": payloads.lists(done.lists)})
         return
     render.notice(f"已完成 {year} 年度评估，评估编号 {done.run.run_id}。")
+    render.stats_summary(done.stats)
+    render.model_summary(done.run.manifest["scoring"]["model"])
+    render.show_lists(done.lists, done.tiers, 10)
+
+
+def _run_on_spark(
+    year: int,
+    as_json: bool,
+    rules: Path | None,
+    export: Path | None,
+    out: Path | None,
+    master: str | None,
+    spark_conf: Path | None,
+) -> None:
+    if export is None or out is None:
+        raise InputError(
+            "用 Spark 评估须指定 --input（assess export-parquet 导出的文件夹）和 --out（写出结果的文件夹）。"
+        )
+    with progress_bar(as_json) as progress:
+        done = api.run_on_spark(export, year, out, rules, spark_conf, master, progress)
+    if as_json:
+        render.json_out({"year": year, "out": str(done.out), "manifest": done.manifest})
+        return
+    render.notice(
+        f"已在 Spark（{done.manifest['engine']['settings']['spark.master']}）上完成 {year} 年度评估，"
+        f"结果写入「{done.out}」：{len(done.manifest['files'])} 个 Parquet 文件，清单见 manifest.json。"
+    )
+    render.model_summary(done.manifest["scoring"]["model"])
+    render.notice(f"导入数据库：assess import-run {done.out}")
+
+
+@app.command("import-run")
+def import_run(
+    folder: Annotated[Path, typer.Argument(help="assess run --engine spark 写出的文件夹", metavar="文件夹")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+    rules: RulesOption = None,
+) -> None:
+    """把在 Spark 上完成的评估（assess run --engine spark 的结果文件夹）导入数据库。
+
+    导入后与其他评估一样，可查看清单、导出工作簿、解释和生成报告。
+    """
+    with api.open_store(db) as store:
+        done = api.import_run(store, folder, rules)
+    if as_json:
+        payload = {"run_id": done.run.run_id, "year": done.run.year, "stats": done.stats}
+        render.json_out({**payload, "lists": payloads.lists(done.lists)})
+        return
+    render.notice(f"已导入 {done.run.year} 年度在 Spark 上完成的评估，评估编号 {done.run.run_id}。")
     render.stats_summary(done.stats)
     render.model_summary(done.run.manifest["scoring"]["model"])
     render.show_lists(done.lists, done.tiers, 10)

@@ -11,7 +11,7 @@ import typer
 from assess import api
 from assess.access import payloads
 from assess.cli import render
-from assess.cli.common import UNITS, DbOption, JsonOption, app
+from assess.cli.common import UNITS, DbOption, JsonOption, RulesOption, app
 from assess.cli.progress import progress_bar
 from assess.errors import InputError
 
@@ -148,13 +148,15 @@ def export_parquet(
     ] = None,
     as_json: JsonOption = False,
     db: DbOption = None,
+    rules: RulesOption = None,
 ) -> None:
     """把有效填报（及特征要读的补充数据）导出为按年度、地市分区的 Parquet，附清单（批次号、每个文件的 SHA-256），
-    供 Spark 等其他引擎评估；所选年度之前特征要读的年份一并导出。"""
+    供 Spark 等其他引擎评估；所选年度之前特征要读的年份一并导出，评分模型（按库中专家评审结果和规则文件夹训练的）
+    也一并导出。"""
     from assess.run.names import years
 
     with api.open_store(db) as store:
-        done = api.export_parquet(store, out, years(year) if year else None)
+        done = api.export_parquet(store, out, years(year) if year else None, rules)
     if as_json:
         render.json_out(done.manifest)
         return
@@ -164,3 +166,4 @@ def export_parquet(
         f"已导出 {first}—{last} 年度的有效填报到「{done.out}」：{len(manifest['files'])} 个 Parquet 文件，"
         f"来自 {len(manifest['upload_ids'])} 个上传批次；清单见 manifest.json。"
     )
+    render.notice(render.exported_model(manifest["model"]))

@@ -411,6 +411,17 @@ def model_summary(model: dict) -> None:
     )
 
 
+def exported_model(model: dict | None) -> str:
+    """What an export says of its scoring model (from its manifest)."""
+    if model is None:
+        return (
+            "库中还没有按当前专家评审结果训练的评分模型，未导出模型：Spark 上评估前请先运行 assess train 再重新导出。"
+        )
+    if model["record"] is None:
+        return f"未导出模型：{model['report']['message']}"
+    return f"评分模型第 {model['record']['model_id']} 号一并导出（{model['record']['file']}）。"
+
+
 def scores_table(frame: pl.DataFrame, limit: int) -> None:
     import polars as pl
 

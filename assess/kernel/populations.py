@@ -121,21 +121,6 @@ def compile_tree(
     return never_null(tree) if predicate else tree
 
 
-def compile_expression(
-    path: Path,
-    label: str,
-    text: str,
-    parameters: dict[str, Parameter],
-    populations: Populations,
-    *,
-    predicate: bool,
-    extra_columns: frozenset[str] = frozenset(),
-) -> str:
-    """`compile_tree` as DuckDB SQL."""
-    tree = compile_tree(path, label, text, parameters, populations, predicate=predicate, extra_columns=extra_columns)
-    return expressions.to_sql(tree)
-
-
 def conjunction(names: list[str], populations: Populations) -> exp.Expr:
     """The named populations joined by AND (true for none); the caller has checked the names."""
     parts = [exp.paren(populations.trees[p].copy()) for p in names]
@@ -161,9 +146,9 @@ def compile_gate(
     return three_valued(tree), inputs(tree)
 
 
-def population_sql(path: Path, label: str, names: list[str], populations: Populations) -> str:
-    """The conjunction of named populations, as DuckDB SQL."""
+def population_tree(path: Path, label: str, names: list[str], populations: Populations) -> exp.Expr:
+    """The conjunction of named populations (never null)."""
     unknown = unknown_populations(names, populations)
     if unknown:
         raise PackError(f"规则文件「{path.name}」中「{label}」引用了未定义的人群：{'、'.join(unknown)}。")
-    return expressions.to_sql(never_null(conjunction(names, populations)))
+    return never_null(conjunction(names, populations))

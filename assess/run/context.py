@@ -15,15 +15,15 @@ from functools import cached_property
 
 import duckdb
 import polars as pl
+from sqlglot import exp
 
 from assess import features
+from assess.dialects import render
 from assess.reference import load_reference
 from assess.rules.engine import FlagResult, evaluate_flags
 from assess.run.config import Config
 from assess.store import Store
-from assess.tiers.evaluate import Drawn, Marked, evaluate_tier
-from assess.tiers.packs import drawing_order
-from assess.tiers.select import SELECTED
+from assess.tiers.evaluate import Drawn, draw_lists, flagged_by, kept_gated
 
 _NAMES = itertools.count(1)
 
@@ -50,6 +50,10 @@ class RunContext:
         views already installed, are the same."""
         return RunContext(self.store, config, self.year, installed=True)
 
+    def rows(self, tree: exp.Expr) -> pl.DataFrame:
+        """The rows of an engine-neutral query, on the store's connection."""
+        return self.con.sql(render(tree, "duckdb")).pl()
+
     @cached_property
     def flags(self) -> FlagResult:
         return evaluate_flags(self.con, self.config.rules, self.year)
@@ -67,17 +71,10 @@ class RunContext:
             self.con.execute(f"DROP VIEW IF EXISTS {name}")
 
     def draw_lists(self, scores: str, flagged: dict[str, set[str]] | None = None) -> dict[str, Drawn]:
-        """Every tier's list from the scores relation, in the declared order. The exclusions read which firms the
-        flag rules flagged (`flagged`, by rule; by default the context's flags) and which the lists drawn before took
-        (科技领军 before 科技小巨人: one firm, one tier)."""
-        marked = Marked(flagged={} if flagged is None else flagged, selected={})
-        if flagged is None:
-            hits = self.flags.hits.filter(pl.col("verdict")).select("rule_id", "credit_code")
-            for rule_id, code in hits.iter_rows():
-                marked.flagged.setdefault(rule_id, set()).add(code)
-        drawn: dict[str, Drawn] = {}
-        for tier in drawing_order(self.config.tiers):
-            drawn[tier.id] = evaluate_tier(self.con, tier, self.year, marked, scores)
-            selected = drawn[tier.id].results.filter(pl.col("status") == SELECTED)
-            marked.selected[tier.id] = set(selected["credit_code"])
-        return {tier.id: drawn[tier.id] for tier in self.config.tiers}
+        """Every tier's list from the scores relation, in the declared order (`tiers.evaluate.draw_lists`). The
+        exclusions read which firms the flag rules flagged (`flagged`, by rule; by default the context's flags)."""
+        return draw_lists(
+            self.config.tiers,
+            flagged_by(self.flags.hits) if flagged is None else flagged,
+            lambda tier: kept_gated(self.con, tier, self.year, scores),
+        )

@@ -11,26 +11,30 @@ from __future__ import annotations
 
 import math
 
-from assess.kernel.populations import population_sql
-from assess.run.context import RunContext
+import sqlglot
+
+from assess.contract import Contract
+from assess.dialects import Rows, render
+from assess.kernel.populations import population_tree
+from assess.run.config import Config
 from assess.run.targets import TargetsSpec
 
 
-def headline(ctx: RunContext, spec: TargetsSpec) -> dict:
-    """The year's headline figures against the targets, for a run to keep."""
-    year = ctx.year
-    hte_stated, hte, hte_chain, designations_stated, little_giant, leader = ctx.con.execute(
-        """
+def headline(rows: Rows, year: int, config: Config, contract: Contract) -> dict:
+    """The year's headline figures against the targets, for a run to keep; `rows` runs the queries (engine-neutral
+    trees) on the engine that holds the features."""
+    spec = config.targets
+    query = f"""
         SELECT count(is_hte), count(*) FILTER (WHERE is_hte), count(*) FILTER (WHERE is_hte AND in_chain),
-               (SELECT count(designation) FROM filings WHERE year = $year),
+               (SELECT count(designation) FROM filings WHERE year = {year:d}),
                count(*) FILTER (WHERE designated_little_giant), count(*) FILTER (WHERE designated_leader)
-        FROM features_base WHERE year = $year
-        """,
-        {"year": year},
-    ).fetchall()[0]
+        FROM features_base WHERE year = {year:d}
+        """
+    found = rows(sqlglot.parse_one(query, read="duckdb")).row(0)
+    hte_stated, hte, hte_chain, designations_stated, little_giant, leader = found
     years = year - spec.first_year + 1
     hte_target, share_target = spec.number("hte_count"), spec.number("hte_chain_share")
-    rows = [*_hte(spec, year, hte if hte_stated else None, hte_chain, hte_target, share_target)]
+    targets = [*_hte(spec, year, hte if hte_stated else None, hte_chain, hte_target, share_target)]
     for name, count, title in (
         ("little_giant_per_year", little_giant, "科技小巨人"),
         ("leader_per_year", leader, "科技领军"),
@@ -41,8 +45,8 @@ def headline(ctx: RunContext, spec: TargetsSpec) -> dict:
             said += f"；{year}年的填报都没有填“已获称号”，可能未采集此项"
         if target is not None:
             said += f"；{spec.first_year}年起每年培育，累计应达{_n(target)}家，按此口径还差{{gap}}家"
-        rows.append(_target(spec, name, count, target, said))
-    return {"year": year, "targets": rows, "quotes": dict(spec.quotes), "rd": _rd(ctx, spec)}
+        targets.append(_target(spec, name, count, target, said))
+    return {"year": year, "targets": targets, "quotes": dict(spec.quotes), "rd": _rd(rows, year, config, contract)}
 
 
 def _hte(
@@ -100,32 +104,26 @@ def _n(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
-def _rd(ctx: RunContext, spec: TargetsSpec) -> dict:
+def _rd(rows: Rows, year: int, config: Config, contract: Contract) -> dict:
     """R&D expenditure, revenue and intensity of the population this year and the year before, for the province,
     each city and each flagship chain, with the growth of R&D expenditure."""
-    population = population_sql(
-        ctx.config.rules.populations.path, "targets.population", [spec.population], ctx.config.rules.populations
-    )
-    rows = ctx.con.execute(
-        f"""
+    populations = config.rules.populations
+    population = population_tree(populations.path, "targets.population", [config.targets.population], populations)
+    query = f"""
         SELECT year, city, chain, GROUPING(city) AS no_city, GROUPING(chain) AS no_chain,
                CAST(sum(rd_spending) AS DOUBLE),
                CAST(sum(revenue) FILTER (WHERE rd_spending IS NOT NULL) AS DOUBLE), count(*)
-        FROM features_base WHERE year IN (?, ? - 1) AND {population}
+        FROM features_base WHERE year IN ({year:d}, {year - 1:d}) AND {render(population, "duckdb")}
         GROUP BY GROUPING SETS ((year), (year, city), (year, chain))
-        """,
-        [ctx.year, ctx.year],
-    ).fetchall()
+        """
     found: dict[tuple[str, str | None, int], tuple[float | None, float | None, int]] = {}
-    for year, city, chain, no_city, no_chain, rd, revenue, firms in rows:
+    for at, city, chain, no_city, no_chain, rd, revenue, firms in rows(sqlglot.parse_one(query, read="duckdb")).rows():
         level, key = ("city", city) if not no_city else ("chain", chain) if not no_chain else ("province", None)
-        found[(level, key, year)] = (rd, revenue, firms)
-    cities = list(dict.fromkeys(ctx.store.contract.cities.values()))
-    result: dict = {"province": _rd_figure(found, "province", None, ctx.year)}
-    result["by_city"] = {city: _rd_figure(found, "city", city, ctx.year) for city in cities}
-    result["by_flagship_chain"] = {
-        chain: _rd_figure(found, "chain", chain, ctx.year) for chain in ctx.store.contract.chains
-    }
+        found[(level, key, at)] = (rd, revenue, firms)
+    cities = list(dict.fromkeys(contract.cities.values()))
+    result: dict = {"province": _rd_figure(found, "province", None, year)}
+    result["by_city"] = {city: _rd_figure(found, "city", city, year) for city in cities}
+    result["by_flagship_chain"] = {chain: _rd_figure(found, "chain", chain, year) for chain in contract.chains}
     return result
 
 

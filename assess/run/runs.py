@@ -15,10 +15,14 @@ from importlib import metadata
 from typing import TYPE_CHECKING
 
 import polars as pl
+import sqlglot
+from sqlglot import exp
 
+from assess.dialects import render
 from assess.kernel.spec import Parameter
 from assess.progress import Progress, Steps
 from assess.rules.packs import TARGETS_FILE
+from assess.run.config import Config
 from assess.run.context import RunContext
 from assess.run.headline import headline
 from assess.run.writer import staging
@@ -42,21 +46,41 @@ class Run:
 
 
 def manifest(ctx: RunContext) -> dict:
-    """What a run reads: the rule folder (path and SHA-256 of each file), each pack with its role and parameters,
-    the population definitions and chain mapping, the uploads in force and the package versions."""
-    store, config, year = ctx.store, ctx.config, ctx.year
-    # Every upload whose values the run can read: the year's filings, and earlier years' for the history features.
-    uploads = store.con.execute(
-        """
-        SELECT upload_id FROM filings WHERE year BETWEEN ? - ? AND ?
-        UNION SELECT upload_id FROM supplements WHERE year BETWEEN ? - ? AND ?
-        ORDER BY upload_id
-        """,
-        [year, HISTORY_YEARS, year] * 2,
-    ).fetchall()
+    """What a run reads: the rule folder (`rules_manifest`), the uploads in force and the package versions."""
+    return {
+        "year": ctx.year,
+        **rules_manifest(ctx.config),
+        "uploads": uploads(ctx.store, ctx.year),
+        "packages": packages(),
+    }
+
+
+def uploads(store: Store, year: int) -> list[int]:
+    """Every upload whose values a run of the year can read (`uploads_query`)."""
+    return store.con.sql(render(uploads_query(year), "duckdb")).pl()["upload_id"].to_list()
+
+
+def uploads_query(year: int) -> exp.Expr:
+    """The uploads whose values a run of the year can read: the year's filings, and earlier years' (and their
+    supplements) for the history features."""
+    years = f"year BETWEEN {year - HISTORY_YEARS:d} AND {year:d}"
+    return sqlglot.parse_one(
+        f"SELECT upload_id FROM filings WHERE {years} UNION SELECT upload_id FROM supplements WHERE {years}"
+        " ORDER BY upload_id",
+        read="duckdb",
+    )
+
+
+def packages(*extra: str) -> dict[str, str]:
+    """The versions of the packages a run computes with (and of `extra` ones, such as PySpark)."""
+    return {name: metadata.version(name) for name in (*PACKAGES, *extra)}
+
+
+def rules_manifest(config: Config) -> dict:
+    """The rule folder a run used (path and SHA-256 of each file), each pack with its role and parameters, the
+    population definitions and chain mapping."""
     folder = config.folder_manifest()
     return {
-        "year": year,
         "rules_folder": folder,
         "packs": [
             {
@@ -75,8 +99,6 @@ def manifest(ctx: RunContext) -> dict:
         "chain_map": {"file": config.chain_map.name, "sha256": folder["files"].get(config.chain_map.name)},
         "size_classes": {"file": config.size_classes.name, "sha256": folder["files"].get(config.size_classes.name)},
         "targets": {"file": TARGETS_FILE, "sha256": folder["files"].get(TARGETS_FILE)},
-        "uploads": [u[0] for u in uploads],
-        "packages": {name: metadata.version(name) for name in PACKAGES},
     }
 
 
@@ -119,7 +141,7 @@ def execute(ctx: RunContext, *, scoring: bool = True, progress: Progress | None 
             step(f"{year} 年度：{pack.pack.title}")
             staged.rubric(pack, year)
         step(f"{year} 年度：规划目标")
-        figures = headline(ctx, config.targets)
+        figures = headline(ctx.rows, year, config, store.contract)
         manifest_ = manifest(ctx)
         if scoring:
             from assess.scoring.score import score_batches

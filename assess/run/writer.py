@@ -22,7 +22,7 @@ from contextlib import contextmanager
 import polars as pl
 
 from assess.dialects import render
-from assess.rules.engine import flag_counts, flag_hits, flag_queries, rubric_query, rubric_result
+from assess.rules.engine import FlagResult, flag_counts, flag_hits, flag_queries, rubric_query, rubric_result
 from assess.rules.packs import LoadedPack, RuleSet
 from assess.store import Store
 from assess.store.batches import kept
@@ -52,18 +52,29 @@ class StagedRun:
         self._insert("rule_counts", flag_counts(self.store.con.sql(grouped).pl(), rules))
 
     def rubric(self, pack: LoadedPack, year: int) -> None:
-        """A rubric's result for every firm with a filing that year, each as JSON (with its firm, verdict and missing
-        inputs as columns), in the rubric's order."""
+        """A rubric's result for every firm with a filing that year, in the rubric's order (`rubric_rows`)."""
         with kept(self.store.con, render(rubric_query(pack, year), "duckdb")) as rows:
             for piece in rows.batches(self.rows):
-                result = rubric_result(piece, pack).select(
-                    pl.lit(pack.id).alias("pack_id"),
-                    pl.struct(pl.all()).struct.json_encode().alias("result"),
-                    "credit_code",
-                    "verdict",
-                    "missing",
-                )
-                self._insert("rubric_results", result)
+                self.rubric_rows(pack.id, rubric_result(piece, pack))
+
+    def rubric_rows(self, pack_id: str, results: pl.DataFrame) -> None:
+        """Rows of a rubric's result (`rules.engine.rubric_result`, made here or on another engine), each as JSON
+        with its firm, verdict and missing inputs as columns."""
+        self._insert(
+            "rubric_results",
+            results.select(
+                pl.lit(pack_id).alias("pack_id"),
+                pl.struct(pl.all()).struct.json_encode().alias("result"),
+                "credit_code",
+                "verdict",
+                "missing",
+            ),
+        )
+
+    def flag_rows(self, flags: FlagResult) -> None:
+        """The flags and their counts as another engine made them (`rules.engine.flag_result`)."""
+        self._insert("rule_hits", flags.hits)
+        self._insert("rule_counts", flags.counts)
 
     def scores(self, pieces: Iterable[pl.DataFrame]) -> None:
         for piece in pieces:

@@ -7,13 +7,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
+from sqlglot import exp
 
 from assess.features import BY_NAME, FEATURE_NAMES
-from assess.kernel.populations import Populations, compile_expression, population_sql
+from assess.kernel import expressions
+from assess.kernel.populations import Populations, compile_tree, population_tree
 from assess.kernel.spec import PackError, Parameter, SpecModel, read_spec, single
 from assess.rules.packs import RuleSet
 
@@ -105,8 +108,12 @@ class ClassifierConfig:
     spec: ClassifierSpec
     path: Path
     sha256: str
-    population_sql: str
+    population: exp.Expr  # who is scored (never null)
     unit_of: dict[str, str | None]  # feature -> display unit
+
+    @cached_property
+    def population_sql(self) -> str:
+        return expressions.to_sql(self.population)
 
     @property
     def feature_names(self) -> list[str]:
@@ -122,7 +129,11 @@ class ClassifierConfig:
 @dataclass(frozen=True)
 class CompiledComponent:
     component: Component
-    value_sql: str
+    value: exp.Expr
+
+    @cached_property
+    def value_sql(self) -> str:
+        return expressions.to_sql(self.value)
 
 
 @dataclass(frozen=True)
@@ -130,8 +141,12 @@ class IndexConfig:
     spec: IndexSpec
     path: Path
     sha256: str
-    stage_sql: str  # CASE over the stages, first that holds
+    stage: exp.Expr  # CASE over the stages, first that holds
     components: tuple[CompiledComponent, ...]
+
+    @cached_property
+    def stage_sql(self) -> str:
+        return expressions.to_sql(self.stage)
 
 
 @dataclass(frozen=True)
@@ -165,23 +180,27 @@ def _classifier(path: Path, rules: RuleSet) -> ClassifierConfig:
         spec=spec,
         path=path,
         sha256=sha,
-        population_sql=population_sql(path, "population", spec.population, rules.populations),
+        population=population_tree(path, "population", spec.population, rules.populations),
         unit_of={f.name: BY_NAME[f.name].unit for f in spec.features},
     )
 
 
 def _index(path: Path, populations: Populations) -> IndexConfig:
     spec, sha = read_spec(path, IndexSpec)
-    whens = " ".join(
-        f"WHEN {compile_expression(path, s.id, s.condition, spec.parameters, populations, predicate=True)} "
-        f"THEN '{s.id}'"
-        for s in spec.stages
+    stage = exp.Case(
+        ifs=[
+            exp.If(
+                this=compile_tree(path, s.id, s.condition, spec.parameters, populations, predicate=True),
+                true=exp.Literal.string(s.id),
+            )
+            for s in spec.stages
+        ]
     )
     components = tuple(
-        CompiledComponent(c, compile_expression(path, c.id, c.value, spec.parameters, populations, predicate=False))
+        CompiledComponent(c, compile_tree(path, c.id, c.value, spec.parameters, populations, predicate=False))
         for c in spec.components
     )
-    return IndexConfig(spec=spec, path=path, sha256=sha, stage_sql=f"CASE {whens} END", components=components)
+    return IndexConfig(spec=spec, path=path, sha256=sha, stage=stage, components=components)
 
 
 def load_scoring(rules: RuleSet) -> ScoringConfig:

@@ -6,11 +6,27 @@ from __future__ import annotations
 
 import duckdb
 import polars as pl
+import sqlglot
+from sqlglot import exp
 
+from assess.dialects import render
 from assess.features import view_for
 from assess.rules.engine import evaluate_rules
 from assess.rules.packs import RuleSet
 from assess.scoring.config import CRITERIA, ClassifierConfig
+
+
+def criteria_query(rules: RuleSet, config: ClassifierConfig, year: int, credit_code: str | None = None) -> exp.Expr:
+    """Per firm with a filing in the year (or one firm): credit_code and each criterion, true when any of its rules
+    flags the firm, null where open for missing data (SQL's OR: true if any holds, else null if any is open)."""
+    pack = {r.id.split(".", 1)[1]: r for r in rules.pack(config.spec.criteria_pack).rules}
+    holds = {short: f"({r.population_sql} AND {r.condition_sql})" for short, r in pack.items()}
+    columns = ", ".join(
+        f"({' OR '.join(holds[name] for name in config.spec.criteria[key].rules)}) AS {key}" for key in CRITERIA
+    )
+    firm = "" if credit_code is None else f" AND credit_code = {exp.Literal.string(credit_code).sql()}"
+    view = view_for([r.population_sql + r.condition_sql for r in pack.values()])
+    return sqlglot.parse_one(f"SELECT credit_code, {columns} FROM {view} WHERE year = {year:d}{firm}", read="duckdb")
 
 
 def criteria(
@@ -22,10 +38,10 @@ def criteria(
     *,
     messages: bool = False,
 ) -> pl.DataFrame:
-    """Per firm with a filing in the year (or one firm): each criterion (true when any of its rules flags the firm,
-    null where open for missing data) and, with `messages`, `message_<criterion>`, the sentence explaining it."""
+    """Per firm with a filing in the year (or one firm): each criterion (see `criteria_query`) and, with `messages`,
+    `message_<criterion>`, the sentence explaining it."""
     if not messages:  # the verdicts alone, without a sentence for every firm
-        return con.sql(criteria_sql(rules, config), params={"year": year, "code": credit_code}).pl()
+        return con.sql(render(criteria_query(rules, config, year, credit_code), "duckdb")).pl()
     evaluated = evaluate_rules(con, rules.pack(config.spec.criteria_pack).rules, year, credit_code)
     outputs = [pl.col("credit_code")]
     for key in CRITERIA:
@@ -33,16 +49,3 @@ def criteria(
         outputs.append(pl.any_horizontal([pl.col(f"holds_{r}") for r in names]).alias(key))
         outputs.append(pl.coalesce([pl.col(f"message_{r}") for r in names]).alias(f"message_{key}"))
     return evaluated.select(outputs)
-
-
-def criteria_sql(rules: RuleSet, config: ClassifierConfig) -> str:
-    """The query of the verdicts alone (credit_code and each criterion), for the year and the firm (or, null, every
-    firm) given as the parameters `$year` and `$code`. A criterion holds when any of its rules flags the firm, and
-    is open (null) when none does and one cannot judge it, as SQL's OR has it."""
-    pack = {r.id.split(".", 1)[1]: r for r in rules.pack(config.spec.criteria_pack).rules}
-    holds = {name: f"({r.population_sql} AND {r.condition_sql})" for name, r in pack.items()}
-    verdicts = ", ".join(
-        f"({' OR '.join(holds[r] for r in config.spec.criteria[key].rules)}) AS {key}" for key in CRITERIA
-    )
-    view = view_for([r.population_sql + r.condition_sql for r in pack.values()])
-    return f"SELECT credit_code, {verdicts} FROM {view} WHERE year = $year AND ($code IS NULL OR credit_code = $code)"

@@ -1,23 +1,22 @@
 """The innovation-capacity index: for every firm with a filing in the year, a 0-100 weighted sum of component
-scores, the weights chosen by the firm's stage (rules/scoring/innovation_index.yaml). Computed in one DuckDB query;
-each firm keeps its stage, and each component its score (0-1) and points, so that the index explains itself."""
+scores, the weights chosen by the firm's stage (rules/scoring/innovation_index.yaml). Computed in one query, an
+engine-neutral tree (`index_query`) that DuckDB runs here and Spark runs in assess.engines.spark; each firm keeps its
+stage, and each component its score (0-1) and points, so that the index explains itself."""
 
 from __future__ import annotations
 
 import duckdb
 import polars as pl
+import sqlglot
+from sqlglot import exp
 
+from assess.dialects import render
 from assess.features import view_for
 from assess.scoring.config import IndexConfig
 
 
-def compute_index(con: duckdb.DuckDBPyConnection, config: IndexConfig, year: int) -> pl.DataFrame:
-    """credit_code, stage, index and, per component c, `value_c` (its raw value), `score_c` (0-1) and `points_c`."""
-    return con.sql(index_sql(config), params={"year": year}).pl()
-
-
-def index_sql(config: IndexConfig) -> str:
-    """The query of `compute_index`, for the year given as the parameter `$year`."""
+def index_query(config: IndexConfig, year: int) -> exp.Expr:
+    """credit_code, stage, per component c `value_c` (its raw value), `score_c` (0-1) and `points_c`, and index."""
     components = config.components
     values = ", ".join(f"({c.value_sql}) AS value_{c.component.id}" for c in components)
     scores = ", ".join(
@@ -28,15 +27,24 @@ def index_sql(config: IndexConfig) -> str:
         f"{_weight(c.component.weights)} * score_{c.component.id} AS points_{c.component.id}" for c in components
     )
     total = " + ".join(f"points_{c.component.id}" for c in components)
+    kept = ", ".join(f"{kind}_{c.component.id}" for kind in ("value", "score", "points") for c in components)
     view = view_for([config.stage_sql, *(c.value_sql for c in components)])
-    return f"""
+    return sqlglot.parse_one(
+        f"""
         WITH valued AS (
-            SELECT credit_code, division, {config.stage_sql} AS stage, {values} FROM {view} WHERE year = $year
+            SELECT credit_code, division, {config.stage_sql} AS stage, {values} FROM {view} WHERE year = {year:d}
         ),
         scored AS (SELECT *, {scores} FROM valued),
         pointed AS (SELECT *, {points} FROM scored)
-        SELECT * EXCLUDE (division), round({total}, 6) AS "index" FROM pointed
-        """
+        SELECT credit_code, stage, {kept}, round({total}, 6) AS "index" FROM pointed
+        """,
+        read="duckdb",
+    )
+
+
+def compute_index(con: duckdb.DuckDBPyConnection, config: IndexConfig, year: int) -> pl.DataFrame:
+    """The rows of `index_query` on DuckDB."""
+    return con.sql(render(index_query(config, year), "duckdb")).pl()
 
 
 def _score(component: str, scoring: str, peers: str) -> str:

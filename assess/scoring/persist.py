@@ -79,16 +79,25 @@ def find(store: Store, labels_sha256: str, config_sha256: str) -> ModelRecord | 
 
 def load(store: Store, record: ModelRecord) -> CalibratedClassifierCV:
     """The registered model, refused unless its file is unchanged and holds only allowed types."""
-    path = models_dir(store) / record.file
+    return loads(read(models_dir(store) / record.file, record.sha256), record.file)
+
+
+def read(path: Path, sha256: str) -> bytes:
+    """A model file's bytes, refused unless their SHA-256 is the one registered."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise StoreError(f"模型文件「{path.name}」无法读取（{exc.strerror}）：请重新运行 assess train。") from exc
-    if hashlib.sha256(data).hexdigest() != record.sha256:
+    if hashlib.sha256(data).hexdigest() != sha256:
         raise StoreError(
             f"模型文件「{path.name}」的 SHA-256 与登记的不一致，文件可能已被改动：拒绝使用。请重新运行 assess train。"
         )
+    return data
+
+
+def loads(data: bytes, name: str) -> CalibratedClassifierCV:
+    """A model from the bytes of its (checked) file `name`, refused unless it holds only allowed types."""
     foreign = sorted(set(sio.get_untrusted_types(data=data)) - set(ALLOWED_TYPES))
     if foreign:
-        raise StoreError(f"模型文件「{path.name}」含有不在允许清单中的类型：{'、'.join(foreign)}。拒绝加载。")
+        raise StoreError(f"模型文件「{name}」含有不在允许清单中的类型：{'、'.join(foreign)}。拒绝加载。")
     return sio.loads(data, trusted=list(ALLOWED_TYPES))

@@ -15,32 +15,18 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from assess.features import view_for
+from assess.dialects import render
 from assess.rules.packs import RuleSet
 from assess.scoring import batch
-from assess.scoring.config import CRITERIA, ClassifierConfig, ScoringConfig
-from assess.scoring.criteria import criteria_sql
+from assess.scoring.config import ClassifierConfig, ScoringConfig
+from assess.scoring.criteria import criteria_query
 from assess.scoring.explainer import Explainer
-from assess.scoring.index import index_sql
+from assess.scoring.index import index_query
+from assess.scoring.queries import SCORE_COLUMNS, base_query
 from assess.scoring.reasons import FACTOR
-from assess.scoring.train import Trained, feature_select
+from assess.scoring.train import Trained
 from assess.store import Store
 from assess.store.batches import Kept, kept
-
-IDENTITY = ("credit_code", "name", "city", "direction", "chain")
-COLUMNS = (
-    *IDENTITY,
-    "scored",
-    "score",
-    "score_source",
-    "index",
-    "stage",
-    *CRITERIA,
-    "factors",
-    "index_factors",
-    "rd_intensity",
-    "rd_intensity_needed",
-)
 
 
 @dataclass(frozen=True)
@@ -50,7 +36,7 @@ class Scores:
 
 
 def score_year(store: Store, rules: RuleSet, config: ScoringConfig, year: int, trained: Trained) -> Scores:
-    """Columns (COLUMNS): identity, `scored` (in the classifier's population), `score`, `score_source` ('model' or
+    """Columns (SCORE_COLUMNS): identity, `scored` (in the classifier's population), `score`, `score_source` ('model' or
     'index'), `index`, `stage`, the four criteria (null outside the population), `factors` (the classifier's largest
     factors, `reasons.FACTOR`; null outside the population and where the index stands in), `index_factors` (the
     index's largest components, `reasons.COMPONENT`), `rd_intensity` and `rd_intensity_needed` (the value the R&D
@@ -66,9 +52,9 @@ def score_batches(
     scored and explained against them (`batch`). Close the iterator when leaving it before its end."""
     rows = store.contract.memory.run_rows
     parts: dict[str, tuple[str, dict | None]] = {
-        "base": (_base_sql(config.classifier), {"year": year}),
-        "indexed": (index_sql(config.index), {"year": year}),
-        "judged": (criteria_sql(rules, config.classifier), {"year": year, "code": None}),
+        "base": (render(base_query(config.classifier, year), "duckdb"), None),
+        "indexed": (render(index_query(config.index, year), "duckdb"), None),
+        "judged": (render(criteria_query(rules, config.classifier, year), "duckdb"), None),
     }
     with kept(store.con, JOINED, parts=parts) as firms:
         if trained.model is None:
@@ -106,21 +92,12 @@ def _finished(piece: pl.DataFrame, config: ScoringConfig, explained: pl.DataFram
         piece.with_columns(batch.index_factors(piece, config.index))
         .join(explained, on="credit_code", how="left", maintain_order="left")
         .with_columns(score_source=pl.when(pl.col("scored")).then(pl.lit(source)))
-        .select(COLUMNS)
+        .select(SCORE_COLUMNS)
     )
 
 
-def _base_sql(config: ClassifierConfig) -> str:
-    """Every firm with a filing in the year `$year`: its identity, whether the classifier scores it, its features."""
-    view = view_for([config.population_sql, *config.feature_names])
-    lever = "" if batch.LEVER in config.feature_names else f", CAST(f.{batch.LEVER} AS DOUBLE) AS {batch.LEVER}"
-    return f"""SELECT {", ".join(f"f.{c}" for c in IDENTITY)}, {config.population_sql} AS scored,
-                      {feature_select(config)}{lever}
-               FROM {view} AS f WHERE f.year = $year"""
-
-
-# Every firm with a filing in the year, by credit code: `_base_sql`, with the index and its components
-# (`index.index_sql`) and the four criteria (`criteria.criteria_sql`).
+# Every firm with a filing in the year, by credit code: `queries.base_query`, with the index and its components
+# (`index.index_query`) and the four criteria (`criteria.criteria_query`).
 JOINED = """
     SELECT base.*, indexed.* EXCLUDE (credit_code), judged.* EXCLUDE (credit_code)
     FROM {base} AS base LEFT JOIN {indexed} AS indexed ON indexed.credit_code = base.credit_code

@@ -7,9 +7,11 @@ classifier configuration. `ensure_model` reuses a registered model with the same
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
@@ -156,10 +158,70 @@ def train(
 def ensure_model(store: Store, config: ClassifierConfig, progress: Progress | None = None) -> Trained:
     """The model for the store's current labels and configuration: the registered one if any (refused if its file
     changed), else a newly trained one, else the fallback."""
+    found = registered(store, config)
+    return found if found is not None else train(store, config, None, progress)
+
+
+def registered(store: Store, config: ClassifierConfig) -> Trained | None:
+    """What `ensure_model` gives without training: the fallback where the labels are too few, the registered model
+    for the store's labels and configuration, or None where the labels suffice but no model was trained on them."""
     keys = labelled(store, config, features=False)
-    if _too_few(config, keys) is None:
-        record = persist.find(store, labels_sha256(keys), config.sha256)
-        if record is not None:
-            report = {**record.report, "model_id": record.model_id, "sha256": record.sha256}
-            return Trained(report, record, persist.load(store, record))
-    return train(store, config, None, progress)
+    reason = _too_few(config, keys)
+    if reason is not None:
+        positive, negative = keys.counts()
+        report: dict = {"n_train": keys.size, "n_positive": positive, "n_negative": negative}
+        return Trained({**report, "fallback": True, "cv": None, "temporal": None, "message": reason}, None, None)
+    record = persist.find(store, labels_sha256(keys), config.sha256)
+    if record is None:
+        return None
+    return Trained(
+        {**record.report, "model_id": record.model_id, "sha256": record.sha256}, record, persist.load(store, record)
+    )
+
+
+MODEL_FOLDER = "model"  # inside an export: the model file a run on another engine applies
+
+
+def model_entry(trained: Trained, config: ClassifierConfig) -> dict:
+    """A model as an export's manifest records it (`record`: the registered model, its file in MODEL_FOLDER; none
+    for the fallback), with the SHA-256 of the classifier configuration it is for."""
+    record = trained.record
+    entry = {"config_sha256": config.sha256, "report": trained.report, "record": None}
+    if record is not None:
+        entry["record"] = {
+            "model_id": record.model_id,
+            "created_at": record.created_at.isoformat(),
+            "file": f"{MODEL_FOLDER}/{record.file}",
+            "sha256": record.sha256,
+            "labels_sha256": record.labels_sha256,
+            "config_sha256": record.config_sha256,
+        }
+    return entry
+
+
+def from_entry(entry: dict | None, folder: Path, config: ClassifierConfig) -> tuple[Trained, bytes | None]:
+    """The model an export carries (`model_entry`), its file checked, with the file's bytes (None: the fallback);
+    refused where the export has none or where it was trained for another classifier configuration."""
+    if entry is None:
+        raise StoreError(
+            "导出中没有评分模型：导出时库中还没有按当前专家评审结果训练的模型。请先运行 assess train，再重新导出。"
+        )
+    if entry["config_sha256"] != config.sha256:
+        raise StoreError(
+            f"导出中的评分模型是按另一份评分配置训练的，与规则文件夹中的「{config.path.name}」不符："
+            "请用同一规则文件夹评估，或用它重新导出（assess export-parquet --rules）。"
+        )
+    found = entry["record"]
+    if found is None:
+        return Trained(entry["report"], None, None), None
+    data = persist.read(folder / found["file"], found["sha256"])
+    record = ModelRecord(
+        model_id=found["model_id"],
+        created_at=dt.datetime.fromisoformat(found["created_at"]),
+        file=Path(found["file"]).name,
+        sha256=found["sha256"],
+        labels_sha256=found["labels_sha256"],
+        config_sha256=found["config_sha256"],
+        report={k: v for k, v in entry["report"].items() if k not in ("model_id", "sha256")},
+    )
+    return Trained(entry["report"], record, persist.loads(data, record.file)), data

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -70,3 +70,13 @@ def kept(
         yield Kept(con, name, 0 if first is None else int(first), -1 if last is None else int(last))
     finally:
         con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@contextmanager
+def kept_frame(frame: pl.DataFrame) -> Iterator[Kept]:
+    """A frame's rows kept as `kept` keeps a query's, in a DuckDB database of their own (in memory), in its order:
+    for rows another engine computed."""
+    with closing(duckdb.connect()) as con:
+        con.register("frame_rows", frame.to_arrow())
+        with kept(con, "SELECT * FROM frame_rows") as rows:
+            yield rows

@@ -1,6 +1,7 @@
 """The filings in force, and the supplements the features read, written as Parquet for another engine (Spark): one
 folder per table, partitioned as Hive and Spark do (filings by year and city, supplements by year), and a manifest
-naming the upload batches they come from, the rows and SHA-256 of every file, the columns and the schema version.
+naming the upload batches they come from, the rows and SHA-256 of every file, the columns and the schema version,
+and the scoring model a run applies (its file beside the tables, what the manifest says of it given by the caller).
 
 The manifest is written last, so a folder that has one is complete.
 """
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assess.errors import OutputError, StoreError, describe_os_error
+from assess.errors import InputError, OutputError, StoreError, describe_os_error
 from assess.store import Store, file_sha256
 from assess.store.schema import SCHEMA_VERSION, source_columns
 
@@ -26,14 +27,23 @@ class ParquetExport:
     manifest: dict
 
 
-def export_parquet(store: Store, out: Path, years: Sequence[int], history: int) -> ParquetExport:
+@dataclass(frozen=True)
+class Model:
+    """The scoring model an export carries: what its manifest says of it and, unless the index stands in for it,
+    its file (the path `entry` names inside the export, and the bytes)."""
+
+    entry: dict | None  # None: labels enough to train on, but no model trained on them yet
+    file: tuple[str, bytes] | None
+
+
+def export_parquet(store: Store, out: Path, years: Sequence[int], history: int, model: Model) -> ParquetExport:
     """The filings and supplements of the assessed `years` and of the `history` years before the first of them
-    (which the features of those years read), into the empty or new folder `out`."""
+    (which the features of those years read), and the model, into the empty or new folder `out`."""
     first, last = min(years) - history, max(years)
     found = store.con.execute("SELECT count(*) FROM filings WHERE year BETWEEN ? AND ?", [min(years), last]).fetchone()
     if not found or not found[0]:
         raise StoreError(f"库中没有 {_span(min(years), last)} 年度的有效填报，没有可导出的内容。")
-    _empty_folder(out)
+    empty_folder(out)
     rows: dict[Path, int] = {}
     for table, partitions in PARTITIONS.items():
         for key in store.con.execute(
@@ -42,7 +52,9 @@ def export_parquet(store: Store, out: Path, years: Sequence[int], history: int) 
         ).fetchall():
             path, written = _write_partition(store, out, table, dict(zip(partitions, key, strict=True)))
             rows[path] = written
-    manifest = _manifest(store, out, (min(years), last), first, rows)
+    if model.file is not None:
+        _write(out / model.file[0], model.file[1], out)
+    manifest = {**_manifest(store, out, (min(years), last), first, rows), "model": model.entry}
     (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return ParquetExport(out=out, manifest=manifest)
 
@@ -63,6 +75,14 @@ def _write_partition(store: Store, out: Path, table: str, key: dict[str, int | s
     except OSError as exc:
         raise OutputError(f"无法写入文件夹「{out}」：{describe_os_error(exc)}。") from exc
     return path, int(written[0]) if written else 0
+
+
+def _write(path: Path, data: bytes, out: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise OutputError(f"无法写入文件夹「{out}」：{describe_os_error(exc)}。") from exc
 
 
 def _literal(value: int | str) -> str:
@@ -95,13 +115,29 @@ def _manifest(store: Store, out: Path, assessed: tuple[int, int], first: int, ro
     }
 
 
+def checked_manifest(folder: Path, made_by: str, kind: str, remedy: str) -> dict:
+    """The manifest of a folder of Parquet files (written last, by an export or a run on another engine), every file
+    it lists checked against its SHA-256. `made_by` names the command that writes such folders, `kind` what their
+    files are, `remedy` what to do where one changed: for the messages."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise InputError(f"「{folder}」中没有 {MANIFEST}：请指定 {made_by} 写出的文件夹。")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    for entry in manifest["files"]:
+        found = folder / entry["path"]
+        if not found.is_file() or file_sha256(found) != entry["sha256"]:
+            raise InputError(f"{kind}「{entry['path']}」缺失或与清单中的 SHA-256 不符：请{remedy}。")
+    return manifest
+
+
 def _span(first: int, last: int) -> str:
     return str(first) if first == last else f"{first}—{last}"
 
 
-def _empty_folder(out: Path) -> None:
+def empty_folder(out: Path) -> None:
+    """`out` made, or refused where it holds anything: files written there never mix with earlier ones."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise OutputError(f"「{out}」已存在且不是空文件夹：请指定一个新的或空的文件夹，以免与旧的导出混在一起。")
+        raise OutputError(f"「{out}」已存在且不是空文件夹：请指定一个新的或空的文件夹，以免与旧的文件混在一起。")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

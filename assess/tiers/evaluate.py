@@ -1,4 +1,5 @@
-"""Evaluating a tier pack for one run: gates and exclusions in DuckDB over the features and the run's scores, then
+"""Evaluating a tier pack for one run: gates and exclusions in SQL over the features and the run's scores (an
+engine-neutral tree, `gated_query`, that DuckDB or Spark runs), then
 ranking, quota and allocation (`select`), then the words a manager reads: the gates passed with their values and
 what a near miss lacks (the reasons of its score or index are rendered from the run's scores where they are shown)."""
 
@@ -6,21 +7,26 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import cast
 
 import duckdb
 import polars as pl
+import sqlglot
+from sqlglot import exp
 
 from assess import display
-from assess.features import view_for
+from assess.dialects import render
+from assess.features import FEATURE_NAMES, view_for
 from assess.kernel.messages import message
 from assess.kernel.unknown import UNKNOWN as UNKNOWN_WORD
 from assess.kernel.unknown import missing, to_fill_expr
 from assess.scoring.config import CRITERIA
-from assess.store.batches import kept
+from assess.store.batches import Kept, kept
 from assess.tiers.funnel import funnel
-from assess.tiers.packs import RUN_COLUMNS, LoadedTier
+from assess.tiers.packs import RUN_COLUMNS, LoadedTier, drawing_order
 from assess.tiers.select import (
     CHAIN_FULL,
     CLOSEST,
@@ -53,54 +59,73 @@ class Drawn:
     funnel: pl.DataFrame
 
 
-def evaluate_tier(
-    con: duckdb.DuckDBPyConnection,
-    tier: LoadedTier,
-    year: int,
-    marked: Marked,
-    scores: str,
-) -> Drawn:
+def draw_lists(
+    tiers: tuple[LoadedTier, ...],
+    flagged: dict[str, set[str]],
+    gated_of: Callable[[LoadedTier], AbstractContextManager[Kept]],
+) -> dict[str, Drawn]:
+    """Every tier's list, in the declared order, from `gated_of(tier)` (the rows `gated_query` gives on some engine,
+    kept in DuckDB for as long as the list is drawn). The exclusions read which firms the flag rules flagged
+    (`flagged`, by rule: `flagged_by`) and which the lists drawn before took (科技领军 before 科技小巨人: one firm, one
+    tier)."""
+    marked = Marked(flagged=flagged, selected={})
+    drawn: dict[str, Drawn] = {}
+    for tier in drawing_order(tiers):
+        with gated_of(tier) as rows:
+            drawn[tier.id] = draw(rows, tier, marked)
+        selected = drawn[tier.id].results.filter(pl.col("status") == SELECTED)
+        marked.selected[tier.id] = set(selected["credit_code"])
+    return {tier.id: drawn[tier.id] for tier in tiers}
+
+
+def flagged_by(hits: pl.DataFrame) -> dict[str, set[str]]:
+    """The firms each flag rule flagged, from its hits (rule_id, credit_code, verdict)."""
+    flagged: dict[str, set[str]] = {}
+    for rule_id, code in hits.filter(pl.col("verdict")).select("rule_id", "credit_code").iter_rows():
+        flagged.setdefault(rule_id, set()).add(code)
+    return flagged
+
+
+def draw(rows: Kept, tier: LoadedTier, marked: Marked) -> Drawn:
     """One row per firm on the list, near it, eligible for it or excluded from it (RESULT_COLUMNS), and the funnel
-    from the year's firms to those selected. `scores` names the relation of the run's scores (credit_code, score,
-    index, the four criteria, rd_intensity_needed); `marked` holds the firms each flag rule flagged and each
-    list drawn before this one selected. The year's firms are kept in DuckDB (`assess.store.batches`): what the
-    funnel and the choice of the closest firms read comes into memory for every firm, every column only for the
-    firms no gate fails (and those just below the `near` gate), and for the closest firms chosen."""
+    from the year's firms to those selected. `rows` holds the rows of `gated_query` kept in DuckDB; `marked` the
+    firms each flag rule flagged and each list drawn before this one selected. What the funnel and the choice of the
+    closest firms read comes into memory for every firm, every column only for the firms no gate fails (and those
+    just below the `near` gate), and for the closest firms chosen."""
     passed = pl.all_horizontal([pl.col(f"gate_{g.id}") for g in tier.gates])
     exclusion = _exclusion(tier, marked)
     excluded = pl.format("不列为候选：{}", exclusion)
-    with kept(con, gated_sql(tier, scores), {"year": year, "code": None}) as rows:
-        every = rows.read(", ".join(["rowid AS kept_row", "credit_code", "city", "value", *_decisions(tier)]))
-        firms = rows.read(where=_may_be_listed(tier))
-        eligible = firms.filter(passed & excluded.is_null())
-        allocated = allocate(rank_order(eligible), tier.allocation)
-        quota = tier.allocation.quota
-        if quota:
-            allocated = near_misses(allocated, math.ceil(float(tier.value("near_share")) * quota))
-        lowest = cast(float | None, allocated.filter(pl.col("status") == SELECTED)["value"].min())  # a Float64 column
-        listed = allocated.with_columns(lacks=_lacks(tier, lowest))
-        frames = [listed]
-        if tier.near_sql is not None and not quota:
-            frames.append(_near_below_gate(firms, tier, excluded))
-        frames.append(
-            firms.filter((passed | passed.is_null()) & excluded.is_not_null()).with_columns(
-                status=pl.lit(EXCLUDED),
-                rank=pl.lit(None, pl.Int64),
-                position=pl.lit(None, pl.UInt32),
-                lacks=excluded,
-            )
+    every = rows.read(", ".join(["rowid AS kept_row", "credit_code", "city", "value", *_decisions(tier)]))
+    firms = rows.read(where=_may_be_listed(tier))
+    eligible = firms.filter(passed & excluded.is_null())
+    allocated = allocate(rank_order(eligible), tier.allocation)
+    quota = tier.allocation.quota
+    if quota:
+        allocated = near_misses(allocated, math.ceil(float(tier.value("near_share")) * quota))
+    lowest = cast(float | None, allocated.filter(pl.col("status") == SELECTED)["value"].min())  # a Float64 column
+    listed = allocated.with_columns(lacks=_lacks(tier, lowest))
+    frames = [listed]
+    if tier.near_sql is not None and not quota:
+        frames.append(_near_below_gate(firms, tier, excluded))
+    frames.append(
+        firms.filter((passed | passed.is_null()) & excluded.is_not_null()).with_columns(
+            status=pl.lit(EXCLUDED),
+            rank=pl.lit(None, pl.Int64),
+            position=pl.lit(None, pl.UInt32),
+            lacks=excluded,
         )
-        frames.append(
-            firms.filter(passed.is_null() & excluded.is_null()).with_columns(
-                status=pl.lit(UNKNOWN),
-                rank=pl.lit(None, pl.Int64),
-                position=pl.lit(None, pl.UInt32),
-                lacks=_open_gates(tier),
-            )
+    )
+    frames.append(
+        firms.filter(passed.is_null() & excluded.is_null()).with_columns(
+            status=pl.lit(UNKNOWN),
+            rank=pl.lit(None, pl.Int64),
+            position=pl.lit(None, pl.UInt32),
+            lacks=_open_gates(tier),
         )
-        del firms
-        taken = pl.concat([f.select("credit_code") for f in frames])["credit_code"]
-        frames.append(_closest(rows.take(_closest_rows(every, taken, tier)), tier))
+    )
+    del firms
+    taken = pl.concat([f.select("credit_code") for f in frames])["credit_code"]
+    frames.append(_closest(rows.take(_closest_rows(every, taken, tier)), tier))
     results = pl.concat([_worded(f, tier) for f in frames], how="vertical_relaxed")
     return Drawn(results, funnel(every, tier, exclusion, results))
 
@@ -165,38 +190,51 @@ def _open_gates(tier: LoadedTier) -> pl.Expr:
     return pl.format("{}：{}", pl.lit(UNKNOWN_WORD), pl.concat_list(said).list.drop_nulls().list.join("；"))
 
 
-def gated(
-    con: duckdb.DuckDBPyConnection, tier: LoadedTier, year: int, scores: str, credit_code: str | None = None
-) -> pl.DataFrame:
+def gated_query(tier: LoadedTier, year: int, scores: str, credit_code: str | None = None) -> exp.Expr:
     """Every firm of the year (or one) with each gate's outcome (`gate_<id>`), the compiled exclusions, the ranking
-    value and the columns the gate messages show; `scores` names the relation holding the run's scores."""
-    return con.sql(gated_sql(tier, scores), params={"year": year, "code": credit_code}).pl()
-
-
-def gated_sql(tier: LoadedTier, scores: str) -> str:
-    """The query of `gated`, for the year and the firm (or, null, every firm) given as the parameters `$year` and
-    `$code`."""
+    value and the columns the gate messages show; `scores` names the relation holding the run's scores (credit_code,
+    score, index, the four criteria, rd_intensity_needed)."""
     gates = ", ".join(f"{g.sql} AS gate_{g.id}" for g in tier.gates)
     conditions = [e[1] for e in tier.exclusion_sql if e[1] is not None]
     exclusions = "".join(f", {sql} AS exclusion_{i}" for i, sql in enumerate(conditions))
     near = f", {tier.near_sql} AS near_ok" if tier.near_sql else ""
     shown = [c for c in tier.columns if c not in RUN_COLUMNS]
     view = view_for([g.sql for g in tier.gates] + conditions + [tier.near_sql or ""] + shown)
-    return f"""
+    firm = "" if credit_code is None else f" AND f.credit_code = {exp.Literal.string(credit_code).sql()}"
+    # A criterion named as a feature (market_share) is not taken from the scores: the column of that name is the
+    # feature's value, as it has always been on DuckDB (which names a second column of one name `<name>_1`).
+    criteria = "".join(f", s.{c}" for c in CRITERIA if c not in FEATURE_NAMES)
+    return sqlglot.parse_one(
+        f"""
         WITH f AS (
             SELECT f.*, s.score AS three_highs_score, s."index" AS innovation_index,
                    {" + ".join(f"coalesce(s.{c}::INTEGER, 0)" for c in CRITERIA)} AS criteria_met,
-                   {" + ".join(f"(s.{c} IS NULL)::INTEGER" for c in CRITERIA)} AS criteria_open,
-                   {", ".join(f"s.{c}" for c in CRITERIA)},
+                   {" + ".join(f"(s.{c} IS NULL)::INTEGER" for c in CRITERIA)} AS criteria_open{criteria},
                    s.rd_intensity_needed
             FROM {view} AS f LEFT JOIN {scores} AS s USING (credit_code)
-            WHERE f.year = $year AND ($code IS NULL OR f.credit_code = $code)
+            WHERE f.year = {year:d}{firm}
         )
         SELECT {tier.pack.rank_by} AS value, rd_intensity_needed,
                {", ".join(dict.fromkeys(["credit_code", "city", "chain", "rd_intensity", *CRITERIA, *tier.columns]))},
                {gates}{exclusions}{near}
         FROM f
-        """
+        """,
+        read="duckdb",
+    )
+
+
+def kept_gated(
+    con: duckdb.DuckDBPyConnection, tier: LoadedTier, year: int, scores: str
+) -> AbstractContextManager[Kept]:
+    """The rows of `gated_query` for every firm of the year, kept on DuckDB (`assess.store.batches`)."""
+    return kept(con, render(gated_query(tier, year, scores), "duckdb"))
+
+
+def gated(
+    con: duckdb.DuckDBPyConnection, tier: LoadedTier, year: int, scores: str, credit_code: str | None = None
+) -> pl.DataFrame:
+    """The rows of `gated_query` on DuckDB."""
+    return con.sql(render(gated_query(tier, year, scores, credit_code), "duckdb")).pl()
 
 
 @dataclass(frozen=True)
