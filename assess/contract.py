@@ -88,6 +88,7 @@ class Memory(_Frozen):
     csv_block_mb: int
     parquet_rows: int
     run_rows: int
+    workbook_rows: int
 
 
 class Contract(_Frozen):

@@ -15,13 +15,13 @@ from openpyxl.cell import Cell, MergedCell
 from openpyxl.chart._chart import ChartBase
 from openpyxl.worksheet.worksheet import Worksheet
 
-from assess.outputs import rows as rows_module
 from assess.outputs.lists_workbook import ListSheet, ListsWorkbook, Threshold, write_lists_workbook
 from assess.outputs.printing import LINE_POINTS, MIN_SCALE, lines
 from assess.outputs.rows import Rows
 from tests.conftest import make_code
 from tests.test_pdf_conversion import MIN_PDF_BYTES, convert_to_pdf
 
+BATCH = 20_000  # rows a table of the test content gives at a time (the batched test sets 1)
 HYPERLINK_NAME = '=HYPERLINK("http://x","y")'
 SHA_A, SHA_B, SHA_RULES, SHA_MODEL = "a" * 64, "b" * 64, "c" * 64, "d" * 64
 SHEETS = ["说明", "汇总", "研发活动清零", "研发机构提升", "三高一核心", "科技小巨人候选", "科技领军候选", "数据问题"]
@@ -116,6 +116,11 @@ def list_row(
     }
 
 
+def rows_of(frame: pl.DataFrame) -> Rows:
+    """A table's rows from a frame at hand, BATCH at a time (read when the workbook goes through them)."""
+    return Rows(lambda: frame.iter_slices(BATCH))
+
+
 def summary(keys: list[str], targets: list[float]) -> pl.DataFrame:
     """Per key: 40 + 10i firms above the 一提升 floor, 2 of them 待补数据, 30 + i with an institution."""
     rows = []
@@ -129,9 +134,9 @@ def summary(keys: list[str], targets: list[float]) -> pl.DataFrame:
 def _lists(three_highs: pl.DataFrame, little_giant: pl.DataFrame, leader: pl.DataFrame) -> tuple[ListSheet, ...]:
     """The three lists, each ranked by its value: an empty list's sheet does not say which."""
     return (
-        ListSheet("three_highs", "三高一核心", Rows.of(three_highs), "三高一核心评分"),
-        ListSheet("little_giant", "科技小巨人候选", Rows.of(little_giant), "三高一核心评分"),
-        ListSheet("leader", "科技领军候选", Rows.of(leader), "创新能力指数"),
+        ListSheet("three_highs", "三高一核心", rows_of(three_highs), "三高一核心评分"),
+        ListSheet("little_giant", "科技小巨人候选", rows_of(little_giant), "三高一核心评分"),
+        ListSheet("leader", "科技领军候选", rows_of(leader), "创新能力指数"),
     )
 
 
@@ -146,7 +151,7 @@ def leader_frame() -> pl.DataFrame:
 
 
 def _with_leader(content: ListsWorkbook, leader: pl.DataFrame) -> ListsWorkbook:
-    listed = dataclasses.replace(content.lists[2], rows=Rows.of(leader))
+    listed = dataclasses.replace(content.lists[2], rows=rows_of(leader))
     return dataclasses.replace(content, lists=(*content.lists[:2], listed))
 
 
@@ -175,7 +180,7 @@ def make_content() -> ListsWorkbook:
         notes=("评分来源：模型 three_highs（2025-02）。", "本数据为合成数据，仅用于演示。"),
         by_city=summary(["济南市", "青岛市", "烟台市"], [0.8, 0.8, 0.8]),
         by_chain=summary(["高端装备", "新一代信息技术"], [0.8, 0.9]),
-        no_rd=Rows.of(
+        no_rd=rows_of(
             pl.DataFrame(
                 [
                     {**firm, "credit_code": make_code(11), "name": HYPERLINK_NAME, "rd_expense": 0.0},
@@ -183,7 +188,7 @@ def make_content() -> ListsWorkbook:
                 ]
             ).with_columns(message=pl.lit("营业收入5000万元以上，研发费用为0"))
         ),
-        no_institution=Rows.of(
+        no_institution=rows_of(
             pl.DataFrame(
                 [{**firm, "credit_code": make_code(13), "name": "济南示例电子有限公司", "rd_institution": "无"}]
             ).with_columns(message=pl.lit("营业收入1亿元以上，尚无研发机构"))
@@ -201,7 +206,7 @@ def make_content() -> ListsWorkbook:
             pl.DataFrame(schema=LIST_SCHEMA),
             leader_frame(),
         ),
-        problems=Rows.of(
+        problems=rows_of(
             pl.DataFrame(
                 [
                     ("济南", make_code(11), *PROBLEM_AT, "营业收入", "E-NUMBER", "error", "约500", "不是数字", "请改"),
@@ -346,7 +351,7 @@ def test_rows_written_in_batches_are_the_rows_written_at_once(
 ) -> None:
     """A table sheet is measured and written a batch of rows at a time: the serial numbers, widths and heights run on
     across batches as if the rows came at once."""
-    monkeypatch.setattr(rows_module, "BATCH_ROWS", 1)
+    monkeypatch.setattr(f"{__name__}.BATCH", 1)
     batched = openpyxl.load_workbook(write_lists_workbook(make_content(), tmp_path / "batched.xlsx"))
     for name in TABLE_SHEETS:
         assert list(batched[name].values) == list(book[name].values), name

@@ -5,6 +5,8 @@ workbook shows it, sorted by the store; with a city, only that city's firms (and
 
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
 
 from assess.kernel.unknown import UNKNOWN as UNKNOWN_WORD
@@ -12,6 +14,7 @@ from assess.kernel.unknown import VERDICT_TITLES, to_fill_expr
 from assess.outputs.rows import Rows, streamed
 from assess.run import runs, stats
 from assess.run.config import Config
+from assess.run.context import RunContext
 from assess.run.reasons import leading
 from assess.scoring.config import CRITERIA
 from assess.store import Store
@@ -48,9 +51,10 @@ def list_rows(store: Store, run: runs.Run, config: Config, tier: LoadedTier, cit
                  t.rank NULLS LAST, t.position NULLS LAST, t.credit_code
     """
     params = {"run": run.run_id, "list": tier.id, "statuses": statuses, "city": city, "closest": CLOSEST}
+    context = cache(lambda: RunContext(store, config, run.year))  # the feature views, installed once if needed
 
     def shape(batch: pl.DataFrame) -> pl.DataFrame:
-        said = leading(store, config, run, tier, batch)
+        said = leading(store, config, run, tier, batch, context)
         return batch.select(
             status=pl.col("status").replace_strict(STATUS_WORDS),
             rank=pl.when(pl.col("status") != CLOSEST).then(pl.coalesce("rank", "position")),
@@ -70,7 +74,7 @@ def list_rows(store: Store, run: runs.Run, config: Config, tier: LoadedTier, cit
             **(_criteria() if "criteria_met" in tier.columns else {}),
         )
 
-    return streamed(store.con, sql, params | {"year": run.year}, shape)
+    return streamed(store.con, sql, params | {"year": run.year}, store.contract.memory.workbook_rows, shape)
 
 
 def _criteria() -> dict[str, pl.Expr]:
@@ -91,7 +95,7 @@ def hit_rows(store: Store, run: runs.Run, rule_id: str, city: str | None, fields
         ORDER BY {_IN_CITY_ORDER}
     """
     params = {"run": run.run_id, "rule": rule_id, "city": city, "year": run.year, "cities": _cities(store)}
-    return streamed(store.con, sql, params)
+    return streamed(store.con, sql, params, store.contract.memory.workbook_rows)
 
 
 def _filed_sql(store: Store, fields: list[str]) -> str:
@@ -134,7 +138,7 @@ def problem_rows(store: Store, run: runs.Run, config: Config, city: str | None) 
         "year": run.year, "city": city, "cities": _cities(store),
     }  # fmt: skip
     opened = {"open_verdicts": _to_fill(store, run, config, city).to_arrow()}
-    return streamed(store.con, sql, params, _shown_problems, opened)
+    return streamed(store.con, sql, params, store.contract.memory.workbook_rows, _shown_problems, opened)
 
 
 def _shown_problems(batch: pl.DataFrame) -> pl.DataFrame:

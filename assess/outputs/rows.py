@@ -14,8 +14,6 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-BATCH_ROWS = 20_000  # rows fetched, shaped and written at a time
-
 
 @dataclass(frozen=True)
 class Rows:
@@ -26,29 +24,25 @@ class Rows:
     def __iter__(self) -> Iterator[pl.DataFrame]:
         return self.batches()
 
-    @classmethod
-    def of(cls, frame: pl.DataFrame) -> Rows:
-        """The rows of a frame already at hand, in slices."""
-        return cls(lambda: frame.iter_slices(BATCH_ROWS))
-
 
 def streamed(
     con: duckdb.DuckDBPyConnection,
     sql: str,
     params: Mapping[str, object],
+    rows: int,
     shape: Callable[[pl.DataFrame], pl.DataFrame] = lambda batch: batch,
     tables: Mapping[str, pa.Table] | None = None,
 ) -> Rows:
-    """The rows of the query `sql`, each batch shaped by `shape`. The query runs on a connection of its own to the
-    same database (with `tables` registered there under their names), so that shaping a batch may query the store
-    while the next one waits."""
+    """The rows of the query `sql`, `rows` at a time, each batch shaped by `shape`. The query runs on a connection of
+    its own to the same database (with `tables` registered there under their names), so that shaping a batch may
+    query the store while the next one waits."""
 
     def batches() -> Iterator[pl.DataFrame]:
         cursor = con.cursor()
         try:
             for name, table in (tables or {}).items():
                 cursor.register(name, table)
-            for batch in cursor.sql(sql, params=dict(params)).to_arrow_reader(BATCH_ROWS):
+            for batch in cursor.sql(sql, params=dict(params)).to_arrow_reader(rows):
                 yield shape(pl.DataFrame(pl.from_arrow(batch)))
         finally:
             cursor.close()

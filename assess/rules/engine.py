@@ -12,6 +12,7 @@ own dialect and gives the same results.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -231,11 +232,12 @@ def rubric_result(frame: pl.DataFrame, loaded: LoadedPack) -> pl.DataFrame:
 
 
 def evaluate_rules(
-    con: duckdb.DuckDBPyConnection, rules: tuple[CompiledRule, ...], year: int, credit_code: str | None = None
+    con: duckdb.DuckDBPyConnection, rules: tuple[CompiledRule, ...], year: int, firms: Sequence[str] | None = None
 ) -> pl.DataFrame:
-    """Per firm with a filing that year and per rule r: `applies_r` (in the rule's population and scope), `holds_r`
-    (flagged) and `message_r` (the rule's message, or its 'otherwise' message where it applies but does not hold).
-    Explanations use this where the hit list alone would leave a firm's near misses unexplained."""
+    """Per firm with a filing that year (or those of `firms`, credit codes) and per rule r: `applies_r` (in the
+    rule's population and scope), `holds_r` (flagged) and `message_r` (the rule's message, or its 'otherwise'
+    message where it applies but does not hold). Explanations use this where the hit list alone would leave a firm's
+    near misses unexplained."""
     columns = sorted({c for rule in rules for c in (*rule.columns, *rule.inputs)} - {"credit_code"})
     booleans = ", ".join(
         f"{rule.population_sql} AS applies_{i}, {rule.population_sql} AND {rule.condition_sql} AS holds_{i}"
@@ -244,8 +246,8 @@ def evaluate_rules(
     view = view_for([r.population_sql + r.condition_sql for r in rules])
     frame = con.sql(
         f"SELECT credit_code, {', '.join(columns) + ', ' if columns else ''}{booleans} FROM {view} WHERE year = $year"
-        " AND ($code IS NULL OR credit_code = $code)",
-        params={"year": year, "code": credit_code},
+        " AND ($firms IS NULL OR list_contains($firms, credit_code))",
+        params={"year": year, "firms": None if firms is None else list(firms)},
     ).pl()
     outputs = [pl.col("credit_code")]
     for i, rule in enumerate(rules):

@@ -106,7 +106,7 @@ def _rules(store: Store, rules: RuleSet, year: int, credit_code: str) -> list[di
     for pack in sorted(rules.packs, key=lambda p: p.pack.role is None):  # the policy targets first
         if not pack.rules:
             continue
-        [row] = evaluate_rules(store.con, pack.rules, year, credit_code).to_dicts()
+        [row] = evaluate_rules(store.con, pack.rules, year, [credit_code]).to_dicts()
         outside = outside_of(store.con, pack.rules, year, credit_code) if pack.pack.role else {}
         for rule in pack.rules:
             short = rule.id.split(".", 1)[1]

@@ -4,6 +4,8 @@ cut-offs, and the four sub-judgements' sentences are the criteria pack's message
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from assess.run.config import Config
@@ -25,20 +27,24 @@ def with_reasons(ctx: RunContext, frame: pl.DataFrame, manifest: dict | None = N
     return frame.with_columns(reasons=said, index_reasons=index)
 
 
-def leading(store: Store, config: Config, run: Run, tier: LoadedTier, frame: pl.DataFrame) -> pl.Series:
+def leading(
+    store: Store,
+    config: Config,
+    run: Run,
+    tier: LoadedTier,
+    frame: pl.DataFrame,
+    context: Callable[[], RunContext] | None = None,
+) -> pl.Series:
     """The first reasons of each firm's ranking value on the list of a stored run (its score's, or its index's), as
-    the workbook shows them beside the firm; the feature views are installed only if the sub-judgements' sentences
-    are among them."""
+    the workbook shows them beside the firm. The sub-judgements' sentences, if among them, are read in `context`
+    (made on the first call; a table read in batches passes one context for all), else in a context made here."""
     wording = reasons.Wording.of(config.scoring, store.contract, run.manifest)
     by_index = tier.pack.rank_by != "three_highs_score"
-    return reasons.leading(
-        frame, wording, TOP_REASONS, lambda: _criteria(RunContext(store, config, run.year), frame), by_index=by_index
-    )
+    made = context or (lambda: RunContext(store, config, run.year))
+    return reasons.leading(frame, wording, TOP_REASONS, lambda: _criteria(made(), frame), by_index=by_index)
 
 
 def _criteria(ctx: RunContext, frame: pl.DataFrame) -> pl.DataFrame:
-    """The criteria pack's sentences for the frame's firms: for one firm, evaluated for it alone."""
-    codes = frame["credit_code"].unique()
-    one = codes.item() if codes.len() == 1 else None
-    found = criteria(ctx.con, ctx.config.rules, ctx.config.scoring.classifier, ctx.year, one, messages=True)
-    return found if one is not None else found.filter(pl.col("credit_code").is_in(codes.implode()))
+    """The criteria pack's sentences for the frame's firms, evaluated for them alone."""
+    firms = frame["credit_code"].unique().to_list()
+    return criteria(ctx.con, ctx.config.rules, ctx.config.scoring.classifier, ctx.year, firms)

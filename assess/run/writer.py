@@ -26,7 +26,7 @@ from assess.rules.engine import FlagResult, flag_counts, flag_hits, flag_queries
 from assess.rules.packs import LoadedPack, RuleSet
 from assess.store import Store
 from assess.store.batches import kept
-from assess.tiers.evaluate import Drawn
+from assess.tiers.evaluate import Drawn, flagged_by
 
 TABLES = ("rule_hits", "rule_counts", "rubric_results", "scores", "tier_results", "tier_funnels")  # a run's rows
 _NAMES = itertools.count(1)
@@ -82,14 +82,12 @@ class StagedRun:
 
     def flagged(self, rule_ids: Iterable[str]) -> dict[str, set[str]]:
         """The firms each of these flag rules flagged."""
-        rows = self.store.con.execute(
-            f"SELECT rule_id, credit_code FROM {self.tables['rule_hits']} WHERE verdict AND list_contains(?, rule_id)",
-            [sorted(set(rule_ids))],
-        ).fetchall()
-        found: dict[str, set[str]] = {}
-        for rule_id, code in rows:
-            found.setdefault(rule_id, set()).add(code)
-        return found
+        hits = self.store.con.sql(
+            f"""SELECT rule_id, credit_code, verdict FROM {self.tables["rule_hits"]}
+                WHERE verdict AND list_contains($rules, rule_id)""",
+            params={"rules": sorted(set(rule_ids))},
+        ).pl()
+        return flagged_by(hits)
 
     def lists(self, lists: dict[str, Drawn]) -> None:
         for list_id, drawn in lists.items():

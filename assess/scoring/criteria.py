@@ -4,12 +4,13 @@ saying why is the criteria pack's message, evaluated where the reasons are shown
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 import polars as pl
 import sqlglot
 from sqlglot import exp
 
-from assess.dialects import render
 from assess.features import view_for
 from assess.rules.engine import evaluate_rules
 from assess.rules.packs import RuleSet
@@ -34,15 +35,11 @@ def criteria(
     rules: RuleSet,
     config: ClassifierConfig,
     year: int,
-    credit_code: str | None = None,
-    *,
-    messages: bool = False,
+    firms: Sequence[str],
 ) -> pl.DataFrame:
-    """Per firm with a filing in the year (or one firm): each criterion (see `criteria_query`) and, with `messages`,
-    `message_<criterion>`, the sentence explaining it."""
-    if not messages:  # the verdicts alone, without a sentence for every firm
-        return con.sql(render(criteria_query(rules, config, year, credit_code), "duckdb")).pl()
-    evaluated = evaluate_rules(con, rules.pack(config.spec.criteria_pack).rules, year, credit_code)
+    """Per firm of `firms` (credit codes) with a filing in the year: each criterion (as `criteria_query` decides it)
+    and `message_<criterion>`, the sentence explaining it."""
+    evaluated = evaluate_rules(con, rules.pack(config.spec.criteria_pack).rules, year, firms)
     outputs = [pl.col("credit_code")]
     for key in CRITERIA:
         names = config.spec.criteria[key].rules
