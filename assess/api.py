@@ -298,8 +298,9 @@ def import_run(store: Store, folder: Path, rules: Path | None = None) -> RunResu
     """Keep a run made on Spark (`run_on_spark`) in the store as a run of its year, read as any other."""
     from assess.run.folder import import_run as keep
 
+    config = load_config(rules)  # a rule folder that cannot be read refuses before anything is stored
     done = keep(store, folder)
-    tiers = load_config(rules).tiers
+    tiers = _drawn(config, done).tiers
     return RunResult(done, _figures(store, done), _selected(store, done, tiers), tiers)
 
 

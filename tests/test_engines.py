@@ -108,3 +108,29 @@ def test_an_export_without_a_model_or_with_another_configurations_is_refused_bef
     other: dict = {"config_sha256": "0" * 64, "report": {}, "record": None}
     with pytest.raises(StoreError, match="另一份评分配置"):
         from_entry(other, tmp_path, classifier)
+
+
+def test_the_spark_options_without_engine_spark_are_refused_not_ignored(sample_store: Path, tmp_path: Path) -> None:
+    db = tmp_path / "a.duckdb"
+    result = runner.invoke(app, ["run", "--year", "2024", "--out", str(tmp_path / "结果"), "--db", str(db)])
+    assert result.exit_code == 2 and "只用于 --engine spark" in result.stderr and "Traceback" not in result.stderr
+    assert not db.exists() and not (tmp_path / "结果").exists()
+
+
+@pytest.mark.parametrize("manifest", [None, "{坏", "{}", "[]"])
+def test_import_run_of_a_folder_no_spark_run_wrote_is_one_chinese_line(
+    sample_store: Path, tmp_path: Path, manifest: str | None
+) -> None:
+    """An export folder (its manifest is not a run's), a manifest that is not JSON, or one without what a run's has:
+    refused naming the command that writes run folders, and the store holds no run more."""
+    folder = tmp_path / "导出"
+    assert runner.invoke(app, ["export-parquet", "--out", str(folder), "--db", str(sample_store)]).exit_code == 0
+    if manifest is not None:
+        (folder / "manifest.json").write_text(manifest, encoding="utf-8")
+    with duckdb.connect(str(sample_store), read_only=True) as store:
+        before = store.sql("SELECT count(*) FROM runs").fetchall()
+    result = runner.invoke(app, ["import-run", str(folder), "--db", str(sample_store)])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "请指定 assess run --engine spark 写出的文件夹" in result.stderr
+    with duckdb.connect(str(sample_store), read_only=True) as store:
+        assert store.sql("SELECT count(*) FROM runs").fetchall() == before

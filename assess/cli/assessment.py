@@ -108,6 +108,8 @@ def run(
     再用 assess import-run 导入数据库。
     """
     api.require_engine(engine)
+    if engine != "spark" and any(given is not None for given in (export, out, master, spark_conf)):
+        raise InputError("--input、--out、--master、--spark-conf 只用于 --engine spark。")
     if engine == "spark":
         _run_on_spark(year, as_json, rules, export, out, master, spark_conf)
         return

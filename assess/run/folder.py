@@ -84,7 +84,8 @@ def import_run(store: Store, folder: Path) -> runs.Run:
     held = runs.uploads(store, year)
     if held != manifest["uploads"]:
         raise StoreError(
-            f"这次评估读的是上传批次 {_ids(manifest['uploads'])}，库中 {year} 年度（及其前三年）的有效填报来自批次 "
+            f"这次评估读的是上传批次 {_ids(manifest['uploads'])}，"
+            f"库中 {year} 年度（及其前 {runs.HISTORY_YEARS} 年）的有效填报来自批次 "
             f"{_ids(held)}：两者不一致，请在导出这些数据的库中导入。"
         )
     files = [folder / f["path"] for f in manifest["files"]]
@@ -111,7 +112,7 @@ def import_run(store: Store, folder: Path) -> runs.Run:
 
 
 def _manifest(folder: Path) -> dict:
-    manifest = checked_manifest(folder, "assess run --engine spark", "评估结果文件", "重新评估")
+    manifest = checked_manifest(folder, "assess run --engine spark", "评估结果文件", "重新评估", "export")
     version = manifest["export"]["schema_version"]
     if version != SCHEMA_VERSION:
         raise StoreError(

@@ -115,14 +115,21 @@ def _manifest(store: Store, out: Path, assessed: tuple[int, int], first: int, ro
     }
 
 
-def checked_manifest(folder: Path, made_by: str, kind: str, remedy: str) -> dict:
+def checked_manifest(folder: Path, made_by: str, kind: str, remedy: str, required: str) -> dict:
     """The manifest of a folder of Parquet files (written last, by an export or a run on another engine), every file
     it lists checked against its SHA-256. `made_by` names the command that writes such folders, `kind` what their
-    files are, `remedy` what to do where one changed: for the messages."""
+    files are, `remedy` what to do where one changed: for the messages; `required` is a key only the manifests of
+    such folders have (a folder of the other kind is refused as not one)."""
     path = folder / MANIFEST
+    other = InputError(f"「{folder}」中没有可读的 {made_by} 清单（{MANIFEST}）：请指定 {made_by} 写出的文件夹。")
     if not path.is_file():
-        raise InputError(f"「{folder}」中没有 {MANIFEST}：请指定 {made_by} 写出的文件夹。")
-    manifest = json.loads(path.read_text(encoding="utf-8"))
+        raise other
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise other from error
+    if not isinstance(manifest, dict) or not {"files", required} <= manifest.keys():
+        raise other
     for entry in manifest["files"]:
         found = folder / entry["path"]
         if not found.is_file() or file_sha256(found) != entry["sha256"]:

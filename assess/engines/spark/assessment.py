@@ -43,7 +43,7 @@ def open_export(
 
 def export_manifest(folder: Path) -> dict:
     """The manifest of an export, every file it names checked against its SHA-256."""
-    return checked_manifest(folder, "assess export-parquet", "导出文件", "重新导出")
+    return checked_manifest(folder, "assess export-parquet", "导出文件", "重新导出", "years_written")
 
 
 def open_tables(

@@ -46,13 +46,13 @@ def run_year(
     progress: Progress | None = None,
 ) -> SparkRun:
     """Assess the year from the export into the new or empty folder `out`."""
-    step = Steps(progress, 6)
+    step = Steps(progress, 5)
     step(f"{year} 年度：读取导出数据，计算特征")
     exported = export_manifest(export)
     first, last = exported["years"]
     if not first <= year <= last:
         raise InputError(f"导出「{export}」只有 {first}—{last} 年度的数据，没有 {year} 年度：请重新导出。")
-    trained, model = from_entry(exported["model"], export, config.scoring.classifier)
+    trained, model = from_entry(exported.get("model"), export, config.scoring.classifier)
     run_folder.new_folder(out)
     open_tables(spark, export, exported, config, contract, (year - 1, year))
     step(f"{year} 年度：标记规则与评分规则包")

@@ -39,10 +39,6 @@ class SparkSettings:
     master: str  # local[2], or a cluster's address
     conf: Mapping[str, str] = field(default_factory=dict)  # spark.driver.memory and any other Spark setting
 
-    def recorded(self) -> dict:
-        """As a run's manifest keeps them."""
-        return {MASTER: self.master, **self.conf}
-
 
 def settings(file: Path | None, master: str | None) -> SparkSettings:
     """Spark settings from a YAML file of Spark setting names and values (`spark.master: local[4]`,
