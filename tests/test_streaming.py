@@ -22,6 +22,7 @@ from assess.ingest.upload import Ingest
 from assess.ingest.validate import SheetValidator
 from assess.reference import load_reference
 from assess.store import Store
+from assess.store.ahead import ahead
 from assess.synthetic.messy import write_messy_workbook
 from tests.conftest import HEADER, firm_row
 from tests.corpus.make import SEED_FILE, load_cases, make, seed
@@ -157,3 +158,28 @@ def test_a_failure_after_some_chunks_were_written_leaves_the_database_as_it_was(
     assert result.error is not None and "空字节" in result.error and result.upload_id is None
     assert {t: seeded.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables} == before
     assert not list(seeded.files_dir.glob(".staging*"))
+
+
+def test_chunks_validated_ahead_of_the_write_come_in_order_and_a_failure_after_those_made_before_it() -> None:
+    def chunks() -> Iterator[int]:
+        yield from range(5)
+        raise UnreadableFile("第6块读不出")
+
+    received: list[int] = []
+    with pytest.raises(UnreadableFile, match="第6块读不出"):
+        received.extend(ahead(chunks()))
+    assert received == [0, 1, 2, 3, 4]
+
+
+def test_a_write_that_stops_early_stops_the_validation_ahead_of_it() -> None:
+    made: list[int] = []
+
+    def chunks() -> Iterator[int]:
+        for chunk in range(100):
+            made.append(chunk)
+            yield chunk
+
+    taken = ahead(chunks(), depth=1)
+    assert next(taken) == 0
+    taken.close()
+    assert len(made) <= 3  # the one taken, the one waiting and the one being made when the write stopped

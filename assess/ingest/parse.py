@@ -87,10 +87,13 @@ def text(raw: pl.Expr, contract: Contract, ascii_only: bool = False) -> pl.Expr:
     return pl.when(value.is_in(list(contract.missing)) | (value == "")).then(None).otherwise(value)
 
 
-def evaluate(frame: pl.LazyFrame, parsed: Parsed, contract: Contract, ascii_only: bool = False) -> pl.LazyFrame:
+def evaluate(
+    frame: pl.LazyFrame, parsed: Parsed, contract: Contract, ascii_only: bool = False, details: bool = True
+) -> pl.LazyFrame:
     """Run a parser over a frame with a `raw` column. The result keeps `row` (where given), `raw`, `value`, `given`
-    (the cell was filled), per check i the columns `f{i}` (failed) and `d{i}` (detail), and the parser's `keep`
-    columns; the intermediate stages are dropped so that a large sheet's columns do not hold them all at once."""
+    (the cell was filled), per check i the columns `f{i}` (failed) and, with `details`, `d{i}` (detail), and the
+    parser's `keep` columns; the intermediate stages are dropped so that a large sheet's columns do not hold them all
+    at once. A detail is a message's text: a large column leaves them out and asks again for its failing rows."""
     # A column of plain numbers has no spaces, nothing to fold and no missing markers: its text is the cell.
     frame = frame.with_columns(text=RAW if parsed.plain else text(RAW, contract, ascii_only))
     for stage in parsed.stages:
@@ -103,7 +106,7 @@ def evaluate(frame: pl.LazyFrame, parsed: Parsed, contract: Contract, ascii_only
         value=VALUE,
         given=TEXT.is_not_null(),
         **{f"f{i}": check.failed.fill_null(False) for i, check in enumerate(checks)},
-        **{f"d{i}": check.detail for i, check in enumerate(checks)},
+        **({f"d{i}": check.detail for i, check in enumerate(checks)} if details else {}),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
+import polars.selectors as cs
 
 from assess.contract import Contract, FieldSpec, fold
 from assess.ingest import parse
@@ -89,7 +90,7 @@ class SheetValidator:
         skip = pl.col("#blank") | pl.col("#total")
         skipped = int(body.filter(skip)["#span"].sum())
         active = (body.filter(~skip) if skipped else body).drop("#blank", "#total", "#span")  # no copy when none skip
-        problems = [_skipped_rows(sheet.name, body)]
+        problems = [_skipped_rows(sheet.name, body) if skipped else problems_frame()]
         parsed = active.select("row")
         percents: dict[int, Percent] = {}
         for column, (values, given, found, percent) in self._parse_columns(sheet, layout, active, settled):
@@ -176,14 +177,17 @@ class SheetValidator:
         ).row(0, named=True)
         fractions = settled.fractions if settled is not None else {}
         parsers = [self._parser(c, scan.get(f"plain{i}", False), fractions.get(c.index)) for i, c in enumerate(columns)]
+        ascii_only = [scan.get(f"ascii{i}", False) for i in range(len(columns))]
         plans = [
             parse.evaluate(_distinct(f), p, self.contract)
             if p.per_value
-            else parse.evaluate(f.lazy(), p, self.contract, ascii_only=scan.get(f"ascii{i}", False))
-            for i, (f, p) in enumerate(zip(frames, parsers, strict=True))
+            else parse.evaluate(f.lazy(), p, self.contract, ascii_only=ascii, details=False)
+            for f, p, ascii in zip(frames, parsers, ascii_only, strict=True)
         ]
         results = []
-        for column, parsed, frame, evaluated in zip(columns, parsers, frames, pl.collect_all(plans), strict=True):
+        for column, parsed, frame, evaluated, ascii in zip(
+            columns, parsers, frames, pl.collect_all(plans), ascii_only, strict=True
+        ):
             count = len(parsed.checks) + len(parsed.column_checks)
             flags = pl.any_horizontal(f"f{i}" for i in range(count)) if count else pl.lit(False)
             if parsed.per_value:
@@ -193,13 +197,27 @@ class SheetValidator:
                 # workbook's sheet is one chunk (a Parquet column is typed whole, and a CSV file has no types).
                 typed = self._with_cell_types(sheet, frame, evaluated, column) if parsed.needs_cell_types else None
                 if typed is not None:
-                    evaluated = parse.evaluate(typed.lazy(), parsed, self.contract).collect()
-                values, given, failing = evaluated["value"], evaluated["given"], evaluated.filter(flags)
+                    frame = typed
+                    evaluated = parse.evaluate(typed.lazy(), parsed, self.contract, details=False).collect()
+                values, given = evaluated["value"], evaluated["given"]
+                failing = self._detailed(frame, evaluated.filter(flags), parsed, ascii)
             spec = self.contract.field(column.field)  # type: ignore[arg-type]
             percent = _percent(evaluated["plain"]) if spec.kind == "percent" else None
             found = self._problems(sheet.name, column, parsed, failing)
             results.append((column, (values.cast(field_dtype(spec)), given, found, percent)))
         return results
+
+    def _detailed(self, frame: pl.DataFrame, failing: pl.DataFrame, parsed: parse.Parsed, ascii: bool) -> pl.DataFrame:
+        """A column's failing rows with their checks' details, parsed again for those rows alone. The failures
+        stay those of the whole column: a check over the column (a percent column's fractions) may judge a few of
+        its rows otherwise."""
+        if failing.is_empty():
+            return failing
+        again = frame.filter(pl.col("row").is_in(failing["row"].implode()))
+        details = parse.evaluate(again.lazy(), parsed, self.contract, ascii_only=ascii).select(
+            "row", cs.matches(r"^d\d+$")
+        )
+        return failing.join(details.collect(), on="row", how="left", maintain_order="left")
 
     def _parser(self, column: Column, plain_numbers: bool, fractions: bool | None) -> parse.Parsed:
         assert column.field is not None
@@ -220,6 +238,8 @@ class SheetValidator:
         self, sheet: str | None, column: Column, parsed: parse.Parsed, failing: pl.DataFrame
     ) -> list[pl.DataFrame]:
         """The column's problems, from its rows that fail a check."""
+        if failing.is_empty():
+            return []
         checks = [*parsed.checks, *parsed.column_checks]
         found = []
         for i, check in enumerate(checks):
@@ -430,16 +450,13 @@ def _given_name(column: Column) -> str:
 def _per_value(
     frame: pl.DataFrame, evaluated: pl.DataFrame, flags: pl.Expr
 ) -> tuple[pl.Series, pl.Series, pl.DataFrame]:
-    """Spread the results parsed once per distinct text back over the rows; only failing texts bring their checks."""
-    looked_up = frame.select("raw").join(
-        evaluated.select("raw", "value", "given"),
-        on="raw",
-        how="left",
-        nulls_equal=True,
-        maintain_order="left",
-    )
+    """Spread the results parsed once per distinct text back over the rows; only failing texts bring their checks.
+    An empty cell parses to no value and is not given."""
+    filled = evaluated.filter(pl.col("raw").is_not_null())
+    numbers = pl.Series(range(filled.height), dtype=pl.UInt32)
+    distinct = frame.select(pl.col("raw").replace_strict(filled["raw"], numbers, default=None)).to_series()
     failing = frame.select("row", "raw").join(evaluated.filter(flags).drop("numeric_cell"), on="raw")
-    return looked_up["value"], looked_up["given"], failing
+    return filled["value"].gather(distinct), filled["given"].gather(distinct).fill_null(False), failing
 
 
 _LOOK_ALIKE_RATE = 0.01  # ten times the rate at which genuine text codes look float-derived

@@ -20,6 +20,8 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from assess.store.ahead import ahead
+
 if TYPE_CHECKING:
     from assess.store import StagedFile, Store, UploadRecord
 
@@ -54,8 +56,8 @@ class UploadWriter:
         """The upload's filings (`schema`: sheet, row, every field, extra), chunk by chunk as they are validated, every
         row validated (those to be rejected too: the checks across rows see them), in one INSERT that DuckDB feeds by
         pulling the next chunk when it is ready, so that the file is written as it is read. One statement: the rows of
-        a transaction's many INSERTs would all stay in memory until it commits. An exception a chunk raises comes out
-        as itself."""
+        a transaction's many INSERTs would all stay in memory until it commits. The next chunk is validated while
+        DuckDB writes this one (`ahead`). An exception a chunk raises comes out as itself."""
         failed: list[BaseException] = []
 
         def numbered(rows: pl.DataFrame, start: int) -> pa.Table:
@@ -72,7 +74,7 @@ class UploadWriter:
 
         def batches() -> Iterator[pa.RecordBatch]:
             try:
-                for rows in chunks:
+                for rows in ahead(chunks):
                     yield from numbered(rows, self.filings).to_batches()
                     self.filings += rows.height
             except BaseException as exc:
