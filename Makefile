@@ -16,8 +16,9 @@ demo: $(STAMP)
 
 # The tests train the classifier on a few hundred labelled filings many times over: one OpenMP thread does that
 # faster than two (two threads spin-wait on so little work, and much longer when other work shares the cores).
+# Two workers share out the test files (a file's tests stay together, so a file's fixtures are built once).
 test: lint
-	OMP_NUM_THREADS=1 ASSESS_TEST_ARTEFACTS=build/test-artefacts $(BIN)/pytest -q
+	OMP_NUM_THREADS=1 ASSESS_TEST_ARTEFACTS=build/test-artefacts $(BIN)/pytest -q -n 2 --dist loadfile
 
 # Style, formatting, types and the layers of docs/architecture.md (no import from a lower layer to a higher one).
 lint: $(STAMP)
