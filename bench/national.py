@@ -141,14 +141,14 @@ def _loader(reader: str, path: Path) -> Callable[[DuckDBPyConnection], int]:
 def ingest_csv(_: Path) -> dict:
     """The CSV into a fresh store in a temporary folder (thrown away: the Parquet ingest makes the store kept)."""
     with tempfile.TemporaryDirectory(prefix="assess-bench-") as tmp:
-        return _ingest(CSV, Path(tmp) / "assess.duckdb")
+        return ingest_file(CSV, Path(tmp) / "assess.duckdb")
 
 
 def ingest_parquet(store: Path) -> dict:
     """The Parquet file into a fresh store, the one the later steps read."""
     for leftover in store.parent.glob(f"{store.name}*"):
         _remove(leftover)
-    return _ingest(PARQUET, store)
+    return ingest_file(PARQUET, store)
 
 
 def _remove(path: Path) -> None:
@@ -160,7 +160,8 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _ingest(file: Path, db: Path) -> dict:
+def ingest_file(file: Path, db: Path) -> dict:
+    """`file` read, validated and stored into the store at `db` with `ingest_files`, timed."""
     from assess.contract import load_contract
     from assess.ingest import Options, ingest_files
     from assess.store import Store
