@@ -264,7 +264,10 @@ def run_dataset(dataset: Dataset, repeats: int) -> list[IngestResult]:
 
 
 def section(results: list[list[IngestResult]], repeats: int, digest: str, load: str) -> str:
+    from assess.contract import load_contract
+
     (xlsx_read, xlsx_ingest), (csv_read, csv_ingest, csv_floor, csv_floor_duckdb), *national = results
+    memory = load_contract().memory
     lines = [
         *section_head(HEADING, __file__),
         f"Machine: {machine(PACKAGES)}.",
@@ -345,10 +348,11 @@ def section(results: list[list[IngestResult]], repeats: int, digest: str, load: 
         "The validation the issue asks for comes",
         f"on top: the full ingest spends {validation_seconds:.2f} s more than the faster of the two floors.",
         "",
-        "The ingest reads, validates and stores a CSV file in blocks of about 32 MB (170,000 rows of this panel) and",
-        "a Parquet file in batches of 200,000 rows, inside one transaction; the checks across rows (a firm-year twice",
-        "in the file, revenue jumps, wide-year values against full filings) run in SQL over the rows written. So the",
-        "peak memory depends on the block, not on the file: compare the 1,000,000-row and 5,000,000-row ingests.",
+        f"The ingest reads, validates and stores a CSV file in blocks of {memory.csv_block_mb} MB and a Parquet file",
+        f"in batches of {memory.parquet_rows:,} rows (`memory:` in schemas/filing.yaml), inside one transaction, the",
+        "next block validated while DuckDB writes the one before; the checks across rows (a firm-year twice in the",
+        "file, revenue jumps, wide-year values against full filings) run in SQL over the rows written. So the peak",
+        "memory depends on the block, not on the file: compare the 1,000,000-row and 5,000,000-row ingests.",
         "",
         "### What the ingest found",
         "",
