@@ -290,8 +290,9 @@ def run_on_spark(
 
     settings = session.settings(spark_conf, master)
     config = load_config(rules)
+    prepared = run.prepare(export, year, config, out)  # refused here, before Spark starts, where it is wrong
     spark = session.start(settings)
-    return run.run_year(spark, settings, export, year, config, load_contract(), out, progress)
+    return run.run_year(spark, settings, prepared, config, load_contract(), progress)
 
 
 def import_run(store: Store, folder: Path, rules: Path | None = None) -> RunResult:

@@ -99,6 +99,32 @@ def test_a_spark_run_needs_the_folder_it_reads_and_the_one_it_writes(tmp_path: P
     assert result.exit_code == 2 and "--input" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("what", ["a year the export lacks", "a folder that is no export"])
+def test_a_spark_run_of_a_wrong_export_is_refused_before_spark_starts(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    """Starting Spark costs a JVM's start: what the run reads and where it writes are checked first."""
+    from assess.engines.spark import session
+
+    def started(*_: object) -> None:
+        raise AssertionError("Spark started before the inputs were checked")
+
+    monkeypatch.setattr(session, "start", started)
+    export = tmp_path / "导出"
+    if what == "a year the export lacks":
+        args = ["export-parquet", "--out", str(export), "--year", "2023-2024", "--db", str(sample_store)]
+        assert runner.invoke(app, args).exit_code == 0
+    else:
+        export.mkdir()
+    out = tmp_path / "结果"
+    result = runner.invoke(
+        app, ["run", "--engine", "spark", "--year", "2022", "--input", str(export), "--out", str(out)]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert ("没有 2022 年度" if what == "a year the export lacks" else "assess export-parquet") in result.stderr
+    assert not out.exists()
+
+
 def test_an_export_without_a_model_or_with_another_configurations_is_refused_before_spark_scores(
     tmp_path: Path,
 ) -> None:

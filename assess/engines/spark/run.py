@@ -19,7 +19,7 @@ from assess.run import folder as run_folder
 from assess.run.config import Config
 from assess.run.headline import headline
 from assess.run.runs import model_manifest, packages, rules_manifest, tiers_manifest, uploads_query
-from assess.scoring.train import from_entry
+from assess.scoring.train import Trained, from_entry
 from assess.store.batches import kept_frame
 from assess.tiers.evaluate import draw_lists, flagged_by, gated_query
 
@@ -35,25 +35,44 @@ class SparkRun:
     manifest: dict
 
 
-def run_year(
-    spark: SparkSession,
-    settings: SparkSettings,
-    export: Path,
-    year: int,
-    config: Config,
-    contract: Contract,
-    out: Path,
-    progress: Progress | None = None,
-) -> SparkRun:
-    """Assess the year from the export into the new or empty folder `out`."""
-    step = Steps(progress, 5)
-    step(f"{year} 年度：读取导出数据，计算特征")
+@dataclass(frozen=True)
+class Prepared:
+    """A run's inputs, checked before Spark starts: the export (its files against their SHA-256), the year within
+    it, its model, and the new or empty folder the run writes into."""
+
+    export: Path
+    exported: dict  # the export's manifest
+    year: int
+    trained: Trained
+    model: bytes | None
+    out: Path
+
+
+def prepare(export: Path, year: int, config: Config, out: Path) -> Prepared:
+    """Check what a run reads and where it writes, so that a wrong export, year, model or folder is refused without
+    the cost of starting Spark."""
     exported = export_manifest(export)
     first, last = exported["years"]
     if not first <= year <= last:
         raise InputError(f"导出「{export}」只有 {first}—{last} 年度的数据，没有 {year} 年度：请重新导出。")
     trained, model = from_entry(exported.get("model"), export, config.scoring.classifier)
     run_folder.new_folder(out)
+    return Prepared(export, exported, year, trained, model, out)
+
+
+def run_year(
+    spark: SparkSession,
+    settings: SparkSettings,
+    prepared: Prepared,
+    config: Config,
+    contract: Contract,
+    progress: Progress | None = None,
+) -> SparkRun:
+    """Assess the prepared year from its export into its folder."""
+    export, exported, year, out = prepared.export, prepared.exported, prepared.year, prepared.out
+    trained, model = prepared.trained, prepared.model
+    step = Steps(progress, 5)
+    step(f"{year} 年度：读取导出数据，计算特征")
     open_tables(spark, export, exported, config, contract, (year - 1, year))
     step(f"{year} 年度：标记规则与评分规则包")
     assessed = assess_year(spark, config, year)
