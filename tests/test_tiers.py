@@ -377,6 +377,38 @@ def test_three_highs_needs_enough_of_the_four_attributes(
     assert _province(moved, "three_highs", "unknown") == (1, 0)
 
 
+def test_an_open_count_of_sub_judgements_asks_only_for_the_open_ones(
+    tmp_path: Path, contract: Contract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A firm that filed no market share is judged on the substitute (its revenue's percentile), so 市场占有率高 is
+    decided, not open: with 复合增长率高 open, its gap names that one and asks for no market-share data."""
+    fixture = read_fixture(FIXTURES / "three_highs.yaml")
+    firm = "未填市场占有率且增长待补数据"
+    fixture["filings"].append(
+        {
+            "name": firm,
+            "revenue": 1000,  # the lowest revenue of its industry: the substitute judges 市场占有率 not high
+            "rd_expense": 20,
+            "invention_patents": 2,
+            "history": [{"year": 2023, "revenue": 950, "rd_expense": 19}],
+        }
+    )
+    monkeypatch.setenv(RULES_ENV, str(rule_folder(tmp_path / "rules", fixture["set"])))
+    db = tmp_path / "three_highs.duckdb"
+    assert _cli("ingest", write_filings(tmp_path / "f.xlsx", fixture, contract), "--db", db)[0] == 0
+    assert _cli("run", "--year", "2024", "--db", db)[0] == 0
+    out = tmp_path / "清单.xlsx"
+    assert _cli("export", "--year", "2024", "--out", out, "--db", db)[0] == 0
+    sheet = openpyxl.load_workbook(out)["三高一核心"]
+    header = [c.value for c in sheet[1]]
+    [row] = [r for r in sheet.iter_rows(min_row=2, values_only=True) if r[header.index("企业名称")] == firm]
+    attributes = ["研发投入占比高", "复合增长率高", "市场占有率高", "拥有核心硬科技", "满足项数"]
+    assert [row[header.index(a)] for a in attributes] == ["不符合", "待补数据", "不符合", "符合", 1]
+    assert row[header.index("状态")] == "待补数据"
+    gap = str(row[header.index("差距")])
+    assert "“复合增长率高”所需的数据" in gap and "市场占有率" not in gap
+
+
 def test_the_funnel_says_where_the_firms_fell_away(listed: tuple[Path, dict, dict[str, str]]) -> None:
     """From the year's 11 firms to the 2 小巨人: two large firms are not SMEs, one is no 高新技术企业, one fell short
     of 3% R&D the year before, one grew 4.9%, one lacks the revenue two years back (open, not failed); three that

@@ -26,7 +26,7 @@ from assess.kernel.unknown import missing, to_fill_expr
 from assess.scoring.config import CRITERIA
 from assess.store.batches import Kept, kept
 from assess.tiers.funnel import funnel
-from assess.tiers.packs import RUN_COLUMNS, LoadedTier, drawing_order
+from assess.tiers.packs import CRITERION, RUN_COLUMNS, LoadedTier, drawing_order
 from assess.tiers.select import (
     CHAIN_FULL,
     CLOSEST,
@@ -41,10 +41,10 @@ from assess.tiers.select import (
 
 # An open sub-judgement, as what to fill in: explain shows which of its data is missing.
 CRITERIA_FILL = {
-    "rd_share": "“研发投入占比高”所需的数据",
-    "growth": "“复合增长率高”所需的数据（往年营业收入）",
-    "market_share": "“市场占有率高”所需的数据",
-    "core_tech": "“拥有核心硬科技”所需的数据",
+    CRITERION.format("rd_share"): "“研发投入占比高”所需的数据",
+    CRITERION.format("growth"): "“复合增长率高”所需的数据（往年营业收入）",
+    CRITERION.format("market_share"): "“市场占有率高”所需的数据",
+    CRITERION.format("core_tech"): "“拥有核心硬科技”所需的数据",
 }
 RESULT_COLUMNS = ("credit_code", "status", "rank", "position", "value", "gates", "lacks")
 TOP_REASONS = 3  # the reasons of its ranking value shown beside a firm on a list
@@ -201,9 +201,11 @@ def gated_query(tier: LoadedTier, year: int, scores: str, credit_code: str | Non
     shown = [c for c in tier.columns if c not in RUN_COLUMNS]
     view = view_for([g.sql for g in tier.gates] + conditions + [tier.near_sql or ""] + shown)
     firm = "" if credit_code is None else f" AND f.credit_code = {exp.Literal.string(credit_code).sql()}"
-    # A criterion named as a feature (market_share) is not taken from the scores: the column of that name is the
-    # feature's value, as it has always been on DuckDB (which names a second column of one name `<name>_1`).
+    # A criterion named as a feature (market_share) is not taken from the scores under its own name: the column of
+    # that name is the feature's value. Every sub-judgement's verdict is also `criterion_<name>`, which the gate on
+    # the number of sub-judgements reads to say which of them are open.
     criteria = "".join(f", s.{c}" for c in CRITERIA if c not in FEATURE_NAMES)
+    criteria += "".join(f", s.{c} AS {CRITERION.format(c)}" for c in CRITERIA)
     return sqlglot.parse_one(
         f"""
         WITH f AS (

@@ -37,6 +37,7 @@ TIERS_FOLDER = "tiers"  # inside a rule folder
 # Run outputs a tier expression may read beside the features: the firm's score and index in this run, and how many
 # of the four 三高一核心 sub-judgements it meets (criteria_met) or cannot be judged on for missing data (criteria_open).
 CRITERIA_COLUMNS = {"criteria_met", "criteria_open"}
+CRITERION = "criterion_{}"  # a sub-judgement's verdict beside the features (one, market_share, shares a feature's name)
 RUN_COLUMNS = {
     "three_highs_score": "三高一核心评分",
     "innovation_index": "创新能力指数",
@@ -192,7 +193,7 @@ def load_tier(path: Path, rules: RuleSet, overrides: dict[str, Scalar] | None = 
         message, named = fill_parameters(path, label, gate.message, pack.parameters, extra)
         tree, read = compile_gate(path, label, gate.condition, pack.parameters, rules.populations, extra)
         if CRITERIA_COLUMNS & set(re.findall(r"\w+", gate.condition)):  # its open inputs are the open sub-judgements
-            read = (*read, *CRITERIA)
+            read = (*read, *(CRITERION.format(c) for c in CRITERIA))
         gates.append(CompiledGate(gate.id, gate.title, tree, message, read))
         columns += [*named, *read]
     known = {rule.id for rule in rules.flag_rules}
