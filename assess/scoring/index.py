@@ -36,7 +36,7 @@ def index_query(config: IndexConfig, year: int) -> exp.Expr:
         ),
         scored AS (SELECT *, {scores} FROM valued),
         pointed AS (SELECT *, {points} FROM scored)
-        SELECT credit_code, stage, {kept}, round({total}, 6) AS "index" FROM pointed
+        SELECT credit_code, stage, {kept}, {_rounded(total, 6)} AS "index" FROM pointed
         """,
         read="duckdb",
     )
@@ -52,10 +52,16 @@ def _score(component: str, scoring: str, peers: str) -> str:
     if scoring == "direct":
         return f"least(greatest(coalesce(CAST({value} AS DOUBLE), 0), 0), 1)"
     partition = "division, " if peers == "division" else ""
-    return (
-        f"CASE WHEN {value} IS NULL THEN 0 ELSE round(percent_rank() OVER "
-        f"(PARTITION BY {partition}{value} IS NULL ORDER BY {value}), 12) END"
-    )
+    rank = f"percent_rank() OVER (PARTITION BY {partition}{value} IS NULL ORDER BY {value})"
+    return f"CASE WHEN {value} IS NULL THEN 0 ELSE {_rounded(rank, 12)} END"
+
+
+def _rounded(value: str, digits: int) -> str:
+    """`value` (0 or more, below 10^6) to `digits` decimals, half up, by arithmetic both engines do alike: their
+    round() differ at the half (DuckDB rounds the double times 10^digits, Spark the double's shortest decimal), which
+    made a firm's index differ by 10^-6 between them."""
+    scale = 10**digits
+    return f"(floor(({value}) * {scale} + 0.5) / {scale})"
 
 
 def _weight(weights: dict[str, float]) -> str:
