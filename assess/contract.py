@@ -87,7 +87,6 @@ class Memory(_Frozen):
     store_mb: int
     csv_block_mb: int
     parquet_rows: int
-    validated_blocks: int
     run_rows: int
     workbook_rows: int
 

@@ -15,9 +15,7 @@ some chunks (`ReadAgain`) has its file read again from the start the same way.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -302,43 +300,24 @@ class Ingest:
         seen, assumed = Seen(), settled
         carried: pl.DataFrame | None = None
         chunk, start, validated = first, layout.data_start, False
-        pending: deque[Future[SheetResult]] = deque()
-        at_once = self.contract.memory.validated_blocks
-
-        def taken(result: SheetResult) -> _Validated:
-            """A chunk's result, in the order read, against what the sheet's rows so far settle."""
-            nonlocal seen, assumed, validated
-            seen = seen.merge(result.seen)
-            if assumed is None:
-                assumed = seen.settled()
-            elif strict and settled is None and seen.settled() != assumed:
-                raise _Unsettled
-            done, validated = _Validated(index, result, first=not validated), True
-            return done
-
-        # Chunks are validated `at_once` at a time, each in a thread (polars and DuckDB release the GIL), once the
-        # sheet's first one has settled what the later ones assume; their results are taken in the order read.
-        pool = ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="assess-validate")
-        try:
-            while True:
-                body = self.validator.marked(chunk, start, len(layout.columns))
-                if carried is not None:
-                    body = pl.concat([carried, body], how="diagonal")
-                now, carried = self.validator.split(body, last)
-                if now is not None and assumed is None:
-                    yield taken(self.validator.validate(chunk, layout, now, assumed))
-                elif now is not None:
-                    pending.append(pool.submit(self.validator.validate, chunk, layout, now, assumed))
-                    while len(pending) >= at_once:
-                        yield taken(pending.popleft().result())
-                if last:
-                    break
-                chunk, last = next(chunks)
-                start = 0
-            while pending:
-                yield taken(pending.popleft().result())
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        while True:
+            body = self.validator.marked(chunk, start, len(layout.columns))
+            if carried is not None:
+                body = pl.concat([carried, body], how="diagonal")
+            now, carried = self.validator.split(body, last)
+            if now is not None:
+                result = self.validator.validate(chunk, layout, now, assumed)
+                seen = seen.merge(result.seen)
+                if assumed is None:
+                    assumed = seen.settled()
+                elif strict and settled is None and seen.settled() != assumed:
+                    raise _Unsettled
+                yield _Validated(index, result, first=not validated)
+                validated = True
+            if last:
+                return
+            chunk, last = next(chunks)
+            start = 0
 
     def _settle(self, sheets: list[SheetSource]) -> list[Settled]:
         """What each sheet's rows settle, from every chunk of it."""
