@@ -358,6 +358,34 @@ def test_rows_written_in_batches_are_the_rows_written_at_once(
         assert _layout(batched[name]) == _layout(book[name]), name
 
 
+def test_a_table_longer_than_a_sheet_goes_on_on_continuation_sheets(
+    book: openpyxl.Workbook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Excel holds 1,048,576 rows a sheet: a longer table goes on on 三高一核心（续1）, （续2）… (here two rows a
+    sheet), each headed and laid out as the first, the serial numbers running on; nothing is cut."""
+    monkeypatch.setattr("assess.outputs.lists_workbook.SHEET_ROWS", 2)
+    split = openpyxl.load_workbook(write_lists_workbook(make_content(), tmp_path / "split.xlsx"))
+    for name in TABLE_SHEETS:
+        parts = [split[name], *(split[t] for t in split.sheetnames if t.startswith(f"{name}（续"))]
+        assert len(parts) == max(1, -(-(book[name].max_row - 1) // 2)), name
+        rows = [row for part in parts for row in part.iter_rows(min_row=2, values_only=True)]
+        assert rows == list(book[name].iter_rows(min_row=2, values_only=True)), name
+        for part in parts:
+            assert header(part) == HEADERS[name] and part.max_row <= 3, part.title
+            assert part.freeze_panes == book[name].freeze_panes and part.print_title_rows == "$1:$1", part.title
+            assert part.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(HEADERS[name]))}{part.max_row}"
+    assert split.sheetnames.index("三高一核心（续1）") == split.sheetnames.index("三高一核心") + 1
+    # A funnel with no room left below the table's last rows goes on a continuation sheet of its own.
+    content = make_content()
+    funnel = pl.DataFrame({"label": ["全部企业", "通过全部门槛"], "firms": [9, 4]})
+    with_funnel = dataclasses.replace(content.lists[0], funnel=funnel)
+    path = write_lists_workbook(
+        dataclasses.replace(content, lists=(with_funnel, *content.lists[1:])), tmp_path / "f.xlsx"
+    )
+    last = openpyxl.load_workbook(path)["三高一核心（续2）"]
+    assert [row[3:5] for row in last.iter_rows(values_only=True)] == [("筛选过程", "剩余企业数（家）"), *funnel.rows()]
+
+
 def _layout(sheet: Worksheet) -> tuple[object, ...]:
     widths = {key: dimension.width for key, dimension in sheet.column_dimensions.items()}
     heights = {key: dimension.height for key, dimension in sheet.row_dimensions.items()}

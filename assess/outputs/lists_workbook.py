@@ -50,7 +50,7 @@ from assess.outputs.printing import (
     shown,
     text_points,
 )
-from assess.outputs.problem_workbook import LEVEL_NAMES
+from assess.outputs.problem_workbook import LEVEL_NAMES, SHEET_ROWS
 from assess.outputs.rows import Rows
 from assess.outputs.saving import save_workbook
 from assess.outputs.write_only import add_laid_out, close_rows, restyle
@@ -271,14 +271,14 @@ def write_lists_workbook(content: ListsWorkbook, path: Path) -> Path:
 def _write_sheets(workbook: Workbook, content: ListsWorkbook) -> None:
     add_laid_out(workbook, GUIDE_SHEET, lambda sheet: _write_guide(sheet, content))
     add_laid_out(workbook, SUMMARY_SHEET, lambda sheet: _write_summary(sheet, content))
-    _write_table(_Lines(_new_sheet(workbook, NO_RD_SHEET)), content.no_rd, NO_RD_COLUMNS, FIRM_NAME)
-    no_institution = _Lines(_new_sheet(workbook, NO_INSTITUTION_SHEET))
+    _write_table(_Sheets(workbook, NO_RD_SHEET), content.no_rd, NO_RD_COLUMNS, FIRM_NAME)
+    no_institution = _Sheets(workbook, NO_INSTITUTION_SHEET)
     _write_table(no_institution, content.no_institution, NO_INSTITUTION_COLUMNS, FIRM_NAME)
     for listed in content.lists:
-        _write_list(_new_sheet(workbook, listed.sheet), listed)
+        _write_list(_Sheets(workbook, listed.sheet), listed)
     level = pl.col("level").replace_strict(LEVEL_NAMES, default=pl.col("level"), return_dtype=pl.String)
     problems = Rows(lambda: (batch.with_columns(level) for batch in content.problems))
-    _write_table(_Lines(_new_sheet(workbook, PROBLEMS_SHEET)), problems, PROBLEM_COLUMNS, CREDIT_CODE)
+    _write_table(_Sheets(workbook, PROBLEMS_SHEET), problems, PROBLEM_COLUMNS, CREDIT_CODE)
 
 
 def _new_sheet(workbook: Workbook, title: str) -> WriteOnlyWorksheet:
@@ -606,20 +606,24 @@ def _bold_row(sheet: Worksheet, row: int) -> None:
 # --- table sheets -------------------------------------------------------------------------------------------------
 
 
-def _write_list(sheet: WriteOnlyWorksheet, listed: ListSheet) -> None:
+def _write_list(sheets: _Sheets, listed: ListSheet) -> None:
     """A candidate list: its rows as they come (入选 in rank order, then 接近 by their position among the eligible
     firms); right below it, how the list came to its length: the funnel as a small table in the credit-code and name
     columns (key columns, printed on every page across), 本市无入选企业 where a city has none, and the gate that
     removes the most."""
-    lines = _Lines(sheet)
     columns = _list_columns(listed.value_label, listed.criteria)
     empty = _list_columns(FALLBACK_VALUE_LABEL, listed.criteria)  # an empty list does not say what it ranks by
-    widths = _write_table(lines, listed.rows, columns, FIRM_NAME, empty)
+    widths, lines = _write_table(sheets, listed.rows, columns, FIRM_NAME, empty)
+    sheet = lines.sheet
     rows = listed.funnel.select("label", "firms").rows() if listed.funnel.height else []
     if not rows and not listed.lines:
         return
     key = _list_columns(listed.value_label, False).index(CREDIT_CODE) + 1  # the code's column, after 序号 (0-based)
-    for index, values in enumerate([("筛选过程", "剩余企业数（家）"), *((line, None) for line in listed.lines), *rows]):
+    below = [("筛选过程", "剩余企业数（家）"), *((line, None) for line in listed.lines), *rows]
+    if lines.written + len(below) > SHEET_ROWS + 1:  # no room left below the table: on a continuation sheet
+        lines = sheets.next()
+        sheet = lines.sheet
+    for index, values in enumerate(below):
         cells = [WriteOnlyCell(sheet, value) for value in values]
         for cell in cells:
             cell.border, cell.alignment = BOX, WRAP
@@ -629,14 +633,16 @@ def _write_list(sheet: WriteOnlyWorksheet, listed: ListSheet) -> None:
 
 
 def _write_table(
-    lines: _Lines, rows: Rows, columns: Sequence[Column], key: Column, empty: Sequence[Column] | None = None
-) -> list[float]:
+    sheets: _Sheets, rows: Rows, columns: Sequence[Column], key: Column, empty: Sequence[Column] | None = None
+) -> tuple[list[float], _Lines]:
     """`rows` as a table: 序号, then `columns` (`empty` instead, if given, when there is no row); codes as text,
     floats that are not finite left empty; boxed, its text wrapped where its column wraps, its columns as wide as
     `printing.plan` makes them and its rows as tall as their text. The columns up to `key` are the table's key
     columns, repeated on every page across and frozen beside the header on screen. The rows are gone through twice, a
-    batch at a time: measured, then written (a write-only sheet takes its widths before its first row). Returns the
-    columns' widths."""
+    batch at a time: measured, then written (a write-only sheet takes its widths before its first row). Rows beyond
+    what a sheet holds go on to its continuation sheets, each laid out and headed alike. Returns the columns' widths
+    and the last sheet's lines."""
+    lines = sheets.next()
     sheet = lines.sheet
     formats = [column.number_format or "General" for column in (SERIAL, *columns)]
     found = [Widths() for _ in formats]
@@ -649,21 +655,48 @@ def _write_table(
     titles = numbered.index(key) + 1
     measures = [measured(widths, column.header, column.wraps) for widths, column in zip(found, numbered, strict=True)]
     fit = plan(measures, titles)
-    fit_page(sheet)
-    set_print(layout(sheet), fit, titles)
-    sheet.print_title_rows = "1:1"
-    sheet.freeze_panes = f"{get_column_letter(titles + 1)}2"
-    header = [header_cell(sheet, column.header) for column in numbered]
-    for cell in header:
-        cell.border = BOX
-    lines.append(header, _points(header, fit.widths))
-    styles = [_styled(sheet, column) for column in numbered]
+
+    def headed(lines: _Lines) -> list[Cell]:
+        """The sheet laid out and its header written; the styles its cells copy."""
+        sheet = lines.sheet
+        fit_page(sheet)
+        set_print(layout(sheet), fit, titles)
+        sheet.print_title_rows = "1:1"
+        sheet.freeze_panes = f"{get_column_letter(titles + 1)}2"
+        header = [header_cell(sheet, column.header) for column in numbered]
+        for cell in header:
+            cell.border = BOX
+        lines.append(header, _points(header, fit.widths))
+        return [_styled(sheet, column) for column in numbered]
+
+    def filtered(lines: _Lines) -> None:
+        layout(lines.sheet).auto_filter.ref = f"A1:{get_column_letter(len(numbered))}{lines.written}"
+
+    styles = headed(lines)
     wrapped = [(index, column.number_format or "General") for index, column in enumerate(numbered) if column.wraps]
     for values in _values(sheet, rows, columns):
-        cells = [_cell(sheet, value, style) for value, style in zip(values, styles, strict=True)]
+        if lines.written > SHEET_ROWS:  # the header and as many rows as a sheet holds
+            filtered(lines)
+            lines = sheets.next()
+            styles = headed(lines)
+        cells = [_cell(lines.sheet, value, style) for value, style in zip(values, styles, strict=True)]
         lines.append(cells, _table_points(values, wrapped, fit.widths))
-    layout(sheet).auto_filter.ref = f"A1:{get_column_letter(len(numbered))}{lines.written}"
-    return fit.widths
+    filtered(lines)
+    return fit.widths, lines
+
+
+@dataclass
+class _Sheets:
+    """A table's sheet and, once it is full, its continuations (（续1）, （续2）…), made as they are needed."""
+
+    workbook: Workbook
+    title: str
+    made: int = 0
+
+    def next(self) -> _Lines:
+        title = self.title if not self.made else f"{self.title}（续{self.made}）"
+        self.made += 1
+        return _Lines(_new_sheet(self.workbook, title))
 
 
 @dataclass
