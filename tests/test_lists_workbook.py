@@ -375,14 +375,22 @@ def test_a_table_longer_than_a_sheet_goes_on_on_continuation_sheets(
             assert part.freeze_panes == book[name].freeze_panes and part.print_title_rows == "$1:$1", part.title
             assert part.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(HEADERS[name]))}{part.max_row}"
     assert split.sheetnames.index("三高一核心（续1）") == split.sheetnames.index("三高一核心") + 1
-    # A funnel with no room left below the table's last rows goes on a continuation sheet of its own.
+    # A funnel with no room left below the table's last rows goes on a continuation sheet of its own; a list sheet
+    # named with Excel's 31 characters has its continuations' names shortened to fit.
     content = make_content()
+    long_name = "三高一核心" * 6 + "单"  # 31 characters
     funnel = pl.DataFrame({"label": ["全部企业", "通过全部门槛"], "firms": [9, 4]})
-    with_funnel = dataclasses.replace(content.lists[0], funnel=funnel)
+    with_funnel = dataclasses.replace(content.lists[0], sheet=long_name, funnel=funnel)
     path = write_lists_workbook(
         dataclasses.replace(content, lists=(with_funnel, *content.lists[1:])), tmp_path / "f.xlsx"
     )
-    last = openpyxl.load_workbook(path)["三高一核心（续2）"]
+    names = openpyxl.load_workbook(path).sheetnames
+    assert [n for n in names if n.startswith("三高一核心")] == [
+        long_name,
+        f"{long_name[:27]}（续1）",
+        f"{long_name[:27]}（续2）",
+    ]
+    last = openpyxl.load_workbook(path)[f"{long_name[:27]}（续2）"]
     assert [row[3:5] for row in last.iter_rows(values_only=True)] == [("筛选过程", "剩余企业数（家）"), *funnel.rows()]
 
 

@@ -54,7 +54,7 @@ from assess.outputs.problem_workbook import LEVEL_NAMES, SHEET_ROWS
 from assess.outputs.rows import Rows
 from assess.outputs.saving import save_workbook
 from assess.outputs.write_only import add_laid_out, close_rows, restyle
-from assess.outputs.xlsx import TEXT_FORMAT, as_cell, fit_page, header_cell, layout, safe_text
+from assess.outputs.xlsx import SHEET_NAME_LENGTH, TEXT_FORMAT, as_cell, fit_page, header_cell, layout, safe_text
 from assess.tiers.packs import RESERVED_SHEETS
 
 # The fixed sheets, named once where the tier packs are refused a list sheet of the same name.
@@ -694,9 +694,11 @@ class _Sheets:
     made: int = 0
 
     def next(self) -> _Lines:
-        title = self.title if not self.made else f"{self.title}（续{self.made}）"
+        """The next sheet: the first under the table's own title, a continuation's shortened to leave room for its
+        （续N） within Excel's 31 characters."""
+        suffix = f"（续{self.made}）" if self.made else ""
         self.made += 1
-        return _Lines(_new_sheet(self.workbook, title))
+        return _Lines(_new_sheet(self.workbook, self.title[: SHEET_NAME_LENGTH - len(suffix)] + suffix))
 
 
 @dataclass

@@ -28,6 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 Sheet: TypeAlias = Worksheet | WriteOnlyWorksheet
 
 TEXT_FORMAT = "@"
+SHEET_NAME_LENGTH = 31  # the most characters Excel takes in a sheet's name
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
