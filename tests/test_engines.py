@@ -125,6 +125,32 @@ def test_a_spark_run_of_a_wrong_export_is_refused_before_spark_starts(
     assert not out.exists()
 
 
+def test_a_spark_that_fails_to_start_leaves_no_folder_in_the_way_of_the_next_try(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inputs pass (the export's model stood in for), then Spark cannot start (no Java, a wrong setting): the
+    output folder is not made, so the same command runs once the cause is mended."""
+    from assess.engines.spark import run, session
+    from assess.scoring.train import Trained
+
+    def stand_in(*_: object) -> tuple[Trained, None]:
+        return Trained({}, None, None), None
+
+    def failed(*_: object) -> None:
+        raise InputError("无法启动 Spark：找不到 Java")
+
+    monkeypatch.setattr(run, "from_entry", stand_in)
+    monkeypatch.setattr(session, "start", failed)
+    export, out = tmp_path / "导出", tmp_path / "结果"
+    args = ["export-parquet", "--out", str(export), "--year", "2024", "--db", str(sample_store)]
+    assert runner.invoke(app, args).exit_code == 0
+    result = runner.invoke(
+        app, ["run", "--engine", "spark", "--year", "2024", "--input", str(export), "--out", str(out)]
+    )
+    assert result.exit_code == 2 and "找不到 Java" in result.stderr
+    assert not out.exists()
+
+
 def test_an_export_without_a_model_or_with_another_configurations_is_refused_before_spark_scores(
     tmp_path: Path,
 ) -> None:

@@ -392,6 +392,8 @@ def test_a_table_longer_than_a_sheet_goes_on_on_continuation_sheets(
     ]
     last = openpyxl.load_workbook(path)[f"{long_name[:27]}（续2）"]
     assert [row[3:5] for row in last.iter_rows(values_only=True)] == [("筛选过程", "剩余企业数（家）"), *funnel.rows()]
+    first = openpyxl.load_workbook(path)[long_name]
+    assert _layout(last)[0] == _layout(first)[0] and last.page_setup.orientation == "landscape"  # widths, print
 
 
 def _layout(sheet: Worksheet) -> tuple[object, ...]:

@@ -221,6 +221,12 @@ def test_the_index_is_the_sum_of_its_weighted_components(sample: Store) -> None:
     spec["components"][0]["weights"]["growth"] += 1
     with pytest.raises(ValidationError, match="权重合计"):
         IndexSpec(**spec)
+    # A negative weight (its stage's weights still summing to 100) is refused: points are never below zero.
+    spec = SCORING.index.spec.model_dump()
+    spec["components"][0]["weights"]["growth"] -= 200
+    spec["components"][1]["weights"]["growth"] += 200
+    with pytest.raises(ValidationError, match="greater_than_equal|greater than or equal"):
+        IndexSpec(**spec)
 
 
 def test_a_model_card_is_written_beside_the_model(sample: Store, trained: Trained) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, groupby
 from pathlib import Path
@@ -656,13 +656,18 @@ def _write_table(
     measures = [measured(widths, column.header, column.wraps) for widths, column in zip(found, numbered, strict=True)]
     fit = plan(measures, titles)
 
-    def headed(lines: _Lines) -> list[Cell]:
-        """The sheet laid out and its header written; the styles its cells copy."""
-        sheet = lines.sheet
+    def laid_out(sheet: WriteOnlyWorksheet) -> None:
         fit_page(sheet)
         set_print(layout(sheet), fit, titles)
         sheet.print_title_rows = "1:1"
         sheet.freeze_panes = f"{get_column_letter(titles + 1)}2"
+
+    sheets.lay_out = laid_out  # the table's continuations, and a sheet its funnel goes on to, are laid out alike
+    laid_out(sheet)
+
+    def headed(lines: _Lines) -> list[Cell]:
+        """The sheet's header written; the styles its cells copy."""
+        sheet = lines.sheet
         header = [header_cell(sheet, column.header) for column in numbered]
         for cell in header:
             cell.border = BOX
@@ -692,13 +697,17 @@ class _Sheets:
     workbook: Workbook
     title: str
     made: int = 0
+    lay_out: Callable[[WriteOnlyWorksheet], None] | None = None  # a continuation's layout: the first sheet's
 
     def next(self) -> _Lines:
         """The next sheet: the first under the table's own title, a continuation's shortened to leave room for its
-        （续N） within Excel's 31 characters."""
+        （续N） within Excel's 31 characters, and laid out as the first."""
         suffix = f"（续{self.made}）" if self.made else ""
         self.made += 1
-        return _Lines(_new_sheet(self.workbook, self.title[: SHEET_NAME_LENGTH - len(suffix)] + suffix))
+        sheet = _new_sheet(self.workbook, self.title[: SHEET_NAME_LENGTH - len(suffix)] + suffix)
+        if self.made > 1 and self.lay_out is not None:
+            self.lay_out(sheet)
+        return _Lines(sheet)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 from sqlglot import exp
@@ -78,7 +78,7 @@ class Component(SpecModel):
     value: str
     scoring: Literal["percentile", "direct"]
     peers: Literal["province", "division"] = "province"
-    weights: dict[str, float]
+    weights: dict[str, Annotated[float, Field(ge=0)]]  # points are never negative: the index rounds as such
 
 
 class IndexSpec(SpecModel):

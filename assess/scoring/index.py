@@ -57,9 +57,11 @@ def _score(component: str, scoring: str, peers: str) -> str:
 
 
 def _rounded(value: str, digits: int) -> str:
-    """`value` (0 or more, below 10^6) to `digits` decimals, half up, by arithmetic both engines do alike: their
-    round() differ at the half (DuckDB rounds the double times 10^digits, Spark the double's shortest decimal), which
-    made a firm's index differ by 10^-6 between them."""
+    """`value` (0 or more: weights and scores are, and below 10^6) to `digits` decimals: value times 10^digits in
+    double arithmetic, then half up, which both engines compute alike. Their round() differ at the half (DuckDB
+    rounds the double's exact binary value, Spark its shortest decimal), which made a firm's index differ by 10^-6
+    between them; against DuckDB's round() this moves a value whose shortest decimal ends in a 5 just past the
+    digits kept (12.3456785 is now 12.345679) by 10^-digits."""
     scale = 10**digits
     return f"(floor(({value}) * {scale} + 0.5) / {scale})"
 

@@ -44,6 +44,8 @@ def ahead(items: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
         try:
             for item in items:
                 if not put(item):
+                    if isinstance(items, Generator):  # its clean-up now, not when it is collected
+                        items.close()
                     return
             put(_End())
         except BaseException as exc:  # handed to the consumer, which raises it

@@ -141,10 +141,15 @@ def _span(first: int, last: int) -> str:
     return str(first) if first == last else f"{first}—{last}"
 
 
-def empty_folder(out: Path) -> None:
-    """`out` made, or refused where it holds anything: files written there never mix with earlier ones."""
+def refuse_used(out: Path) -> None:
+    """Refuse `out` where it holds anything: files written there never mix with earlier ones."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OutputError(f"「{out}」已存在且不是空文件夹：请指定一个新的或空的文件夹，以免与旧的文件混在一起。")
+
+
+def empty_folder(out: Path) -> None:
+    """`out` made, or refused where it holds anything (`refuse_used`)."""
+    refuse_used(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import suppress
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -72,7 +72,7 @@ class UploadWriter:
                 .to_arrow(compat_level=pl.CompatLevel.newest())  # string views pass as they are, without a copy
             )
 
-        def batches() -> Iterator[pa.RecordBatch]:
+        def batches() -> Generator[pa.RecordBatch, None, None]:
             try:
                 for rows in ahead(chunks):
                     yield from numbered(rows, self.filings).to_batches()
@@ -82,7 +82,8 @@ class UploadWriter:
                 raise
 
         empty = numbered(pl.DataFrame(schema=schema), 0).schema
-        self.con.register("incoming", pa.RecordBatchReader.from_batches(empty, batches()))
+        feed = batches()
+        self.con.register("incoming", pa.RecordBatchReader.from_batches(empty, feed))
         columns = ", ".join(c[0] for c in self.con.execute("DESCRIBE filing_versions").fetchall())
         try:
             self.con.execute(f"INSERT INTO filing_versions ({columns}) SELECT {columns} FROM incoming")
@@ -93,6 +94,7 @@ class UploadWriter:
         finally:
             with suppress(duckdb.TransactionException):  # a failed statement leaves the registration to the rollback
                 self.con.unregister("incoming")
+            feed.close()  # DuckDB has stopped pulling: a write that failed midway stops the validation ahead of it
 
     def add_supplements(self, rows: pl.DataFrame, sheet_index: int, history: bool) -> None:
         """A chunk's wide-year values (`validate.SUPPLEMENT_SCHEMA`), of a history-only sheet or not."""

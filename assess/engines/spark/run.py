@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assess.contract import Contract
 from assess.engines.spark.assessment import assess_year, export_manifest, open_tables, rows
@@ -21,6 +21,7 @@ from assess.run.headline import headline
 from assess.run.runs import model_manifest, packages, rules_manifest, tiers_manifest, uploads_query
 from assess.scoring.train import Trained, from_entry
 from assess.store.batches import kept_frame
+from assess.store.parquet import refuse_used
 from assess.tiers.evaluate import draw_lists, flagged_by, gated_query
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class Prepared:
     it, its model, and the new or empty folder the run writes into."""
 
     export: Path
-    exported: dict  # the export's manifest
+    exported: dict[str, Any]  # the export's manifest
     year: int
     trained: Trained
     model: bytes | None
@@ -56,7 +57,7 @@ def prepare(export: Path, year: int, config: Config, out: Path) -> Prepared:
     if not first <= year <= last:
         raise InputError(f"导出「{export}」只有 {first}—{last} 年度的数据，没有 {year} 年度：请重新导出。")
     trained, model = from_entry(exported.get("model"), export, config.scoring.classifier)
-    run_folder.new_folder(out)
+    refuse_used(out)  # made once Spark has started: a failed start leaves nothing in the way of the next try
     return Prepared(export, exported, year, trained, model, out)
 
 
@@ -73,6 +74,7 @@ def run_year(
     trained, model = prepared.trained, prepared.model
     step = Steps(progress, 5)
     step(f"{year} 年度：读取导出数据，计算特征")
+    run_folder.new_folder(out)
     open_tables(spark, export, exported, config, contract, (year - 1, year))
     step(f"{year} 年度：标记规则与评分规则包")
     assessed = assess_year(spark, config, year)
