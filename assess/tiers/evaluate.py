@@ -132,8 +132,7 @@ def draw(rows: Kept, tier: LoadedTier, marked: Marked) -> Drawn:
 
 def _decisions(tier: LoadedTier) -> list[str]:
     """The columns of `gated` that decide where a firm stands: its gates and the compiled exclusions."""
-    compiled = sum(1 for _, sql in tier.exclusion_sql if sql is not None)
-    return [*(f"gate_{g.id}" for g in tier.gates), *(f"exclusion_{i}" for i in range(compiled))]
+    return [*(f"gate_{g.id}" for g in tier.gates), *(c for c in tier.exclusion_columns if c is not None)]
 
 
 def _may_be_listed(tier: LoadedTier) -> str:
@@ -195,8 +194,9 @@ def gated_query(tier: LoadedTier, year: int, scores: str, credit_code: str | Non
     value and the columns the gate messages show; `scores` names the relation holding the run's scores (credit_code,
     score, index, the four criteria, rd_intensity_needed)."""
     gates = ", ".join(f"{g.sql} AS gate_{g.id}" for g in tier.gates)
-    conditions = [e[1] for e in tier.exclusion_sql if e[1] is not None]
-    exclusions = "".join(f", {sql} AS exclusion_{i}" for i, sql in enumerate(conditions))
+    compiled = {c: sql for (_, sql), c in zip(tier.exclusion_sql, tier.exclusion_columns, strict=True) if c and sql}
+    conditions = list(compiled.values())
+    exclusions = "".join(f", {sql} AS {column}" for column, sql in compiled.items())
     near = f", {tier.near_sql} AS near_ok" if tier.near_sql else ""
     shown = [c for c in tier.columns if c not in RUN_COLUMNS]
     view = view_for([g.sql for g in tier.gates] + conditions + [tier.near_sql or ""] + shown)
@@ -249,11 +249,10 @@ class Marked:
 
 def _exclusion(tier: LoadedTier, marked: Marked) -> pl.Expr:
     """The title of the first exclusion that applies to a firm; null when none does."""
-    hits, compiled = [], 0
-    for exclusion, sql in tier.exclusion_sql:
-        if sql is not None:
-            hit = pl.col(f"exclusion_{compiled}")
-            compiled += 1
+    hits = []
+    for (exclusion, _), column in zip(tier.exclusion_sql, tier.exclusion_columns, strict=True):
+        if column is not None:
+            hit = pl.col(column)
         else:
             switched_on = exclusion.when is None or bool(tier.value(exclusion.when))
             sources = [marked.flagged.get(rule, set()) for rule in exclusion.flagged_by]

@@ -5,6 +5,7 @@ with the same expression checks as the rule packs."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -147,6 +148,13 @@ class LoadedTier:
     def exclusion_sql(self) -> tuple[tuple[Exclusion, str | None], ...]:
         """The exclusions with their conditions as DuckDB SQL."""
         return tuple((e, expressions.to_sql(tree) if tree is not None else None) for e, tree in self.exclusions)
+
+    @cached_property
+    def exclusion_columns(self) -> tuple[str | None, ...]:
+        """Per exclusion, the column of the gated rows that holds its condition (`exclusion_<i>`, numbered over the
+        compiled ones); None for one decided by flags or other lists instead."""
+        numbers = itertools.count()
+        return tuple(None if sql is None else f"exclusion_{next(numbers)}" for _, sql in self.exclusion_sql)
 
     @property
     def trees(self) -> tuple[exp.Expr, ...]:
