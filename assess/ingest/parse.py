@@ -10,7 +10,7 @@ rather than re-expanded inside every expression that uses it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import polars as pl
@@ -71,31 +71,26 @@ PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 # Characters a person cannot see but a program reads: control characters (tab and line breaks, which a cell may hold
 # as separators, excepted), bidirectional overrides and isolates (which can make a name display as another),
 # zero-width spaces and joiners, the byte-order mark.
-_ASCII_CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"  # the invisible characters an ASCII column can hold
 _INVISIBLE = (
     r"[\x{00}-\x{08}\x{0B}\x{0C}\x{0E}-\x{1F}\x{7F}-\x{9F}"  # control characters
     r"\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{2066}-\x{2069}\x{FEFF}]"  # zero-width, bidi, BOM
 )
 
 
-def text(raw: pl.Expr, contract: Contract, ascii_only: bool = False) -> pl.Expr:
+def text(raw: pl.Expr, contract: Contract) -> pl.Expr:
     """Trimmed, full-width folded text without invisible characters; the contract's missing markers (and a cell
-    of nothing but invisible characters) become null. A column known to be ASCII has nothing to fold, and skips
-    the Unicode normalisation."""
-    cleaned = raw.str.replace_all(_ASCII_CONTROL, "") if ascii_only else raw.str.normalize("NFKC")
-    value = (cleaned if ascii_only else cleaned.str.replace_all(_INVISIBLE, "")).str.strip_chars()
+    of nothing but invisible characters) become null."""
+    value = raw.str.normalize("NFKC").str.replace_all(_INVISIBLE, "").str.strip_chars()
     return pl.when(value.is_in(list(contract.missing)) | (value == "")).then(None).otherwise(value)
 
 
-def evaluate(
-    frame: pl.LazyFrame, parsed: Parsed, contract: Contract, ascii_only: bool = False, details: bool = True
-) -> pl.LazyFrame:
+def evaluate(frame: pl.LazyFrame, parsed: Parsed, contract: Contract, details: bool = True) -> pl.LazyFrame:
     """Run a parser over a frame with a `raw` column. The result keeps `row` (where given), `raw`, `value`, `given`
     (the cell was filled), per check i the columns `f{i}` (failed) and, with `details`, `d{i}` (detail), and the
     parser's `keep` columns; the intermediate stages are dropped so that a large sheet's columns do not hold them all
     at once. A detail is a message's text: a large column leaves them out and asks again for its failing rows."""
     # A column of plain numbers has no spaces, nothing to fold and no missing markers: its text is the cell.
-    frame = frame.with_columns(text=RAW if parsed.plain else text(RAW, contract, ascii_only))
+    frame = frame.with_columns(text=RAW if parsed.plain else text(RAW, contract))
     for stage in parsed.stages:
         frame = frame.with_columns(**stage)
     frame = frame.with_columns(value=parsed.value)
@@ -110,16 +105,14 @@ def evaluate(
     )
 
 
-PER_VALUE_KINDS = ("year", "city", "industry", "boolean", "choice", "chain", "set", "date")
+# Kinds whose value and checks depend on a cell's text alone: a column of them is parsed once per distinct text
+# (a multi-year panel repeats a firm's code, name and county in each of its years).
+PER_VALUE_KINDS = ("credit_code", "text", "year", "city", "industry", "boolean", "choice", "chain", "set", "date")
 
 
 def parse(ctx: ColumnContext) -> Parsed:
     parsed = _PARSERS[ctx.spec.kind](ctx)
-    if ctx.spec.kind in PER_VALUE_KINDS:
-        return Parsed(
-            parsed.value, parsed.checks, parsed.column_checks, parsed.stages, per_value=True, keep=parsed.keep
-        )
-    return parsed
+    return replace(parsed, per_value=True) if ctx.spec.kind in PER_VALUE_KINDS else parsed
 
 
 def _parse_text(ctx: ColumnContext) -> Parsed:

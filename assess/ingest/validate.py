@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 import polars.selectors as cs
+import pyarrow.compute as pc
 
 from assess.contract import Contract, FieldSpec, fold
 from assess.ingest import parse
@@ -170,53 +171,51 @@ class SheetValidator:
         frames = [active.select("row", raw=pl.col(f"c{c.index}"), numeric_cell=pl.lit(False)) for c in columns]
         scan = active.select(
             pl.col(f"c{c.index}").str.contains(parse.PLAIN_NUMBER).fill_null(True).all().alias(f"plain{i}")
-            if kind in parse.NUMBER_KINDS
-            else (~pl.col(f"c{c.index}").str.contains(r"[^\x00-\x7F]").any()).alias(f"ascii{i}")
             for i, (c, kind) in enumerate(zip(columns, kinds, strict=True))
-            if kind not in parse.PER_VALUE_KINDS  # a few distinct texts each: folded as they are
+            if kind in parse.NUMBER_KINDS
         ).row(0, named=True)
         fractions = settled.fractions if settled is not None else {}
         parsers = [self._parser(c, scan.get(f"plain{i}", False), fractions.get(c.index)) for i, c in enumerate(columns)]
-        ascii_only = [scan.get(f"ascii{i}", False) for i in range(len(columns))]
+        encoded = [_Encoded.of(f["raw"]) if p.per_value else None for f, p in zip(frames, parsers, strict=True)]
         plans = [
-            parse.evaluate(_distinct(f), p, self.contract)
-            if p.per_value
-            else parse.evaluate(f.lazy(), p, self.contract, ascii_only=ascii, details=False)
-            for f, p, ascii in zip(frames, parsers, ascii_only, strict=True)
+            parse.evaluate(e.distinct, p, self.contract)
+            if e is not None
+            else parse.evaluate(f.lazy(), p, self.contract, details=False)
+            for f, p, e in zip(frames, parsers, encoded, strict=True)
         ]
         results = []
-        for column, parsed, frame, evaluated, ascii in zip(
-            columns, parsers, frames, pl.collect_all(plans), ascii_only, strict=True
+        for column, parsed, frame, evaluated, codes in zip(
+            columns, parsers, frames, pl.collect_all(plans), encoded, strict=True
         ):
             count = len(parsed.checks) + len(parsed.column_checks)
             flags = pl.any_horizontal(f"f{i}" for i in range(count)) if count else pl.lit(False)
-            if parsed.per_value:
-                values, given, failing = _per_value(frame, evaluated, flags)
-            else:
-                # Whether to read the cells' types is decided per chunk: only a workbook's cells mix types, and a
-                # workbook's sheet is one chunk (a Parquet column is typed whole, and a CSV file has no types).
-                typed = self._with_cell_types(sheet, frame, evaluated, column) if parsed.needs_cell_types else None
-                if typed is not None:
-                    frame = typed
+            # Whether to read the cells' types is decided per chunk: only a workbook's cells mix types, and a
+            # workbook's sheet is one chunk (a Parquet column is typed whole, and a CSV file has no types).
+            if parsed.needs_cell_types:
+                by_row = evaluated if codes is None else codes.by_row(evaluated, parsed.keep)
+                typed = self._with_cell_types(sheet, frame, by_row, column)
+                if typed is not None:  # parsed again row by row: a text and a number of the same digits differ
+                    frame, codes = typed, None
                     evaluated = parse.evaluate(typed.lazy(), parsed, self.contract, details=False).collect()
+            if codes is not None:
+                values, given, failing = codes.spread(frame, evaluated, flags)
+            else:
                 values, given = evaluated["value"], evaluated["given"]
-                failing = self._detailed(frame, evaluated.filter(flags), parsed, ascii)
+                failing = self._detailed(frame, evaluated.filter(flags), parsed)
             spec = self.contract.field(column.field)  # type: ignore[arg-type]
             percent = _percent(evaluated["plain"]) if spec.kind == "percent" else None
             found = self._problems(sheet.name, column, parsed, failing)
             results.append((column, (values.cast(field_dtype(spec)), given, found, percent)))
         return results
 
-    def _detailed(self, frame: pl.DataFrame, failing: pl.DataFrame, parsed: parse.Parsed, ascii: bool) -> pl.DataFrame:
+    def _detailed(self, frame: pl.DataFrame, failing: pl.DataFrame, parsed: parse.Parsed) -> pl.DataFrame:
         """A column's failing rows with their checks' details, parsed again for those rows alone. The failures
         stay those of the whole column: a check over the column (a percent column's fractions) may judge a few of
         its rows otherwise."""
         if failing.is_empty():
             return failing
         again = frame.filter(pl.col("row").is_in(failing["row"].implode()))
-        details = parse.evaluate(again.lazy(), parsed, self.contract, ascii_only=ascii).select(
-            "row", cs.matches(r"^d\d+$")
-        )
+        details = parse.evaluate(again.lazy(), parsed, self.contract).select("row", cs.matches(r"^d\d+$"))
         return failing.join(details.collect(), on="row", how="left", maintain_order="left")
 
     def _parser(self, column: Column, plain_numbers: bool, fractions: bool | None) -> parse.Parsed:
@@ -447,16 +446,43 @@ def _given_name(column: Column) -> str:
     return f"{_name(column)}#given"
 
 
-def _per_value(
-    frame: pl.DataFrame, evaluated: pl.DataFrame, flags: pl.Expr
-) -> tuple[pl.Series, pl.Series, pl.DataFrame]:
-    """Spread the results parsed once per distinct text back over the rows; only failing texts bring their checks.
-    An empty cell parses to no value and is not given."""
-    filled = evaluated.filter(pl.col("raw").is_not_null())
-    numbers = pl.Series(range(filled.height), dtype=pl.UInt32)
-    distinct = frame.select(pl.col("raw").replace_strict(filled["raw"], numbers, default=None)).to_series()
-    failing = frame.select("row", "raw").join(evaluated.filter(flags).drop("numeric_cell"), on="raw")
-    return filled["value"].gather(distinct), filled["given"].gather(distinct).fill_null(False), failing
+@dataclass(frozen=True)
+class _Encoded:
+    """A column of cells as its distinct texts and, for each row, the position of its text among them (null for an
+    empty cell): found in one pass (Arrow's dictionary encoding), so that a column of a few codes or words is parsed
+    in a few rows and spread back by position."""
+
+    texts: pl.Series
+    positions: pl.Series
+
+    @classmethod
+    def of(cls, raw: pl.Series) -> _Encoded:
+        encoded = pc.dictionary_encode(raw.to_arrow(compat_level=pl.CompatLevel.newest()))
+        texts = pl.Series("raw", encoded.dictionary, dtype=pl.String)
+        return cls(texts, pl.Series("position", encoded.indices).cast(pl.UInt32))
+
+    @property
+    def distinct(self) -> pl.LazyFrame:
+        """The distinct texts as the parser's input, none of them held as a number: where the file's cell types
+        matter (the credit code), a column that needs them is parsed again row by row."""
+        return pl.LazyFrame({"raw": self.texts, "numeric_cell": pl.Series([False] * self.texts.len())})
+
+    def by_row(self, evaluated: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+        """`columns` of the parser's results for each row's text."""
+        return evaluated.select(pl.col(columns).gather(self.positions))
+
+    def spread(
+        self, frame: pl.DataFrame, evaluated: pl.DataFrame, flags: pl.Expr
+    ) -> tuple[pl.Series, pl.Series, pl.DataFrame]:
+        """The values and whether each cell was filled, row by row, and the rows (of `frame`) whose text fails a
+        check, beside the parser's results for that text. An empty cell parses to no value and is not given."""
+        values = evaluated["value"].gather(self.positions)
+        given = evaluated["given"].gather(self.positions).fill_null(False)
+        failing = evaluated.with_row_index("position").filter(flags).drop("raw", "numeric_cell")
+        if failing.is_empty():
+            return values, given, frame.select("row", "raw").clear().hstack(failing.drop("position").clear())
+        rows = frame.select("row", "raw", self.positions)
+        return values, given, rows.join(failing, on="position", maintain_order="left").drop("position")
 
 
 _LOOK_ALIKE_RATE = 0.01  # ten times the rate at which genuine text codes look float-derived
@@ -502,11 +528,6 @@ def _skipped_rows(sheet: str | None, body: pl.DataFrame) -> pl.DataFrame:
             value=pl.lit(None, dtype=pl.String),
         )
     )
-
-
-def _distinct(frame: pl.DataFrame) -> pl.LazyFrame:
-    """Each distinct cell text once: a column of a few codes or words is parsed in a few rows."""
-    return frame.lazy().select("raw", "numeric_cell").unique("raw")
 
 
 def _header_of(column: Column) -> str:

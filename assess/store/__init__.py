@@ -229,7 +229,9 @@ class Store:
     @contextmanager
     def writing_upload(self, staged: StagedFile) -> Iterator[UploadWriter]:
         """One transaction for one upload, written as it is validated (`writing.UploadWriter`): all of it lands,
-        its kept file included, or none of it does, whatever fails and wherever."""
+        its kept file included, or none of it does, whatever fails and wherever. Every row the upload writes
+        carries its order (a filing's `seq`, a problem's), so DuckDB may write them in any order, on every core."""
+        self.con.execute("SET preserve_insertion_order = false")
         self.con.begin()
         writer = None
         try:
@@ -241,6 +243,8 @@ class Store:
             if writer is not None and writer.kept:
                 staged.target.unlink(missing_ok=True)
             raise
+        finally:  # outside the transaction, where a statement always runs: the other queries' results keep order
+            self.con.execute("RESET preserve_insertion_order")
 
     def _insert_problems(self, upload_id: int, problems: pl.DataFrame) -> None:
         if problems.is_empty():
