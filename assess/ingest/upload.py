@@ -34,6 +34,7 @@ from assess.ingest.validate import Options, SheetResult, SheetValidator
 from assess.progress import Steps
 from assess.reference import Reference
 from assess.store import StagedFile, Store, UploadRecord, options_key
+from assess.store.ahead import ahead
 from assess.store.writing import UploadWriter
 
 logger = logging.getLogger(__name__)
@@ -289,7 +290,7 @@ class Ingest:
     def _sheet_validated(
         self, index: int, sheet: SheetSource, settled: Settled | None, strict: bool
     ) -> Iterator[_Validated | _Skipped]:
-        chunks = _with_last(sheet.chunks())
+        chunks = _with_last(ahead(sheet.chunks()))  # the next chunk is read while this one is validated
         first, last = next(chunks)
         width = max(first.cells.width, max(settled.filled, default=-1) + 1) if settled else first.cells.width
         head = [row + (None,) * (width - len(row)) for row in first.first_rows(self.contract.header_search_rows).rows()]

@@ -78,6 +78,7 @@ class SheetValidator:
         self.contract = contract
         self.reference = reference
         self.options = options
+        self._parsers: dict[tuple[Column, bool, bool | None], parse.Parsed] = {}
 
     @property
     def rows_schema(self) -> pl.Schema:
@@ -185,7 +186,7 @@ class SheetValidator:
         ]
         results = []
         for column, parsed, frame, evaluated, codes in zip(
-            columns, parsers, frames, pl.collect_all(plans), encoded, strict=True
+            columns, parsers, frames, pl.collect_all(plans, engine="in-memory"), encoded, strict=True
         ):
             count = len(parsed.checks) + len(parsed.column_checks)
             flags = pl.any_horizontal(f"f{i}" for i in range(count)) if count else pl.lit(False)
@@ -219,6 +220,13 @@ class SheetValidator:
         return failing.join(details.collect(), on="row", how="left", maintain_order="left")
 
     def _parser(self, column: Column, plain_numbers: bool, fractions: bool | None) -> parse.Parsed:
+        """The parser of a column, built once for every chunk of a sheet."""
+        key = (column, plain_numbers, fractions)
+        if key not in self._parsers:
+            self._parsers[key] = self._new_parser(column, plain_numbers, fractions)
+        return self._parsers[key]
+
+    def _new_parser(self, column: Column, plain_numbers: bool, fractions: bool | None) -> parse.Parsed:
         assert column.field is not None
         spec = self.contract.field(column.field)
         unit = column.unit if column.unit in self.contract.money_units else self.options.unit
