@@ -61,11 +61,19 @@ class ColumnContext:
     contract: Contract
     reference: Reference
     accept_bad_check: frozenset[str]
-    plain_numbers: bool = False  # every filled cell is already a plain decimal number: the cleaning can be skipped
+    plain_numbers: bool = False  # every filled cell reads as a number as it is written (`as_number`): no cleaning
     fractions: bool | None = None  # a percent column's plain numbers are fractions, as the whole sheet settles it
 
 
-PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+# Beside `raw`, a plain number column gives its cells as `as_number` reads them (ColumnContext.plain_numbers).
+AS_NUMBER = "as_number"
+
+
+def as_number(raw: pl.Expr) -> pl.Expr:
+    """A cell read as a number just as it is written, null where it is not one. What this reads is exactly what the
+    cleaning would leave as it is and then read the same way (digits, a sign, a point, an exponent), so a column whose
+    every filled cell reads so is plain, and these are its numbers."""
+    return raw.cast(_WIDE, strict=False)
 
 
 # Characters a person cannot see but a program reads: control characters (tab and line breaks, which a cell may hold
@@ -305,7 +313,7 @@ def _number_stages(ctx: ColumnContext) -> list[Stage]:
     if ctx.plain_numbers:
         return [
             {"number_text": RAW, "number_valid": RAW.is_not_null(), "percent_sign": pl.lit(False)},
-            {"decimal": RAW.cast(_WIDE, strict=False)},
+            {"decimal": pl.col(AS_NUMBER)},
         ]
     unbracketed = pl.col("n0")
     return [

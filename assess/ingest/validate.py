@@ -89,17 +89,18 @@ class SheetValidator:
     def validate(self, sheet: RawSheet, layout: Layout, body: pl.DataFrame, settled: Settled | None) -> SheetResult:
         """Validate the rows of `body` (from `marked`, cut by `split`), read from `sheet`. `settled`: what the whole
         sheet settles, or None to take it from these rows alone."""
-        skip = pl.col("#blank") | pl.col("#total")
-        skipped = int(body.filter(skip)["#span"].sum())
+        skip = body["#blank"] | body["#total"]
+        skipped = int(body["#span"].filter(skip).sum())
         active = (body.filter(~skip) if skipped else body).drop("#blank", "#total", "#span")  # no copy when none skip
         problems = [_skipped_rows(sheet.name, body) if skipped else problems_frame()]
-        parsed = active.select("row")
+        columns: list[pl.Series] = [active["row"]]
         percents: dict[int, Percent] = {}
         for column, (values, given, found, percent) in self._parse_columns(sheet, layout, active, settled):
-            parsed = parsed.with_columns(values.alias(_name(column)), given.alias(_given_name(column)))
+            columns += [values.alias(_name(column)), given.alias(_given_name(column))]
             problems.extend(found)
             if percent is not None:
                 percents[column.index] = percent
+        parsed = pl.DataFrame(columns)
         seen = Seen(_filled(layout, active), percents)
         extra = self._extra_columns(layout, (settled or seen.settled()).filled)
         problems.extend(sheet_notice(sheet.name, "W-UNUSED-COLUMN", "", column=_header_of(c)) for c in extra)
@@ -169,14 +170,15 @@ class SheetValidator:
         A percent column also gives what its plain numbers are (`Percent`)."""
         columns = [c for c in layout.columns if c.field is not None]
         kinds = [self.contract.field(c.field).kind for c in columns]  # type: ignore[arg-type]
-        frames = [active.select("row", raw=pl.col(f"c{c.index}"), numeric_cell=pl.lit(False)) for c in columns]
-        scan = active.select(
-            pl.col(f"c{c.index}").str.contains(parse.PLAIN_NUMBER).fill_null(True).all().alias(f"plain{i}")
-            for i, (c, kind) in enumerate(zip(columns, kinds, strict=True))
-            if kind in parse.NUMBER_KINDS
-        ).row(0, named=True)
+        text_cells = pl.repeat(False, active.height, dtype=pl.Boolean, eager=True).alias("numeric_cell")
+        frames = [pl.DataFrame([active["row"], active[f"c{c.index}"].alias("raw"), text_cells]) for c in columns]
+        numbers = [i for i, kind in enumerate(kinds) if kind in parse.NUMBER_KINDS]
+        read = active.select(parse.as_number(pl.col(f"c{columns[i].index}")).alias(f"{i}") for i in numbers)
+        plain = {i: bool((frames[i]["raw"].is_null() | read[f"{i}"].is_not_null()).all()) for i in numbers}
+        for i in (i for i in numbers if plain[i]):  # a plain column's numbers are read already
+            frames[i] = frames[i].with_columns(read[f"{i}"].alias(parse.AS_NUMBER))
         fractions = settled.fractions if settled is not None else {}
-        parsers = [self._parser(c, scan.get(f"plain{i}", False), fractions.get(c.index)) for i, c in enumerate(columns)]
+        parsers = [self._parser(c, plain.get(i, False), fractions.get(c.index)) for i, c in enumerate(columns)]
         encoded = [_Encoded.of(f["raw"]) if p.per_value else None for f, p in zip(frames, parsers, strict=True)]
         plans = [
             parse.evaluate(e.distinct, p, self.contract)
@@ -473,7 +475,7 @@ class _Encoded:
     def distinct(self) -> pl.LazyFrame:
         """The distinct texts as the parser's input, none of them held as a number: where the file's cell types
         matter (the credit code), a column that needs them is parsed again row by row."""
-        return pl.LazyFrame({"raw": self.texts, "numeric_cell": pl.Series([False] * self.texts.len())})
+        return pl.LazyFrame({"raw": self.texts}).with_columns(numeric_cell=pl.lit(False))
 
     def by_row(self, evaluated: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
         """`columns` of the parser's results for each row's text."""
