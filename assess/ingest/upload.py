@@ -335,12 +335,13 @@ class Ingest:
             tally.headers, schema={"sheet": pl.String, "field": pl.String, "column": pl.String}, orient="row"
         )
         ratio = float(self.contract.jump_ratio)
+        repeated = writer.repeated_filings()
         return [
-            _with_header(_duplicates(writer.repeated_filings(), ["credit_code", "year"]), headers, "credit_code"),
+            _with_header(_duplicates(repeated, ["credit_code", "year"]), headers, "credit_code"),
             _with_header(
                 _duplicates(writer.repeated_history(), ["credit_code", "year", "field"]), headers, "credit_code"
             ),
-            _with_header(jump_problems(writer.jumps(ratio), ratio), headers, "revenue"),
+            _with_header(jump_problems(writer.jumps(ratio, not repeated.is_empty()), ratio), headers, "revenue"),
             *(wide_conflicts(writer.wide_against_filed(name)) for name in writer.wide_fields()),
         ]
 

@@ -129,10 +129,17 @@ class UploadWriter:
             """
         )
 
-    def jumps(self, ratio: float) -> pl.DataFrame:
+    def jumps(self, ratio: float, repeated: bool = True) -> pl.DataFrame:
         """Filings whose revenue is above `ratio` times, or below its inverse, the firm's previous year: `previous`
-        is that year's full filing in this upload, else the one in force in the store, else a wide-year value of this
-        upload, else one in force; `quotable` when the figure compared with is this upload's own."""
+        is that year's full filing in this upload (its first), else the one in force in the store, else a wide-year
+        value of this upload, else one in force; `quotable` when the figure compared with is this upload's own.
+        `repeated`: whether a firm-year may be filed twice in the upload (`repeated_filings`); without, its filing
+        of a year is its first and the search for the first is spared."""
+        own = (
+            "SELECT credit_code, year + 1 AS year, arg_min(revenue, seq) AS own FROM filed GROUP BY ALL"
+            if repeated
+            else "SELECT credit_code, year + 1 AS year, revenue AS own FROM filed"
+        )
         return self._frame(
             f"""
             WITH filed AS (
@@ -140,7 +147,7 @@ class UploadWriter:
                 FROM filing_versions
                 WHERE upload_id = $id AND credit_code IS NOT NULL AND year IS NOT NULL AND revenue IS NOT NULL
             ),
-            own AS (SELECT credit_code, year + 1 AS year, arg_min(revenue, seq) AS own FROM filed GROUP BY ALL),
+            own AS ({own}),
             own_wide AS (
                 SELECT credit_code, year + 1 AS year,
                        arg_min(value::DOUBLE, [{_SUPPLEMENT_ORDER}]) AS own_wide
