@@ -312,3 +312,18 @@ def test_control_characters_leave_an_all_ascii_column_too(tmp_path: Path, ingest
     result = ingest(path)
     assert "W-TEXT-CLEANED" in codes_at(result, 2) and not codes_at(result, 3)
     assert sorted(store.filings()["name"].to_list()) == ["ACME Co", "Beta Co"]
+
+
+def test_an_upload_lets_duckdb_write_in_any_order_only_while_it_writes(
+    tmp_path: Path, ingest: Ingester, store: Store
+) -> None:
+    """Rows of an upload carry their order (seq), so it is written on every core; the store's other queries keep
+    DuckDB's insertion order afterwards, whether the upload landed or was refused (a file without a header)."""
+
+    def ordered() -> bool:
+        return bool(store.con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0])
+
+    assert ingest(write_xlsx(tmp_path / "good.xlsx", {"表1": [HEADER, firm_row(1)]})).accepted == 1
+    assert ordered()
+    refused = ingest(write_xlsx(tmp_path / "bad.xlsx", {"表1": [["甲", "乙"], ["1", "2"]]}))
+    assert refused.error is not None and ordered()

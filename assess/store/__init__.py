@@ -232,17 +232,18 @@ class Store:
         its kept file included, or none of it does, whatever fails and wherever. Every row the upload writes
         carries its order (a filing's `seq`, a problem's), so DuckDB may write them in any order, on every core."""
         self.con.execute("SET preserve_insertion_order = false")
-        self.con.begin()
-        writer = None
         try:
-            writer = UploadWriter(self, staged)
-            yield writer
-            self.con.commit()
-        except BaseException:
-            self.con.rollback()
-            if writer is not None and writer.kept:
-                staged.target.unlink(missing_ok=True)
-            raise
+            self.con.begin()
+            writer = None
+            try:
+                writer = UploadWriter(self, staged)
+                yield writer
+                self.con.commit()
+            except BaseException:
+                self.con.rollback()
+                if writer is not None and writer.kept:
+                    staged.target.unlink(missing_ok=True)
+                raise
         finally:  # outside the transaction, where a statement always runs: the other queries' results keep order
             self.con.execute("RESET preserve_insertion_order")
 
