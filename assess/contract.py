@@ -87,6 +87,7 @@ class Memory(_Frozen):
     store_mb: int
     csv_block_mb: int
     parquet_rows: int
+    xlsx_cut_mb: int
     run_rows: int
     workbook_rows: int
 

@@ -122,6 +122,14 @@ def test_a_sheet_read_without_its_empty_rows_and_columns_says_what_the_whole_she
     assert set(stray.problems.filter(pl.col("code") == "W-UNUSED-COLUMN")["column"]) == {"第300列（无表头）"}
 
 
+def test_a_sheet_that_leaves_column_a_empty_names_its_columns_as_excel_does(tmp_path: Path, ingest: Ingester) -> None:
+    """The table starts in column B; a column without a header two to the right of the last header is column 12."""
+    rows: Rows = [[None, *HEADER], [None, *firm_row(1), None, "备注"], [None, *firm_row(2)]]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert result.accepted == 2
+    assert set(result.problems.filter(pl.col("code") == "W-UNUSED-COLUMN")["column"]) == {"第12列（无表头）"}
+
+
 def test_a_credit_code_in_scientific_notation_in_csv_is_numeric(tmp_path: Path, ingest: Ingester) -> None:
     path = tmp_path / "f.csv"
     path.write_text(_csv_text([HEADER, firm_row(1, 统一社会信用代码="9.13701E+17")]), encoding="utf-8")

@@ -1,12 +1,17 @@
 """A file is validated and stored a few rows at a time, and says exactly what the whole file said: every problem
 (code, place, value, message, in order), the counts and the rows stored are those of the whole-file checks
 (tests/ingest_reference.py) for every file of the hostile corpus, the messy workbook, each of its sheets as a CSV
-file, and files whose later rows change what the first ones say about the whole sheet."""
+file, files whose later rows change what the first ones say about the whole sheet, and worksheets cut into pieces
+that are read at once."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -15,7 +20,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from assess.contract import Contract, load_contract
-from assess.ingest import Options
+from assess.ingest import Options, xlsx
 from assess.ingest.files import UnreadableFile, check_file
 from assess.ingest.sheets import Chunking
 from assess.ingest.upload import Ingest
@@ -28,8 +33,9 @@ from tests.conftest import HEADER, firm_row
 from tests.corpus.make import SEED_FILE, load_cases, make, seed
 from tests.ingest_reference import check_whole_file
 
-# A CSV block of a line or two, and Parquet batches of two rows: every chunk boundary a file can have is crossed.
-FEW_ROWS = Chunking(csv_bytes=64, parquet_rows=2)
+# A CSV block of a line or two, Parquet batches of two rows, and every worksheet with rows below the header's cut
+# into three pieces: every chunk boundary a file can have is crossed.
+FEW_ROWS = Chunking(csv_bytes=64, parquet_rows=2, xlsx_cut_bytes=0, xlsx_pieces=3)
 CASES = [case for case in load_cases() if case["make"] != "copy_of_seed"]  # a repeat is not validated at all
 
 
@@ -57,7 +63,7 @@ def assert_same_as_whole_file(store: Store, contract: Contract, path: Path, opti
     options = options or Options()
     expected = check_whole_file(store, SheetValidator(contract, load_reference(contract), options), path)
     # A large generated file (a million blank lines) in 64-byte blocks took minutes: at most ~200 blocks per file.
-    blocks = Chunking(csv_bytes=max(FEW_ROWS.csv_bytes, path.stat().st_size // 200), parquet_rows=FEW_ROWS.parquet_rows)
+    blocks = replace(FEW_ROWS, csv_bytes=max(FEW_ROWS.csv_bytes, path.stat().st_size // 200))
     got = _ingest(store, contract, path, options, blocks)
     if isinstance(expected, str):
         assert (got.error, got.upload_id) == (expected, None)
@@ -183,3 +189,107 @@ def test_a_write_that_stops_early_stops_the_validation_ahead_of_it() -> None:
     assert next(taken) == 0
     taken.close()
     assert len(made) <= 3  # the one taken, the one waiting and the one being made when the write stopped
+
+
+# --- a large worksheet read in pieces ----------------------------------------------------------------------------
+
+
+def _filings_book(path: Path, serials: range, shape: Callable[[openpyxl.worksheet.worksheet.Worksheet], None]) -> Path:
+    """A workbook of clean filings (one per row under HEADER), then reshaped as a user's sheet might be."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "填报"
+    for row in [HEADER, *(firm_row(serial) for serial in serials)]:
+        sheet.append(row)
+    shape(sheet)
+    book.save(path)
+    return path
+
+
+def _blank_runs_errors_and_numbers(sheet: openpyxl.worksheet.worksheet.Worksheet) -> None:
+    """Runs of blank rows (one, five, forty), error values and credit codes typed as numbers, all through the sheet."""
+    for at, rows in ((60, 1), (150, 5), (230, 40)):
+        sheet.insert_rows(at, rows)
+    for row in range(20, sheet.max_row, 37):
+        sheet.cell(row, 6).value = "#N/A"  # openpyxl writes Excel's error literals as error cells
+    for row in range(25, sheet.max_row, 53):
+        sheet.cell(row, 1).value = 9.1370100123456e17
+
+
+def _from_column_b(sheet: openpyxl.worksheet.worksheet.Worksheet) -> None:
+    """Column A left empty, and a column without a header filled here and there."""
+    sheet.insert_cols(1)
+    for row in range(40, sheet.max_row, 29):
+        sheet.cell(row, len(HEADER) + 2).value = "备注"
+
+
+def _a_note_far_right_at_the_end(sheet: openpyxl.worksheet.worksheet.Worksheet) -> None:
+    """A note right of every header, in the sheet's last row: only the last piece holds that column."""
+    sheet.cell(sheet.max_row, len(HEADER) + 6).value = "核对人：张三"
+
+
+def _formatted_empty_rows_after(sheet: openpyxl.worksheet.worksheet.Worksheet) -> None:
+    """Two thousand rows formatted below the table and never filled: the last pieces hold no value at all."""
+    for row in range(sheet.max_row + 1, sheet.max_row + 2001):
+        for column in range(1, len(HEADER) + 1):
+            sheet.cell(row, column).number_format = "0.00"
+
+
+def _formatted_empty_rows_between(sheet: openpyxl.worksheet.worksheet.Worksheet) -> None:
+    """A thousand formatted, never filled rows in the middle of the table: the pieces are cut among them."""
+    sheet.insert_rows(150, 1000)
+    for row in range(150, 1150):
+        for column in range(1, len(HEADER) + 1):
+            sheet.cell(row, column).number_format = "0.00"
+
+
+def _first_column_left_empty_later(sheet: openpyxl.worksheet.worksheet.Worksheet) -> None:
+    """The credit codes of the later rows left out: the last piece holds nothing in column A."""
+    for row in range(150, sheet.max_row + 1):
+        sheet.cell(row, 1).value = None
+
+
+SHAPES = {
+    "整齐": lambda sheet: None,
+    "中间有格式的空行": _formatted_empty_rows_between,
+    "后段缺第一列": _first_column_left_empty_later,
+    "空行、错误值与数字代码": _blank_runs_errors_and_numbers,
+    "从B列开始": _from_column_b,
+    "末行右侧有备注": _a_note_far_right_at_the_end,
+    "表下有格式的空行": _formatted_empty_rows_after,
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=list(SHAPES))
+def test_a_large_worksheet_read_in_pieces_at_once_says_what_the_whole_sheet_said(
+    shape: str, seeded: Store, contract: Contract, tmp_path: Path
+) -> None:
+    path = _filings_book(tmp_path / f"{shape}.xlsx", range(101, 401), SHAPES[shape])
+    cutting = xlsx.Cutting(FEW_ROWS.xlsx_cut_bytes, FEW_ROWS.xlsx_pieces, contract.header_search_rows)
+    cut = xlsx.prepare(path, contract.limits, cutting).pieces[0]
+    assert len(cut.workbooks) == 3 and cut.first_rows[0] == 1 < cut.first_rows[1] < cut.first_rows[2]
+    assert_same_as_whole_file(seeded, contract, path)
+
+
+def test_a_worksheet_whose_rows_are_out_of_order_is_not_cut_and_reads_as_it_did(
+    seeded: Store, contract: Contract, tmp_path: Path
+) -> None:
+    """A row written late that belongs near the top: no piece could hold it among its own rows."""
+    written = _filings_book(tmp_path / "顺序.xlsx", range(101, 401), lambda sheet: None)
+    with zipfile.ZipFile(written) as archive:
+        parts = {member.filename: archive.read(member) for member in archive.infolist()}
+    xml = parts["xl/worksheets/sheet1.xml"]
+    moved = re.search(rb'<row r="30".*?</row>', xml)
+    assert moved is not None
+    xml = xml.replace(moved.group(0), b"")
+    parts["xl/worksheets/sheet1.xml"] = xml.replace(b"</sheetData>", moved.group(0) + b"</sheetData>")
+    path = tmp_path / "乱序.xlsx"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    path.write_bytes(buffer.getvalue())
+    cutting = xlsx.Cutting(FEW_ROWS.xlsx_cut_bytes, FEW_ROWS.xlsx_pieces, contract.header_search_rows)
+    assert xlsx.prepare(path, contract.limits, cutting).pieces == {}
+    assert_same_as_whole_file(seeded, contract, path)

@@ -46,3 +46,8 @@ class SheetSource:
 class ReadAgain(Exception):
     """A reader learnt, after some chunks were handed over, something that changes how every chunk is read (a CSV
     file that is not UTF-8 after all): whatever was done with those chunks is to be undone and the sheet read again."""
+
+
+def string_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """A reader's frame as `RawSheet.cells`: every column as text, named c0, c1, ..."""
+    return frame.select(pl.col(name).cast(pl.String).alias(f"c{i}") for i, name in enumerate(frame.columns))

@@ -12,7 +12,11 @@ unpacks the archive's parts without asking how large they are. So, before it ope
   rectangle its values need once rows and columns without a value are left out (the limit `sheet_cells`);
 - a worksheet whose values need a far smaller rectangle than the one they span is rewritten without its empty rows
   and columns, with a note of the row and column each kept one had (`Compaction`), so that problems still name the
-  rows and columns the user sees.
+  rows and columns the user sees;
+- a large worksheet read as it is may be cut between rows into pieces, each made a workbook of its own (`Pieces`),
+  which the reader reads at once, one per core: it reads a worksheet on one core only. The same scan checks that
+  each piece holds only the rows between its first row and the next piece's, so that the pieces hold what the
+  whole sheet holds.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import re
 import zipfile
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -52,6 +56,10 @@ _EDGE_REF = re.compile(rb'<(?:\w+:)?c\s+r="([A-Z]{1,3})([0-9]{1,7})"')
 _ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\s+r="([0-9]{1,7})"')
 _PLAIN_REF = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
 _EMPTY_CELL = re.compile(rb'<c r="[^>]*(?:/>|></c>)')  # a cell without a value, which the reader skips
+_ROW_START = b'<row r="'
+_CUT_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
+# What stands for the other worksheets in a piece's workbook: the reader never reads them.
+_EMPTY_SHEET = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
 
 
 @dataclass(frozen=True)
@@ -64,16 +72,41 @@ class Compaction:
 
 
 @dataclass(frozen=True)
+class Cutting:
+    """Which worksheets are cut into pieces: those whose XML is larger than `larger_than` bytes, into `pieces`
+    pieces of about equal size, the first holding at least the sheet's first `head_rows` rows."""
+
+    larger_than: int
+    pieces: int
+    head_rows: int
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """A worksheet cut between rows: piece k is the workbook `workbooks[k]`, whose worksheet at the same position
+    holds the sheet's rows from `first_rows[k]` up to the row before the next piece's first (the last piece: to the
+    end), numbered as in the sheet; its other worksheets are left empty."""
+
+    workbooks: tuple[bytes, ...]
+    first_rows: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Workbook:
-    """What the reader opens: the file itself, or the workbook with its sparse worksheets rewritten."""
+    """What the reader opens: the file itself, or the workbook with its sparse worksheets rewritten; and the large
+    worksheets cut into pieces, which it reads from those instead."""
 
     source: Path | bytes
     compactions: dict[int, Compaction]  # by the worksheet's position in the workbook
+    pieces: dict[int, Pieces] = field(default_factory=dict)  # by the worksheet's position in the workbook
 
 
-def prepare(path: Path, limits: Limits) -> Workbook:
-    """Check an .xlsx against the limits and rewrite its sparse worksheets; refuse it (UnreadableFile) when a limit
-    is passed. A damaged archive raises what zipfile raises."""
+_NO_CUTTING = Cutting(larger_than=0, pieces=1, head_rows=0)
+
+
+def prepare(path: Path, limits: Limits, cutting: Cutting = _NO_CUTTING) -> Workbook:
+    """Check an .xlsx against the limits and rewrite its sparse worksheets, or cut its large ones (`cutting`);
+    refuse it (UnreadableFile) when a limit is passed. A damaged archive raises what zipfile raises."""
     with zipfile.ZipFile(path) as archive:
         members = archive.infolist()
         unpacked = sum(member.file_size for member in members)
@@ -99,17 +132,22 @@ def prepare(path: Path, limits: Limits) -> Workbook:
         positions = {part: i for i, (_, part) in enumerate(sheets) if part}
         rewritten: dict[str, bytes] = {}
         compactions: dict[int, Compaction] = {}
+        cuts: dict[int, tuple[str, bytearray, _Cut]] = {}
         for member in members:
             position = positions.get(member.filename)
             if position is None:
                 _unpack(archive, member)
                 continue
-            planned = _plan(_unpacked(archive, member), f"文件「{path.name}」工作表「{sheets[position][0]}」", limits)
-            if planned is not None:
+            xml = _unpacked(archive, member)
+            planned = _plan(xml, f"文件「{path.name}」工作表「{sheets[position][0]}」", limits, cutting)
+            if isinstance(planned, _Cut):
+                cuts[position] = (member.filename, xml, planned)
+            elif planned is not None:
                 rewritten[member.filename], compactions[position] = planned
-        if not rewritten:
-            return Workbook(path, {})
-        return Workbook(_rezipped(archive, rewritten), compactions)
+        if rewritten:  # the sheets are read from the rewritten workbook, none of them in pieces
+            return Workbook(_rezipped(archive, rewritten), compactions)
+        parts = set(positions)
+        return Workbook(path, {}, {i: _pieces(archive, part, xml, cut, parts) for i, (part, xml, cut) in cuts.items()})
 
 
 def _worksheets(archive: zipfile.ZipFile) -> list[tuple[str, str | None]]:
@@ -154,34 +192,47 @@ def _unpacked(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytearray:
     return xml
 
 
-def _as_text(xml: bytearray) -> pl.Series | None:
-    """The XML as a polars string column of pieces of about a MB, each cut before a tag (where no character of
-    UTF-8 is cut), over the buffer itself: no copy. None when it is not UTF-8 (XML may be UTF-16)."""
+def _as_text(xml: bytearray) -> tuple[pl.Series, list[int]] | None:
+    """The XML as a polars string column of pieces of a 64th of it (at least a KB, at most a MB), each cut before a
+    row's tag where one is near (else before a tag: where no character of UTF-8 is cut), over the buffer itself (no
+    copy), and where each piece begins. None when it is not UTF-8 (XML may be UTF-16)."""
+    step = min(MB, max(1 << 10, len(xml) // 64))
     cuts = [0]
-    while cuts[-1] + MB < len(xml):
-        cut = xml.rfind(b"<", cuts[-1] + 1, cuts[-1] + MB)
-        cuts.append(cut if cut > 0 else cuts[-1] + MB)
+    while cuts[-1] + step < len(xml):
+        cut = xml.rfind(_ROW_START, cuts[-1] + 1, cuts[-1] + step)
+        if cut < 0:
+            cut = xml.rfind(b"<", cuts[-1] + 1, cuts[-1] + step)
+        cuts.append(cut if cut > 0 else cuts[-1] + step)
     cuts.append(len(xml))
     offsets = pa.py_buffer(np.array(cuts, dtype=np.int64))
     pieces = pa.Array.from_buffers(pa.large_binary(), len(cuts) - 1, [None, offsets, pa.py_buffer(xml)])
     binary = pl.from_arrow(pieces)
     assert isinstance(binary, pl.Series)
     try:
-        return binary.cast(pl.String)
+        return binary.cast(pl.String), cuts[:-1]
     except pl.exceptions.InvalidOperationError:
         return None
 
 
-def _plan(unpacked: bytearray, sheet: str, limits: Limits) -> tuple[bytes, Compaction] | None:
-    """None when the worksheet (its XML) can be read as it is; else the worksheet rewritten and where its rows and
-    columns came from. Refuses a worksheet beyond the limits; `sheet` names it in the sentence."""
-    bound = _bounds(unpacked)
+@dataclass(frozen=True)
+class _Cut:
+    """Where a worksheet's XML is cut: its rows run from `offsets[0]` (after <sheetData>) to `offsets[-1]` (before
+    </sheetData>), piece k's from `offsets[k]`, and piece k's first row is `first_rows[k]`."""
+
+    offsets: tuple[int, ...]
+    first_rows: tuple[int, ...]
+
+
+def _plan(unpacked: bytearray, sheet: str, limits: Limits, cutting: Cutting) -> tuple[bytes, Compaction] | _Cut | None:
+    """None when the worksheet (its XML) can be read as it is, or where it is cut into pieces that can; else the
+    worksheet rewritten and where its rows and columns came from. Refuses a worksheet beyond the limits; `sheet`
+    names it in the sentence."""
+    bound = _bounds(unpacked, cutting)
     if bound is not None:
-        rows, columns, written = bound
-        cells = rows * columns
-        within = columns <= limits.columns and cells <= limits.sheet_cells
-        if within and cells <= max(_SMALL_RECTANGLE, _CELLS_PER_WRITTEN_CELL * written):
-            return None
+        cells = bound.rows * bound.columns
+        within = bound.columns <= limits.columns and cells <= limits.sheet_cells
+        if within and cells <= max(_SMALL_RECTANGLE, _CELLS_PER_WRITTEN_CELL * bound.written):
+            return bound.cut
     xml = bytes(unpacked)
     found = _value_cells(xml)
     if found is None:
@@ -211,34 +262,120 @@ def _plan(unpacked: bytearray, sheet: str, limits: Limits) -> tuple[bytes, Compa
     return _rewritten(xml, found, kept_rows, kept_columns), Compaction(kept_rows, kept_columns)
 
 
-def _bounds(xml: bytearray) -> tuple[int, int, int] | None:
-    """The last row and column that hold every cell of the worksheet, and how many cells it writes, found without
-    reading each cell: the rectangle is guessed from the cells at both ends of the sheet, then confirmed by one scan
-    for a cell beyond it, or one without a plain reference (which the guess cannot place). None when the guess does
-    not hold."""
+@dataclass(frozen=True)
+class _Bounds:
+    """The last row and column that hold every cell of a worksheet, how many cells it writes, and where it is cut
+    into pieces (None: it is not)."""
+
+    rows: int
+    columns: int
+    written: int
+    cut: _Cut | None
+
+
+def _bounds(xml: bytearray, cutting: Cutting) -> _Bounds | None:
+    """The rectangle that holds every cell of the worksheet, found without reading each cell: it is guessed from the
+    cells at both ends of the sheet, then confirmed by one scan for a cell beyond it, or one without a plain
+    reference (which the guess cannot place); where the sheet is cut (`cutting`), the same scan confirms that each
+    piece holds only its own rows. None when the guess does not hold."""
     head, tail = bytes(xml[:_EDGE]), bytes(xml[-_EDGE:])
     edges = _EDGE_REF.findall(head) + _EDGE_REF.findall(tail)
-    text = _as_text(xml)
-    if not edges or text is None:
+    read = _as_text(xml)
+    if not edges or read is None:
         return None
+    text, starts = read
     last_row = max([int(row) for _, row in edges] + [int(row) for row in _ROW_NUMBER.findall(tail)])
     widest = max((letters for letters, _ in edges), key=lambda letters: (len(letters), letters)).decode()
+    cut = _cut(xml, starts, cutting, last_row) if cutting.pieces > 1 and len(xml) > cutting.larger_than else None
+    lows = cut.first_rows if cut else (1,)
+    highs = [row - 1 for row in lows[1:]] + [last_row]
+    at = [0, *(starts.index(offset) for offset in (cut.offsets[1:-1] if cut else ())), len(starts)]
+    xml_text = pl.col("xml")
+    found = (
+        text.to_frame("xml")
+        .select(  # at once, on every core
+            *(
+                xml_text.slice(at[k], at[k + 1] - at[k])
+                .str.contains(_outside(widest, lows[k], highs[k]))
+                .any()
+                .alias(str(k))
+                for k in range(len(lows))
+            ),
+            written=xml_text.str.count_matches("<c ", literal=True).sum(),  # a prefixed tag, <x:c, is not counted
+        )
+        .row(0)
+    )
+    if any(found[:-1]):
+        # Cut, a piece holds a row not its own, which may still lie within the whole sheet's rectangle.
+        return _bounds(xml, _NO_CUTTING) if cut else None
+    return _Bounds(last_row, _column(widest.encode()), int(found[-1]), cut)
+
+
+def _outside(widest: str, low: int, high: int) -> str:
+    """A pattern for a cell beyond column `widest` or outside rows `low` to `high`, or one whose first attribute is
+    not a plain reference such as r="B7" (the reader also takes r="b7", and places a cell without a reference after
+    the cell before it)."""
     space, name = r"[ \t\r\n]", r"[A-Za-z0-9_]"
-    # A cell whose first attribute is not a plain reference such as r="B7" (the reader also takes r="b7", and
-    # places a cell without a reference after the cell before it).
     unplaced = (
         rf"{space}+(?:[^r \t\r\n]|r[^=]|r=[^\x22A-Z]"  # no r first, or r not followed by a quoted capital
         rf"|r=\x22[A-Z]{{1,3}}[^A-Z0-9]"  # letters followed by neither a letter nor a digit
         rf"|r=\x22[A-Z]{{1,3}}[0-9]{{1,7}}[^0-9\x22])|/?>"  # digits followed by neither a digit nor the quote
     )
-    beyond = rf"{space}+r=\x22(?:{_greater(widest, _LETTERS)}[0-9]|[A-Z]{{1,3}}{_greater(str(last_row), _DIGITS)}\x22)"
-    found = pl.select(
-        beyond=text.str.contains(rf"<(?:{name}+:)?c(?:{unplaced}|{beyond})").any(),
-        written=text.str.count_matches("<c ", literal=True).sum(),  # a prefixed tag, <x:c, is not counted
-    ).row(0)
-    if found[0]:
+    rows = _greater(str(high), _DIGITS) + (f"|{_lesser(str(low), _DIGITS)}" if low > 1 else "")
+    beyond = rf"{space}+r=\x22(?:{_greater(widest, _LETTERS)}[0-9]|[A-Z]{{1,3}}(?:{rows})\x22)"
+    return rf"<(?:{name}+:)?c(?:{unplaced}|{beyond})"
+
+
+def _cut(xml: bytearray, starts: list[int], cutting: Cutting, last_row: int) -> _Cut | None:
+    """Where to cut the worksheet into `cutting.pieces` pieces of about equal size: before a row's tag that begins a
+    text piece of the scan (`starts`), inside <sheetData>, at rows that rise, after the rows the header is looked
+    for and not beyond the last row. None when no such place is found."""
+    body = xml.find(b"<sheetData>")
+    end = xml.rfind(b"</sheetData>")
+    if body < 0 or end < body or xml.find(b"<sheetData") != body or xml.rfind(b"<sheetData") != body:
         return None
-    return last_row, _column(widest.encode()), int(found[1])
+    body += len(b"<sheetData>")
+    rows = {}
+    for start in starts:
+        found = _CUT_ROW.match(xml, start) if body < start < end else None
+        if found:
+            rows[start] = int(found.group(1))
+    offsets, first_rows = [body], [1]
+    for k in range(1, cutting.pieces):
+        target = body + (end - body) * k // cutting.pieces
+        after = max(first_rows[-1], cutting.head_rows)
+        fit = [offset for offset, row in rows.items() if offset > offsets[-1] and after < row <= last_row]
+        if fit:
+            chosen = min(fit, key=lambda o: abs(o - target))
+            offsets.append(chosen)
+            first_rows.append(rows[chosen])
+    if len(offsets) == 1:
+        return None
+    return _Cut((*offsets, end), tuple(first_rows))
+
+
+def _pieces(archive: zipfile.ZipFile, part: str, xml: bytearray, cut: _Cut, sheets: set[str]) -> Pieces:
+    """The workbooks of a worksheet's pieces: each holds its rows between the worksheet's own beginning and end,
+    the other worksheets empty and every other part as it is, stored (the reader unpacks nothing it need not)."""
+    others = {
+        member.filename: _EMPTY_SHEET if member.filename in sheets else archive.read(member)
+        for member in archive.infolist()
+        if member.filename != part
+    }
+    view, (begin, *_, end) = memoryview(xml), cut.offsets
+    workbooks = []
+    for low, high in zip(cut.offsets, cut.offsets[1:], strict=False):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as out:
+            for name, data in others.items():
+                out.writestr(name, data)
+            size = begin + (high - low) + len(xml) - end
+            with out.open(part, "w", force_zip64=size > zipfile.ZIP64_LIMIT) as written:
+                for piece in (view[:begin], view[low:high], view[end:]):
+                    written.write(piece)
+        workbooks.append(buffer.getvalue())
+    view.release()
+    return Pieces(tuple(workbooks), cut.first_rows)
 
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -255,6 +392,18 @@ def _greater(value: str, alphabet: str) -> str:
         if char != alphabet[-1]:
             higher = alphabet[alphabet.index(char) + 1]
             options.append(f"{value[:i]}[{higher}-{alphabet[-1]}]{any_char}{{{len(value) - i - 1}}}")
+    return f"(?:{'|'.join(options)})"
+
+
+def _lesser(value: str, alphabet: str) -> str:
+    """A pattern for the strings over `alphabet` that name a smaller number than `value` does: the shorter ones, and
+    those of its length smaller at their first difference (`value` is not the smallest of its length)."""
+    any_char = f"[{alphabet[0]}-{alphabet[-1]}]"
+    options = [f"{any_char}{{1,{len(value) - 1}}}"] if len(value) > 1 else []
+    for i, char in enumerate(value):
+        if char != alphabet[0]:
+            lower = alphabet[alphabet.index(char) - 1]
+            options.append(f"{value[:i]}[{alphabet[0]}-{lower}]{any_char}{{{len(value) - i - 1}}}")
     return f"(?:{'|'.join(options)})"
 
 
