@@ -17,6 +17,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from openpyxl.worksheet.worksheet import Worksheet
 from polars.testing import assert_frame_equal
 
 from assess.contract import Contract, load_contract
@@ -29,7 +30,7 @@ from assess.reference import load_reference
 from assess.store import Store
 from assess.store.ahead import ahead
 from assess.synthetic.messy import write_messy_workbook
-from tests.conftest import HEADER, firm_row
+from tests.conftest import HEADER, Rows, firm_row
 from tests.corpus.make import SEED_FILE, load_cases, make, seed
 from tests.ingest_reference import check_whole_file
 
@@ -194,20 +195,21 @@ def test_a_write_that_stops_early_stops_the_validation_ahead_of_it() -> None:
 # --- a large worksheet read in pieces ----------------------------------------------------------------------------
 
 
-def _filings_book(path: Path, serials: range, shape: Callable[[openpyxl.worksheet.worksheet.Worksheet], None]) -> Path:
+def _filings_book(path: Path, serials: range, shape: Callable[[Worksheet], None]) -> Path:
     """A workbook of clean filings (one per row under HEADER), then reshaped as a user's sheet might be."""
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "填报"
-    for row in [HEADER, *(firm_row(serial) for serial in serials)]:
-        sheet.append(row)
+    rows: Rows = [HEADER, *(firm_row(serial) for serial in serials)]
+    for row in rows:
+        sheet.append(list(row))
     shape(sheet)
     book.save(path)
     return path
 
 
-def _blank_runs_errors_and_numbers(sheet: openpyxl.worksheet.worksheet.Worksheet) -> None:
+def _blank_runs_errors_and_numbers(sheet: Worksheet) -> None:
     """Runs of blank rows (one, five, forty), error values and credit codes typed as numbers, all through the sheet."""
     for at, rows in ((60, 1), (150, 5), (230, 40)):
         sheet.insert_rows(at, rows)
@@ -217,26 +219,26 @@ def _blank_runs_errors_and_numbers(sheet: openpyxl.worksheet.worksheet.Worksheet
         sheet.cell(row, 1).value = 9.1370100123456e17
 
 
-def _from_column_b(sheet: openpyxl.worksheet.worksheet.Worksheet) -> None:
+def _from_column_b(sheet: Worksheet) -> None:
     """Column A left empty, and a column without a header filled here and there."""
     sheet.insert_cols(1)
     for row in range(40, sheet.max_row, 29):
         sheet.cell(row, len(HEADER) + 2).value = "备注"
 
 
-def _a_note_far_right_at_the_end(sheet: openpyxl.worksheet.worksheet.Worksheet) -> None:
+def _a_note_far_right_at_the_end(sheet: Worksheet) -> None:
     """A note right of every header, in the sheet's last row: only the last piece holds that column."""
     sheet.cell(sheet.max_row, len(HEADER) + 6).value = "核对人：张三"
 
 
-def _formatted_empty_rows_after(sheet: openpyxl.worksheet.worksheet.Worksheet) -> None:
+def _formatted_empty_rows_after(sheet: Worksheet) -> None:
     """Two thousand rows formatted below the table and never filled: the last pieces hold no value at all."""
     for row in range(sheet.max_row + 1, sheet.max_row + 2001):
         for column in range(1, len(HEADER) + 1):
             sheet.cell(row, column).number_format = "0.00"
 
 
-def _formatted_empty_rows_between(sheet: openpyxl.worksheet.worksheet.Worksheet) -> None:
+def _formatted_empty_rows_between(sheet: Worksheet) -> None:
     """A thousand formatted, never filled rows in the middle of the table: the pieces are cut among them."""
     sheet.insert_rows(150, 1000)
     for row in range(150, 1150):
@@ -244,7 +246,7 @@ def _formatted_empty_rows_between(sheet: openpyxl.worksheet.worksheet.Worksheet)
             sheet.cell(row, column).number_format = "0.00"
 
 
-def _first_column_left_empty_later(sheet: openpyxl.worksheet.worksheet.Worksheet) -> None:
+def _first_column_left_empty_later(sheet: Worksheet) -> None:
     """The credit codes of the later rows left out: the last piece holds nothing in column A."""
     for row in range(150, sheet.max_row + 1):
         sheet.cell(row, 1).value = None

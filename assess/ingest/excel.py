@@ -44,10 +44,14 @@ def read_excel(path: Path, limits: Limits, cutting: xlsx.Cutting) -> list[SheetS
         pieces = book.pieces.get(index)
         if pieces is None:
             sheet = _whole(reader, index, name, book.compactions.get(index))
-            sheets.append(SheetSource(name, lambda sheet=sheet: iter([sheet])))
+            sheets.append(SheetSource(name, _one(sheet)))
         else:
             sheets.append(SheetSource(name, _in_pieces(reader, index, name, pieces)))
     return sheets
+
+
+def _one(sheet: RawSheet) -> Callable[[], Iterator[RawSheet]]:
+    return lambda: iter([sheet])
 
 
 def _whole(reader: fastexcel.ExcelReader, index: int, name: str, compaction: xlsx.Compaction | None) -> RawSheet:

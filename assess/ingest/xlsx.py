@@ -193,16 +193,20 @@ def _unpacked(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytearray:
 
 
 def _as_text(xml: bytearray) -> tuple[pl.Series, list[int]] | None:
-    """The XML as a polars string column of pieces of a 64th of it (at least a KB, at most a MB), each cut before a
-    row's tag where one is near (else before a tag: where no character of UTF-8 is cut), over the buffer itself (no
-    copy), and where each piece begins. None when it is not UTF-8 (XML may be UTF-16)."""
+    """The XML as a polars string column of pieces of about a 64th of it (at least a KB, at most a MB), each cut
+    before a row's tag where one is near, else before a tag (where no character of UTF-8 is cut), over the buffer
+    itself (no copy), and where each piece begins. None when it is not UTF-8 (XML may be UTF-16)."""
     step = min(MB, max(1 << 10, len(xml) // 64))
     cuts = [0]
     while cuts[-1] + step < len(xml):
         cut = xml.rfind(_ROW_START, cuts[-1] + 1, cuts[-1] + step)
         if cut < 0:
             cut = xml.rfind(b"<", cuts[-1] + 1, cuts[-1] + step)
-        cuts.append(cut if cut > 0 else cuts[-1] + step)
+        if cut < 0:  # text longer than a piece: cut at the next tag
+            cut = xml.find(b"<", cuts[-1] + step)
+        if cut < 0:
+            break
+        cuts.append(cut)
     cuts.append(len(xml))
     offsets = pa.py_buffer(np.array(cuts, dtype=np.int64))
     pieces = pa.Array.from_buffers(pa.large_binary(), len(cuts) - 1, [None, offsets, pa.py_buffer(xml)])
@@ -210,7 +214,7 @@ def _as_text(xml: bytearray) -> tuple[pl.Series, list[int]] | None:
     assert isinstance(binary, pl.Series)
     try:
         return binary.cast(pl.String), cuts[:-1]
-    except pl.exceptions.InvalidOperationError:
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError):  # as polars words it, by version
         return None
 
 
@@ -335,6 +339,8 @@ def _cut(xml: bytearray, starts: list[int], cutting: Cutting, last_row: int) -> 
     if body < 0 or end < body or xml.find(b"<sheetData") != body or xml.rfind(b"<sheetData") != body:
         return None
     body += len(b"<sheetData>")
+    if _TAG.search(xml, 0, body) or _TAG.search(xml, end):
+        return None  # a row or cell outside <sheetData>: every piece would repeat it
     rows = {}
     for start in starts:
         found = _CUT_ROW.match(xml, start) if body < start < end else None
@@ -356,9 +362,14 @@ def _cut(xml: bytearray, starts: list[int], cutting: Cutting, last_row: int) -> 
 
 def _pieces(archive: zipfile.ZipFile, part: str, xml: bytearray, cut: _Cut, sheets: set[str]) -> Pieces:
     """The workbooks of a worksheet's pieces: each holds its rows between the worksheet's own beginning and end,
-    the other worksheets empty and every other part as it is, stored (the reader unpacks nothing it need not)."""
+    the other worksheets empty, parts that are not XML (pictures, macros) empty, and every other part as it is,
+    stored (the reader unpacks nothing it need not)."""
     others = {
-        member.filename: _EMPTY_SHEET if member.filename in sheets else archive.read(member)
+        member.filename: _EMPTY_SHEET
+        if member.filename in sheets
+        else archive.read(member)
+        if member.filename.endswith((".xml", ".rels"))
+        else b""
         for member in archive.infolist()
         if member.filename != part
     }
