@@ -295,3 +295,13 @@ def test_a_worksheet_whose_rows_are_out_of_order_is_not_cut_and_reads_as_it_did(
     cutting = xlsx.Cutting(FEW_ROWS.xlsx_cut_bytes, FEW_ROWS.xlsx_pieces, contract.header_search_rows)
     assert xlsx.prepare(path, contract.limits, cutting).pieces == {}
     assert_same_as_whole_file(seeded, contract, path)
+
+
+def test_a_worksheet_is_cut_into_no_more_pieces_than_its_size_pays_for(contract: Contract, tmp_path: Path) -> None:
+    """Sixteen cores, but a sheet three times the size that is worth cutting: three pieces, each reading the shared
+    strings once."""
+    path = _filings_book(tmp_path / "三块.xlsx", range(101, 401), lambda sheet: None)
+    with zipfile.ZipFile(path) as archive:
+        size = archive.getinfo("xl/worksheets/sheet1.xml").file_size
+    cutting = xlsx.Cutting(size // 3, 16, contract.header_search_rows)
+    assert len(xlsx.prepare(path, contract.limits, cutting).pieces[0].workbooks) == 3

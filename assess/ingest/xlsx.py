@@ -74,7 +74,8 @@ class Compaction:
 @dataclass(frozen=True)
 class Cutting:
     """Which worksheets are cut into pieces: those whose XML is larger than `larger_than` bytes, into `pieces`
-    pieces of about equal size, the first holding at least the sheet's first `head_rows` rows."""
+    pieces of about equal size (fewer where pieces would be smaller than `larger_than`, but two at least), the first
+    holding at least the sheet's first `head_rows` rows."""
 
     larger_than: int
     pieces: int
@@ -346,9 +347,11 @@ def _cut(xml: bytearray, starts: list[int], cutting: Cutting, last_row: int) -> 
         found = _CUT_ROW.match(xml, start) if body < start < end else None
         if found:
             rows[start] = int(found.group(1))
+    # Each piece's reader reads the workbook's shared strings again: no more pieces than `larger_than` pays for.
+    pieces = min(cutting.pieces, max(2, len(xml) // max(cutting.larger_than, 1)))
     offsets, first_rows = [body], [1]
-    for k in range(1, cutting.pieces):
-        target = body + (end - body) * k // cutting.pieces
+    for k in range(1, pieces):
+        target = body + (end - body) * k // pieces
         after = max(first_rows[-1], cutting.head_rows)
         fit = [offset for offset, row in rows.items() if offset > offsets[-1] and after < row <= last_row]
         if fit:
