@@ -130,6 +130,14 @@ def test_a_sheet_that_leaves_column_a_empty_names_its_columns_as_excel_does(tmp_
     assert set(result.problems.filter(pl.col("code") == "W-UNUSED-COLUMN")["column"]) == {"第12列（无表头）"}
 
 
+def test_a_credit_code_typed_as_a_number_is_found_in_a_table_that_starts_in_column_b(
+    tmp_path: Path, ingest: Ingester
+) -> None:
+    rows: Rows = [[None, *HEADER], [None, *firm_row(1, 统一社会信用代码=913701001234567000)], [None, *firm_row(2)]]
+    result = ingest(write_xlsx(tmp_path / "f.xlsx", {"表1": rows}))
+    assert codes_at(result, 2) == {"E-USCC-NUMERIC"} and result.accepted == 1
+
+
 def test_a_credit_code_in_scientific_notation_in_csv_is_numeric(tmp_path: Path, ingest: Ingester) -> None:
     path = tmp_path / "f.csv"
     path.write_text(_csv_text([HEADER, firm_row(1, 统一社会信用代码="9.13701E+17")]), encoding="utf-8")

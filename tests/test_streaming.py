@@ -252,8 +252,19 @@ def _first_column_left_empty_later(sheet: Worksheet) -> None:
         sheet.cell(row, 1).value = None
 
 
+def _column_a_only_at_the_top(sheet: Worksheet) -> None:
+    """The table from column B, notes in column A of its first rows only, and credit codes typed as numbers
+    further down: the later pieces begin a column to the right of the first."""
+    sheet.insert_cols(1)
+    for row in range(2, 6):
+        sheet.cell(row, 1).value = "说明"
+    for row in range(120, sheet.max_row, 41):
+        sheet.cell(row, 2).value = 9.1370100123456e17
+
+
 SHAPES = {
     "整齐": lambda sheet: None,
+    "A列只在开头有内容": _column_a_only_at_the_top,
     "中间有格式的空行": _formatted_empty_rows_between,
     "后段缺第一列": _first_column_left_empty_later,
     "空行、错误值与数字代码": _blank_runs_errors_and_numbers,
@@ -274,19 +285,32 @@ def test_a_large_worksheet_read_in_pieces_at_once_says_what_the_whole_sheet_said
     assert_same_as_whole_file(seeded, contract, path)
 
 
-def test_a_worksheet_whose_rows_are_out_of_order_is_not_cut_and_reads_as_it_did(
-    seeded: Store, contract: Contract, tmp_path: Path
-) -> None:
-    """A row written late that belongs near the top: no piece could hold it among its own rows."""
-    written = _filings_book(tmp_path / "顺序.xlsx", range(101, 401), lambda sheet: None)
-    with zipfile.ZipFile(written) as archive:
-        parts = {member.filename: archive.read(member) for member in archive.infolist()}
-    xml = parts["xl/worksheets/sheet1.xml"]
+def _row_30_written_last(xml: bytes) -> bytes:
     moved = re.search(rb'<row r="30".*?</row>', xml)
     assert moved is not None
-    xml = xml.replace(moved.group(0), b"")
-    parts["xl/worksheets/sheet1.xml"] = xml.replace(b"</sheetData>", moved.group(0) + b"</sheetData>")
-    path = tmp_path / "乱序.xlsx"
+    return xml.replace(moved.group(0), b"").replace(b"</sheetData>", moved.group(0) + b"</sheetData>")
+
+
+def _a_cell_named_with_leading_zeros(xml: bytes) -> bytes:
+    """A cell of row 100 named B003, which the reader places in row 3: as long as row 100 and shorter than the
+    first row of its piece (69)."""
+    assert b'<c r="B100"' in xml
+    return xml.replace(b'<c r="B100"', b'<c r="B003"')
+
+
+MISPLACED = {"第30行写在最后": _row_30_written_last, "单元格编号有前导零": _a_cell_named_with_leading_zeros}
+
+
+@pytest.mark.parametrize("edit", MISPLACED, ids=list(MISPLACED))
+def test_a_worksheet_with_a_cell_outside_its_piece_is_not_cut_and_reads_as_it_did(
+    edit: str, seeded: Store, contract: Contract, tmp_path: Path
+) -> None:
+    """A cell placed where no piece could hold it among its own rows."""
+    written = _filings_book(tmp_path / "顺序.xlsx", range(101, 301), lambda sheet: None)  # cut at rows 69 and 135
+    with zipfile.ZipFile(written) as archive:
+        parts = {member.filename: archive.read(member) for member in archive.infolist()}
+    parts["xl/worksheets/sheet1.xml"] = MISPLACED[edit](parts["xl/worksheets/sheet1.xml"])
+    path = tmp_path / f"{edit}.xlsx"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in parts.items():

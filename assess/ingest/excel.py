@@ -51,6 +51,7 @@ def read_excel(path: Path, limits: Limits, cutting: xlsx.Cutting) -> list[SheetS
 
 
 def _one(sheet: RawSheet) -> Callable[[], Iterator[RawSheet]]:
+    """A sheet read whole, as its one chunk."""
     return lambda: iter([sheet])
 
 
@@ -98,9 +99,14 @@ class _Loaded:
 
     def probe(self, column: int) -> pl.Series:
         """Which cells of column `column` (of `cells`) the file holds as numbers: read as boolean, a number cell
-        yields a value and a text cell yields null, the cell's own type exactly."""
+        yields a value and a text cell yields null, the cell's own type exactly. The reader takes a column by its
+        place in the sheet, counted from column A."""
         loaded = self.reader.load_sheet(
-            self.index, header_row=None, skip_rows=self.first_row - 1, dtypes="boolean", use_columns=[column]
+            self.index,
+            header_row=None,
+            skip_rows=self.first_row - 1,
+            dtypes="boolean",
+            use_columns=[self.first_column + column],
         )
         return loaded.to_polars().to_series().is_not_null()
 
@@ -120,16 +126,15 @@ def _in_pieces(
             return
         loads, started = started or _started(index, pieces), None
         try:
-            first = loads[0].result()
+            first = _read(loads[0])
             for load, end in zip(loads, [*pieces.first_rows[1:], None], strict=True):
-                piece = _lined_up(name, load.result(), first, end)
+                piece = _lined_up(name, _read(load), first, end)
                 if piece is None:
-                    whole = True
                     raise ReadAgain
                 yield piece
-        except fastexcel.FastExcelError as exc:
+        except ReadAgain:
             whole = True
-            raise ReadAgain from exc
+            raise
         finally:
             for load in loads:
                 load.cancel()
@@ -137,14 +142,24 @@ def _in_pieces(
     return chunks
 
 
+def _read(load: Future[_Loaded]) -> _Loaded:
+    """A piece read; one the reader could not read, or could not hold beside the others, makes the sheet be read
+    whole, which reads or refuses it as it always did."""
+    try:
+        return load.result()
+    except Exception as exc:
+        raise ReadAgain from exc
+
+
 def _started(index: int, pieces: xlsx.Pieces) -> list[Future[_Loaded]]:
     """Every piece being read, each in a thread of its own."""
+
+    def read(book: bytes, first_row: int) -> _Loaded:
+        return _Loaded.of(fastexcel.read_excel(book), index, first_row)
+
     pool = ThreadPoolExecutor(len(pieces.workbooks), thread_name_prefix="assess-piece")
     try:
-        return [
-            pool.submit(lambda book, row: _Loaded.of(fastexcel.read_excel(book), index, row), book, row)
-            for book, row in zip(pieces.workbooks, pieces.first_rows, strict=True)
-        ]
+        return [pool.submit(read, book, row) for book, row in zip(pieces.workbooks, pieces.first_rows, strict=True)]
     finally:
         pool.shutdown(wait=False)  # the threads end with their piece
 
@@ -174,8 +189,8 @@ def _lined_up(name: str, piece: _Loaded, first: _Loaded, end: int | None) -> Raw
 
     def numeric_cells(column: int) -> pl.Series:
         own = column - shift
-        found = piece.probe(own) if 0 <= own < piece.cells.width else pl.Series([False] * height)
-        return pl.concat([found, pl.Series([False] * int(gap > 0))])
+        found = piece.probe(own) if 0 <= own < piece.cells.width else pl.Series([False] * height, dtype=pl.Boolean)
+        return pl.concat([found, pl.Series([False] * int(gap > 0), dtype=pl.Boolean)])
 
     if gap > 0:
         cells = pl.concat([cells, pl.DataFrame(schema=cells.schema).clear(1)])

@@ -326,7 +326,8 @@ def _outside(widest: str, low: int, high: int) -> str:
         rf"|r=\x22[A-Z]{{1,3}}[^A-Z0-9]"  # letters followed by neither a letter nor a digit
         rf"|r=\x22[A-Z]{{1,3}}[0-9]{{1,7}}[^0-9\x22])|/?>"  # digits followed by neither a digit nor the quote
     )
-    rows = _greater(str(high), _DIGITS) + (f"|{_lesser(str(low), _DIGITS)}" if low > 1 else "")
+    # The reader reads r="B007" as row 7: a number written with leading zeros is outside unless the rows start at 1.
+    rows = _greater(str(high), _DIGITS) + (f"|{_lesser(str(low), _DIGITS)}|0[0-9]*" if low > 1 else "")
     beyond = rf"{space}+r=\x22(?:{_greater(widest, _LETTERS)}[0-9]|[A-Z]{{1,3}}(?:{rows})\x22)"
     return rf"<(?:{name}+:)?c(?:{unplaced}|{beyond})"
 
