@@ -60,13 +60,12 @@ def _whole(reader: fastexcel.ExcelReader, index: int, name: str, compaction: xls
     if compaction is not None:
         return _compacted_sheet(name, loaded.cells, compaction, loaded.probe)
     rows = pl.Series("row", range(1, loaded.cells.height + 1), dtype=pl.Int64)
-    numbers = tuple(range(loaded.first_column + 1, loaded.first_column + 1 + loaded.cells.width))
     return RawSheet(
         name=name,
         cells=loaded.cells,
         row_numbers=rows,
         numeric_cells=loaded.probe,
-        column_numbers=numbers if loaded.first_column else None,
+        column_numbers=loaded.column_numbers(loaded.cells.width),
     )
 
 
@@ -96,6 +95,10 @@ class _Loaded:
         cells = _with_error_cells(string_columns(frame), errors.errors if errors else [])
         columns = sheet.available_columns()
         return cls(reader, index, first_row, cells, columns[0].absolute_index if columns else 0)
+
+    def column_numbers(self, width: int) -> tuple[int, ...] | None:
+        """The sheet's column number of each of `width` columns from the first (`RawSheet.column_numbers`)."""
+        return tuple(range(self.first_column + 1, self.first_column + 1 + width)) if self.first_column else None
 
     def probe(self, column: int) -> pl.Series:
         """Which cells of column `column` (of `cells`) the file holds as numbers: read as boolean, a number cell
@@ -194,14 +197,13 @@ def _lined_up(name: str, piece: _Loaded, first: _Loaded, end: int | None) -> Raw
 
     if gap > 0:
         cells = pl.concat([cells, pl.DataFrame(schema=cells.schema).clear(1)])
-    numbers = tuple(range(first.first_column + 1, first.first_column + 1 + width))
     return RawSheet(
         name=name,
         cells=cells,
         row_numbers=rows,
         numeric_cells=numeric_cells,
         spans=spans,
-        column_numbers=numbers if first.first_column else None,
+        column_numbers=first.column_numbers(width),
     )
 
 

@@ -28,6 +28,7 @@ import zipfile
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -379,7 +380,7 @@ def _pieces(archive: zipfile.ZipFile, part: str, xml: bytearray, cut: _Cut, shee
     }
     view, (begin, *_, end) = memoryview(xml), cut.offsets
     workbooks = []
-    for low, high in zip(cut.offsets, cut.offsets[1:], strict=False):
+    for low, high in pairwise(cut.offsets):
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as out:
             for name, data in others.items():
